@@ -1,0 +1,127 @@
+/**
+ * The primitives the protocol is built from, all from audited libraries:
+ * @noble/curves (Ed25519, X25519), @noble/hashes (HKDF, HMAC, SHA-2/3),
+ * @noble/ciphers (XSalsa20-Poly1305 = NaCl secretbox, XChaCha20-Poly1305).
+ * Ed25519 verification goes through @libp2p/crypto, which uses Node's native
+ * implementation: every received log entry costs up to ~17 verifications
+ * (OrbitDB re-checks the entries it points to), so speed matters there.
+ */
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { secretbox } from '@noble/ciphers/salsa.js'
+import { ed25519, x25519 } from '@noble/curves/ed25519.js'
+import { hkdf } from '@noble/hashes/hkdf.js'
+import { hmac } from '@noble/hashes/hmac.js'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { sha3_256 } from '@noble/hashes/sha3.js'
+import { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js'
+import { equalBytes } from '@noble/ciphers/utils.js'
+
+/** Wesh `cryptoutil.KeySize`. */
+export const KEY_SIZE = 32
+/** Wesh `cryptoutil.NonceSize` (XSalsa20 and XChaCha20 both take 24-byte nonces). */
+export const NONCE_SIZE = 24
+export const SIGNATURE_SIZE = 64
+
+export { bytesToHex, concatBytes, equalBytes, hexToBytes, randomBytes, sha256, utf8ToBytes }
+
+/** An Ed25519 key pair; `seed` is the 32-byte private key. */
+export interface SigningKeyPair {
+  readonly seed: Uint8Array
+  readonly publicKey: Uint8Array
+}
+
+export function generateSigningKeyPair (): SigningKeyPair {
+  return signingKeyPairFromSeed(randomBytes(KEY_SIZE))
+}
+
+export function signingKeyPairFromSeed (seed: Uint8Array): SigningKeyPair {
+  if (seed.length !== KEY_SIZE) throw new TypeError(`an Ed25519 seed is ${KEY_SIZE} bytes`)
+  return { seed, publicKey: ed25519.getPublicKey(seed) }
+}
+
+export function sign (key: SigningKeyPair, message: Uint8Array): Uint8Array {
+  return ed25519.sign(message, key.seed)
+}
+
+/** True when `signature` is `publicKey`'s Ed25519 signature of `message`; false for any malformed input. */
+export function verifySignature (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  if (publicKey.length !== KEY_SIZE || signature.length !== SIGNATURE_SIZE) return false
+  try {
+    return publicKeyFromRaw(publicKey).verify(message, signature) === true
+  } catch {
+    return false
+  }
+}
+
+/** Ed25519 public key to X25519, as Wesh does for agreement (`EdwardsToMontgomery`). */
+export function toX25519PublicKey (ed25519PublicKey: Uint8Array): Uint8Array {
+  return ed25519.utils.toMontgomery(ed25519PublicKey)
+}
+
+/** Ed25519 seed to X25519 private key: SHA-512 of the seed, clamped (Wesh `cryptoutil`). */
+export function toX25519SecretKey (ed25519Seed: Uint8Array): Uint8Array {
+  return ed25519.utils.toMontgomerySecret(ed25519Seed)
+}
+
+export function x25519Agreement (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  return x25519.getSharedSecret(secretKey, publicKey)
+}
+
+export function generateX25519KeyPair (): { secretKey: Uint8Array, publicKey: Uint8Array } {
+  const secretKey = x25519.utils.randomSecretKey()
+  return { secretKey, publicKey: x25519.getPublicKey(secretKey) }
+}
+
+export function hkdfSha256 (ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array | undefined, length: number): Uint8Array {
+  return hkdf(sha256, ikm, salt, info, length)
+}
+
+export function hkdfSha3 (ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array | undefined, length: number): Uint8Array {
+  return hkdf(sha3_256, ikm, salt, info, length)
+}
+
+export function hmacSha256 (key: Uint8Array, message: Uint8Array): Uint8Array {
+  return hmac(sha256, key, message)
+}
+
+/** NaCl secretbox (XSalsa20-Poly1305), as Wesh seals envelopes and message bodies. */
+export function sealSecretbox (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  return secretbox(key, nonce).seal(plaintext)
+}
+
+/** Opens a secretbox; `undefined` when the key is wrong or the box was altered. */
+export function openSecretbox (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
+  if (key.length !== KEY_SIZE || nonce.length !== NONCE_SIZE) return undefined
+  try {
+    return secretbox(key, nonce).open(sealed)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * XChaCha20-Poly1305 with a random nonce, for constructions that are ours
+ * (not Wesh's). Output: nonce ‖ ciphertext ‖ tag.
+ */
+export function sealAead (key: Uint8Array, plaintext: Uint8Array, associatedData?: Uint8Array): Uint8Array {
+  const nonce = randomBytes(NONCE_SIZE)
+  const sealed = xchacha20poly1305(key, nonce, associatedData).encrypt(plaintext)
+  return concatBytes(nonce, sealed)
+}
+
+export function openAead (key: Uint8Array, sealed: Uint8Array, associatedData?: Uint8Array): Uint8Array | undefined {
+  if (key.length !== KEY_SIZE || sealed.length < NONCE_SIZE + 16) return undefined
+  try {
+    return xchacha20poly1305(key, sealed.subarray(0, NONCE_SIZE), associatedData).decrypt(sealed.subarray(NONCE_SIZE))
+  } catch {
+    return undefined
+  }
+}
+
+export function uint64BE (value: bigint | number): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(value))
+  return out
+}
+

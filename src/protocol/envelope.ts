@@ -1,0 +1,164 @@
+/**
+ * What a group's log entries carry (WESH.md §2.3), as CBOR.
+ *
+ * Metadata log: `{ n, e }`, e = secretbox(group secret, n, MetadataEvent),
+ * MetadataEvent = `{ t: type, d: device key, p: body, s: device signature }`.
+ * Readable by every holder of the group secret, so later members learn who is
+ * in the group and get their chain keys.
+ *
+ * Message log: `{ h, n, b }`, h = secretbox(group secret, n, `{ c: counter,
+ * d: device key, s: signature }`), b = secretbox(message key, counter ‖ 0…,
+ * app message). Only members holding the sender's chain key read `b`.
+ *
+ * Where we differ from Wesh, and why:
+ * - Signatures cover a domain label, the group key and (for messages) the
+ *   counter, not the payload alone: a member, who can derive every key of a
+ *   chain shared with it, cannot replay someone's signed text under a new
+ *   counter or in another group.
+ * - Chain keys are sealed to a member with X25519 + HKDF + XChaCha20-Poly1305
+ *   and a random nonce, where Wesh uses NaCl box with a fixed nonce (the
+ *   group key), which is safe only if a box is never sent twice; a device that
+ *   crashes between sending and recording it would send it twice.
+ */
+import { z } from 'zod'
+import {
+  concatBytes, hkdfSha256, openAead, openSecretbox, randomBytes, sealAead, sealSecretbox, sign,
+  toX25519PublicKey, toX25519SecretKey, uint64BE, utf8ToBytes, verifySignature, x25519Agreement,
+  KEY_SIZE, NONCE_SIZE, type SigningKeyPair
+} from './crypto.ts'
+import { decodeCbor, encodeCbor } from './encoding.ts'
+import type { SenderChain } from './ratchet.ts'
+import { bytes, nonceBytes, publicKeyBytes, signatureBytes, uint } from './schemas.ts'
+
+const DOMAIN_METADATA = utf8ToBytes('bertybot/metadata/v1')
+const DOMAIN_MESSAGE = utf8ToBytes('bertybot/message/v1')
+const DOMAIN_MEMBER_DEVICE = utf8ToBytes('bertybot/member-device/v1')
+const DOMAIN_CHAIN_KEY = utf8ToBytes('bertybot/chain-key/v1')
+
+/** Metadata event types, numbered as Wesh's `EventType`. */
+export const MetadataEventType = {
+  MemberDeviceAdded: 1,
+  DeviceChainKeyAdded: 2,
+  GroupReplicating: 403,
+  PayloadSent: 1001
+} as const
+export type MetadataEventTypeNumber = typeof MetadataEventType[keyof typeof MetadataEventType]
+
+/** Largest entry payload we produce or accept (an app message plus its envelope). */
+export const MAX_ENTRY_PAYLOAD = 96 * 1024
+
+const sealedSchema = z.object({ n: nonceBytes, e: bytes() })
+const metadataEventSchema = z.object({ t: uint, d: publicKeyBytes, p: bytes(), s: signatureBytes })
+
+export const memberDeviceAddedSchema = z.object({ m: publicKeyBytes, ms: signatureBytes })
+export const deviceChainKeyAddedSchema = z.object({ to: publicKeyBytes, box: bytes() })
+export const payloadSentSchema = z.object({ m: bytes() })
+const chainKeySchema = z.object({ ck: bytes(KEY_SIZE, 'chain key'), c: uint })
+
+export interface MetadataEvent {
+  type: number
+  device: Uint8Array
+  body: Uint8Array
+}
+
+function metadataSigned (groupPublicKey: Uint8Array, type: number, body: Uint8Array): Uint8Array {
+  return concatBytes(DOMAIN_METADATA, groupPublicKey, uint64BE(type), body)
+}
+
+export function sealMetadataEvent (secret: Uint8Array, groupPublicKey: Uint8Array, device: SigningKeyPair, type: MetadataEventTypeNumber, body: unknown): Uint8Array {
+  const p = encodeCbor(body)
+  const event = encodeCbor({ t: type, d: device.publicKey, p, s: sign(device, metadataSigned(groupPublicKey, type, p)) })
+  const n = randomBytes(NONCE_SIZE)
+  return encodeCbor({ n, e: sealSecretbox(secret, n, event) })
+}
+
+export type OpenFailure = { ok: false, reason: 'malformed' | 'wrong-key' | 'bad-signature', detail: string }
+
+/** Opens and authenticates a metadata entry's payload; the body is still to be validated by type. */
+export function openMetadataEvent (secret: Uint8Array, groupPublicKey: Uint8Array, payload: Uint8Array): { ok: true, event: MetadataEvent } | OpenFailure {
+  let detail = ''
+  const sealed = decodeCbor(payload, sealedSchema, (r) => { detail = r })
+  if (sealed === undefined) return { ok: false, reason: 'malformed', detail }
+  const plain = openSecretbox(secret, sealed.n, sealed.e)
+  if (plain === undefined) return { ok: false, reason: 'wrong-key', detail: 'not sealed with this group\'s secret' }
+  const event = decodeCbor(plain, metadataEventSchema, (r) => { detail = r })
+  if (event === undefined) return { ok: false, reason: 'malformed', detail }
+  if (!verifySignature(event.d, metadataSigned(groupPublicKey, event.t, event.p), event.s)) {
+    return { ok: false, reason: 'bad-signature', detail: 'metadata event not signed by its device' }
+  }
+  return { ok: true, event: { type: event.t, device: event.d, body: event.p } }
+}
+
+/** Wesh `member_sig`: the member (account) key vouches that a device is one of its own, in this group. */
+export function signMemberDevice (member: SigningKeyPair, groupPublicKey: Uint8Array, devicePublicKey: Uint8Array): Uint8Array {
+  return sign(member, concatBytes(DOMAIN_MEMBER_DEVICE, groupPublicKey, devicePublicKey))
+}
+
+export function verifyMemberDevice (memberPublicKey: Uint8Array, groupPublicKey: Uint8Array, devicePublicKey: Uint8Array, signature: Uint8Array): boolean {
+  return verifySignature(memberPublicKey, concatBytes(DOMAIN_MEMBER_DEVICE, groupPublicKey, devicePublicKey), signature)
+}
+
+function chainKeyBoxKey (ownSeed: Uint8Array, otherPublicKey: Uint8Array, groupPublicKey: Uint8Array): Uint8Array {
+  const shared = x25519Agreement(toX25519SecretKey(ownSeed), toX25519PublicKey(otherPublicKey))
+  return hkdfSha256(shared, groupPublicKey, DOMAIN_CHAIN_KEY, KEY_SIZE)
+}
+
+/** Seals our device's chain to a member: any device holding that member's key can open it. */
+export function sealChainKey (device: SigningKeyPair, memberPublicKey: Uint8Array, groupPublicKey: Uint8Array, chain: SenderChain): Uint8Array {
+  const key = chainKeyBoxKey(device.seed, memberPublicKey, groupPublicKey)
+  return sealAead(key, encodeCbor({ ck: chain.chainKey, c: chain.counter }), concatBytes(groupPublicKey, device.publicKey, memberPublicKey))
+}
+
+export function openChainKey (member: SigningKeyPair, devicePublicKey: Uint8Array, groupPublicKey: Uint8Array, box: Uint8Array): SenderChain | undefined {
+  const key = chainKeyBoxKey(member.seed, devicePublicKey, groupPublicKey)
+  const plain = openAead(key, box, concatBytes(groupPublicKey, devicePublicKey, member.publicKey))
+  if (plain === undefined) return undefined
+  const chain = decodeCbor(plain, chainKeySchema)
+  return chain === undefined ? undefined : { chainKey: chain.ck, counter: chain.c }
+}
+
+const messageEnvelopeSchema = z.object({ h: bytes(), n: nonceBytes, b: bytes() })
+const messageHeadersSchema = z.object({ c: uint.min(1), d: publicKeyBytes, s: signatureBytes })
+
+export interface MessageHeaders {
+  counter: number
+  device: Uint8Array
+  signature: Uint8Array
+}
+
+/** Wesh `uint64AsNonce`: each message key is used once, so the counter is nonce enough. */
+function bodyNonce (counter: number): Uint8Array {
+  return concatBytes(uint64BE(counter), new Uint8Array(NONCE_SIZE - 8))
+}
+
+function messageSigned (groupPublicKey: Uint8Array, counter: number, plaintext: Uint8Array): Uint8Array {
+  return concatBytes(DOMAIN_MESSAGE, groupPublicKey, uint64BE(counter), plaintext)
+}
+
+export function sealMessage (secret: Uint8Array, groupPublicKey: Uint8Array, device: SigningKeyPair, counter: number, messageKey: Uint8Array, plaintext: Uint8Array): Uint8Array {
+  const headers = encodeCbor({ c: counter, d: device.publicKey, s: sign(device, messageSigned(groupPublicKey, counter, plaintext)) })
+  const n = randomBytes(NONCE_SIZE)
+  return encodeCbor({ h: sealSecretbox(secret, n, headers), n, b: sealSecretbox(messageKey, bodyNonce(counter), plaintext) })
+}
+
+/** First step of opening a message: the headers, readable with the group secret alone. */
+export function openMessageHeaders (secret: Uint8Array, payload: Uint8Array): { ok: true, headers: MessageHeaders, sealedBody: Uint8Array } | OpenFailure {
+  let detail = ''
+  const envelope = decodeCbor(payload, messageEnvelopeSchema, (r) => { detail = r })
+  if (envelope === undefined) return { ok: false, reason: 'malformed', detail }
+  const plain = openSecretbox(secret, envelope.n, envelope.h)
+  if (plain === undefined) return { ok: false, reason: 'wrong-key', detail: 'headers not sealed with this group\'s secret' }
+  const headers = decodeCbor(plain, messageHeadersSchema, (r) => { detail = r })
+  if (headers === undefined) return { ok: false, reason: 'malformed', detail }
+  return { ok: true, headers: { counter: headers.c, device: headers.d, signature: headers.s }, sealedBody: envelope.b }
+}
+
+/** Second step: the body, with the message key of the headers' counter, checked against the device signature. */
+export function openMessageBody (groupPublicKey: Uint8Array, headers: MessageHeaders, messageKey: Uint8Array, sealedBody: Uint8Array): { ok: true, plaintext: Uint8Array } | OpenFailure {
+  const plaintext = openSecretbox(messageKey, bodyNonce(headers.counter), sealedBody)
+  if (plaintext === undefined) return { ok: false, reason: 'wrong-key', detail: 'body not sealed with the key of its counter' }
+  if (!verifySignature(headers.device, messageSigned(groupPublicKey, headers.counter, plaintext), headers.signature)) {
+    return { ok: false, reason: 'bad-signature', detail: 'message not signed by the device in its headers' }
+  }
+  return { ok: true, plaintext }
+}

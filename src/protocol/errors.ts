@@ -1,0 +1,80 @@
+/**
+ * Errors raised by the peer. Each has a stable `code` so callers branch on
+ * `err.code` (or `instanceof`), never on the message text.
+ */
+export class BertybotError extends Error {
+  readonly code: string
+
+  constructor (code: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** Why an invitation or link string was refused. */
+export type InvalidLinkReason =
+  | 'not-a-link' // not a URL of ours at all
+  | 'wrong-kind' // a link of ours, but for something else (a contact link given as a group invitation)
+  | 'unsupported-version' // made by a newer version of the protocol
+  | 'malformed' // the data is not what a link of this kind contains
+  | 'damaged' // the checksum fails: truncated or altered in transit
+  | 'tampered' // well-formed, but its signatures do not match its keys
+
+/** A group invitation or contact link that cannot be used; `reason` says why. */
+export class InvalidLinkError extends BertybotError {
+  readonly reason: InvalidLinkReason
+
+  constructor (reason: InvalidLinkReason, message: string, options?: ErrorOptions) {
+    super(`ERR_INVALID_LINK_${reason.toUpperCase().replaceAll('-', '_')}`, message, options)
+    this.reason = reason
+  }
+}
+
+/** A peer option is out of range or inconsistent. */
+export class InvalidOptionError extends BertybotError {
+  constructor (message: string, options?: ErrorOptions) {
+    super('ERR_INVALID_OPTION', message, options)
+  }
+}
+
+/** A key file exists but cannot be read as a key: the data directory is damaged or not ours. */
+export class KeystoreError extends BertybotError {
+  constructor (message: string, options?: ErrorOptions) {
+    super('ERR_KEYSTORE', message, options)
+  }
+}
+
+/** The data directory was written by a newer version of bertybot, or by something else. */
+export class DataDirectoryError extends BertybotError {
+  constructor (message: string, options?: ErrorOptions) {
+    super('ERR_DATA_DIRECTORY', message, options)
+  }
+}
+
+/** An operation on a peer that was stopped, or a group that was closed. */
+export class NotRunningError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_NOT_RUNNING', message)
+  }
+}
+
+/** No group with this id is known to the peer. */
+export class UnknownGroupError extends BertybotError {
+  constructor (groupId: string) {
+    super('ERR_UNKNOWN_GROUP', `unknown group ${groupId}`)
+  }
+}
+
+/**
+ * Why an entry from the network was dropped. Entries are never thrown at the
+ * caller: the peer logs the reason and goes on.
+ */
+export type DropReason =
+  | 'malformed' // not decodable as our envelope or app message
+  | 'bad-signature' // the device signature does not verify
+  | 'wrong-key' // sealed with a key this group does not use
+  | 'replayed-counter' // this device's counter was already used
+  | 'counter-out-of-window' // too far ahead of what this device's chain allows
+  | 'unknown-type' // an app message or metadata event type we do not know
+  | 'not-a-member' // signed by a device that is not a member of the group

@@ -1,0 +1,158 @@
+/**
+ * What a peer tells its user, and how it hands it over.
+ *
+ * Every event that comes from a log entry carries `markHandled()`. Until it
+ * is called the entry does not count as delivered: a restart delivers it
+ * again. With `delivery: 'auto'` (the default) the peer calls it right after
+ * the listeners ran; with `'manual'` the consumer calls it once its own work
+ * is done (the bot framework does, after its handlers finish), so the point
+ * up to which a log counts as delivered is the consumer's to move.
+ *
+ * Events that arrive while nobody listens yet (a restarted peer catching up
+ * before the caller attached its listener) are held, in order, and handed to
+ * the first listener.
+ */
+import { EventEmitter } from 'eventemitter3'
+import type { Group } from './group.ts'
+
+export interface Sender {
+  /** Account id: the same for every device of that person or bot. */
+  readonly account: string
+  /** Device id of the sending device. */
+  readonly device: string
+  /** The name the sender gave itself in this group, if any. */
+  readonly displayName: string | undefined
+}
+
+export interface Delivery {
+  /** Records this event as handled, so a restart does not deliver it again. Idempotent. */
+  markHandled: () => Promise<void>
+}
+
+export interface MessageEvent extends Delivery {
+  readonly group: Group
+  /** The message id: the hash of its log entry. */
+  readonly id: string
+  readonly sender: Sender
+  readonly text: string
+  readonly replyTo: string | undefined
+  /** When the sender says it sent the message. */
+  readonly sentAt: Date
+}
+
+export interface AcknowledgementEvent extends Delivery {
+  readonly group: Group
+  readonly id: string
+  readonly sender: Sender
+  /** The id of the message acknowledged. */
+  readonly target: string
+  readonly sentAt: Date
+}
+
+export interface GroupInvitationEvent extends Delivery {
+  /** The group the invitation was sent in (a contact's 1:1 group, typically). */
+  readonly group: Group
+  readonly id: string
+  readonly sender: Sender
+  /** The invitation link, as `peer.joinGroup` takes it. */
+  readonly invitation: string
+  /** The invited group's name, as the invitation gives it. */
+  readonly groupName: string
+  readonly sentAt: Date
+  /** Joins the invited group. */
+  accept: () => Promise<Group>
+}
+
+export interface MemberJoinedEvent extends Delivery {
+  readonly group: Group
+  /** The member's first device seen in the group. */
+  readonly member: Sender
+}
+
+export interface PeerEvents {
+  message: (event: MessageEvent) => void
+  acknowledgement: (event: AcknowledgementEvent) => void
+  groupInvitation: (event: GroupInvitationEvent) => void
+  memberJoined: (event: MemberJoinedEvent) => void
+}
+
+export type DeliverableEventName = keyof PeerEvents
+type EventOf<K extends DeliverableEventName> = Parameters<PeerEvents[K]>[0]
+
+export type DeliveryMode = 'auto' | 'manual'
+
+/**
+ * An EventEmitter that holds deliverable events until a listener is there,
+ * and in `auto` mode marks each handled once its listeners have run.
+ */
+/** Events held per kind while nobody listens; past this the oldest wait for the next start instead. */
+const MAX_HELD_PER_EVENT = 10_000
+
+export class DeliveringEmitter extends EventEmitter<PeerEvents> {
+  readonly #mode: DeliveryMode
+  readonly #held = new Map<DeliverableEventName, Delivery[]>()
+  readonly #onError: (err: unknown) => void
+  #flushScheduled = false
+
+  constructor (mode: DeliveryMode, onError: (err: unknown) => void) {
+    super()
+    this.#mode = mode
+    this.#onError = onError
+  }
+
+  /** Hands an event to the listeners, or holds it until one is attached. */
+  deliver<K extends DeliverableEventName>(name: K, event: EventOf<K>): void {
+    const held = this.#held.get(name)
+    if (held !== undefined || this.listenerCount(name) === 0) {
+      const queue = held ?? []
+      queue.push(event)
+      // Dropped from memory only: never marked handled, so the next start delivers it.
+      if (queue.length > MAX_HELD_PER_EVENT) queue.shift()
+      this.#held.set(name, queue)
+      this.#scheduleFlush()
+      return
+    }
+    this.#emitNow(name, event)
+  }
+
+  override on<K extends DeliverableEventName>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
+    super.on(name, listener, context)
+    this.#scheduleFlush()
+    return this
+  }
+
+  override addListener<K extends DeliverableEventName>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
+    return this.on(name, listener, context)
+  }
+
+  override once<K extends DeliverableEventName>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
+    super.once(name, listener, context)
+    this.#scheduleFlush()
+    return this
+  }
+
+  #scheduleFlush (): void {
+    if (this.#flushScheduled || this.#held.size === 0) return
+    this.#flushScheduled = true
+    queueMicrotask(() => {
+      this.#flushScheduled = false
+      for (const [name, queue] of this.#held) {
+        while (queue.length > 0 && this.listenerCount(name) > 0) {
+          this.#emitNow(name, queue.shift() as never)
+        }
+        if (queue.length === 0) this.#held.delete(name)
+      }
+    })
+  }
+
+  #emitNow<K extends DeliverableEventName>(name: K, event: EventOf<K>): void {
+    try {
+      (this.emit as (name: K, event: EventOf<K>) => boolean)(name, event)
+    } catch (err) {
+      // A throwing listener must not stop the peer; the entry stays unhandled, a restart delivers it again.
+      this.#onError(err)
+      return
+    }
+    if (this.#mode === 'auto') event.markHandled().catch(this.#onError)
+  }
+}

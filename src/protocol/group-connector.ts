@@ -1,0 +1,96 @@
+/**
+ * Finds a group's peers without any set-up: the invitation's dialing hints and
+ * the peers remembered from earlier sessions (libp2p keeps their addresses in
+ * the peer store, on disk). While none of them is connected it dials them all,
+ * backing off from 1 s to 30 s; once one is, it checks every 30 s.
+ */
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from './logger.ts'
+
+const MIN_BACKOFF_MS = 1_000
+const MAX_BACKOFF_MS = 30_000
+const DIAL_TIMEOUT_MS = 10_000
+
+export interface GroupConnectorOptions {
+  libp2p: Libp2p
+  logger: Logger
+  /** Multiaddrs with a /p2p/ part. */
+  hints: () => string[]
+  /** Peer ids seen serving this group's logs. */
+  knownPeers: () => Promise<string[]>
+}
+
+export class GroupConnector {
+  readonly #options: GroupConnectorOptions
+  readonly #stop = new AbortController()
+  #loop: Promise<void> | undefined
+
+  constructor (options: GroupConnectorOptions) {
+    this.#options = options
+  }
+
+  start (): void {
+    this.#loop ??= this.#run().catch((err: unknown) => {
+      if (!this.#stop.signal.aborted) this.#options.logger.warn({ err }, 'group connector stopped')
+    })
+  }
+
+  async stop (): Promise<void> {
+    this.#stop.abort()
+    await this.#loop
+  }
+
+  async #run (): Promise<void> {
+    const signal = this.#stop.signal
+    let backoff = MIN_BACKOFF_MS
+    while (!signal.aborted) {
+      const targets = await this.#targets()
+      const { libp2p } = this.#options
+      const connected = targets.some(({ peer }) => libp2p.getConnections(peer).length > 0)
+      if (connected || targets.length === 0) {
+        backoff = MIN_BACKOFF_MS
+        await sleep(MAX_BACKOFF_MS, undefined, { signal })
+        continue
+      }
+      await Promise.all(targets.map(async ({ peer, addr }) => {
+        try {
+          // Dial by peer id, so that a stale hint does not hide addresses learned since.
+          if (addr !== undefined) await libp2p.peerStore.merge(peer, { multiaddrs: [addr] })
+          await libp2p.dial(peer, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) })
+        } catch (err) {
+          if (!signal.aborted) this.#options.logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'could not reach group peer')
+        }
+      }))
+      if (targets.some(({ peer }) => libp2p.getConnections(peer).length > 0)) continue
+      await sleep(backoff, undefined, { signal })
+      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
+    }
+  }
+
+  async #targets (): Promise<Array<{ peer: PeerId, addr?: Multiaddr }>> {
+    const self = this.#options.libp2p.peerId
+    const byPeer = new Map<string, { peer: PeerId, addr?: Multiaddr }>()
+    for (const hint of this.#options.hints()) {
+      try {
+        const addr = multiaddr(hint)
+        const id = addr.getComponents().find((c) => c.name === 'p2p')?.value
+        if (id === undefined) continue
+        const peer = peerIdFromString(id)
+        if (!peer.equals(self)) byPeer.set(id, { peer, addr })
+      } catch {
+        // A hint we cannot parse was validated when the invitation was read; skip it.
+      }
+    }
+    for (const id of await this.#options.knownPeers()) {
+      if (byPeer.has(id)) continue
+      try {
+        const peer = peerIdFromString(id)
+        if (!peer.equals(self)) byPeer.set(id, { peer })
+      } catch {}
+    }
+    return [...byPeer.values()]
+  }
+}

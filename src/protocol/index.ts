@@ -1,0 +1,20 @@
+/**
+ * `bertybot/protocol`: the peer. The framework (`bertybot`) and the
+ * `bertybot` command use only what this file exports.
+ */
+export { createPeer, Peer, DEFAULT_LISTEN, type PeerOptions } from './peer.ts'
+export { Group, InvalidMessageError, DEFER_GRACE_MS, type SendOptions } from './group.ts'
+export type { Member } from './membership.ts'
+export type {
+  AcknowledgementEvent, Delivery, DeliveryMode, GroupInvitationEvent, MemberJoinedEvent, MessageEvent, PeerEvents, Sender
+} from './events.ts'
+export { GroupAccessController, GROUP_ACCESS_CONTROLLER_TYPE, type GroupAccessControllerOptions } from './access-controller.ts'
+export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, groupId, type GroupKeys, type GroupKind, type Invitation } from './group-keys.ts'
+export { keyToId, idToKey } from './encoding.ts'
+export {
+  BertybotError, DataDirectoryError, InvalidLinkError, InvalidOptionError, KeystoreError, NotRunningError, UnknownGroupError,
+  type DropReason, type InvalidLinkReason
+} from './errors.ts'
+export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from './logger.ts'
+export type { DhtMode } from './node.ts'
+export type { SigningKeyPair } from './crypto.ts'

@@ -1,0 +1,85 @@
+/**
+ * The OrbitDB entries of a group's logs, checked at the edge: shape (zod),
+ * then signature by the group's signing key. Used by the access controller,
+ * the group identity and the sync, so every path an entry can come in by
+ * checks it the same way.
+ */
+import { Entry, type LogEntry } from '@orbitdb/core'
+import { z } from 'zod'
+import { bytesToHex, hexToBytes, sha256, verifySignature } from './crypto.ts'
+import { bytes } from './schemas.ts'
+
+const hex = (length: number): z.ZodString => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`))
+const cidString = z.string().min(1).max(128)
+
+/** OrbitDB 4 entry fields, bounded so a hostile entry cannot make us allocate or walk without end. */
+export const logEntrySchema = z.object({
+  id: z.string().min(1).max(512),
+  payload: z.unknown(),
+  next: z.array(cidString).max(256),
+  refs: z.array(cidString).max(256),
+  clock: z.object({ id: z.string().max(256), time: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
+  v: z.literal(2),
+  key: hex(64),
+  identity: z.string().max(256),
+  sig: hex(128),
+  hash: cidString.optional()
+})
+
+/** The payload of our entries: OrbitDB's Events shape, so a stock OrbitDB peer sees `value` as opaque bytes. */
+export const groupPayloadSchema = z.object({ op: z.literal('ADD'), key: z.null(), value: bytes() })
+
+export function groupPayload (value: Uint8Array): z.infer<typeof groupPayloadSchema> {
+  return { op: 'ADD', key: null, value }
+}
+
+/** A bounded set that forgets the oldest member first. */
+export class BoundedSet<T> {
+  readonly #items = new Set<T>()
+  readonly #capacity: number
+
+  constructor (capacity: number) {
+    this.#capacity = capacity
+  }
+
+  has (item: T): boolean {
+    return this.#items.has(item)
+  }
+
+  add (item: T): void {
+    this.#items.delete(item)
+    this.#items.add(item)
+    if (this.#items.size > this.#capacity) {
+      const oldest = this.#items.values().next()
+      if (oldest.done !== true) this.#items.delete(oldest.value)
+    }
+  }
+}
+
+/** `verify(sigHex, keyHex, bytes)` as OrbitDB calls it, with a cache: each entry is re-checked up to ~17 times. */
+export function cachedEntrySignatureVerifier (capacity = 10_000): (signature: string, publicKey: string, data: Uint8Array) => Promise<boolean> {
+  const verified = new BoundedSet<string>(capacity)
+  return async (signature, publicKey, data) => {
+    const cacheKey = `${publicKey}:${signature}:${bytesToHex(sha256(data))}`
+    if (verified.has(cacheKey)) return true
+    let ok = false
+    try {
+      ok = verifySignature(hexToBytes(publicKey), data, hexToBytes(signature))
+    } catch {
+      ok = false
+    }
+    if (ok) verified.add(cacheKey)
+    return ok
+  }
+}
+
+/** True when `entry` is well-formed and signed by `signingKeyHex`. */
+export async function isValidGroupEntry (entry: LogEntry, signingKeyHex: string, verify: ReturnType<typeof cachedEntrySignatureVerifier>): Promise<boolean> {
+  if (!logEntrySchema.safeParse(entry).success) return false
+  if (entry.key !== signingKeyHex) return false
+  try {
+    return await Entry.verify({ verify }, entry)
+  } catch {
+    return false
+  }
+}

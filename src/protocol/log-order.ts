@@ -1,0 +1,35 @@
+/**
+ * Walking a log in causal order. An entry's clock is one more than the
+ * highest clock it points to, so sorting by clock (then hash, to break ties
+ * between concurrent entries the same way on every run) puts every entry
+ * after everything it depends on.
+ */
+import type { Log, LogEntry } from '@orbitdb/core'
+
+export type HashedEntry = LogEntry & { hash: string }
+
+export function byCausalOrder (a: HashedEntry, b: HashedEntry): number {
+  return a.clock.time - b.clock.time || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
+}
+
+/**
+ * The entries reachable from the log's heads that are not settled, oldest
+ * first. The walk stops, on each branch, at the first settled entry: what a
+ * settled entry points to was settled before it.
+ */
+export async function unsettledEntries (log: Log, isSettled: (hash: string) => boolean | Promise<boolean>): Promise<HashedEntry[]> {
+  const found: HashedEntry[] = []
+  const visited = new Set<string>()
+  const pending = (await log.heads()).map((head) => head.hash).filter((h): h is string => h !== undefined)
+  while (pending.length > 0) {
+    const hash = pending.pop() as string
+    if (visited.has(hash)) continue
+    visited.add(hash)
+    if (await isSettled(hash)) continue
+    const entry = await log.get(hash)
+    if (entry === undefined) continue
+    found.push({ ...entry, hash })
+    for (const next of entry.next) if (!visited.has(next)) pending.push(next)
+  }
+  return found.sort(byCausalOrder)
+}

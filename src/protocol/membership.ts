@@ -1,0 +1,88 @@
+/**
+ * Who is in a group, as the metadata log says: members (accounts), their
+ * devices, display names. Rebuilt from the log each time the group opens,
+ * as Wesh does; the log is the only source of truth.
+ *
+ * bertybot's member key is the account key, in every group kind (Wesh
+ * derives a per-group alias for multi-member groups). A bot must know who
+ * is speaking (an admin's command, a user's state) and a display name is not
+ * an identity, so members are bound to their accounts on purpose.
+ */
+import { keyToId } from './encoding.ts'
+
+export interface Member {
+  /** Account id of the member. */
+  readonly account: string
+  readonly devices: ReadonlySet<string>
+  readonly displayName: string | undefined
+}
+
+interface MemberRecord {
+  account: string
+  accountKey: Uint8Array
+  devices: Map<string, Uint8Array>
+  displayName: string | undefined
+  displayNameSentAt: number
+}
+
+export class Membership {
+  readonly #members = new Map<string, MemberRecord>()
+  readonly #deviceToMember = new Map<string, string>()
+
+  /** Records a device of a member; false if that device already belongs to another member. */
+  addDevice (accountKey: Uint8Array, deviceKey: Uint8Array): { added: boolean, newMember: boolean } {
+    const account = keyToId(accountKey)
+    const device = keyToId(deviceKey)
+    const owner = this.#deviceToMember.get(device)
+    if (owner !== undefined) return { added: owner === account, newMember: false }
+    let member = this.#members.get(account)
+    const newMember = member === undefined
+    if (member === undefined) {
+      member = { account, accountKey, devices: new Map(), displayName: undefined, displayNameSentAt: -1 }
+      this.#members.set(account, member)
+    }
+    member.devices.set(device, deviceKey)
+    this.#deviceToMember.set(device, account)
+    return { added: true, newMember }
+  }
+
+  /** Sets a member's display name unless a later one is already known. */
+  setDisplayName (device: string, displayName: string, sentAt: number): boolean {
+    const member = this.#memberOfDevice(device)
+    if (member === undefined || sentAt < member.displayNameSentAt) return false
+    member.displayName = displayName
+    member.displayNameSentAt = sentAt
+    return true
+  }
+
+  memberOf (device: string): Member | undefined {
+    const member = this.#memberOfDevice(device)
+    return member === undefined ? undefined : view(member)
+  }
+
+  accountKey (account: string): Uint8Array | undefined {
+    return this.#members.get(account)?.accountKey
+  }
+
+  member (account: string): Member | undefined {
+    const member = this.#members.get(account)
+    return member === undefined ? undefined : view(member)
+  }
+
+  isDevice (device: string): boolean {
+    return this.#deviceToMember.has(device)
+  }
+
+  list (): Member[] {
+    return [...this.#members.values()].map(view)
+  }
+
+  #memberOfDevice (device: string): MemberRecord | undefined {
+    const account = this.#deviceToMember.get(device)
+    return account === undefined ? undefined : this.#members.get(account)
+  }
+}
+
+function view (member: MemberRecord): Member {
+  return { account: member.account, devices: new Set(member.devices.keys()), displayName: member.displayName }
+}

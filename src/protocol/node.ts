@@ -1,0 +1,127 @@
+/**
+ * The network node under a peer: libp2p (TCP and WebSockets, Noise, Yamux,
+ * identify, gossipsub, kad-dht; circuit relay and mDNS when asked), Helia with
+ * its blocks and data on disk, and OrbitDB.
+ *
+ * Helia is composed by hand rather than with `createHelia()`, whose defaults
+ * add public HTTP routers, gateways and a bootstrap list: with our defaults a
+ * peer contacts no host its user did not name.
+ */
+import { join } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { withBitswap } from '@helia/bitswap'
+import { withLibp2pLight } from '@helia/libp2p'
+import * as dagCbor from '@ipld/dag-cbor'
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PeerDiscovery, PeerDiscoveryProvider } from '@libp2p/interface'
+import { kadDHT, removePrivateAddressesMapper, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
+import { mdns } from '@libp2p/mdns'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { createOrbitDB, type OrbitDB } from '@orbitdb/core'
+import { LevelBlockstore } from 'blockstore-level'
+import { LevelDatastore } from 'datastore-level'
+import { createHeliaLight, type Helia } from 'helia'
+
+/** Where the DHT runs: `lan` for loopback and local networks, `public` for the IPFS network (it reveals which rendezvous points a peer looks up), or off. */
+export type DhtMode = 'lan' | 'public' | 'off'
+
+export interface NodeOptions {
+  dataDir: string
+  listen: string[]
+  bootstrap: string[]
+  relay: { client: boolean, server: boolean }
+  mdns: boolean
+  dht: DhtMode
+}
+
+export type NodeServices = {
+  identify: ReturnType<ReturnType<typeof identify>>
+  ping: ReturnType<ReturnType<typeof ping>>
+  pubsub: GossipSub
+  dht?: KadDHT
+  relay?: unknown
+}
+
+export interface Node {
+  readonly helia: Helia & { libp2p: Libp2p<NodeServices> }
+  readonly libp2p: Libp2p<NodeServices>
+  readonly orbitdb: OrbitDB
+  stop: () => Promise<void>
+}
+
+export async function startNode (options: NodeOptions): Promise<Node> {
+  const blockstore = new LevelBlockstore(join(options.dataDir, 'ipfs', 'blocks'))
+  const datastore = new LevelDatastore(join(options.dataDir, 'ipfs', 'data'))
+  await blockstore.open()
+  await datastore.open()
+
+  const peerDiscovery: Array<(components: any) => PeerDiscovery & PeerDiscoveryProvider> = []
+  if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap }) as never)
+  if (options.mdns) peerDiscovery.push(mdns() as never)
+
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping(),
+    pubsub: gossipsub({
+      // OrbitDB-style sync publishes each new entry, even before anyone listens.
+      allowPublishToZeroTopicPeers: true,
+      emitSelf: false
+    })
+  }
+  if (options.dht !== 'off') {
+    services.dht = kadDHT(options.dht === 'lan'
+      ? {
+          // STACK.md: on loopback and LAN the defaults hang (every node a client, loopback addresses dropped).
+          protocol: '/ipfs/lan/kad/1.0.0',
+          peerInfoMapper: removePublicAddressesMapper,
+          clientMode: false,
+          initialQuerySelfInterval: 0
+        }
+      : { protocol: '/ipfs/kad/1.0.0', peerInfoMapper: removePrivateAddressesMapper })
+  }
+  if (options.relay.server) services.relay = circuitRelayServer()
+
+  const transports: any[] = [tcp(), webSockets()]
+  if (options.relay.client) transports.push(circuitRelayTransport())
+
+  const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [dagCbor] }), {
+    addresses: { listen: options.listen },
+    transports,
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    services: services as any
+  })) as unknown as Helia & { libp2p: Libp2p<NodeServices> }
+
+  try {
+    await helia.start()
+  } catch (err) {
+    await helia.stop().catch(() => {})
+    await blockstore.close()
+    await datastore.close()
+    throw err
+  }
+
+  const orbitdb = await createOrbitDB({ ipfs: helia, id: 'bertybot', directory: join(options.dataDir, 'orbitdb') })
+
+  let stopped = false
+  return {
+    helia,
+    libp2p: helia.libp2p,
+    orbitdb,
+    stop: async () => {
+      if (stopped) return
+      stopped = true
+      await orbitdb.stop()
+      await helia.stop()
+      await blockstore.close()
+      await datastore.close()
+    }
+  }
+}

@@ -1,0 +1,247 @@
+/**
+ * `createPeer()`: a Berty-style peer. It holds an account, joins groups, and
+ * sends and receives end-to-end encrypted messages over logs that any peer
+ * holding them can serve, so messages reach members who were offline.
+ *
+ * ```ts
+ * const peer = await createPeer({ dataDir: './alice' })
+ * const group = await peer.createGroup({ name: 'ops' })
+ * console.log(group.invitation())        // give this to the others
+ * peer.on('message', (m) => console.log(m.sender.displayName, m.text))
+ * await group.send({ text: 'hello' })
+ * ```
+ */
+import { mkdir } from 'node:fs/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { useAccessController } from '@orbitdb/core'
+import PQueue from 'p-queue'
+import { z } from 'zod'
+import { GroupAccessController } from './access-controller.ts'
+import { describeIssues, keyToId } from './encoding.ts'
+import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.ts'
+import { DeliveringEmitter, type DeliveryMode } from './events.ts'
+import { Group, type GroupDeps } from './group.ts'
+import { createMultiMemberGroupKeys, decodeInvitation, groupId } from './group-keys.ts'
+import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
+import { LogSync } from './log-sync.ts'
+import { defaultLogger, namespaced, type Logger } from './logger.ts'
+import { startNode, type DhtMode, type Node } from './node.ts'
+import { StateStore, type GroupRecord } from './state-store.ts'
+
+/** Where a peer listens unless told otherwise: loopback only, ports chosen by the system. */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+
+export interface PeerOptions {
+  /** Where keys, groups and logs live. The same directory is the same account after a restart. */
+  dataDir: string
+  /** Multiaddrs to listen on; loopback with system-chosen ports by default. */
+  listen?: string[]
+  /** Peers to connect to at start (multiaddrs with a /p2p/ part). None by default: no public list. */
+  bootstrap?: string[]
+  /** The name members of your groups see. */
+  displayName?: string
+  /** Circuit relay v2: `client` dials and listens through relays, `server` relays for others. */
+  relay?: { client?: boolean, server?: boolean }
+  /** Discover peers on the local network with mDNS. */
+  mdns?: boolean
+  /** Kademlia DHT: 'lan' (default), 'public', or 'off'. */
+  dht?: DhtMode
+  /** 'auto' (default): an event counts as delivered once its listeners ran. 'manual': once you call `markHandled()`. */
+  delivery?: DeliveryMode
+  logger?: Logger
+  /** The clock, for message timestamps (and, later, rendezvous periods); injectable for tests. */
+  now?: () => number
+}
+
+const multiaddrString = z.string().refine((s) => {
+  try {
+    multiaddr(s)
+    return true
+  } catch {
+    return false
+  }
+}, { message: 'not a multiaddr' })
+
+const optionsSchema = z.object({
+  dataDir: z.string().min(1),
+  listen: z.array(multiaddrString).default(DEFAULT_LISTEN),
+  bootstrap: z.array(multiaddrString.refine((s) => s.includes('/p2p/'), { message: 'a bootstrap address needs a /p2p/<peer id> part' })).default([]),
+  displayName: z.string().min(1).max(200).optional(),
+  relay: z.object({ client: z.boolean().default(false), server: z.boolean().default(false) }).default({ client: false, server: false }),
+  mdns: z.boolean().default(false),
+  dht: z.enum(['lan', 'public', 'off']).default('lan'),
+  delivery: z.enum(['auto', 'manual']).default('auto')
+})
+
+export async function createPeer (options: PeerOptions): Promise<Peer> {
+  const parsed = optionsSchema.safeParse(options)
+  if (!parsed.success) throw new InvalidOptionError(`invalid peer options: ${describeIssues(parsed.error)}`)
+  const config = parsed.data
+  const logger = namespaced(options.logger ?? defaultLogger(), 'protocol:peer')
+  const now = options.now ?? Date.now
+
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
+  const identity = await loadOrCreateIdentity(config.dataDir, logger)
+  const state = await StateStore.open(config.dataDir)
+  let node: Node | undefined
+  try {
+    node = await startNode({ dataDir: config.dataDir, listen: config.listen, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht })
+    // Process-wide registry: lets OrbitDB open any group log by address.
+    useAccessController(GroupAccessController)
+    const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'))
+    await sync.start()
+    const peer = new Peer({ identity, state, node, sync, logger, now, displayName: config.displayName, delivery: config.delivery })
+    await peer.openStoredGroups()
+    return peer
+  } catch (err) {
+    await node?.stop().catch(() => {})
+    await state.close().catch(() => {})
+    throw err
+  }
+}
+
+interface PeerParts {
+  identity: IdentityKeys
+  state: StateStore
+  node: Node
+  sync: LogSync
+  logger: Logger
+  now: () => number
+  displayName: string | undefined
+  delivery: DeliveryMode
+}
+
+export class Peer extends DeliveringEmitter {
+  /** This account's id (its public key): what others know you by. */
+  readonly accountId: string
+  /** This device's id. */
+  readonly deviceId: string
+  /** The libp2p peer id of this node. */
+  readonly peerId: string
+  readonly #parts: PeerParts
+  readonly #groups = new Map<string, Group>()
+  readonly #opening = new Map<string, Promise<Group>>()
+  readonly #groupDeps: GroupDeps
+  #stopping: Promise<void> | undefined
+
+  constructor (parts: PeerParts) {
+    super(parts.delivery, (err) => { parts.logger.error({ err }, 'an event listener threw; the event will be delivered again after a restart') })
+    this.#parts = parts
+    this.accountId = keyToId(parts.identity.account.publicKey)
+    this.deviceId = keyToId(parts.identity.device.publicKey)
+    this.peerId = parts.node.libp2p.peerId.toString()
+    this.#groupDeps = {
+      identity: parts.identity,
+      state: parts.state,
+      orbitdb: parts.node.orbitdb,
+      sync: parts.sync,
+      libp2p: parts.node.libp2p,
+      logger: namespaced(parts.logger, 'protocol:group'),
+      now: parts.now,
+      displayName: parts.displayName,
+      events: this,
+      joinGroup: async (invitation) => await this.joinGroup(invitation),
+      multiaddrs: () => this.multiaddrs
+    }
+  }
+
+  /** Where this peer can be reached now, each with its /p2p/ part. */
+  get multiaddrs (): string[] {
+    return this.#parts.node.libp2p.getMultiaddrs().map((a) => a.toString())
+  }
+
+  /** The groups this peer is in. */
+  groups (): Group[] {
+    return [...this.#groups.values()]
+  }
+
+  group (id: string): Group | undefined {
+    return this.#groups.get(id)
+  }
+
+  /** Creates a multi-member group; share `group.invitation()` for others to join. */
+  async createGroup (options: { name: string }): Promise<Group> {
+    this.#assertRunning()
+    const name = z.string().min(1).max(200).safeParse(options?.name)
+    if (!name.success) throw new InvalidOptionError('a group needs a name of 1 to 200 characters')
+    const keys = createMultiMemberGroupKeys()
+    return await this.#openGroup(groupId(keys), {
+      kind: 'multi-member',
+      pk: keys.publicKey,
+      secret: keys.secret,
+      secretSig: keys.secretSig,
+      linkKeySig: keys.linkKeySig,
+      name: name.data,
+      hints: [],
+      joinedAt: this.#parts.now()
+    }, true)
+  }
+
+  /**
+   * Joins a group from its invitation link. Throws `InvalidLinkError` (with a
+   * `reason`) when the link is malformed, damaged, tampered with or not an invitation.
+   */
+  async joinGroup (invitation: string): Promise<Group> {
+    this.#assertRunning()
+    if (typeof invitation !== 'string') throw new InvalidLinkError('not-a-link', 'a group invitation is a string')
+    const { keys, name, hints } = decodeInvitation(invitation)
+    for (const hint of hints) {
+      const check = multiaddrString.safeParse(hint)
+      if (!check.success || !hint.includes('/p2p/')) throw new InvalidLinkError('malformed', `group invitation has a dialing hint that is not a peer multiaddr: ${hint.slice(0, 80)}`)
+    }
+    const id = groupId(keys)
+    const existing = this.#groups.get(id) ?? this.#opening.get(id)
+    if (existing !== undefined) return await existing
+    return await this.#openGroup(id, {
+      kind: 'multi-member',
+      pk: keys.publicKey,
+      secret: keys.secret,
+      secretSig: keys.secretSig,
+      linkKeySig: keys.linkKeySig,
+      name,
+      hints,
+      joinedAt: this.#parts.now()
+    }, false)
+  }
+
+  /** Stops the peer: closes every group, the network node and the stores. Nothing keeps running. */
+  async stop (): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.allSettled(this.#opening.values())
+      for (const group of this.#groups.values()) {
+        await group.close().catch((err: unknown) => { this.#parts.logger.warn({ err, group: group.id }, 'group did not close cleanly') })
+      }
+      this.#groups.clear()
+      await this.#parts.sync.stop()
+      await this.#parts.node.stop()
+      await this.#parts.state.close()
+    })()
+    await this.#stopping
+  }
+
+  /** @internal Opens every group of the data directory; called once by `createPeer`. */
+  async openStoredGroups (): Promise<void> {
+    const queue = new PQueue({ concurrency: 4 })
+    const stored = await this.#parts.state.groups()
+    await Promise.all(stored.map(async ({ groupId: id, record }) => { await queue.add(async () => await this.#openGroup(id, record, false, false)) }))
+  }
+
+  async #openGroup (id: string, record: GroupRecord, creating: boolean, save = true): Promise<Group> {
+    const opening = (async () => {
+      if (save) await this.#parts.state.putGroup(id, record)
+      const group = await Group.open(this.#groupDeps, record, { creating })
+      this.#groups.set(id, group)
+      return group
+    })()
+    this.#opening.set(id, opening)
+    try {
+      return await opening
+    } finally {
+      this.#opening.delete(id)
+    }
+  }
+
+  #assertRunning (): void {
+    if (this.#stopping !== undefined) throw new NotRunningError('the peer is stopped')
+  }
+}

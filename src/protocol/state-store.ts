@@ -1,0 +1,252 @@
+/**
+ * The peer's own state, in one LevelDB under `<dataDir>/state` (a 0700
+ * directory: it holds group secrets and ratchet keys). Every change that must
+ * not be half-done (a chain step and the message key it produced, a message
+ * marked handled and its key deleted) is one atomic batch.
+ *
+ * Keys are `<groupId>/<...>` strings; values are CBOR validated with zod on
+ * read, so a damaged record is an error that names it, not a crash later.
+ */
+import { chmod, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { AbstractSublevel } from 'abstract-level'
+import { ClassicLevel } from 'classic-level'
+import { z } from 'zod'
+import { KEY_SIZE } from './crypto.ts'
+import { decodeCbor, encodeCbor } from './encoding.ts'
+import { DataDirectoryError } from './errors.ts'
+import type { GroupKind } from './group-keys.ts'
+import type { ReceiverChain, SenderChain } from './ratchet.ts'
+import { bytes, publicKeyBytes, secretBytes, signatureBytes, uint } from './schemas.ts'
+
+/** Bumped when the layout changes; an older bertybot refuses a newer directory instead of misreading it. */
+export const STATE_FORMAT = 1
+
+type Bytes = Uint8Array
+type Sub = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
+
+const groupRecordSchema = z.object({
+  kind: z.enum(['multi-member', 'contact']),
+  pk: publicKeyBytes,
+  secret: secretBytes,
+  secretSig: signatureBytes.optional(),
+  linkKeySig: signatureBytes.optional(),
+  name: z.string(),
+  hints: z.array(z.string()),
+  joinedAt: uint
+})
+
+export interface GroupRecord {
+  kind: GroupKind
+  pk: Uint8Array
+  secret: Uint8Array
+  secretSig?: Uint8Array | undefined
+  linkKeySig?: Uint8Array | undefined
+  name: string
+  hints: string[]
+  joinedAt: number
+}
+
+const senderChainSchema = z.object({ ck: bytes(KEY_SIZE), c: uint })
+const receiverChainSchema = z.object({ since: uint, ck: bytes(KEY_SIZE), next: uint, keys: z.array(z.tuple([uint, bytes(KEY_SIZE)])) })
+
+/** What became of a log entry; entries with a status are not looked at again. */
+export type EntryStatus =
+  | 'handled' // delivered and marked handled by the consumer
+  | 'own' // written by this device
+  | 'history' // sent before this device could read it
+  | 'dropped' // invalid: logged and ignored
+  | 'waiting' // its sender's chain key has not reached us; retried when it does
+
+export type LogKind = 'metadata' | 'messages'
+
+export type StateOp = { type: 'put', sublevel: Sub, key: string, value: Bytes } | { type: 'del', sublevel: Sub, key: string }
+
+export class StateStore {
+  readonly #db: ClassicLevel<string, Bytes>
+  readonly #meta: Sub
+  readonly #groups: Sub
+  readonly #chains: Sub
+  readonly #messageKeys: Sub
+  readonly #status: Sub
+  readonly #waiting: Sub
+  readonly #chainKeySent: Sub
+  readonly #groupPeers: Sub
+  /** OrbitDB's per-log heads and index, kept here rather than in two LevelDBs per log. */
+  readonly logs: Sub
+
+  private constructor (db: ClassicLevel<string, Bytes>) {
+    this.#db = db
+    const sub = (name: string): Sub => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
+    this.#meta = sub('meta')
+    this.#groups = sub('groups')
+    this.#chains = sub('chains')
+    this.#messageKeys = sub('message-keys')
+    this.#status = sub('status')
+    this.#waiting = sub('waiting')
+    this.#chainKeySent = sub('chain-key-sent')
+    this.#groupPeers = sub('group-peers')
+    this.logs = sub('logs')
+  }
+
+  static async open (dataDir: string): Promise<StateStore> {
+    const dir = join(dataDir, 'state')
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await chmod(dir, 0o700)
+    const db = new ClassicLevel<string, Bytes>(dir, { valueEncoding: 'view' })
+    try {
+      await db.open()
+    } catch (err) {
+      throw new DataDirectoryError(`cannot open the state database in ${dir} (is another peer using this data directory?): ${(err as Error).message}`, { cause: err })
+    }
+    const store = new StateStore(db)
+    const format = await store.#meta.get('format')
+    const version = format === undefined ? undefined : decodeCbor(format, uint)
+    if (version === undefined) {
+      await store.#meta.put('format', encodeCbor(STATE_FORMAT))
+    } else if (version > STATE_FORMAT) {
+      await db.close()
+      throw new DataDirectoryError(`data directory ${dataDir} was written by a newer bertybot (state format ${version}, this one reads ${STATE_FORMAT}): upgrade bertybot`)
+    }
+    return store
+  }
+
+  async close (): Promise<void> {
+    await this.#db.close()
+  }
+
+  async batch (ops: StateOp[]): Promise<void> {
+    if (ops.length > 0) await this.#db.batch(ops)
+  }
+
+  // Groups
+
+  async putGroup (groupId: string, record: GroupRecord): Promise<void> {
+    await this.#groups.put(groupId, encodeCbor(stripUndefined(record)))
+  }
+
+  async groups (): Promise<Array<{ groupId: string, record: GroupRecord }>> {
+    const out: Array<{ groupId: string, record: GroupRecord }> = []
+    for await (const [groupId, value] of this.#groups.iterator()) {
+      const record = decodeCbor(value, groupRecordSchema, (reason) => {
+        throw new DataDirectoryError(`group record ${groupId} is damaged: ${reason}`)
+      })
+      if (record !== undefined) out.push({ groupId, record })
+    }
+    return out
+  }
+
+  // Chains
+
+  async ownChain (groupId: string): Promise<SenderChain | undefined> {
+    const value = await this.#chains.get(`${groupId}/own`)
+    if (value === undefined) return undefined
+    const chain = this.#decode(value, senderChainSchema, `own chain of ${groupId}`)
+    return { chainKey: chain.ck, counter: chain.c }
+  }
+
+  putOwnChainOp (groupId: string, chain: SenderChain): StateOp {
+    return { type: 'put', sublevel: this.#chains, key: `${groupId}/own`, value: encodeCbor({ ck: chain.chainKey, c: chain.counter }) }
+  }
+
+  async receiverChain (groupId: string, deviceId: string): Promise<ReceiverChain | undefined> {
+    const value = await this.#chains.get(`${groupId}/device/${deviceId}`)
+    if (value === undefined) return undefined
+    const chain = this.#decode(value, receiverChainSchema, `chain of device ${deviceId} in ${groupId}`)
+    return { since: chain.since, chainKey: chain.ck, next: chain.next, keys: new Map(chain.keys) }
+  }
+
+  putReceiverChainOp (groupId: string, deviceId: string, chain: ReceiverChain): StateOp {
+    return {
+      type: 'put',
+      sublevel: this.#chains,
+      key: `${groupId}/device/${deviceId}`,
+      value: encodeCbor({ since: chain.since, ck: chain.chainKey, next: chain.next, keys: [...chain.keys.entries()] })
+    }
+  }
+
+  // Message keys of decrypted but not yet handled messages, so a restart can deliver them again.
+
+  async messageKey (groupId: string, entryHash: string): Promise<Uint8Array | undefined> {
+    return await this.#messageKeys.get(`${groupId}/${entryHash}`)
+  }
+
+  putMessageKeyOp (groupId: string, entryHash: string, messageKey: Uint8Array): StateOp {
+    return { type: 'put', sublevel: this.#messageKeys, key: `${groupId}/${entryHash}`, value: messageKey }
+  }
+
+  delMessageKeyOp (groupId: string, entryHash: string): StateOp {
+    return { type: 'del', sublevel: this.#messageKeys, key: `${groupId}/${entryHash}` }
+  }
+
+  // Entry statuses
+
+  async entryStatus (groupId: string, log: LogKind, entryHash: string): Promise<EntryStatus | undefined> {
+    const value = await this.#status.get(`${groupId}/${log}/${entryHash}`)
+    return value === undefined ? undefined : this.#decode(value, entryStatusSchema, `status of ${entryHash}`)
+  }
+
+  setStatusOp (groupId: string, log: LogKind, entryHash: string, status: EntryStatus): StateOp {
+    return { type: 'put', sublevel: this.#status, key: `${groupId}/${log}/${entryHash}`, value: encodeCbor(status) }
+  }
+
+  /** Entries waiting for `deviceId`'s chain key, oldest first by clock. */
+  async waitingFor (groupId: string, deviceId: string): Promise<string[]> {
+    const prefix = `${groupId}/${deviceId}/`
+    const hashes: string[] = []
+    for await (const key of this.#waiting.keys({ gte: prefix, lt: prefix + '\xff' })) hashes.push(key.slice(prefix.length))
+    return hashes
+  }
+
+  /** Devices some entry of the group waits for. */
+  async waitingDevices (groupId: string): Promise<string[]> {
+    const prefix = `${groupId}/`
+    const devices = new Set<string>()
+    for await (const key of this.#waiting.keys({ gte: prefix, lt: prefix + '\xff' })) devices.add(key.slice(prefix.length).split('/')[0] as string)
+    return [...devices]
+  }
+
+  addWaitingOp (groupId: string, deviceId: string, entryHash: string): StateOp {
+    return { type: 'put', sublevel: this.#waiting, key: `${groupId}/${deviceId}/${entryHash}`, value: new Uint8Array() }
+  }
+
+  delWaitingOp (groupId: string, deviceId: string, entryHash: string): StateOp {
+    return { type: 'del', sublevel: this.#waiting, key: `${groupId}/${deviceId}/${entryHash}` }
+  }
+
+  // Chain keys we sent, by member
+
+  async chainKeySentTo (groupId: string, memberId: string): Promise<boolean> {
+    return (await this.#chainKeySent.get(`${groupId}/${memberId}`)) !== undefined
+  }
+
+  chainKeySentOp (groupId: string, memberId: string): StateOp {
+    return { type: 'put', sublevel: this.#chainKeySent, key: `${groupId}/${memberId}`, value: new Uint8Array() }
+  }
+
+  // Peers seen serving a group's logs, to dial again after a restart
+
+  async groupPeers (groupId: string): Promise<string[]> {
+    const prefix = `${groupId}/`
+    const peers: string[] = []
+    for await (const key of this.#groupPeers.keys({ gte: prefix, lt: prefix + '\xff' })) peers.push(key.slice(prefix.length))
+    return peers
+  }
+
+  async addGroupPeer (groupId: string, peerId: string): Promise<void> {
+    await this.#groupPeers.put(`${groupId}/${peerId}`, new Uint8Array())
+  }
+
+  #decode<S extends z.ZodType>(value: Uint8Array, schema: S, what: string): z.infer<S> {
+    let problem = ''
+    const decoded = decodeCbor(value, schema, (reason) => { problem = reason })
+    if (decoded === undefined) throw new DataDirectoryError(`${what} is damaged in the state database: ${problem}`)
+    return decoded
+  }
+}
+
+const entryStatusSchema = z.enum(['handled', 'own', 'history', 'dropped', 'waiting'])
+
+function stripUndefined<T extends object> (value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
+}
