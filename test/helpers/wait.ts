@@ -1,0 +1,56 @@
+/**
+ * Waiting on events, never on the clock: each wait has a timeout that fails
+ * the test with what it was waiting for.
+ */
+export const DEFAULT_TIMEOUT_MS = 30_000
+
+/** Resolves with the first value `subscribe` hands over; `subscribe` returns its own unsubscribe. */
+export async function waitFor<T> (what: string, subscribe: (done: (value: T) => void) => () => void, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<T> {
+  return await new Promise<T>((resolve, reject) => {
+    let unsubscribe: (() => void) | undefined
+    const timer = setTimeout(() => {
+      unsubscribe?.()
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`))
+    }, timeoutMs)
+    let settled = false
+    unsubscribe = subscribe((value) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      queueMicrotask(() => unsubscribe?.())
+      resolve(value)
+    })
+  })
+}
+
+interface Subscribable<E> {
+  on: (name: any, listener: (event: E) => void) => unknown
+  off: (name: any, listener: (event: E) => void) => unknown
+}
+
+/** Every event of one kind an emitter produces, from now on, with waits on their number. */
+export class Inbox<E> {
+  readonly items: E[] = []
+  readonly #waiters = new Set<() => void>()
+
+  constructor (emitter: Subscribable<E>, name: string) {
+    emitter.on(name, (event: E) => {
+      this.items.push(event)
+      for (const wake of this.#waiters) wake()
+    })
+  }
+
+  /** Waits until `predicate` holds over the items received so far. */
+  async until (what: string, predicate: (items: E[]) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<E[]> {
+    return await waitFor(what, (done) => {
+      const check = (): void => { if (predicate(this.items)) done(this.items) }
+      this.#waiters.add(check)
+      check()
+      return () => { this.#waiters.delete(check) }
+    }, timeoutMs)
+  }
+
+  async count (n: number, what = `${n} events`, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<E[]> {
+    return await this.until(what, (items) => items.length >= n, timeoutMs)
+  }
+}

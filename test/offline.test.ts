@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest'
+import type { MemberJoinedEvent, MessageEvent } from '../src/protocol/index.ts'
+import { PeerProcess } from './helpers/peer-process.ts'
+import { startPeers } from './helpers/peers.ts'
+import { tempDir } from './helpers/temp.ts'
+import { Inbox, waitFor } from './helpers/wait.ts'
+
+describe('a member that was offline', () => {
+  it('finds the group again after a restart, by itself, and receives what it missed, once', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob'])
+    const carolDir = await tempDir('carol')
+    let carol = await PeerProcess.start({ dataDir: carolDir, displayName: 'carol' })
+
+    const aliceJoins = new Inbox<MemberJoinedEvent>(alice!.peer, 'memberJoined')
+    const bobJoins = new Inbox<MemberJoinedEvent>(bob!.peer, 'memberJoined')
+    const carolJoins: string[] = []
+    carol.on('memberJoined', (e: { member: { account: string } }) => carolJoins.push(e.member.account))
+    const ga = await alice!.peer.createGroup({ name: 'night shift' })
+    const gb = await bob!.peer.joinGroup(ga.invitation())
+    await carol.call('joinGroup', ga.invitation())
+    await aliceJoins.until('alice to see bob and carol', (items) => new Set(items.map((e) => e.member.account)).size === 2)
+    await bobJoins.until('bob to see alice and carol', (items) => new Set(items.map((e) => e.member.account)).size === 2)
+    await waitFor('carol to see alice and bob', (done) => {
+      const check = (): void => { if (new Set(carolJoins).size === 2) done(true) }
+      carol.on('memberJoined', check)
+      check()
+      return () => carol.off('memberJoined', check)
+    })
+
+    const before = await ga.send({ text: 'before the break' })
+    await carol.messagesUntil('carol to get the first message', (ms) => ms.some((m) => m.id === before))
+
+    // Carol goes away; the process must end by itself once the peer is stopped.
+    const exit = await carol.stop()
+    expect(exit.code).toBe(0)
+
+    const sent: string[] = []
+    for (let i = 0; i < 10; i++) {
+      sent.push(await ga.send({ text: `from alice ${i}` }))
+      sent.push(await gb.send({ text: `from bob ${i}` }))
+    }
+
+    // Back, from the same data directory, with no bootstrap and no invitation: it must find the group by itself.
+    carol = await PeerProcess.start({ dataDir: carolDir, displayName: 'carol' })
+    const received = await carol.messagesUntil('carol to get the 20 messages sent while she was away', (ms) => sent.every((id) => ms.some((m) => m.id === id)), 60_000)
+
+    // A last message: once it is in, anything else that was going to arrive has.
+    const fence = await ga.send({ text: 'fence' })
+    await carol.messagesUntil('carol to get the fence', (ms) => ms.some((m) => m.id === fence))
+    const ids = carol.messages.map((m) => m.id)
+    expect(ids).toHaveLength(new Set(ids).size)
+    expect(ids).not.toContain(before)
+    expect(received.filter((m) => sent.includes(m.id))).toHaveLength(20)
+    // Each sender's messages arrive in the order they were sent.
+    for (const who of ['alice', 'bob']) {
+      const order = carol.messages.filter((m) => m.text.startsWith(`from ${who}`)).map((m) => m.text)
+      expect(order).toEqual(Array.from({ length: 10 }, (_, i) => `from ${who} ${i}`))
+    }
+
+    // And the others still hear carol.
+    const aliceInbox = new Inbox<MessageEvent>(alice!.peer, 'message')
+    await carol.call('send', ga.id, 'back again')
+    await aliceInbox.until('alice to hear carol again', (ms) => ms.some((m) => m.text === 'back again'))
+    expect((await carol.stop()).code).toBe(0)
+  })
+})
