@@ -3,6 +3,7 @@
  * encoding OrbitDB entries already use) and the string forms of keys.
  */
 import * as dagCbor from '@ipld/dag-cbor'
+import { decodeFirst } from 'cborg'
 import type { z } from 'zod'
 
 export { dagCbor }
@@ -50,4 +51,23 @@ export function idToKey (id: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return undefined
   const bytes = new Uint8Array(Buffer.from(id, 'base64url'))
   return bytes.length === 32 ? bytes : undefined
+}
+
+/**
+ * Splits concatenated CBOR items (a CBOR sequence) into each item's bytes.
+ * Stops at the first item that does not decode; `rest` is what was left.
+ */
+export function splitCborSequence (bytes: Uint8Array): { items: Uint8Array[], rest: Uint8Array } {
+  const items: Uint8Array[] = []
+  let remaining = bytes
+  while (remaining.length > 0) {
+    try {
+      const [, after] = decodeFirst(remaining, dagCbor.decodeOptions)
+      items.push(remaining.subarray(0, remaining.length - after.length))
+      remaining = after
+    } catch {
+      break
+    }
+  }
+  return { items, rest: remaining }
 }

@@ -9,7 +9,7 @@ import { z } from 'zod'
 import { bytesToHex, hexToBytes, sha256, verifySignature } from './crypto.ts'
 import { bytes } from './schemas.ts'
 
-const hex = (length: number): z.ZodString => z.string().regex(new RegExp(`^[0-9a-f]{${length}}$`))
+const hex = (max: number): z.ZodString => z.string().max(max).regex(/^[0-9a-f]+$/)
 const cidString = z.string().min(1).max(128)
 
 /** OrbitDB 4 entry fields, bounded so a hostile entry cannot make us allocate or walk without end. */
@@ -20,9 +20,10 @@ export const logEntrySchema = z.object({
   refs: z.array(cidString).max(256),
   clock: z.object({ id: z.string().max(256), time: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }),
   v: z.literal(2),
-  key: hex(64),
+  // Any OrbitDB key type is well-formed here; whether it may write is the access controller's call.
+  key: hex(256),
   identity: z.string().max(256),
-  sig: hex(128),
+  sig: hex(512),
   hash: cidString.optional()
 })
 

@@ -10,7 +10,10 @@
  *   OrbitDB's own heads exchange writes entries back to back with no framing,
  *   which a receiver in another process cannot split (STACK.md); ours frames.
  * - A peer that does not speak our protocol (a stock OrbitDB replica) gets
- *   our heads on the topic instead, where each message is one entry.
+ *   our heads on the topic instead, where each message is one entry, and we
+ *   read its heads over OrbitDB's own protocol, sending it nothing (the
+ *   direction in which the missing framing cannot hurt: we split what it
+ *   sends as a CBOR sequence).
  *
  * Entries from the network are validated here (shape, then OrbitDB's own
  * checks through the access controller when joined); a bad one is logged and
@@ -22,12 +25,15 @@ import { lpStream } from '@libp2p/utils'
 import { Entry, type Log, type LogEntry } from '@orbitdb/core'
 import { EventEmitter } from 'eventemitter3'
 import { z } from 'zod'
-import { decodeCbor, encodeCbor } from './encoding.ts'
+import { concatBytes } from './crypto.ts'
+import { decodeCbor, describeIssues, encodeCbor, splitCborSequence } from './encoding.ts'
 import { logEntrySchema } from './log-entry.ts'
 import type { Logger } from './logger.ts'
 import { bytes } from './schemas.ts'
 
 export const HEADS_PROTOCOL = '/bertybot/heads/1.0.0'
+/** OrbitDB's own heads protocol: this prefix followed by the log address. */
+const STOCK_HEADS_PROTOCOL_PREFIX = '/orbitdb/heads'
 const MAX_HEADS_MESSAGE = 4 * 1024 * 1024
 const MAX_ENTRY_BYTES = 256 * 1024
 const EXCHANGE_TIMEOUT_MS = 15_000
@@ -151,9 +157,10 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       stream = await this.#libp2p.dialProtocol(peer, HEADS_PROTOCOL, { signal })
     } catch (err) {
       if ((err as Error).name === 'UnsupportedProtocolError') {
-        // A stock OrbitDB peer: give it our heads where it listens, on the topics.
+        // A stock OrbitDB peer: give it our heads where it listens, on the topics, and read its own.
         for (const address of addresses) {
           for (const head of await this.#heads(address)) await this.publish(address, head)
+          await this.#pullStockHeads(peer, address, signal)
         }
       } else if (this.#started) {
         this.#logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'heads exchange: dial failed')
@@ -169,6 +176,37 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     } catch (err) {
       stream.abort(err as Error)
       if (this.#started) this.#logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'heads exchange failed')
+    }
+  }
+
+  /** Reads a stock OrbitDB peer's heads for `address`: it writes them back to back, unframed, then closes. */
+  async #pullStockHeads (peer: PeerId, address: string, signal: AbortSignal): Promise<void> {
+    const synced = this.#logs.get(address)
+    if (synced === undefined) return
+    let stream: Stream
+    try {
+      stream = await this.#libp2p.dialProtocol(peer, STOCK_HEADS_PROTOCOL_PREFIX + address, { signal })
+    } catch (err) {
+      if (this.#started) this.#logger.debug({ peer: peer.toString(), address, err: (err as Error).message }, 'no heads from a stock OrbitDB peer')
+      return
+    }
+    try {
+      // We send no heads of ours on this stream (they went on the topic): close our side at once.
+      await stream.close({ signal })
+      const chunks: Uint8Array[] = []
+      let size = 0
+      for await (const chunk of stream) {
+        const bytes = chunk.subarray()
+        size += bytes.length
+        if (size > MAX_HEADS_MESSAGE) throw new Error('stock heads exceed the size limit')
+        chunks.push(bytes)
+      }
+      const { items, rest } = splitCborSequence(concatBytes(...chunks))
+      if (rest.length > 0) this.#logger.warn({ peer: peer.toString(), address, bytes: rest.length }, 'dropped undecodable bytes from a stock heads exchange')
+      await this.#receive(address, synced, items, peer.toString())
+    } catch (err) {
+      stream.abort(err as Error)
+      if (this.#started) this.#logger.debug({ peer: peer.toString(), address, err: (err as Error).message }, 'stock heads exchange failed')
     }
   }
 
@@ -220,7 +258,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       }
       const shape = logEntrySchema.safeParse(entry)
       if (!shape.success || entry.id !== address) {
-        this.#logger.warn({ address, from, reason: shape.success ? 'belongs to another log' : shape.error.issues[0]?.message }, 'dropped a malformed log entry')
+        this.#logger.warn({ address, from, entry: entry.hash, reason: shape.success ? 'belongs to another log' : describeIssues(shape.error) }, 'dropped a malformed log entry')
         continue
       }
       try {

@@ -136,6 +136,9 @@ declare module '@orbitdb/core' {
     identity: Identity
   }
 
+  /** OrbitDB's stock events database type: `Events()` returns its factory. */
+  export function Events (): DatabaseFactory
+
   export function createOrbitDB (options: { ipfs: any, id?: string, directory?: string }): Promise<OrbitDB>
   /** Registers an access controller by its `type`: a function of options returning a factory. */
   export function useAccessController (controller: ((options?: any) => (params: AccessControllerFactoryParams) => Promise<AccessController>) & { type: string }): void
