@@ -70,12 +70,14 @@ export function groupLogDatabase ({ signing, state, sync }: GroupLogOptions): Da
   return async ({ ipfs, address, name, access, meta }) => {
     const identity = groupIdentity(signing)
     const entryStorage = await ComposedStorage(await LRUStorage({ size: 1000 }), await IPFSBlockStorage({ ipfs, pin: true }))
+    // An LRU in front of each store, as OrbitDB's own Database has: joining an entry checks
+    // the index for every entry it points to.
     const log = await Log(identity, {
       logId: address,
       access,
       entryStorage,
-      headsStorage: stateStorage(state, `${address}/heads/`),
-      indexStorage: stateStorage(state, `${address}/index/`)
+      headsStorage: await ComposedStorage(await LRUStorage({ size: 1000 }), stateStorage(state, `${address}/heads/`)),
+      indexStorage: await ComposedStorage(await LRUStorage({ size: 1000 }), stateStorage(state, `${address}/index/`))
     })
     const events = new EventEmitter()
     // Appends and joins one at a time, in call order, as OrbitDB's own Database does.

@@ -37,7 +37,7 @@ import { byCausalOrder, unsettledEntries, type HashedEntry } from './log-order.t
 import type { LogSync } from './log-sync.ts'
 import type { Logger } from './logger.ts'
 import { Membership, type Member } from './membership.ts'
-import { nextSendingKey, newSenderChain, receiverChainFrom, takeMessageKey } from './ratchet.ts'
+import { nextSendingKey, newSenderChain, receiverChainFrom, takeMessageKey, type ReceiverChain, type SenderChain } from './ratchet.ts'
 import type { EntryStatus, GroupRecord, LogKind, StateOp, StateStore } from './state-store.ts'
 
 /** How long a message whose sender's chain key is missing holds back the messages after it. */
@@ -70,9 +70,15 @@ export interface SendOptions {
   replyTo?: string | undefined
 }
 
+/** State changes an outcome commits: written in one batch, then mirrored in memory by `after`. */
+interface Changes {
+  ops: StateOp[]
+  after?: () => void
+}
+
 type Outcome =
-  | { kind: 'deliver', ops: StateOp[], name: DeliverableEventName, event: Parameters<PeerEvents[DeliverableEventName]>[0] }
-  | { kind: 'settle', status: Exclude<EntryStatus, 'handled' | 'waiting'>, reason?: DropReason, detail?: string, ops?: StateOp[] }
+  | { kind: 'deliver', changes: Changes, name: DeliverableEventName, event: Parameters<PeerEvents[DeliverableEventName]>[0] }
+  | { kind: 'settle', status: Exclude<EntryStatus, 'handled' | 'waiting'>, reason?: DropReason, detail?: string, changes?: Changes }
   | { kind: 'defer', device: string, why: string }
 
 interface MetadataFollowUps {
@@ -101,6 +107,10 @@ export class Group {
   readonly #deferredSince = new Map<string, number>()
   #metadata!: GroupLog
   #messages!: GroupLog
+  /** Our chain, mirrored from the state database (only `#sending` tasks touch it). */
+  #ownChain!: SenderChain
+  /** Other devices' chains, mirrored from the state database (only `#processing` tasks touch them). */
+  readonly #receiverChains = new Map<string, ReceiverChain>()
   #connector!: GroupConnector
   #groupName: { name: string, sentAt: number } | undefined
   #ownDeviceAnnounced = false
@@ -190,8 +200,12 @@ export class Group {
     }) as GroupLog
     this.#metadata = await open('metadata')
     this.#messages = await open('messages')
-    if (await state.ownChain(this.id) === undefined) {
-      await state.batch([state.putOwnChainOp(this.id, newSenderChain())])
+    const stored = await state.ownChain(this.id)
+    if (stored === undefined) {
+      this.#ownChain = newSenderChain()
+      await state.batch([state.putOwnChainOp(this.id, this.#ownChain)])
+    } else {
+      this.#ownChain = stored
     }
     sync.on('peer', this.#onSyncPeer)
     this.#metadata.events.on('update', () => { this.#scheduleMetadataScan() })
@@ -306,15 +320,17 @@ export class Group {
         return
       }
       case MetadataEventType.DeviceChainKeyAdded: {
-        const shared = decodeBody(body, deviceChainKeyAddedSchema)
-        if (shared === undefined) return this.#dropMetadata(entry, 'malformed', 'DeviceChainKeyAdded body')
+        const box = decodeBody(body, deviceChainKeyAddedSchema)
+        if (box === undefined) return this.#dropMetadata(entry, 'malformed', 'DeviceChainKeyAdded body')
         // Boxes to other members, and our own, are not ours to open.
-        if (keyToId(shared.to) !== keyToId(identity.account.publicKey) || deviceId === keyToId(identity.device.publicKey)) return
+        if (keyToId(box.to) !== keyToId(identity.account.publicKey) || deviceId === keyToId(identity.device.publicKey)) return
         if (!this.#membership.isDevice(deviceId)) return this.#dropMetadata(entry, 'not-a-member', 'chain key from a device that never joined')
-        if (await state.receiverChain(this.id, deviceId) !== undefined) return
-        const chain = openChainKey(identity.account, device, this.#keys.publicKey, shared.box)
-        if (chain === undefined) return this.#dropMetadata(entry, 'wrong-key', 'chain key box does not open')
-        await state.batch([state.putReceiverChainOp(this.id, deviceId, receiverChainFrom(chain, this.#keys.publicKey))])
+        if (await this.#receiverChain(deviceId) !== undefined) return
+        const shared = openChainKey(identity.account, device, this.#keys.publicKey, box.box)
+        if (shared === undefined) return this.#dropMetadata(entry, 'wrong-key', 'chain key box does not open')
+        const chain = receiverChainFrom(shared, this.#keys.publicKey)
+        await state.batch([state.putReceiverChainOp(this.id, deviceId, chain)])
+        this.#receiverChains.set(deviceId, chain)
         followUps.newChains.add(deviceId)
         return
       }
@@ -363,11 +379,9 @@ export class Group {
     if (accountKey === undefined) return
     await this.#sending.add(async () => {
       if (await state.chainKeySentTo(this.id, account)) return
-      const chain = await state.ownChain(this.id)
-      if (chain === undefined) throw new DataDirectoryError(`own chain of group ${this.id} is missing`)
       await this.#postMetadata(MetadataEventType.DeviceChainKeyAdded, {
         to: accountKey,
-        box: sealChainKey(identity.device, accountKey, this.#keys.publicKey, chain)
+        box: sealChainKey(identity.device, accountKey, this.#keys.publicKey, this.#ownChain)
       })
       await state.batch([state.chainKeySentOp(this.id, account)])
     })
@@ -448,7 +462,8 @@ export class Group {
   async #settle (entry: HashedEntry, outcome: Exclude<Outcome, { kind: 'defer' }>, whenDone: StateOp[]): Promise<void> {
     const { state, events } = this.#deps
     if (outcome.kind === 'deliver') {
-      await state.batch(outcome.ops)
+      await state.batch(outcome.changes.ops)
+      outcome.changes.after?.()
       this.#awaitingHandled.add(entry.hash)
       const event = { ...outcome.event, markHandled: this.#marker('messages', entry.hash, [state.delMessageKeyOp(this.id, entry.hash), ...whenDone]) }
       events.deliver(outcome.name, event as never)
@@ -457,7 +472,8 @@ export class Group {
     if (outcome.status === 'dropped') {
       this.#logger.warn({ entry: entry.hash, reason: outcome.reason, detail: outcome.detail }, 'dropped a message entry')
     }
-    await state.batch([...(outcome.ops ?? []), ...whenDone, state.setStatusOp(this.id, 'messages', entry.hash, outcome.status)])
+    await state.batch([...(outcome.changes?.ops ?? []), ...whenDone, state.setStatusOp(this.id, 'messages', entry.hash, outcome.status)])
+    outcome.changes?.after?.()
     this.#settled.add(entry.hash)
   }
 
@@ -478,7 +494,7 @@ export class Group {
   /** Opens one message entry: what to deliver, or why it is settled without delivery, or why it must wait. */
   async #openMessage (entry: HashedEntry): Promise<Outcome> {
     const { identity, state } = this.#deps
-    const drop = (reason: DropReason, detail: string, ops?: StateOp[]): Outcome => ({ kind: 'settle', status: 'dropped', reason, detail, ...(ops === undefined ? {} : { ops }) })
+    const drop = (reason: DropReason, detail: string, changes?: Changes): Outcome => ({ kind: 'settle', status: 'dropped', reason, detail, ...(changes === undefined ? {} : { changes }) })
 
     const payload = groupPayloadSchema.safeParse(entry.payload)
     if (!payload.success) return drop('malformed', 'payload is not an entry of ours')
@@ -489,55 +505,63 @@ export class Group {
     if (device === keyToId(identity.device.publicKey)) return { kind: 'settle', status: 'own' }
     const member = this.#membership.memberOf(device)
     if (member === undefined) return { kind: 'defer', device, why: 'sender device not yet seen on the metadata log' }
+    const chain = await this.#receiverChain(device)
+    if (chain === undefined) return { kind: 'defer', device, why: 'no chain key from the sender yet' }
 
-    let messageKey = await state.messageKey(this.id, entry.hash)
-    let keyOps: StateOp[] = []
-    if (messageKey === undefined) {
-      const chain = await state.receiverChain(this.id, device)
-      if (chain === undefined) return { kind: 'defer', device, why: 'no chain key from the sender yet' }
-      const lookup = takeMessageKey(chain, headers.counter, this.#keys.publicKey)
-      switch (lookup.outcome) {
-        case 'before-join': return { kind: 'settle', status: 'history' }
-        case 'already-used': return drop('replayed-counter', `counter ${headers.counter} of device ${device} was already used`)
-        case 'out-of-window': return drop('counter-out-of-window', `counter ${headers.counter} is beyond the keys held for device ${device}`)
+    let messageKey: Uint8Array
+    let keyChanges: Changes = { ops: [] }
+    const lookup = takeMessageKey(chain, headers.counter, this.#keys.publicKey)
+    switch (lookup.outcome) {
+      case 'before-join': return { kind: 'settle', status: 'history' }
+      case 'out-of-window': return drop('counter-out-of-window', `counter ${headers.counter} is beyond the keys held for device ${device}`)
+      case 'already-used': {
+        // Decrypted before a restart and not yet handled: its key was kept for this.
+        const kept = await state.messageKey(this.id, entry.hash)
+        if (kept === undefined) return drop('replayed-counter', `counter ${headers.counter} of device ${device} was already used`)
+        messageKey = kept
+        break
       }
-      messageKey = lookup.messageKey
-      keyOps = [state.putReceiverChainOp(this.id, device, lookup.chain), state.putMessageKeyOp(this.id, entry.hash, messageKey)]
+      case 'found':
+        messageKey = lookup.messageKey
+        keyChanges = {
+          ops: [state.putReceiverChainOp(this.id, device, lookup.chain), state.putMessageKeyOp(this.id, entry.hash, messageKey)],
+          after: () => { this.#receiverChains.set(device, lookup.chain) }
+        }
     }
     // A body that does not open or verify does not consume the key: a member forging a
     // counter of someone else's chain must not be able to burn the real message's key.
     const body = openMessageBody(this.#keys.publicKey, headers, messageKey, sealedBody)
     if (!body.ok) return drop(body.reason, body.detail)
     const decoded = decodeAppMessage(body.plaintext)
-    // Signed by a member: the key is spent either way.
-    const spentOps = keyOps.slice(0, 1)
-    if (!decoded.ok) return drop(decoded.reason, decoded.detail, spentOps)
+    // Signed by a member: the key is spent either way, but there is no message to keep it for.
+    const spent: Changes = { ops: keyChanges.ops.slice(0, 1), ...(keyChanges.after === undefined ? {} : { after: keyChanges.after }) }
+    if (!decoded.ok) return drop(decoded.reason, decoded.detail, spent)
 
     const message = decoded.message
     const sender: Sender = { account: member.account, device, displayName: member.displayName }
     const base = { group: this, id: entry.hash, sender, sentAt: new Date(message.sentAt) }
     switch (message.type) {
       case AppMessageType.UserMessage:
-        return { kind: 'deliver', ops: keyOps, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo, markHandled: unset } }
+        return { kind: 'deliver', changes: keyChanges, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo, markHandled: unset } }
       case AppMessageType.Acknowledge:
-        return { kind: 'deliver', ops: keyOps, name: 'acknowledgement', event: { ...base, target: message.target, markHandled: unset } }
+        return { kind: 'deliver', changes: keyChanges, name: 'acknowledgement', event: { ...base, target: message.target, markHandled: unset } }
       case AppMessageType.GroupInvitation: {
         let groupName: string
         try {
           groupName = decodeInvitation(message.invitation).name
         } catch (err) {
-          return drop('malformed', `invitation: ${(err as Error).message}`, spentOps)
+          return drop('malformed', `invitation: ${(err as Error).message}`, spent)
         }
         const invitation = message.invitation
         return {
           kind: 'deliver',
-          ops: keyOps,
+          changes: keyChanges,
           name: 'groupInvitation',
           event: { ...base, invitation, groupName, accept: async () => await this.#deps.joinGroup(invitation), markHandled: unset }
         }
       }
       default:
-        return drop('unknown-type', `app message type ${message.type} does not belong on the message log`, spentOps)
+        return drop('unknown-type', `app message type ${message.type} does not belong on the message log`, spent)
     }
   }
 
@@ -548,16 +572,23 @@ export class Group {
     const plaintext = encodeAppMessage(message)
     const { identity, state } = this.#deps
     return await this.#sending.add(async () => {
-      const chain = await state.ownChain(this.id)
-      if (chain === undefined) throw new DataDirectoryError(`own chain of group ${this.id} is missing`)
-      const step = nextSendingKey(chain, this.#keys.publicKey)
+      const step = nextSendingKey(this.#ownChain, this.#keys.publicKey)
       // The chain moves on before the message exists anywhere: a crash may skip a counter, never reuse one.
       await state.batch([state.putOwnChainOp(this.id, step.chain)])
-      const hash = await this.#messages.add(sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintext))
-      this.#settled.add(hash)
-      await state.batch([state.setStatusOp(this.id, 'messages', hash, 'own')])
-      return hash
+      this.#ownChain = step.chain
+      // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
+      return await this.#messages.add(sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintext))
     })
+  }
+
+  /** Another device's chain, from memory or the state database. */
+  async #receiverChain (device: string): Promise<ReceiverChain | undefined> {
+    let chain = this.#receiverChains.get(device)
+    if (chain === undefined) {
+      chain = await this.#deps.state.receiverChain(this.id, device)
+      if (chain !== undefined) this.#receiverChains.set(device, chain)
+    }
+    return chain
   }
 }
 

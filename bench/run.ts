@@ -1,0 +1,140 @@
+/**
+ * `npm run bench`: group messages between two peers on loopback, against the
+ * baseline of plain @orbitdb/core events logs (no encryption, stock sync),
+ * measured in the same run on the same machine.
+ *
+ * - Latency: one message at a time, from `send()` / `add()` on the sender to
+ *   the receiver's event for it (p50, p95 over SAMPLES, after WARMUP).
+ * - Throughput: BURST messages sent back to back; messages per second until
+ *   the receiver has them all.
+ *
+ * Options (environment): BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300), BENCH_JSON=1.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Database } from '@orbitdb/core'
+import { createLogger, createPeer, type Group, type MessageEvent, type Peer } from 'bertybot/protocol'
+import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
+const BURST = Number(process.env.BENCH_BURST ?? 300)
+const TEXT = 'The quick brown fox jumps over the lazy dog; a message of about a hundred bytes, as bots send.'
+
+interface Figures { p50: number, p95: number, throughput: number }
+
+/** One side of the comparison: sends a message, and tells when the receiver has a given one. */
+interface Pair {
+  send: () => Promise<string>
+  received: (id: string) => Promise<void>
+  stop: () => Promise<void>
+}
+
+function percentile (sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
+}
+
+/** Waiters by id, fed by the receiver's events; an id that arrived first is remembered. */
+function arrivals (): { arrived: (id: string) => void, received: (id: string) => Promise<void> } {
+  const seen = new Set<string>()
+  const waiting = new Map<string, () => void>()
+  return {
+    arrived: (id) => {
+      const wake = waiting.get(id)
+      if (wake === undefined) seen.add(id)
+      else { waiting.delete(id); wake() }
+    },
+    received: async (id) => {
+      if (seen.delete(id)) return
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => { reject(new Error(`message ${id} not received within 60 s`)) }, 60_000)
+        waiting.set(id, () => { clearTimeout(timer); resolve() })
+      })
+    }
+  }
+}
+
+async function measure (pair: Pair): Promise<Figures> {
+  for (let i = 0; i < WARMUP; i++) await pair.received(await pair.send())
+  const latencies: number[] = []
+  for (let i = 0; i < SAMPLES; i++) {
+    const start = performance.now()
+    await pair.received(await pair.send())
+    latencies.push(performance.now() - start)
+  }
+  latencies.sort((a, b) => a - b)
+  const start = performance.now()
+  const ids: string[] = []
+  for (let i = 0; i < BURST; i++) ids.push(await pair.send())
+  await Promise.all(ids.map(async (id) => { await pair.received(id) }))
+  const seconds = (performance.now() - start) / 1000
+  return { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), throughput: BURST / seconds }
+}
+
+async function plainPair (dirs: string[]): Promise<Pair> {
+  const a: PlainOrbitDB = await startPlainOrbitDB(dirs[0] as string)
+  const b: PlainOrbitDB = await startPlainOrbitDB(dirs[1] as string)
+  await b.libp2p.dial(multiaddr(a.libp2p.getMultiaddrs()[0] as never))
+  const writer: Database = await a.orbitdb.open('bench-plain-events')
+  const reader: Database = await b.orbitdb.open(writer.address)
+  const { arrived, received } = arrivals()
+  reader.events.on('update', (entry: { hash: string }) => { arrived(entry.hash) })
+  // The reader joins the topic asynchronously: wait until the first entry makes it across.
+  await received(await writer.add(TEXT))
+  return {
+    send: async () => await writer.add(TEXT),
+    received,
+    stop: async () => { await a.stop(); await b.stop() }
+  }
+}
+
+async function bertybotPair (dirs: string[]): Promise<Pair> {
+  const logger = createLogger({ level: 'warn' })
+  const a: Peer = await createPeer({ dataDir: dirs[0] as string, logger })
+  const b: Peer = await createPeer({ dataDir: dirs[1] as string, logger })
+  const joined = new Promise<void>((resolve) => { a.on('memberJoined', () => { resolve() }) })
+  const group: Group = await a.createGroup({ name: 'bench' })
+  await b.joinGroup(group.invitation())
+  await joined
+  const { arrived, received } = arrivals()
+  b.on('message', (m: MessageEvent) => { arrived(m.id) })
+  await received(await group.send({ text: TEXT }))
+  return {
+    send: async () => await group.send({ text: TEXT }),
+    received,
+    stop: async () => { await a.stop(); await b.stop() }
+  }
+}
+
+async function run (name: string, make: (dirs: string[]) => Promise<Pair>): Promise<Figures> {
+  const dirs = [await mkdtemp(join(tmpdir(), 'bertybot-bench-')), await mkdtemp(join(tmpdir(), 'bertybot-bench-'))]
+  try {
+    const pair = await make(dirs)
+    try {
+      process.stderr.write(`measuring ${name}...\n`)
+      return await measure(pair)
+    } finally {
+      await pair.stop()
+    }
+  } finally {
+    await Promise.all(dirs.map(async (d) => { await rm(d, { recursive: true, force: true }) }))
+  }
+}
+
+const plain = await run('plain @orbitdb/core events log', plainPair)
+const ours = await run('bertybot group messages', bertybotPair)
+
+const ratio = { p50: ours.p50 / plain.p50, p95: ours.p95 / plain.p95, throughput: ours.throughput / plain.throughput }
+if (process.env.BENCH_JSON === '1') {
+  console.log(JSON.stringify({ samples: SAMPLES, burst: BURST, plain, bertybot: ours, ratio }))
+} else {
+  const row = (label: string, f: Figures): string => `${label.padEnd(34)}${f.p50.toFixed(1).padStart(9)}${f.p95.toFixed(1).padStart(9)}${f.throughput.toFixed(0).padStart(14)}`
+  console.log(`two peers on loopback, one process; latency over ${SAMPLES} messages, throughput over a burst of ${BURST}`)
+  console.log(`${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'msg/s'.padStart(14)}`)
+  console.log(row('plain @orbitdb/core (baseline)', plain))
+  console.log(row('bertybot, end-to-end encrypted', ours))
+  console.log(`${'ratio (bertybot / baseline)'.padEnd(34)}${(ratio.p50.toFixed(2) + 'x').padStart(9)}${(ratio.p95.toFixed(2) + 'x').padStart(9)}${(ratio.throughput.toFixed(2) + 'x').padStart(14)}`)
+  console.log(`targets: latency at most 1.5x the baseline's, throughput at least 1x: ${ratio.p50 <= 1.5 && ratio.throughput >= 1 ? 'met' : 'NOT met'}`)
+}

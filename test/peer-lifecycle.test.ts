@@ -1,0 +1,104 @@
+import { readFile, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createPeer, DataDirectoryError, InvalidLinkError, InvalidOptionError, KeystoreError } from '../src/protocol/index.ts'
+import { PeerProcess } from './helpers/peer-process.ts'
+import { startPeer, testLogger } from './helpers/peers.ts'
+import { tempDir } from './helpers/temp.ts'
+
+describe('a peer\'s data directory', () => {
+  it('is the same account, with the same groups, after a restart; another directory is another account', async () => {
+    const first = await startPeer({ displayName: 'alice' })
+    const group = await first.peer.createGroup({ name: 'kept' })
+    const { accountId, deviceId } = first.peer
+    const addresses = group.logAddresses
+    await first.peer.stop()
+
+    for (const name of ['account.key', 'device.key']) {
+      expect((await stat(join(first.dataDir, 'keys', name))).mode & 0o777).toBe(0o600)
+    }
+    expect((await stat(join(first.dataDir, 'keys'))).mode & 0o777).toBe(0o700)
+    expect((await stat(join(first.dataDir, 'state'))).mode & 0o777).toBe(0o700)
+
+    const again = await startPeer({ dataDir: first.dataDir })
+    expect(again.peer.accountId).toBe(accountId)
+    expect(again.peer.deviceId).toBe(deviceId)
+    expect(again.peer.groups().map((g) => g.id)).toEqual([group.id])
+    expect(again.peer.group(group.id)?.logAddresses).toEqual(addresses)
+    expect(again.peer.group(group.id)?.name).toBe('kept')
+
+    const other = await startPeer()
+    expect(other.peer.accountId).not.toBe(accountId)
+    await again.peer.stop()
+    await other.peer.stop()
+  })
+
+  it('is refused to a second peer while the first runs', async () => {
+    const running = await startPeer()
+    await expect(createPeer({ dataDir: running.dataDir, logger: testLogger })).rejects.toBeInstanceOf(DataDirectoryError)
+    await running.peer.stop()
+  })
+
+  it('refuses a damaged key file with a clear error instead of making a new account', async () => {
+    const dir = await tempDir()
+    const peer = await createPeer({ dataDir: dir, logger: testLogger })
+    await peer.stop()
+    const path = join(dir, 'keys', 'account.key')
+    await writeFile(path, (await readFile(path, 'utf8')).slice(0, 20))
+    await expect(createPeer({ dataDir: dir, logger: testLogger })).rejects.toBeInstanceOf(KeystoreError)
+  })
+})
+
+describe('bad input at the peer\'s API', () => {
+  it('gets an error that says what is wrong', async () => {
+    await expect(createPeer({ dataDir: '', logger: testLogger })).rejects.toThrow(/dataDir/)
+    await expect(createPeer({ dataDir: await tempDir(), listen: ['not an address'], logger: testLogger })).rejects.toThrow(InvalidOptionError)
+    await expect(createPeer({ dataDir: await tempDir(), bootstrap: ['/ip4/127.0.0.1/tcp/4001'], logger: testLogger })).rejects.toThrow(/\/p2p\//)
+
+    const { peer } = await startPeer()
+    await expect(peer.joinGroup('https://example.org/join')).rejects.toMatchObject({ reason: 'not-a-link' })
+    await expect(peer.joinGroup('bertybot://group/abc')).rejects.toBeInstanceOf(InvalidLinkError)
+    await expect(peer.createGroup({ name: '' })).rejects.toBeInstanceOf(InvalidOptionError)
+    const group = await peer.createGroup({ name: 'limits' })
+    await expect(group.send({ text: 'x'.repeat(40_000) })).rejects.toThrow(/limit/)
+    await peer.stop()
+    await expect(peer.createGroup({ name: 'after stop' })).rejects.toThrow(/stopped/)
+  })
+})
+
+describe('three peers, each in its own process', () => {
+  it('talk in a group, and each process ends by itself once its peer stops', async () => {
+    const procs = await Promise.all(['alice', 'bob', 'carol'].map(async (name) => await PeerProcess.start({ dataDir: await tempDir(name), displayName: name })))
+    const [alice, bob, carol] = procs as [PeerProcess, PeerProcess, PeerProcess]
+    const joined = procs.map((proc) => {
+      const seen = new Set<string>()
+      return new Promise<void>((resolve) => {
+        proc.on('memberJoined', (e: { member: { account: string } }) => {
+          seen.add(e.member.account)
+          if (seen.size === 2) resolve()
+        })
+      })
+    })
+    const { id, invitation } = await alice.call<{ id: string, invitation: string }>('createGroup', 'three processes')
+    await bob.call('joinGroup', invitation)
+    await carol.call('joinGroup', invitation)
+    await Promise.all(joined)
+
+    await alice.call('send', id, 'from alice')
+    await bob.call('send', id, 'from bob')
+    await carol.call('send', id, 'from carol')
+    const expect2 = async (proc: PeerProcess, texts: string[]): Promise<void> => {
+      await proc.messagesUntil(`${texts.join(', ')}`, (ms) => texts.every((t) => ms.some((m) => m.text === t)))
+    }
+    await Promise.all([
+      expect2(alice, ['from bob', 'from carol']),
+      expect2(bob, ['from alice', 'from carol']),
+      expect2(carol, ['from alice', 'from bob'])
+    ])
+    for (const proc of procs) {
+      expect(proc.messages.every((m) => m.sender.account !== proc.accountId)).toBe(true)
+      expect(proc.messages).toHaveLength(2)
+    }
+    for (const proc of procs) expect((await proc.stop()).code).toBe(0)
+  })
+})
