@@ -62,7 +62,8 @@ describe('entries that must not get in', () => {
 
     const mallory = await HostileMember.join(ga!.invitation(), ga!.logAddresses, alice!.peer.multiaddrs[0] as string, await tempDir('mallory'))
     try {
-      await mallory.announce([alice!.peer.accountId, bob!.peer.accountId])
+      await mallory.announce()
+      await mallory.shareChainKey([alice!.peer.accountId, bob!.peer.accountId])
       const malloryId = keyToId(mallory.account.publicKey)
       await Promise.all(joins.map(async (inbox) => await inbox.until('mallory to join', (items) => items.some((e) => e.member.account === malloryId))))
 

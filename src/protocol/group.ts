@@ -407,13 +407,17 @@ export class Group {
     for (const entry of entries) {
       if (entry.next.some((hash) => deferred.has(hash))) {
         deferred.add(entry.hash)
-        if (!this.#deferredSince.has(entry.hash)) this.#deferredSince.set(entry.hash, now)
+        if (!this.#deferredSince.has(entry.hash)) {
+          this.#deferredSince.set(entry.hash, now)
+          this.#logger.debug({ entry: entry.hash }, 'message held back behind an earlier one that waits for a chain key')
+        }
         continue
       }
       const outcome = await this.#openMessage(entry)
       if (outcome.kind === 'defer') {
         const since = this.#deferredSince.get(entry.hash) ?? now
         if (now - since < DEFER_GRACE_MS) {
+          if (!this.#deferredSince.has(entry.hash)) this.#logger.debug({ entry: entry.hash, device: outcome.device, why: outcome.why }, 'message deferred until its sender\'s chain key arrives')
           this.#deferredSince.set(entry.hash, since)
           deferred.add(entry.hash)
           continue

@@ -42,19 +42,33 @@ export class HostileMember {
     return new HostileMember(keys, node, metadata, messages)
   }
 
-  /** Joins properly: announces its device and seals its chain key to each member. */
-  async announce (memberAccounts: string[]): Promise<void> {
+  /** Announces its device on the metadata log, as a joining member does. */
+  async announce (): Promise<void> {
     const { secret, publicKey } = this.keys
     await this.metadata.add(sealMetadataEvent(secret, publicKey, this.device, MetadataEventType.MemberDeviceAdded, {
       m: this.account.publicKey,
       ms: signMemberDevice(this.account, publicKey, this.device.publicKey)
     }))
-    for (const account of memberAccounts) {
+  }
+
+  /** Seals its current chain key to each member (account id) and posts it. */
+  async shareChainKey (memberAccounts: string[]): Promise<void> {
+    await this.sealChainKey(memberAccounts)()
+  }
+
+  /**
+   * Seals its chain key as it is now, to post later: the metadata log then lags
+   * behind the message log, as it can when the two sync independently.
+   */
+  sealChainKey (memberAccounts: string[]): () => Promise<void> {
+    const { secret, publicKey } = this.keys
+    const events = memberAccounts.map((account) => {
       const to = idToKey(account) as Uint8Array
-      await this.metadata.add(sealMetadataEvent(secret, publicKey, this.device, MetadataEventType.DeviceChainKeyAdded, {
+      return sealMetadataEvent(secret, publicKey, this.device, MetadataEventType.DeviceChainKeyAdded, {
         to, box: sealChainKey(this.device, to, publicKey, this.chain)
-      }))
-    }
+      })
+    })
+    return async () => { for (const event of events) await this.metadata.add(event) }
   }
 
   /** Seals an app message as a member would, with the next counter of its chain; `bend` changes one thing. */

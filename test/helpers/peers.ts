@@ -17,10 +17,11 @@ export interface TestPeer {
 }
 
 /** A real peer on 127.0.0.1 with a temp data directory; stopped when the test file ends if the test did not. */
-export async function startPeer (options: Partial<PeerOptions> = {}): Promise<TestPeer> {
-  const dataDir = options.dataDir ?? await tempDir()
-  const log = new LogCapture('warn')
-  const peer = await createPeer({ logger: log.logger, ...options, dataDir })
+export async function startPeer (options: Partial<PeerOptions> & { logLevel?: 'warn' | 'debug' } = {}): Promise<TestPeer> {
+  const { logLevel, ...peerOptions } = options
+  const dataDir = peerOptions.dataDir ?? await tempDir()
+  const log = new LogCapture(logLevel ?? 'warn')
+  const peer = await createPeer({ logger: log.logger, ...peerOptions, dataDir })
   running.add(peer)
   const stop = peer.stop.bind(peer)
   peer.stop = async () => {

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest'
+import { keyToId } from '../src/protocol/encoding.ts'
+import type { AcknowledgementEvent, GroupInvitationEvent, MemberJoinedEvent, MessageEvent } from '../src/protocol/index.ts'
+import { HostileMember } from './helpers/hostile-member.ts'
+import { formGroup, startPeer, startPeers } from './helpers/peers.ts'
+import { tempDir } from './helpers/temp.ts'
+import { Inbox } from './helpers/wait.ts'
+
+describe('app messages', () => {
+  it('carry acknowledgements and group invitations, and an invitation can be accepted', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob'])
+    const [ga, gb] = await formGroup([alice!.peer, bob!.peer])
+    const acks = new Inbox<AcknowledgementEvent>(alice!.peer, 'acknowledgement')
+    const invitations = new Inbox<GroupInvitationEvent>(bob!.peer, 'groupInvitation')
+    const bobMessages = new Inbox<MessageEvent>(bob!.peer, 'message')
+
+    const id = await ga!.send({ text: 'did you get this?' })
+    await bobMessages.until('bob to get it', (ms) => ms.some((m) => m.id === id))
+    await gb!.acknowledge(id)
+    const [ack] = await acks.count(1, 'the acknowledgement')
+    expect(ack!.target).toBe(id)
+    expect(ack!.sender.account).toBe(bob!.peer.accountId)
+
+    const ops = await alice!.peer.createGroup({ name: 'ops' })
+    await ga!.sendInvitation(ops.invitation())
+    const [invitation] = await invitations.count(1, 'the invitation')
+    expect(invitation!.groupName).toBe('ops')
+    expect(invitation!.sender.account).toBe(alice!.peer.accountId)
+    const joined = await invitation!.accept()
+    expect(joined.id).toBe(ops.id)
+    expect(bob!.peer.group(ops.id)).toBe(joined)
+
+    await expect(ga!.sendInvitation('not an invitation')).rejects.toMatchObject({ reason: 'not-a-link' })
+  })
+})
+
+describe('manual delivery', () => {
+  it('delivers again after a restart what was not marked handled, and only that', async () => {
+    const alice = await startPeer({ displayName: 'alice' })
+    const bob = await startPeer({ displayName: 'bob', delivery: 'manual' })
+    const [ga] = await formGroup([alice.peer, bob.peer])
+    const inbox = new Inbox<MessageEvent>(bob.peer, 'message')
+    for (const text of ['one', 'two', 'three']) await ga!.send({ text })
+    await inbox.count(3, 'three messages')
+    await inbox.items[0]!.markHandled()
+    await inbox.items[0]!.markHandled() // idempotent
+    await bob.peer.stop()
+
+    // Restart; the group's log already holds the messages, so they are delivered while the peer
+    // opens, before anyone listens: they must be held for the first listener.
+    const again = await startPeer({ dataDir: bob.dataDir, delivery: 'manual' })
+    const redelivered = new Inbox<MessageEvent>(again.peer, 'message')
+    await redelivered.count(2, 'the two unhandled messages')
+    expect(redelivered.items.map((m) => m.text)).toEqual(['two', 'three'])
+    for (const m of redelivered.items) await m.markHandled()
+
+    // Handled now: a further restart delivers nothing of them, and new messages still come.
+    await again.peer.stop()
+    const third = await startPeer({ dataDir: bob.dataDir, delivery: 'manual' })
+    const later = new Inbox<MessageEvent>(third.peer, 'message')
+    await ga!.send({ text: 'four' })
+    await later.until('the new message', (ms) => ms.some((m) => m.text === 'four'))
+    expect(later.items.map((m) => m.text)).toEqual(['four'])
+  })
+
+  it('does not deliver twice in one session what is not yet handled', async () => {
+    const alice = await startPeer({ displayName: 'alice' })
+    const bob = await startPeer({ displayName: 'bob', delivery: 'manual' })
+    const [ga] = await formGroup([alice.peer, bob.peer])
+    const inbox = new Inbox<MessageEvent>(bob.peer, 'message')
+    await ga!.send({ text: 'once' })
+    await inbox.count(1)
+    // More traffic makes the peer walk the log again; the unhandled message must not come back.
+    for (let i = 0; i < 5; i++) await ga!.send({ text: `more ${i}` })
+    await inbox.until('the rest', (ms) => ms.some((m) => m.text === 'more 4'))
+    expect(inbox.items.filter((m) => m.text === 'once')).toHaveLength(1)
+  })
+})
+
+describe('a message that arrives before its sender\'s chain key', () => {
+  it('waits for the key, holds back what came after it, then arrives in order', async () => {
+    const alice = await startPeer({ displayName: 'alice' })
+    const bob = await startPeer({ displayName: 'bob', logLevel: 'debug' })
+    const [ga] = await formGroup([alice.peer, bob.peer])
+    const joins = [alice, bob].map((p) => new Inbox<MemberJoinedEvent>(p.peer, 'memberJoined'))
+    const aliceInbox = new Inbox<MessageEvent>(alice.peer, 'message')
+    const bobInbox = new Inbox<MessageEvent>(bob.peer, 'message')
+    const mallory = await HostileMember.join(ga!.invitation(), ga!.logAddresses, alice.peer.multiaddrs[0] as string, await tempDir('mallory'))
+    try {
+      // Mallory joins and gives her chain key to alice; bob's is sealed now but reaches the log late.
+      await mallory.announce()
+      await mallory.shareChainKey([alice.peer.accountId])
+      const postBobsKey = mallory.sealChainKey([bob.peer.accountId])
+      const malloryId = keyToId(mallory.account.publicKey)
+      await Promise.all(joins.map(async (inbox) => await inbox.until('mallory to join', (items) => items.some((e) => e.member.account === malloryId))))
+      const early = await mallory.append(mallory.text('before my key'))
+
+      // Alice reads it and answers: her answer depends on it.
+      await aliceInbox.until('alice to read mallory', (ms) => ms.some((m) => m.id === early))
+      const answer = await ga!.send({ text: 'answer to mallory', replyTo: early })
+
+      // Bob cannot read mallory's message yet, so he holds alice's answer back behind it.
+      await bob.log.waitForLine('bob to hold the answer back', (l) => l.entry === answer && String(l.msg).startsWith('message held back'))
+      expect(bobInbox.items).toHaveLength(0)
+
+      await postBobsKey()
+      await bobInbox.count(2, 'both messages at bob')
+      expect(bobInbox.items.map((m) => m.text)).toEqual(['before my key', 'answer to mallory'])
+    } finally {
+      await mallory.stop()
+    }
+  })
+})
