@@ -3,7 +3,8 @@
  * `bertybot` command use only what this file exports.
  */
 export { createPeer, Peer, DEFAULT_LISTEN, type PeerOptions } from './peer.ts'
-export { Group, InvalidMessageError, DEFER_GRACE_MS, type SendOptions } from './group.ts'
+export { Group, InvalidMessageError, type SendOptions } from './group.ts'
+export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
 export type {
   AcknowledgementEvent, Delivery, DeliveryMode, GroupInvitationEvent, MemberJoinedEvent, MessageEvent, PeerEvents, Sender

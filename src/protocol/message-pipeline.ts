@@ -1,0 +1,262 @@
+/**
+ * Turns a group's message log into events, each once, in causal order.
+ *
+ * Entries are taken oldest first. An entry whose sender's chain key has not
+ * reached us yet (the metadata log syncs on its own) is deferred, and so is
+ * every entry after it, so that causal order holds; after `DEFER_GRACE_MS` it
+ * stops holding the rest back and waits on its own, to be delivered if the
+ * key ever comes. Every entry ends with a status in the state database, so it
+ * is looked at once; a delivered one is settled when the consumer marks it
+ * handled, and until then a restart delivers it again.
+ */
+import type { Log } from '@orbitdb/core'
+import { AppMessageType, decodeAppMessage } from './app-messages.ts'
+import type { DeviceChains } from './device-chains.ts'
+import { keyToId } from './encoding.ts'
+import { openMessageBody, openMessageHeaders } from './envelope.ts'
+import type { DropReason } from './errors.ts'
+import type { DeliverableEventName, DeliveringEmitter, PeerEvents, Sender } from './events.ts'
+import type { Group } from './group.ts'
+import { decodeInvitation, type GroupKeys } from './group-keys.ts'
+import type { IdentityKeys } from './keystore.ts'
+import { BoundedSet, groupPayloadSchema } from './log-entry.ts'
+import { byCausalOrder, unsettledEntries, type HashedEntry } from './log-order.ts'
+import type { Logger } from './logger.ts'
+import type { Membership } from './membership.ts'
+import { takeMessageKey } from './ratchet.ts'
+import type { EntryStatus, StateOp, StateStore } from './state-store.ts'
+
+/** How long a message whose sender's chain key is missing holds back the messages after it. */
+export const DEFER_GRACE_MS = 60_000
+
+export interface MessagePipelineDeps {
+  group: Group
+  keys: GroupKeys
+  identity: IdentityKeys
+  state: StateStore
+  log: Log
+  membership: Membership
+  chains: DeviceChains
+  events: DeliveringEmitter
+  logger: Logger
+  joinGroup: (invitation: string) => Promise<Group>
+  /** Asks for a scan later (when a deferred entry's grace runs out). */
+  rescan: () => void
+}
+
+/** State changes an outcome commits: written in one batch, then mirrored in memory by `after`. */
+interface Changes {
+  ops: StateOp[]
+  after?: () => void
+}
+
+/** An event ready to deliver, but for its `markHandled`, which depends on how it is settled. */
+type PendingEvent = { [K in DeliverableEventName]: { name: K, event: Omit<Parameters<PeerEvents[K]>[0], 'markHandled'> } }[DeliverableEventName]
+
+type Outcome =
+  | ({ kind: 'deliver', changes: Changes } & PendingEvent)
+  | { kind: 'settle', status: Exclude<EntryStatus, 'handled' | 'waiting'>, reason?: DropReason, detail?: string, changes?: Changes }
+  | { kind: 'defer', device: string, why: string }
+
+export class MessagePipeline {
+  readonly #deps: MessagePipelineDeps
+  readonly #groupId: string
+  /** Entries settled this session: a cache in front of their persisted status. */
+  readonly #settled = new BoundedSet<string>(50_000)
+  /** Entries delivered this session and not yet marked handled: not delivered again until a restart. */
+  readonly #awaitingHandled = new Set<string>()
+  readonly #deferredSince = new Map<string, number>()
+  #deferTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor (deps: MessagePipelineDeps) {
+    this.#deps = deps
+    this.#groupId = deps.group.id
+  }
+
+  /** True while some entry is held back for a missing chain key. */
+  get hasDeferred (): boolean {
+    return this.#deferredSince.size > 0
+  }
+
+  close (): void {
+    this.#closed = true
+    clearTimeout(this.#deferTimer)
+  }
+
+  /** Takes every unsettled entry of the log, oldest first. */
+  async scan (): Promise<void> {
+    const { state, logger } = this.#deps
+    const entries = await unsettledEntries(this.#deps.log, async (hash) => await this.#isSettled(hash))
+    const now = Date.now()
+    const deferred = new Set<string>()
+    for (const entry of entries) {
+      if (entry.next.some((hash) => deferred.has(hash))) {
+        deferred.add(entry.hash)
+        if (!this.#deferredSince.has(entry.hash)) {
+          this.#deferredSince.set(entry.hash, now)
+          logger.debug({ entry: entry.hash }, 'message held back behind an earlier one that waits for a chain key')
+        }
+        continue
+      }
+      const outcome = await this.#open(entry)
+      if (outcome.kind === 'defer') {
+        const since = this.#deferredSince.get(entry.hash) ?? now
+        if (now - since < DEFER_GRACE_MS) {
+          if (!this.#deferredSince.has(entry.hash)) logger.debug({ entry: entry.hash, device: outcome.device, why: outcome.why }, 'message deferred until its sender\'s chain key arrives')
+          this.#deferredSince.set(entry.hash, since)
+          deferred.add(entry.hash)
+          continue
+        }
+        // Grace is over: stop holding later messages back for this one; it waits on its own.
+        logger.info({ entry: entry.hash, device: outcome.device, why: outcome.why }, 'message waits for its sender\'s chain key')
+        await state.batch([
+          state.setStatusOp(this.#groupId, 'messages', entry.hash, 'waiting'),
+          state.addWaitingOp(this.#groupId, outcome.device, entry.hash)
+        ])
+        this.#deferredSince.delete(entry.hash)
+        this.#settled.add(entry.hash)
+        continue
+      }
+      this.#deferredSince.delete(entry.hash)
+      await this.#settle(entry, outcome, [])
+    }
+    this.#armDeferTimer()
+  }
+
+  /** Entries that waited for `device`'s chain key, now that it may have come. */
+  async retryWaiting (device: string): Promise<void> {
+    const { state, log } = this.#deps
+    const entries: HashedEntry[] = []
+    for (const hash of await state.waitingFor(this.#groupId, device)) {
+      const entry = await log.get(hash)
+      if (entry !== undefined) entries.push({ ...entry, hash })
+    }
+    for (const entry of entries.sort(byCausalOrder)) {
+      const outcome = await this.#open(entry)
+      if (outcome.kind === 'defer') continue
+      await this.#settle(entry, outcome, [state.delWaitingOp(this.#groupId, device, entry.hash)])
+    }
+  }
+
+  async #isSettled (hash: string): Promise<boolean> {
+    if (this.#settled.has(hash) || this.#awaitingHandled.has(hash)) return true
+    if (await this.#deps.state.entryStatus(this.#groupId, 'messages', hash) === undefined) return false
+    this.#settled.add(hash)
+    return true
+  }
+
+  /** Re-runs the scan when the oldest deferred entry's grace runs out. */
+  #armDeferTimer (): void {
+    clearTimeout(this.#deferTimer)
+    this.#deferTimer = undefined
+    if (this.#deferredSince.size === 0 || this.#closed) return
+    const oldest = Math.min(...this.#deferredSince.values())
+    this.#deferTimer = setTimeout(() => { this.#deps.rescan() }, Math.max(0, oldest + DEFER_GRACE_MS - Date.now()) + 10)
+    this.#deferTimer.unref()
+  }
+
+  async #settle (entry: HashedEntry, outcome: Exclude<Outcome, { kind: 'defer' }>, whenHandled: StateOp[]): Promise<void> {
+    const { state, events, logger } = this.#deps
+    if (outcome.kind === 'deliver') {
+      await state.batch(outcome.changes.ops)
+      outcome.changes.after?.()
+      this.#awaitingHandled.add(entry.hash)
+      const markHandled = once(async () => {
+        await state.batch([state.delMessageKeyOp(this.#groupId, entry.hash), ...whenHandled, state.setStatusOp(this.#groupId, 'messages', entry.hash, 'handled')])
+        this.#awaitingHandled.delete(entry.hash)
+        this.#settled.add(entry.hash)
+      })
+      events.deliver(outcome.name, { ...outcome.event, markHandled } as never)
+      return
+    }
+    if (outcome.status === 'dropped') {
+      logger.warn({ entry: entry.hash, reason: outcome.reason, detail: outcome.detail }, 'dropped a message entry')
+    }
+    await state.batch([...(outcome.changes?.ops ?? []), ...whenHandled, state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status)])
+    outcome.changes?.after?.()
+    this.#settled.add(entry.hash)
+  }
+
+  /** Opens one entry: what to deliver, or why it is settled without delivery, or why it must wait. */
+  async #open (entry: HashedEntry): Promise<Outcome> {
+    const { identity, state, keys, membership, chains } = this.#deps
+    const drop = (reason: DropReason, detail: string, changes?: Changes): Outcome => ({ kind: 'settle', status: 'dropped', reason, detail, ...(changes === undefined ? {} : { changes }) })
+
+    const payload = groupPayloadSchema.safeParse(entry.payload)
+    if (!payload.success) return drop('malformed', 'payload is not an entry of ours')
+    const opened = openMessageHeaders(keys.secret, payload.data.value)
+    if (!opened.ok) return drop(opened.reason, opened.detail)
+    const { headers, sealedBody } = opened
+    const device = keyToId(headers.device)
+    if (device === keyToId(identity.device.publicKey)) return { kind: 'settle', status: 'own' }
+    const member = membership.memberOf(device)
+    if (member === undefined) return { kind: 'defer', device, why: 'sender device not yet seen on the metadata log' }
+    const chain = await chains.get(device)
+    if (chain === undefined) return { kind: 'defer', device, why: 'no chain key from the sender yet' }
+
+    let messageKey: Uint8Array
+    let keyChanges: Changes = { ops: [] }
+    const lookup = takeMessageKey(chain, headers.counter, keys.publicKey)
+    switch (lookup.outcome) {
+      case 'before-join': return { kind: 'settle', status: 'history' }
+      case 'out-of-window': return drop('counter-out-of-window', `counter ${headers.counter} is beyond the keys held for device ${device}`)
+      case 'already-used': {
+        // Decrypted before a restart and not yet handled: its key was kept for this.
+        const kept = await state.messageKey(this.#groupId, entry.hash)
+        if (kept === undefined) return drop('replayed-counter', `counter ${headers.counter} of device ${device} was already used`)
+        messageKey = kept
+        break
+      }
+      case 'found':
+        messageKey = lookup.messageKey
+        keyChanges = {
+          ops: [chains.putOp(device, lookup.chain), state.putMessageKeyOp(this.#groupId, entry.hash, messageKey)],
+          after: () => { chains.remember(device, lookup.chain) }
+        }
+    }
+    // A body that does not open or verify does not consume the key: a member forging a
+    // counter of someone else's chain must not be able to burn the real message's key.
+    const body = openMessageBody(keys.publicKey, headers, messageKey, sealedBody)
+    if (!body.ok) return drop(body.reason, body.detail)
+    const decoded = decodeAppMessage(body.plaintext)
+    // Signed by a member: the key is spent either way, but there is no message to keep it for.
+    const spent: Changes = { ops: keyChanges.ops.slice(0, 1), ...(keyChanges.after === undefined ? {} : { after: keyChanges.after }) }
+    if (!decoded.ok) return drop(decoded.reason, decoded.detail, spent)
+
+    const message = decoded.message
+    const sender: Sender = { account: member.account, device, displayName: member.displayName }
+    const base = { group: this.#deps.group, id: entry.hash, sender, sentAt: new Date(message.sentAt) }
+    switch (message.type) {
+      case AppMessageType.UserMessage:
+        return { kind: 'deliver', changes: keyChanges, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo } }
+      case AppMessageType.Acknowledge:
+        return { kind: 'deliver', changes: keyChanges, name: 'acknowledgement', event: { ...base, target: message.target } }
+      case AppMessageType.GroupInvitation: {
+        let groupName: string
+        try {
+          groupName = decodeInvitation(message.invitation).name
+        } catch (err) {
+          return drop('malformed', `invitation: ${(err as Error).message}`, spent)
+        }
+        const { invitation } = message
+        const joinGroup = this.#deps.joinGroup
+        return { kind: 'deliver', changes: keyChanges, name: 'groupInvitation', event: { ...base, invitation, groupName, accept: async () => await joinGroup(invitation) } }
+      }
+      default:
+        return drop('unknown-type', `app message type ${message.type} does not belong on the message log`, spent)
+    }
+  }
+}
+
+/** Runs `fn` on the first call only; later calls wait for that run. A failed run may be tried again. */
+export function once (fn: () => Promise<void>): () => Promise<void> {
+  let run: Promise<void> | undefined
+  return async () => {
+    run ??= fn().catch((err: unknown) => {
+      run = undefined
+      throw err
+    })
+    await run
+  }
+}
