@@ -56,9 +56,6 @@ export type GroupInvitationMessage = z.infer<typeof groupInvitation>
 export type SetGroupInfoMessage = z.infer<typeof setGroupInfo>
 export type SetUserInfoMessage = z.infer<typeof setUserInfo>
 
-/** App messages that belong on the metadata log; the others go on the message log. */
-export const METADATA_APP_MESSAGE_TYPES: ReadonlySet<number> = new Set([AppMessageType.SetGroupInfo, AppMessageType.SetUserInfo])
-
 export function encodeAppMessage (message: AppMessage): Uint8Array {
   // dag-cbor refuses `undefined`: drop absent optional fields.
   const clean = Object.fromEntries(Object.entries(message).filter(([, v]) => v !== undefined))

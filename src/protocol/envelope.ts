@@ -44,9 +44,6 @@ export const MetadataEventType = {
 } as const
 export type MetadataEventTypeNumber = typeof MetadataEventType[keyof typeof MetadataEventType]
 
-/** Largest entry payload we produce or accept (an app message plus its envelope). */
-export const MAX_ENTRY_PAYLOAD = 96 * 1024
-
 const sealedSchema = z.object({ n: nonceBytes, e: bytes() })
 const metadataEventSchema = z.object({ t: uint, d: publicKeyBytes, p: bytes(), s: signatureBytes })
 

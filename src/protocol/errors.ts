@@ -59,13 +59,6 @@ export class NotRunningError extends BertybotError {
   }
 }
 
-/** No group with this id is known to the peer. */
-export class UnknownGroupError extends BertybotError {
-  constructor (groupId: string) {
-    super('ERR_UNKNOWN_GROUP', `unknown group ${groupId}`)
-  }
-}
-
 /**
  * Why an entry from the network was dropped. Entries are never thrown at the
  * caller: the peer logs the reason and goes on.

@@ -13,7 +13,7 @@ export { GroupAccessController, GROUP_ACCESS_CONTROLLER_TYPE, type GroupAccessCo
 export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, groupId, type GroupKeys, type GroupKind, type Invitation } from './group-keys.ts'
 export { keyToId, idToKey } from './encoding.ts'
 export {
-  BertybotError, DataDirectoryError, InvalidLinkError, InvalidOptionError, KeystoreError, NotRunningError, UnknownGroupError,
+  BertybotError, DataDirectoryError, InvalidLinkError, InvalidOptionError, KeystoreError, NotRunningError,
   type DropReason, type InvalidLinkReason
 } from './errors.ts'
 export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from './logger.ts'

@@ -113,12 +113,6 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     }
   }
 
-  /** Swaps heads for `addresses` with `peer` now (used when a peer connects). */
-  async syncWith (peer: PeerId): Promise<void> {
-    const shared = [...this.#logs.keys()].filter((address) => this.#pubsub.getSubscribers(address).some((p) => p.equals(peer)))
-    if (shared.length > 0) await this.#exchange(peer, shared)
-  }
-
   readonly #onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
     const { peerId, subscriptions } = event.detail
     const addresses = subscriptions.filter((s) => s.subscribe && this.#logs.has(s.topic)).map((s) => s.topic)
