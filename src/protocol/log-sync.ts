@@ -184,23 +184,32 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       if (this.#started) this.#logger.debug({ peer: peer.toString(), address, err: (err as Error).message }, 'no heads from a stock OrbitDB peer')
       return
     }
+    const abort = (): void => { stream.abort(new Error('heads exchange timed out')) }
+    signal.addEventListener('abort', abort, { once: true })
     try {
-      // We send no heads of ours on this stream (they went on the topic): close our side at once.
-      await stream.close({ signal })
+      // Listen before closing our side: the stream keeps data that arrives early, not the close
+      // that may come with it, and a reader attached after both would wait for ever.
       const chunks: Uint8Array[] = []
       let size = 0
-      for await (const chunk of stream) {
-        const bytes = chunk.subarray()
-        size += bytes.length
-        if (size > MAX_HEADS_MESSAGE) throw new Error('stock heads exceed the size limit')
-        chunks.push(bytes)
-      }
+      const reading = (async () => {
+        for await (const chunk of stream) {
+          const bytes = chunk.subarray()
+          size += bytes.length
+          if (size > MAX_HEADS_MESSAGE) throw new Error('stock heads exceed the size limit')
+          chunks.push(bytes)
+        }
+      })()
+      // We send no heads of ours on this stream (they went on the topic): close our side at once.
+      await stream.close({ signal })
+      await reading
       const { items, rest } = splitCborSequence(concatBytes(...chunks))
       if (rest.length > 0) this.#logger.warn({ peer: peer.toString(), address, bytes: rest.length }, 'dropped undecodable bytes from a stock heads exchange')
       await this.#receive(address, synced, items, peer.toString())
     } catch (err) {
       stream.abort(err as Error)
       if (this.#started) this.#logger.debug({ peer: peer.toString(), address, err: (err as Error).message }, 'stock heads exchange failed')
+    } finally {
+      signal.removeEventListener('abort', abort)
     }
   }
 
