@@ -1,6 +1,6 @@
 /**
  * The primitives the protocol is built from, all from audited libraries:
- * @noble/curves (Ed25519, X25519), @noble/hashes (HKDF, SHA-2/3),
+ * @noble/curves (Ed25519, X25519), @noble/hashes (HKDF, HMAC, SHA-2/3),
  * @noble/ciphers (XSalsa20-Poly1305 = NaCl secretbox, XChaCha20-Poly1305).
  * Ed25519 signing and verification go through @libp2p/crypto, which uses
  * Node's native implementation (Ed25519 is deterministic: the signatures are
@@ -14,6 +14,7 @@ import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { secretbox } from '@noble/ciphers/salsa.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
+import { hmac } from '@noble/hashes/hmac.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { sha3_256 } from '@noble/hashes/sha3.js'
 import { bytesToHex, concatBytes, hexToBytes, randomBytes, utf8ToBytes } from '@noble/hashes/utils.js'
@@ -85,6 +86,15 @@ export function hkdfSha256 (ikm: Uint8Array, salt: Uint8Array | undefined, info:
 
 export function hkdfSha3 (ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array | undefined, length: number): Uint8Array {
   return hkdf(sha3_256, ikm, salt, info, length)
+}
+
+export function hmacSha256 (key: Uint8Array, message: Uint8Array): Uint8Array {
+  return hmac(sha256, key, message)
+}
+
+export function generateX25519KeyPair (): { secretKey: Uint8Array, publicKey: Uint8Array } {
+  const secretKey = x25519.utils.randomSecretKey()
+  return { secretKey, publicKey: x25519.getPublicKey(secretKey) }
 }
 
 /** NaCl secretbox (XSalsa20-Poly1305), as Wesh seals envelopes and message bodies. */

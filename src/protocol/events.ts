@@ -13,6 +13,7 @@
  * the first listener.
  */
 import { EventEmitter } from 'eventemitter3'
+import type { Contact } from './contacts.ts'
 import type { Group } from './group.ts'
 
 export interface Sender {
@@ -69,11 +70,36 @@ export interface MemberJoinedEvent extends Delivery {
   readonly member: Sender
 }
 
+/**
+ * Someone asks to become a contact. The request stays pending until `accept()`
+ * or `decline()`, and is delivered again after a restart while it is;
+ * `markHandled()` does not settle it.
+ */
+export interface ContactRequestEvent extends Delivery {
+  /** The requester's account id. */
+  readonly account: string
+  readonly displayName: string
+  readonly message: string | undefined
+  readonly receivedAt: Date
+  /** Accepts: both sides now share the contact group, returned here. */
+  accept: () => Promise<Group>
+  decline: () => Promise<void>
+}
+
+/** A contact is established: on the responder when it accepts, on the requester when it sees the acceptance. */
+export interface ContactAcceptedEvent extends Delivery {
+  readonly contact: Contact
+  /** The 1:1 group shared with the contact. */
+  readonly group: Group
+}
+
 export interface PeerEvents {
   message: (event: MessageEvent) => void
   acknowledgement: (event: AcknowledgementEvent) => void
   groupInvitation: (event: GroupInvitationEvent) => void
   memberJoined: (event: MemberJoinedEvent) => void
+  contactRequest: (event: ContactRequestEvent) => void
+  contactAccepted: (event: ContactAcceptedEvent) => void
 }
 
 export type DeliverableEventName = keyof PeerEvents

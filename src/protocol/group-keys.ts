@@ -74,7 +74,9 @@ export function deriveContactGroupKeys (ownAccount: SigningKeyPair, contactAccou
   const k = signingKeyPairFromSeed(shared)
   const okm = hkdfSha256(concatBytes(k.seed, k.publicKey), undefined, undefined, 2 * KEY_SIZE)
   const groupKey = signingKeyPairFromSeed(okm.slice(0, KEY_SIZE))
-  return keysFrom('contact', groupKey.publicKey, okm.slice(KEY_SIZE), {})
+  const secret = okm.slice(KEY_SIZE)
+  // Both sides hold the group key, so the link key can be vouched for, as replicas require.
+  return keysFrom('contact', groupKey.publicKey, secret, { linkKeySig: sign(groupKey, computeLinkKey(secret, groupKey.publicKey)) })
 }
 
 /** Rebuilds keys from stored or received parts, checking a multi-member group's signatures. */

@@ -50,6 +50,8 @@ export interface GroupDeps {
   events: DeliveringEmitter
   joinGroup: (invitation: string) => Promise<Group>
   multiaddrs: () => string[]
+  /** Told of every other account seen with a device in the group (contacts learn of acceptances this way). */
+  onMemberSeen: (group: Group, account: string) => void
 }
 
 export class InvalidMessageError extends BertybotError {
@@ -117,9 +119,17 @@ export class Group {
     return group
   }
 
-  /** The group's name: as its creator set it, or as the invitation gave it. */
+  /** The group's name: as its creator set it, or as the invitation gave it; for a contact group, the contact's name. */
   get name (): string {
+    if (this.#record.contact !== undefined) {
+      return this.#membership.member(keyToId(this.#record.contact))?.displayName ?? this.#record.name
+    }
     return this.#groupName?.name ?? this.#record.name
+  }
+
+  /** Contact groups: the contact's account id. */
+  get contact (): string | undefined {
+    return this.#record.contact === undefined ? undefined : keyToId(this.#record.contact)
   }
 
   /** The two OrbitDB addresses; any OrbitDB peer with `GroupAccessController` registered can replicate them, and read nothing. */
@@ -230,6 +240,8 @@ export class Group {
       })
     }
     for (const member of this.#membership.list()) await this.#shareChainKey(member.account)
+    // In a contact group the other member is known before it shows up (Wesh does the same).
+    if (this.contact !== undefined) await this.#shareChainKey(this.contact)
     const ownAccount = keyToId(identity.account.publicKey)
     if (displayName !== undefined && this.#membership.member(ownAccount)?.displayName !== displayName) {
       await this.#postMetadata(MetadataEventType.PayloadSent, { m: encodeAppMessage({ type: AppMessageType.SetUserInfo, displayName, sentAt: this.#deps.now() }) })
@@ -295,13 +307,19 @@ export class Group {
         if (!verifyMemberDevice(added.m, this.#keys.publicKey, device, added.ms)) {
           return this.#dropMetadata(entry, 'bad-signature', 'device not vouched for by its member')
         }
+        const account = keyToId(added.m)
+        if (this.contact !== undefined && account !== this.contact && account !== keyToId(identity.account.publicKey)) {
+          return this.#dropMetadata(entry, 'not-a-member', 'a third account in a contact group')
+        }
         const { added: ok, newMember } = this.#membership.addDevice(added.m, device)
         if (!ok) return this.#dropMetadata(entry, 'bad-signature', 'device already belongs to another member')
-        const account = keyToId(added.m)
         if (deviceId === keyToId(identity.device.publicKey)) this.#ownDeviceAnnounced = true
         if (account === keyToId(identity.account.publicKey)) return
         followUps.shareChainKeyWith.add(account)
-        if (newMember) followUps.joined.set(entry.hash, deviceId)
+        if (newMember) {
+          followUps.joined.set(entry.hash, deviceId)
+          this.#deps.onMemberSeen(this, account)
+        }
         return
       }
       case MetadataEventType.DeviceChainKeyAdded: {
@@ -364,7 +382,7 @@ export class Group {
   async #shareChainKey (account: string): Promise<void> {
     const { identity, state } = this.#deps
     if (account === keyToId(identity.account.publicKey)) return
-    const accountKey = this.#membership.accountKey(account)
+    const accountKey = this.#membership.accountKey(account) ?? (account === this.contact ? this.#record.contact : undefined)
     if (accountKey === undefined) return
     await this.#sending.add(async () => {
       if (await state.chainKeySentTo(this.id, account)) return

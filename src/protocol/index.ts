@@ -7,8 +7,12 @@ export { Group, InvalidMessageError, type SendOptions } from './group.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
 export type {
-  AcknowledgementEvent, Delivery, DeliveryMode, GroupInvitationEvent, MemberJoinedEvent, MessageEvent, PeerEvents, Sender
+  AcknowledgementEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent,
+  MemberJoinedEvent, MessageEvent, PeerEvents, Sender
 } from './events.ts'
+export { ContactRequestRefusedError, type Contact } from './contacts.ts'
+export { decodeContactLink, type ContactLink } from './contact-link.ts'
+export { HandshakeError } from './handshake.ts'
 export { GroupAccessController, GROUP_ACCESS_CONTROLLER_TYPE, type GroupAccessControllerOptions } from './access-controller.ts'
 export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, groupId, type GroupKeys, type GroupKind, type Invitation } from './group-keys.ts'
 export { keyToId, idToKey } from './encoding.ts'

@@ -21,7 +21,9 @@ import { describeIssues, keyToId } from './encoding.ts'
 import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.ts'
 import { DeliveringEmitter, type DeliveryMode } from './events.ts'
 import { Group, type GroupDeps } from './group.ts'
-import { createMultiMemberGroupKeys, decodeInvitation, groupId } from './group-keys.ts'
+import { Contacts, type Contact } from './contacts.ts'
+import { bytesToHex } from './crypto.ts'
+import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
 import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
 import { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
@@ -91,7 +93,7 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
     const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'))
     await sync.start()
     const peer = new Peer({ identity, state, node, sync, logger, now, displayName: config.displayName, delivery: config.delivery })
-    await peer.openStoredGroups()
+    await peer.start()
     return peer
   } catch (err) {
     await node?.stop().catch(() => {})
@@ -122,6 +124,9 @@ export class Peer extends DeliveringEmitter {
   readonly #groups = new Map<string, Group>()
   readonly #opening = new Map<string, Promise<Group>>()
   readonly #groupDeps: GroupDeps
+  /** Contact account key (hex) → the id of the contact group, derived once. */
+  readonly #contactGroupIds = new Map<string, string>()
+  #contacts!: Contacts
   #stopping: Promise<void> | undefined
 
   constructor (parts: PeerParts) {
@@ -141,7 +146,8 @@ export class Peer extends DeliveringEmitter {
       displayName: parts.displayName,
       events: this,
       joinGroup: async (invitation) => await this.joinGroup(invitation),
-      multiaddrs: () => this.multiaddrs
+      multiaddrs: () => this.multiaddrs,
+      onMemberSeen: (group, account) => { this.#contacts?.memberSeen(group, account) }
     }
   }
 
@@ -204,9 +210,57 @@ export class Peer extends DeliveringEmitter {
     }, false)
   }
 
+  /** This peer's contact link, with the addresses it listens on now: give it to people who should be able to reach you. */
+  contactLink (): string {
+    return this.#contacts.link()
+  }
+
+  /** Makes a new contact link; requests made with links shared before are refused. */
+  async resetContactLink (): Promise<string> {
+    this.#assertRunning()
+    return await this.#contacts.resetLink()
+  }
+
+  /**
+   * Asks the owner of a contact link to become a contact. Resolves once the
+   * request is on disk and was tried once (`requestDelivered` tells whether it
+   * got through; if not, it is retried, across restarts, until it does).
+   * Throws `InvalidLinkError` for a bad link, `ContactRequestRefusedError` for
+   * a link its owner has reset. `contactAccepted` fires when they accept.
+   */
+  async addContact (link: string, options: { message?: string } = {}): Promise<Contact> {
+    this.#assertRunning()
+    return await this.#contacts.add(link, options)
+  }
+
+  contacts (): Contact[] {
+    return this.#contacts.list()
+  }
+
+  contact (account: string): Contact | undefined {
+    return this.#contacts.get(account)
+  }
+
+  /** Accepts a pending contact request (as `contactRequest`'s `accept()` does). */
+  async acceptContact (account: string): Promise<Group> {
+    this.#assertRunning()
+    return await this.#contacts.accept(account)
+  }
+
+  async declineContact (account: string): Promise<void> {
+    this.#assertRunning()
+    await this.#contacts.decline(account)
+  }
+
+  /** Gives up an outgoing request that was not delivered yet. */
+  async cancelContactRequest (account: string): Promise<void> {
+    await this.#contacts.cancel(account)
+  }
+
   /** Stops the peer: closes every group, the network node and the stores. Nothing keeps running. */
   async stop (): Promise<void> {
     this.#stopping ??= (async () => {
+      await this.#contacts?.stop()
       await Promise.allSettled(this.#opening.values())
       for (const group of this.#groups.values()) {
         await group.close().catch((err: unknown) => { this.#parts.logger.warn({ err, group: group.id }, 'group did not close cleanly') })
@@ -219,11 +273,53 @@ export class Peer extends DeliveringEmitter {
     await this.#stopping
   }
 
-  /** @internal Opens every group of the data directory; called once by `createPeer`. */
-  async openStoredGroups (): Promise<void> {
+  /** @internal Loads contacts, opens every group of the data directory, then starts answering; called once by `createPeer`. */
+  async start (): Promise<void> {
+    const { identity, state, node, logger, now, displayName } = this.#parts
+    this.#contacts = await Contacts.load({
+      identity,
+      state,
+      libp2p: node.libp2p,
+      logger: namespaced(logger, 'protocol:contacts'),
+      now,
+      displayName,
+      events: this,
+      multiaddrs: () => this.multiaddrs,
+      openContactGroup: async (contact) => await this.#openContactGroup(contact),
+      contactGroup: (pk) => this.#groups.get(this.#contactGroupId(pk)),
+      addGroupPeer: async (group, peerId) => { await state.addGroupPeer(group.id, peerId) }
+    })
     const queue = new PQueue({ concurrency: 4 })
-    const stored = await this.#parts.state.groups()
+    const stored = await state.groups()
     await Promise.all(stored.map(async ({ groupId: id, record }) => { await queue.add(async () => await this.#openGroup(id, record, false, false)) }))
+    await this.#contacts.start()
+  }
+
+  #contactGroupId (contactPk: Uint8Array): string {
+    const hex = bytesToHex(contactPk)
+    let id = this.#contactGroupIds.get(hex)
+    if (id === undefined) {
+      id = groupId(deriveContactGroupKeys(this.#parts.identity.account, contactPk))
+      this.#contactGroupIds.set(hex, id)
+    }
+    return id
+  }
+
+  async #openContactGroup (contact: { pk: Uint8Array, displayName: string, hints: string[] }): Promise<Group> {
+    const keys = deriveContactGroupKeys(this.#parts.identity.account, contact.pk)
+    const id = groupId(keys)
+    const existing = this.#groups.get(id) ?? this.#opening.get(id)
+    if (existing !== undefined) return await existing
+    return await this.#openGroup(id, {
+      kind: 'contact',
+      pk: keys.publicKey,
+      secret: keys.secret,
+      linkKeySig: keys.linkKeySig,
+      name: contact.displayName,
+      hints: contact.hints.filter((hint) => hint.includes('/p2p/')),
+      joinedAt: this.#parts.now(),
+      contact: contact.pk
+    }, false)
   }
 
   async #openGroup (id: string, record: GroupRecord, creating: boolean, save = true): Promise<Group> {

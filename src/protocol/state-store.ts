@@ -33,7 +33,8 @@ const groupRecordSchema = z.object({
   linkKeySig: signatureBytes.optional(),
   name: z.string(),
   hints: z.array(z.string()),
-  joinedAt: uint
+  joinedAt: uint,
+  contact: publicKeyBytes.optional()
 })
 
 export interface GroupRecord {
@@ -45,6 +46,37 @@ export interface GroupRecord {
   name: string
   hints: string[]
   joinedAt: number
+  /** Contact groups: the other account's public key. */
+  contact?: Uint8Array | undefined
+}
+
+const contactRecordSchema = z.object({
+  pk: publicKeyBytes,
+  displayName: z.string(),
+  state: z.enum(['outgoing', 'incoming', 'accepted', 'declined', 'refused']),
+  message: z.string().optional(),
+  hints: z.array(z.string()),
+  /** Outgoing requests: the seed of the link they were made from. */
+  seed: bytes(32).optional(),
+  requestedAt: uint,
+  /** Outgoing requests: the responder holds the request. */
+  delivered: z.boolean(),
+  /** `contactAccepted` was marked handled. */
+  announced: z.boolean()
+})
+
+export type ContactState = 'outgoing' | 'incoming' | 'accepted' | 'declined' | 'refused'
+
+export interface ContactRecord {
+  pk: Uint8Array
+  displayName: string
+  state: ContactState
+  message?: string | undefined
+  hints: string[]
+  seed?: Uint8Array | undefined
+  requestedAt: number
+  delivered: boolean
+  announced: boolean
 }
 
 const senderChainSchema = z.object({ ck: bytes(KEY_SIZE), c: uint })
@@ -72,6 +104,7 @@ export class StateStore {
   readonly #waiting: Sub
   readonly #chainKeySent: Sub
   readonly #groupPeers: Sub
+  readonly #contacts: Sub
   /** OrbitDB's per-log heads and index, kept here rather than in two LevelDBs per log. */
   readonly logs: Sub
 
@@ -86,6 +119,7 @@ export class StateStore {
     this.#waiting = sub('waiting')
     this.#chainKeySent = sub('chain-key-sent')
     this.#groupPeers = sub('group-peers')
+    this.#contacts = sub('contacts')
     this.logs = sub('logs')
   }
 
@@ -235,6 +269,28 @@ export class StateStore {
 
   async addGroupPeer (groupId: string, peerId: string): Promise<void> {
     await this.#groupPeers.put(`${groupId}/${peerId}`, new Uint8Array())
+  }
+
+  // Contacts and the rendezvous seed
+
+  async contactSeed (): Promise<Uint8Array | undefined> {
+    return await this.#meta.get('contact-seed')
+  }
+
+  async putContactSeed (seed: Uint8Array): Promise<void> {
+    await this.#meta.put('contact-seed', seed)
+  }
+
+  async contacts (): Promise<Array<{ accountId: string, record: ContactRecord }>> {
+    const out: Array<{ accountId: string, record: ContactRecord }> = []
+    for await (const [accountId, value] of this.#contacts.iterator()) {
+      out.push({ accountId, record: this.#decode(value, contactRecordSchema, `contact ${accountId}`) })
+    }
+    return out
+  }
+
+  async putContact (accountId: string, record: ContactRecord): Promise<void> {
+    await this.#contacts.put(accountId, encodeCbor(stripUndefined(record)))
   }
 
   #decode<S extends z.ZodType>(value: Uint8Array, schema: S, what: string): z.infer<S> {

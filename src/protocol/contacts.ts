@@ -1,0 +1,438 @@
+/**
+ * Contacts: the shareable link, requests both ways, and the 1:1 group each
+ * accepted contact shares with us (derived from the two account keys).
+ *
+ * Outgoing: `add(link)` records the request on disk, then tries to reach the
+ * responder through the link's hints, peers already on its rendezvous topic
+ * and the DHT, and runs the handshake. If nobody answers it retries with
+ * backoff (1 s to 1 min) until the request is delivered or cancelled; a
+ * restart resumes it. Once delivered we open the contact group; when the
+ * contact's device appears there, it accepted.
+ *
+ * Incoming: a request is kept until `accept()` or `decline()`, and delivered
+ * again after a restart while pending. A second request from the same account
+ * updates the first, and two people who asked each other are contacts.
+ */
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { decodeContactLink, encodeContactLink, RENDEZVOUS_SEED_SIZE } from './contact-link.ts'
+import { randomBytes } from './crypto.ts'
+import { keyToId } from './encoding.ts'
+import { BertybotError, InvalidOptionError } from './errors.ts'
+import type { DeliveringEmitter } from './events.ts'
+import type { Group } from './group.ts'
+import { answerContactRequest, CONTACT_REQUEST_PROTOCOL, HandshakeError, MAX_REQUEST_MESSAGE_LENGTH, requestContact, type IncomingRequest } from './handshake.ts'
+import type { IdentityKeys } from './keystore.ts'
+import type { Logger } from './logger.ts'
+import type { NodeServices } from './node.ts'
+import { listeningPoints, rendezvousCid, rendezvousTopic } from './rendezvous.ts'
+import { RendezvousListener } from './rendezvous-listener.ts'
+import type { ContactRecord, ContactState, StateStore } from './state-store.ts'
+
+const MIN_RETRY_MS = 1_000
+const MAX_RETRY_MS = 60_000
+const ATTEMPT_TIMEOUT_MS = 30_000
+const DIAL_TIMEOUT_MS = 10_000
+const FIND_TIMEOUT_MS = 10_000
+
+/** A contact as the peer knows it. */
+export interface Contact {
+  /** The contact's account id. */
+  readonly account: string
+  readonly displayName: string
+  /**
+   * `outgoing`: we asked; `incoming`: they asked, waiting for our answer; `accepted`: contacts;
+   * `declined`: we said no; `refused`: our request was made with a link its owner has since reset.
+   */
+  readonly state: ContactState
+  /** Outgoing requests: the responder holds the request. */
+  readonly requestDelivered: boolean
+  /** The 1:1 group, once there is one. */
+  readonly group: Group | undefined
+}
+
+/** A contact request could not be made with this link; `reason` says why. */
+export class ContactRequestRefusedError extends BertybotError {
+  readonly reason: 'link-reset' | 'own-link'
+
+  constructor (reason: 'link-reset' | 'own-link', message: string) {
+    super(`ERR_CONTACT_REQUEST_${reason.toUpperCase().replaceAll('-', '_')}`, message)
+    this.reason = reason
+  }
+}
+
+export interface ContactsDeps {
+  identity: IdentityKeys
+  state: StateStore
+  libp2p: Libp2p<NodeServices>
+  logger: Logger
+  now: () => number
+  displayName: string | undefined
+  events: DeliveringEmitter
+  multiaddrs: () => string[]
+  /** Opens (or returns) the contact group shared with `contact`. */
+  openContactGroup: (contact: { pk: Uint8Array, displayName: string, hints: string[] }) => Promise<Group>
+  contactGroup: (contactPk: Uint8Array) => Group | undefined
+  /** Remembers a peer as one serving a group, so it is dialed again after a restart. */
+  addGroupPeer: (group: Group, peerId: string) => Promise<void>
+}
+
+export class Contacts {
+  readonly #deps: ContactsDeps
+  readonly #records = new Map<string, ContactRecord>()
+  readonly #senders = new Map<string, AbortController>()
+  readonly #stop = new AbortController()
+  readonly #ownAccount: string
+  #seed: Uint8Array
+  #listener: RendezvousListener | undefined
+
+  private constructor (deps: ContactsDeps, seed: Uint8Array) {
+    this.#deps = deps
+    this.#seed = seed
+    this.#ownAccount = keyToId(deps.identity.account.publicKey)
+  }
+
+  /** Reads the seed (making one the first time) and the contacts, before any group opens. */
+  static async load (deps: ContactsDeps): Promise<Contacts> {
+    let seed = await deps.state.contactSeed()
+    if (seed === undefined) {
+      seed = randomBytes(RENDEZVOUS_SEED_SIZE)
+      await deps.state.putContactSeed(seed)
+    }
+    const contacts = new Contacts(deps, seed)
+    for (const { accountId, record } of await deps.state.contacts()) contacts.#records.set(accountId, record)
+    return contacts
+  }
+
+  /** Answers requests, listens at the rendezvous points, resumes pending work. */
+  async start (): Promise<void> {
+    const { libp2p, identity, now, logger } = this.#deps
+    await libp2p.handle(CONTACT_REQUEST_PROTOCOL, (stream, connection) => { void this.#answer(stream, connection) }, { maxInboundStreams: 16 })
+    this.#listener = new RendezvousListener({
+      libp2p,
+      logger,
+      now,
+      points: (atMs) => listeningPoints(identity.account.publicKey, this.#seed, atMs)
+    })
+    await this.#listener.start()
+    for (const [account, record] of this.#records) {
+      if (record.state === 'outgoing' && !record.delivered) this.#keepSending(account)
+      if (record.state === 'incoming') this.#deliverRequest(account)
+      if (record.state === 'accepted' && !record.announced) this.#deliverAccepted(account)
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.#stop.abort()
+    for (const sender of this.#senders.values()) sender.abort()
+    await this.#listener?.stop()
+    await this.#deps.libp2p.unhandle(CONTACT_REQUEST_PROTOCOL).catch(() => {})
+  }
+
+  /** Our contact link, with the addresses we listen on now. */
+  link (): string {
+    return encodeContactLink(this.#deps.identity.account, this.#seed, this.#deps.displayName ?? '', this.#deps.multiaddrs())
+  }
+
+  /** A new seed: links shared before stop working (their owners' requests are refused). */
+  async resetLink (): Promise<string> {
+    this.#seed = randomBytes(RENDEZVOUS_SEED_SIZE)
+    await this.#deps.state.putContactSeed(this.#seed)
+    await this.#listener?.refresh()
+    return this.link()
+  }
+
+  list (): Contact[] {
+    return [...this.#records.keys()].map((account) => this.get(account) as Contact)
+  }
+
+  get (account: string): Contact | undefined {
+    const record = this.#records.get(account)
+    if (record === undefined) return undefined
+    return {
+      account,
+      displayName: record.displayName,
+      state: record.state,
+      requestDelivered: record.delivered,
+      group: this.#deps.contactGroup(record.pk)
+    }
+  }
+
+  /**
+   * Asks the owner of `link` to become a contact. Resolves once the request is
+   * on disk and tried once: `requestDelivered` says whether it got through; if
+   * not, it is retried until it does. Throws `InvalidLinkError` for a bad link,
+   * `ContactRequestRefusedError` if its owner has reset it.
+   */
+  async add (link: string, options: { message?: string } = {}): Promise<Contact> {
+    const parsed = decodeContactLink(link)
+    const account = keyToId(parsed.accountKey)
+    if (account === this.#ownAccount) throw new ContactRequestRefusedError('own-link', 'this is your own contact link')
+    if (options.message !== undefined && options.message.length > MAX_REQUEST_MESSAGE_LENGTH) {
+      throw new InvalidOptionError(`a contact request message is at most ${MAX_REQUEST_MESSAGE_LENGTH} characters`)
+    }
+    const existing = this.#records.get(account)
+    if (existing?.state === 'accepted') return this.get(account) as Contact
+    if (existing?.state === 'incoming') {
+      await this.accept(account)
+      return this.get(account) as Contact
+    }
+    await this.#save(account, {
+      pk: parsed.accountKey,
+      displayName: parsed.displayName,
+      state: 'outgoing',
+      message: options.message,
+      hints: parsed.hints,
+      seed: parsed.seed,
+      requestedAt: this.#deps.now(),
+      delivered: false,
+      announced: false
+    })
+    this.#senders.get(account)?.abort()
+    const outcome = await this.#attempt(account)
+    if (outcome === 'link-reset') throw new ContactRequestRefusedError('link-reset', `${parsed.displayName === '' ? 'this contact' : parsed.displayName} has reset this link: ask for a new one`)
+    if (outcome === 'unreachable') this.#keepSending(account)
+    return this.get(account) as Contact
+  }
+
+  /** Stops trying to deliver an outgoing request, and forgets it. */
+  async cancel (account: string): Promise<void> {
+    const record = this.#records.get(account)
+    if (record?.state !== 'outgoing') return
+    this.#senders.get(account)?.abort()
+    await this.#save(account, { ...record, state: 'declined' })
+  }
+
+  /** Accepts an incoming request: both sides now share the contact group. */
+  async accept (account: string): Promise<Group> {
+    const record = this.#records.get(account)
+    if (record === undefined || (record.state !== 'incoming' && record.state !== 'accepted')) {
+      throw new InvalidOptionError(`no contact request from ${account} to accept`)
+    }
+    if (record.state === 'accepted') return await this.#openGroup(record)
+    await this.#save(account, { ...record, state: 'accepted' })
+    const group = await this.#openGroup(record)
+    this.#deliverAccepted(account)
+    return group
+  }
+
+  async decline (account: string): Promise<void> {
+    const record = this.#records.get(account)
+    if (record?.state !== 'incoming') throw new InvalidOptionError(`no contact request from ${account} to decline`)
+    await this.#save(account, { ...record, state: 'declined' })
+  }
+
+  /** Hook from the groups: `account` has a device in `group`. For us, that is the contact accepting. */
+  memberSeen (group: Group, account: string): void {
+    const record = this.#records.get(account)
+    if (record?.state !== 'outgoing' || group.contact !== account) return
+    this.#senders.get(account)?.abort()
+    void this.#save(account, { ...record, state: 'accepted', delivered: true })
+      .then(() => { this.#deliverAccepted(account) })
+      .catch((err: unknown) => { this.#deps.logger.error({ err }, 'could not record an accepted contact') })
+  }
+
+  async #save (account: string, record: ContactRecord): Promise<void> {
+    this.#records.set(account, record)
+    await this.#deps.state.putContact(account, record)
+  }
+
+  async #openGroup (record: ContactRecord): Promise<Group> {
+    return await this.#deps.openContactGroup({ pk: record.pk, displayName: record.displayName, hints: record.hints })
+  }
+
+  #deliverRequest (account: string): void {
+    const record = this.#records.get(account)
+    if (record === undefined) return
+    this.#deps.events.deliver('contactRequest', {
+      account,
+      displayName: record.displayName,
+      message: record.message,
+      receivedAt: new Date(record.requestedAt),
+      accept: async () => await this.accept(account),
+      decline: async () => { await this.decline(account) },
+      // A request stays pending until it is accepted or declined, and comes again after a restart.
+      markHandled: async () => {}
+    })
+  }
+
+  #deliverAccepted (account: string): void {
+    const record = this.#records.get(account)
+    const group = record === undefined ? undefined : this.#deps.contactGroup(record.pk)
+    if (record === undefined || group === undefined) return
+    this.#deps.events.deliver('contactAccepted', {
+      contact: this.get(account) as Contact,
+      group,
+      markHandled: async () => {
+        const current = this.#records.get(account)
+        if (current !== undefined && !current.announced) await this.#save(account, { ...current, announced: true })
+      }
+    })
+  }
+
+  // Responder side
+
+  async #answer (stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)])
+    let request: IncomingRequest | undefined
+    try {
+      request = await answerContactRequest(stream, { account: this.#deps.identity.account, seed: this.#seed, signal })
+      await stream.close({ signal }).catch(() => {})
+    } catch (err) {
+      stream.abort(err as Error)
+      this.#deps.logger.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'contact request handshake failed')
+      return
+    }
+    if (request === undefined) {
+      this.#deps.logger.info({ peer: connection.remotePeer.toString() }, 'refused a contact request made with a link that was reset')
+      return
+    }
+    await this.#received(request, connection.remotePeer).catch((err: unknown) => {
+      this.#deps.logger.error({ err }, 'could not record a contact request')
+    })
+  }
+
+  async #received (request: IncomingRequest, from: PeerId): Promise<void> {
+    const account = keyToId(request.accountKey)
+    if (account === this.#ownAccount) return
+    const existing = this.#records.get(account)
+    const record: ContactRecord = {
+      pk: request.accountKey,
+      displayName: request.displayName,
+      state: 'incoming',
+      message: request.message,
+      hints: request.hints,
+      requestedAt: this.#deps.now(),
+      delivered: false,
+      announced: false
+    }
+    switch (existing?.state) {
+      case 'accepted': {
+        // They lost track of us: the group is there already; keep their new addresses.
+        await this.#save(account, { ...existing, hints: request.hints })
+        await this.#deps.addGroupPeer(await this.#openGroup(existing), from.toString())
+        return
+      }
+      case 'outgoing': {
+        // We asked each other: that is an acceptance on both sides.
+        this.#senders.get(account)?.abort()
+        await this.#save(account, { ...existing, hints: request.hints, state: 'accepted', delivered: true })
+        await this.#deps.addGroupPeer(await this.#openGroup(existing), from.toString())
+        this.#deliverAccepted(account)
+        return
+      }
+      case 'incoming':
+        // The same request again: one pending request, updated, not a second one.
+        await this.#save(account, { ...record, requestedAt: existing.requestedAt })
+        return
+      default:
+        await this.#save(account, record)
+        this.#deliverRequest(account)
+    }
+  }
+
+  // Requester side
+
+  /** Retries an outgoing request with backoff until it is delivered, refused, or cancelled. */
+  #keepSending (account: string): void {
+    if (this.#senders.has(account) || this.#stop.signal.aborted) return
+    const controller = new AbortController()
+    this.#senders.set(account, controller)
+    const signal = AbortSignal.any([controller.signal, this.#stop.signal])
+    void (async () => {
+      let backoff = MIN_RETRY_MS
+      while (!signal.aborted) {
+        await sleep(backoff, undefined, { signal })
+        const outcome = await this.#attempt(account)
+        if (outcome !== 'unreachable') return
+        backoff = Math.min(backoff * 2, MAX_RETRY_MS)
+      }
+    })().catch((err: unknown) => {
+      if (!signal.aborted) this.#deps.logger.warn({ err, account }, 'stopped retrying a contact request')
+    }).finally(() => {
+      if (this.#senders.get(account) === controller) this.#senders.delete(account)
+    })
+  }
+
+  /** One try at delivering the request to `account`. */
+  async #attempt (account: string): Promise<'delivered' | 'link-reset' | 'unreachable'> {
+    const record = this.#records.get(account)
+    if (record?.state !== 'outgoing' || record.seed === undefined) return 'delivered'
+    const { libp2p, identity, logger, displayName, multiaddrs } = this.#deps
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)])
+    const tried = new Set<string>([libp2p.peerId.toString()])
+    try {
+      for await (const peer of this.#candidates(record, signal)) {
+        if (tried.has(peer.toString())) continue
+        tried.add(peer.toString())
+        let stream: Stream
+        try {
+          stream = await libp2p.dialProtocol(peer, CONTACT_REQUEST_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) })
+        } catch {
+          continue
+        }
+        try {
+          const outcome = await requestContact(stream, {
+            account: identity.account,
+            responder: record.pk,
+            seed: record.seed,
+            introduction: { displayName: displayName ?? '', message: record.message, hints: multiaddrs() },
+            signal
+          })
+          await stream.close({ signal }).catch(() => {})
+          if (outcome === 'link-reset') {
+            await this.#save(account, { ...record, state: 'refused' })
+            logger.warn({ account }, 'contact request refused: the link was reset by its owner')
+            return 'link-reset'
+          }
+          await this.#save(account, { ...record, delivered: true })
+          await this.#deps.addGroupPeer(await this.#openGroup(record), peer.toString())
+          return 'delivered'
+        } catch (err) {
+          stream.abort(err as Error)
+          if (!(err instanceof HandshakeError && err.reason === 'not-the-responder')) {
+            logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'contact request handshake failed')
+          }
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) logger.debug({ account, err: (err as Error).message }, 'looking for a contact failed')
+    }
+    return 'unreachable'
+  }
+
+  /** Where the responder may be: the link's hints, peers on its rendezvous topics, then the DHT. */
+  async * #candidates (record: ContactRecord, signal: AbortSignal): AsyncGenerator<PeerId> {
+    const { libp2p, now } = this.#deps
+    for (const hint of record.hints) {
+      try {
+        const addr = multiaddr(hint)
+        const id = addr.getComponents().find((c) => c.name === 'p2p')?.value
+        if (id === undefined) continue
+        const peer = peerIdFromString(id)
+        await libp2p.peerStore.merge(peer, { multiaddrs: [addr] })
+        yield peer
+      } catch {
+        // A hint that does not parse: the others may still work.
+      }
+    }
+    const points = listeningPoints(record.pk, record.seed as Uint8Array, now())
+    for (const point of points) {
+      for (const peer of libp2p.services.pubsub.getSubscribers(rendezvousTopic(point))) yield peer
+    }
+    if (libp2p.services.dht === undefined) return
+    for (const point of points) {
+      const find = AbortSignal.any([signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
+      try {
+        for await (const provider of libp2p.contentRouting.findProviders(await rendezvousCid(point), { signal: find })) {
+          if (provider.multiaddrs.length > 0) await libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
+          yield provider.id
+        }
+      } catch (err) {
+        if (!signal.aborted && !find.aborted) throw err
+      }
+    }
+  }
+}
