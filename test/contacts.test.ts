@@ -1,6 +1,10 @@
+import * as dagCbor from '@ipld/dag-cbor'
+import { base58btc } from 'multiformats/bases/base58'
 import { describe, expect, it } from 'vitest'
-import type { ContactAcceptedEvent, ContactRequestEvent, MessageEvent } from '../src/protocol/index.ts'
-import { startPeers } from './helpers/peers.ts'
+import { encodeLink } from '../src/protocol/link.ts'
+import { ContactRequestRefusedError, InvalidLinkError, type ContactAcceptedEvent, type ContactRequestEvent, type MessageEvent } from '../src/protocol/index.ts'
+import { ROTATION_INTERVAL_MS, periodStart } from '../src/protocol/rendezvous.ts'
+import { startPeer, startPeers } from './helpers/peers.ts'
 import { Inbox } from './helpers/wait.ts'
 
 describe('contacts', () => {
@@ -35,5 +39,98 @@ describe('contacts', () => {
     expect(bobInbox.items[0]!.group.id).toBe(bobsGroup.id)
     expect(atAlice!.group.name).toBe('bob')
     expect(bobsGroup.name).toBe('alice')
+  })
+
+  it('delivers a request made while the responder was offline, after the rendezvous point rotated and a restart of the requester', async () => {
+    // One clock for everyone, 30 minutes before a rotation; moved an hour on while bob is away.
+    let offset = (periodStart(Date.now()) * 1000 + ROTATION_INTERVAL_MS - 30 * 60_000) - Date.now()
+    const now = (): number => Date.now() + offset
+    const dht = await startPeer({ displayName: 'always-on', now })
+    const bootstrap = [dht.peer.multiaddrs[0] as string]
+
+    const bob = await startPeer({ displayName: 'bob', bootstrap, now })
+    const link = bob.peer.contactLink()
+    const periodBefore = periodStart(now())
+    await bob.peer.stop()
+
+    let alice = await startPeer({ displayName: 'alice', bootstrap, now })
+    const pending = await alice.peer.addContact(link, { message: 'are you there?' })
+    expect(pending.state).toBe('outgoing')
+    expect(pending.requestDelivered).toBe(false)
+    // Alice restarts: the request is on disk and she goes on trying.
+    await alice.peer.stop()
+    alice = await startPeer({ dataDir: alice.dataDir, bootstrap, now })
+    expect(alice.peer.contact(bob.peer.accountId)?.state).toBe('outgoing')
+
+    offset += 60 * 60_000
+    expect(periodStart(now())).toBeGreaterThan(periodBefore)
+    // Bob comes back on new ports: the link's addresses are dead; only the rendezvous point finds him.
+    const back = await startPeer({ dataDir: bob.dataDir, bootstrap, now })
+    const requests = new Inbox<ContactRequestEvent>(back.peer, 'contactRequest')
+    const accepted = new Inbox<ContactAcceptedEvent>(alice.peer, 'contactAccepted')
+    const [request] = await requests.count(1, 'the request to reach bob', 60_000)
+    expect(request).toMatchObject({ account: alice.peer.accountId, displayName: 'alice', message: 'are you there?' })
+    await request!.accept()
+    await accepted.count(1, 'alice to see bob accept', 30_000)
+    expect(alice.peer.contact(back.peer.accountId)?.state).toBe('accepted')
+  })
+
+  it('refuses bad, truncated, tampered, reset and own links, each with its own error', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob'])
+    const link = bob!.peer.contactLink()
+    const reason = async (l: string): Promise<string> => {
+      try {
+        await alice!.peer.addContact(l)
+        return 'accepted'
+      } catch (err) {
+        if (err instanceof InvalidLinkError || err instanceof ContactRequestRefusedError) return err.reason
+        throw err
+      }
+    }
+    const forge = (edit: (body: Record<string, unknown>) => void): string => {
+      const data = base58btc.baseDecode(link.slice('bertybot://contact/'.length))
+      const body: Record<string, unknown> = dagCbor.decode(data.subarray(1, data.length - 4))
+      edit(body)
+      return encodeLink('contact', body)
+    }
+    const group = await alice!.peer.createGroup({ name: 'not a contact' })
+
+    expect(await reason('hello')).toBe('not-a-link')
+    expect(await reason(group.invitation())).toBe('wrong-kind')
+    expect(await reason(link.slice(0, -12))).toBe('damaged')
+    expect(await reason(forge((body) => { body.name = 'mallory' }))).toBe('tampered')
+    expect(await reason(forge((body) => { body.hints = ['/ip4/127.0.0.1/tcp/1/p2p/12D3KooWJopZHiJzy3SA7wJEazptro9bTfK25Y14QpeicdszKkBk'] }))).toBe('tampered')
+    expect(await reason(alice!.peer.contactLink())).toBe('own-link')
+
+    const fresh = await bob!.peer.resetContactLink()
+    expect(await reason(link)).toBe('link-reset')
+    expect(alice!.peer.contact(bob!.peer.accountId)?.state).toBe('refused')
+    // The new link works.
+    const requests = new Inbox<ContactRequestEvent>(bob!.peer, 'contactRequest')
+    expect((await alice!.peer.addContact(fresh)).requestDelivered).toBe(true)
+    await requests.count(1, 'the request made with the new link')
+  })
+
+  it('keeps one contact for repeated requests, and makes contacts of two people who asked each other', async () => {
+    const [alice, bob, carol] = await startPeers(['alice', 'bob', 'carol'])
+    const requests = new Inbox<ContactRequestEvent>(bob!.peer, 'contactRequest')
+    await alice!.peer.addContact(bob!.peer.contactLink(), { message: 'first' })
+    await alice!.peer.addContact(bob!.peer.contactLink(), { message: 'second' })
+    const accepted = new Inbox<ContactAcceptedEvent>(alice!.peer, 'contactAccepted')
+    const [request] = await requests.count(1)
+    await request!.accept()
+    await accepted.count(1, 'alice to see the acceptance')
+    expect(requests.items).toHaveLength(1)
+    expect(bob!.peer.contacts().filter((c) => c.account === alice!.peer.accountId)).toHaveLength(1)
+
+    // Carol and bob ask each other: both are contacts, nobody has to accept.
+    const carolAccepted = new Inbox<ContactAcceptedEvent>(carol!.peer, 'contactAccepted')
+    const bobAccepted = new Inbox<ContactAcceptedEvent>(bob!.peer, 'contactAccepted')
+    await carol!.peer.addContact(bob!.peer.contactLink())
+    await bob!.peer.addContact(carol!.peer.contactLink())
+    await carolAccepted.until('carol to have bob', (items) => items.some((e) => e.contact.account === bob!.peer.accountId))
+    await bobAccepted.until('bob to have carol', (items) => items.some((e) => e.contact.account === carol!.peer.accountId))
+    expect(carol!.peer.contact(bob!.peer.accountId)?.state).toBe('accepted')
+    expect(bob!.peer.contact(carol!.peer.accountId)?.state).toBe('accepted')
   })
 })

@@ -40,7 +40,7 @@ export interface PeerOptions {
   listen?: string[]
   /** Peers to connect to at start (multiaddrs with a /p2p/ part). None by default: no public list. */
   bootstrap?: string[]
-  /** The name members of your groups see. */
+  /** The name members of your groups see. Kept in the data directory: a restart without it keeps the last one. */
   displayName?: string
   /** Circuit relay v2: `client` dials and listens through relays, `server` relays for others. */
   relay?: { client?: boolean, server?: boolean }
@@ -87,12 +87,14 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   const state = await StateStore.open(config.dataDir)
   let node: Node | undefined
   try {
+    if (config.displayName !== undefined) await state.putDisplayName(config.displayName)
+    const displayName = config.displayName ?? await state.displayName()
     node = await startNode({ dataDir: config.dataDir, listen: config.listen, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht })
     // Process-wide registry: lets OrbitDB open any group log by address.
     useAccessController(GroupAccessController)
     const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'))
     await sync.start()
-    const peer = new Peer({ identity, state, node, sync, logger, now, displayName: config.displayName, delivery: config.delivery })
+    const peer = new Peer({ identity, state, node, sync, logger, now, displayName, delivery: config.delivery })
     await peer.start()
     return peer
   } catch (err) {

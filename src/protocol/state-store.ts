@@ -271,6 +271,16 @@ export class StateStore {
     await this.#groupPeers.put(`${groupId}/${peerId}`, new Uint8Array())
   }
 
+  /** The display name last given to the peer, kept so a restart without one keeps it. */
+  async displayName (): Promise<string | undefined> {
+    const value = await this.#meta.get('display-name')
+    return value === undefined ? undefined : new TextDecoder().decode(value)
+  }
+
+  async putDisplayName (name: string): Promise<void> {
+    await this.#meta.put('display-name', new TextEncoder().encode(name))
+  }
+
   // Contacts and the rendezvous seed
 
   async contactSeed (): Promise<Uint8Array | undefined> {
