@@ -50,6 +50,7 @@ const metadataEventSchema = z.object({ t: uint, d: publicKeyBytes, p: bytes(), s
 export const memberDeviceAddedSchema = z.object({ m: publicKeyBytes, ms: signatureBytes })
 export const deviceChainKeyAddedSchema = z.object({ to: publicKeyBytes, box: bytes() })
 export const payloadSentSchema = z.object({ m: bytes() })
+export const groupReplicatingSchema = z.object({ peer: z.string().min(1).max(128), hints: z.array(z.string().max(1024)).max(32) })
 const chainKeySchema = z.object({ ck: bytes(KEY_SIZE, 'chain key'), c: uint })
 
 export interface MetadataEvent {

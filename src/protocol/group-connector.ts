@@ -1,10 +1,13 @@
 /**
- * Finds a group's peers without any set-up: the invitation's dialing hints and
- * the peers remembered from earlier sessions (libp2p keeps their addresses in
- * the peer store, on disk). While none of them is connected it dials them all,
- * backing off from 1 s to 30 s; once one is, it checks every 30 s.
+ * Finds a group's peers without any set-up: the invitation's dialing hints,
+ * the replicas the metadata log names, and the peers remembered from earlier
+ * sessions (libp2p keeps their addresses in the peer store, on disk). While
+ * none of them is connected it dials them all, then asks the DHT who provides
+ * the group's rendezvous key, backing off from 1 s to 30 s; once one is
+ * connected, it checks every 30 s. It provides that key itself, so others find it.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -21,6 +24,8 @@ export interface GroupConnectorOptions {
   hints: () => string[]
   /** Peer ids seen serving this group's logs. */
   knownPeers: () => Promise<string[]>
+  /** The group's DHT key (see `groupRendezvousCid`), when the DHT runs. */
+  rendezvous?: CID
 }
 
 export class GroupConnector {
@@ -33,6 +38,12 @@ export class GroupConnector {
   }
 
   start (): void {
+    const { libp2p, rendezvous, logger } = this.#options
+    if (rendezvous !== undefined && this.#loop === undefined) {
+      libp2p.contentRouting.provide(rendezvous, { signal: this.#stop.signal }).catch((err: unknown) => {
+        if (!this.#stop.signal.aborted) logger.debug({ err: (err as Error).message }, 'could not provide the group rendezvous yet')
+      })
+    }
     this.#loop ??= this.#run().catch((err: unknown) => {
       if (!this.#stop.signal.aborted) this.#options.logger.warn({ err }, 'group connector stopped')
     })
@@ -65,9 +76,28 @@ export class GroupConnector {
         }
       }))
       if (targets.some(({ peer }) => libp2p.getConnections(peer).length > 0)) continue
+      if (await this.#dialProviders(signal)) continue
       await sleep(backoff, undefined, { signal })
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
     }
+  }
+
+  /** Dials whoever the DHT says provides the group's key; true if one answered. */
+  async #dialProviders (signal: AbortSignal): Promise<boolean> {
+    const { libp2p, rendezvous } = this.#options
+    if (rendezvous === undefined) return false
+    const find = AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
+    try {
+      for await (const provider of libp2p.contentRouting.findProviders(rendezvous, { signal: find })) {
+        if (provider.id.equals(libp2p.peerId)) continue
+        try {
+          if (provider.multiaddrs.length > 0) await libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
+          await libp2p.dial(provider.id, { signal: find })
+          return true
+        } catch {}
+      }
+    } catch {}
+    return false
   }
 
   async #targets (): Promise<Array<{ peer: PeerId, addr?: Multiaddr }>> {

@@ -10,13 +10,14 @@
 import { EventEmitter } from 'node:events'
 import {
   ComposedStorage, IPFSBlockStorage, LRUStorage, Log,
-  type Database, type DatabaseFactory, type Identity, type LogEntry, type Storage
+  type Database, type DatabaseFactory, type Identity, type LogEntry, type OrbitDB, type Storage
 } from '@orbitdb/core'
 import PQueue from 'p-queue'
 import { bytesToHex, sign, type SigningKeyPair } from './crypto.ts'
 import { cachedEntrySignatureVerifier, groupPayload } from './log-entry.ts'
 import type { LogSync } from './log-sync.ts'
 import type { StateStore } from './state-store.ts'
+import { GroupAccessController } from './access-controller.ts'
 
 /** How far back each entry points (OrbitDB's default): lets a peer fetch a long history in parallel. */
 const REFERENCES_COUNT = 16
@@ -26,15 +27,21 @@ export interface GroupLog extends Database {
   add: (value: Uint8Array) => Promise<string>
 }
 
-/** An OrbitDB identity that signs with the group's signing key and keeps it off disk. */
-export function groupIdentity (signing: SigningKeyPair): Identity {
+/**
+ * An OrbitDB identity that signs with the group's signing key and keeps it off
+ * disk; given only the public key (a replica), it verifies and cannot sign.
+ */
+export function groupIdentity (signing: SigningKeyPair | { publicKey: Uint8Array }): Identity {
   const publicKey = bytesToHex(signing.publicKey)
   return {
     id: publicKey,
     publicKey,
     hash: publicKey,
     type: 'bertybot-group',
-    sign: async (_identity, data) => bytesToHex(sign(signing, data)),
+    sign: async (_identity, data) => {
+      if (!('seed' in signing)) throw new Error('this peer holds no key to write to this log')
+      return bytesToHex(sign(signing, data))
+    },
     verify: cachedEntrySignatureVerifier()
   }
 }
@@ -61,7 +68,8 @@ function stateStorage (state: StateStore, prefix: string): Storage {
 }
 
 export interface GroupLogOptions {
-  signing: SigningKeyPair
+  /** The group's signing key; a replica, which only verifies, has the public half. */
+  signing: SigningKeyPair | { publicKey: Uint8Array }
   state: StateStore
   sync: LogSync
 }
@@ -135,4 +143,19 @@ export function groupLogDatabase ({ signing, state, sync }: GroupLogOptions): Da
     } as GroupLog
     return database
   }
+}
+
+/**
+ * Opens a group's two logs. Their names and access controller depend only on
+ * the group key and the signing key, so every member and replica computes the
+ * same addresses without fetching anything (Wesh names: `<hex group key>_<store>`).
+ */
+export async function openGroupLogs (orbitdb: OrbitDB, options: GroupLogOptions & { groupKey: Uint8Array }): Promise<{ metadata: GroupLog, messages: GroupLog }> {
+  const prefix = bytesToHex(options.groupKey)
+  const open = async (store: 'metadata' | 'messages'): Promise<GroupLog> => await orbitdb.open(`${prefix}_bertybot_group_${store}`, {
+    type: 'events',
+    AccessController: GroupAccessController({ signingKey: bytesToHex(options.signing.publicKey) }),
+    Database: groupLogDatabase(options)
+  }) as GroupLog
+  return { metadata: await open('metadata'), messages: await open('messages') }
 }

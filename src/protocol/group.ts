@@ -10,23 +10,27 @@
  * Message log: turned into events by the `MessagePipeline`.
  */
 import type { Libp2p } from '@libp2p/interface'
+import type { NodeServices } from './node.ts'
 import type { OrbitDB } from '@orbitdb/core'
 import PQueue from 'p-queue'
-import { GroupAccessController } from './access-controller.ts'
 import { AppMessageType, MAX_TEXT_LENGTH, decodeAppMessage, encodeAppMessage, appMessageSchema, type AppMessage } from './app-messages.ts'
 import { bytesToHex } from './crypto.ts'
 import { DeviceChains } from './device-chains.ts'
 import { decodeCbor as decodeBody, keyToId } from './encoding.ts'
 import {
-  MetadataEventType, deviceChainKeyAddedSchema, memberDeviceAddedSchema, openChainKey, openMetadataEvent,
+  MetadataEventType, deviceChainKeyAddedSchema, groupReplicatingSchema, memberDeviceAddedSchema, openChainKey, openMetadataEvent,
   payloadSentSchema, sealChainKey, sealMessage, sealMetadataEvent, signMemberDevice, verifyMemberDevice,
   type MetadataEventTypeNumber
 } from './envelope.ts'
-import { BertybotError, DataDirectoryError, InvalidOptionError, NotRunningError, type DropReason } from './errors.ts'
+import { BertybotError, DataDirectoryError, InvalidLinkError, InvalidOptionError, NotRunningError, type DropReason } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
-import { groupLogDatabase, type GroupLog } from './group-log.ts'
+import { openGroupLogs, type GroupLog } from './group-log.ts'
+import { groupRendezvousCid } from './rendezvous.ts'
+import { decodeReplicaLink, REPLICATION_PROTOCOL, ReplicationError, requestReplication } from './replication.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { IdentityKeys } from './keystore.ts'
 import { groupPayloadSchema } from './log-entry.ts'
 import { unsettledEntries, type HashedEntry } from './log-order.ts'
@@ -43,7 +47,7 @@ export interface GroupDeps {
   state: StateStore
   orbitdb: OrbitDB
   sync: LogSync
-  libp2p: Libp2p
+  libp2p: Libp2p<NodeServices>
   logger: Logger
   now: () => number
   displayName: string | undefined
@@ -96,6 +100,8 @@ export class Group {
   #ownChain!: SenderChain
   #connector!: GroupConnector
   #groupName: { name: string, sentAt: number } | undefined
+  /** Replicas keeping this group, as the metadata log announces them: peer id → addresses. */
+  readonly #replicas = new Map<string, string[]>()
   #ownDeviceAnnounced = false
   readonly #scanQueued: Record<LogKind, boolean> = { metadata: false, messages: false }
   #closed = false
@@ -143,6 +149,50 @@ export class Group {
     return encodeInvitation({ keys: this.#keys, name: this.name, hints: this.#deps.multiaddrs() })
   }
 
+  /** The replicas keeping this group's logs, as members announced them. */
+  replicas (): Array<{ peerId: string, addresses: string[] }> {
+    return [...this.#replicas].map(([peerId, addresses]) => ({ peerId, addresses }))
+  }
+
+  /**
+   * Asks a replica (`bertybot replica` prints its link) to keep this group's
+   * logs, so members get messages while everyone else is offline. It receives
+   * the group key, the public signing key and the link key: it can verify and
+   * serve entries, not read or write them. Members learn of it from the group.
+   */
+  async addReplica (link: string): Promise<void> {
+    if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
+    const replica = decodeReplicaLink(link)
+    const { libp2p, identity, state } = this.#deps
+    const addresses = replica.hints.map((hint) => multiaddr(hint))
+    const peerIdText = addresses[0]?.getComponents().find((c) => c.name === 'p2p')?.value
+    if (peerIdText === undefined) throw new InvalidLinkError('malformed', 'replica link has no peer address')
+    const peer = peerIdFromString(peerIdText)
+    await libp2p.peerStore.merge(peer, { multiaddrs: addresses })
+    const signal = AbortSignal.timeout(20_000)
+    let stream
+    try {
+      stream = await libp2p.dialProtocol(peer, REPLICATION_PROTOCOL, { signal })
+    } catch (err) {
+      throw new ReplicationError(`cannot reach the replica: ${(err as Error).message}`)
+    }
+    try {
+      if (this.#keys.linkKeySig === undefined) throw new ReplicationError('this group has no signed link key to give a replica')
+      await requestReplication(stream, {
+        link: replica,
+        group: { pk: this.#keys.publicKey, signPub: this.#keys.signing.publicKey, linkKey: this.#keys.linkKey, linkKeySig: this.#keys.linkKeySig },
+        member: identity.account,
+        signal
+      })
+      await stream.close({ signal }).catch(() => {})
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+    await state.addGroupPeer(this.id, peerIdText)
+    await this.#postMetadata(MetadataEventType.GroupReplicating, { peer: peerIdText, hints: replica.hints })
+  }
+
   /** Members as the metadata log knows them, this peer included. */
   members (): Member[] {
     return this.#membership.list()
@@ -182,14 +232,9 @@ export class Group {
 
   async #start (creating: boolean): Promise<void> {
     const { orbitdb, state, sync, libp2p } = this.#deps
-    const prefix = bytesToHex(this.#keys.publicKey)
-    const open = async (store: string): Promise<GroupLog> => await orbitdb.open(`${prefix}_bertybot_group_${store}`, {
-      type: 'events',
-      AccessController: GroupAccessController({ signingKey: bytesToHex(this.#keys.signing.publicKey) }),
-      Database: groupLogDatabase({ signing: this.#keys.signing, state, sync })
-    }) as GroupLog
-    this.#metadata = await open('metadata')
-    this.#messages = await open('messages')
+    const logs = await openGroupLogs(orbitdb, { groupKey: this.#keys.publicKey, signing: this.#keys.signing, state, sync })
+    this.#metadata = logs.metadata
+    this.#messages = logs.messages
     this.#pipeline = new MessagePipeline({
       group: this,
       keys: this.#keys,
@@ -224,8 +269,9 @@ export class Group {
     this.#connector = new GroupConnector({
       libp2p,
       logger: this.#logger,
-      hints: () => this.#record.hints,
-      knownPeers: async () => await state.groupPeers(this.id)
+      hints: () => [...this.#record.hints, ...[...this.#replicas.values()].flat()],
+      knownPeers: async () => await state.groupPeers(this.id),
+      ...(libp2p.services.dht === undefined ? {} : { rendezvous: await groupRendezvousCid(this.#keys.linkKey) })
     })
     this.#connector.start()
   }
@@ -353,9 +399,13 @@ export class Group {
         }
         return
       }
-      case MetadataEventType.GroupReplicating:
-        // Replicas announce themselves here; nothing to do for a member yet.
+      case MetadataEventType.GroupReplicating: {
+        const replicating = decodeBody(body, groupReplicatingSchema)
+        if (replicating === undefined) return this.#dropMetadata(entry, 'malformed', 'GroupReplicating body')
+        if (!this.#membership.isDevice(deviceId)) return this.#dropMetadata(entry, 'not-a-member', 'replica announced by a device that never joined')
+        this.#replicas.set(replicating.peer, replicating.hints.filter((hint) => hint.includes(`/p2p/${replicating.peer}`)))
         return
+      }
       default:
         return this.#dropMetadata(entry, 'unknown-type', `metadata event type ${type}`)
     }

@@ -13,6 +13,8 @@ export type {
 export { ContactRequestRefusedError, type Contact } from './contacts.ts'
 export { decodeContactLink, type ContactLink } from './contact-link.ts'
 export { HandshakeError } from './handshake.ts'
+export { createReplica, Replica, type ReplicaEvents, type ReplicaOptions } from './replica.ts'
+export { decodeReplicaLink, ReplicationError, type ReplicaLink } from './replication.ts'
 export { GroupAccessController, GROUP_ACCESS_CONTROLLER_TYPE, type GroupAccessControllerOptions } from './access-controller.ts'
 export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, groupId, type GroupKeys, type GroupKind, type Invitation } from './group-keys.ts'
 export { keyToId, idToKey } from './encoding.ts'

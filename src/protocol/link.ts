@@ -17,7 +17,7 @@ export const LINK_SCHEME = 'bertybot:'
 export const LINK_VERSION = 1
 const CHECKSUM_SIZE = 4
 
-export type LinkKind = 'group' | 'contact'
+export type LinkKind = 'group' | 'contact' | 'replica'
 
 export function encodeLink (kind: LinkKind, body: unknown): string {
   const versioned = concatBytes(Uint8Array.of(LINK_VERSION), encodeCbor(body))
@@ -28,7 +28,7 @@ export function encodeLink (kind: LinkKind, body: unknown): string {
 
 /** Decodes a link of `kind` and validates its body; throws `InvalidLinkError` saying what is wrong. */
 export function decodeLink<S extends z.ZodType> (link: string, kind: LinkKind, schema: S): z.infer<S> {
-  const what = kind === 'group' ? 'group invitation' : 'contact link'
+  const what = { group: 'group invitation', contact: 'contact link', replica: 'replica link' }[kind]
   const trimmed = link.trim()
   let url: URL
   try {

@@ -17,6 +17,7 @@ import { decodeCbor, encodeCbor } from './encoding.ts'
 import { DataDirectoryError } from './errors.ts'
 import type { GroupKind } from './group-keys.ts'
 import type { ReceiverChain, SenderChain } from './ratchet.ts'
+import type { ReplicatedGroup } from './replication.ts'
 import { bytes, publicKeyBytes, secretBytes, signatureBytes, uint } from './schemas.ts'
 
 /** Bumped when the layout changes; an older bertybot refuses a newer directory instead of misreading it. */
@@ -105,6 +106,7 @@ export class StateStore {
   readonly #chainKeySent: Sub
   readonly #groupPeers: Sub
   readonly #contacts: Sub
+  readonly #replicated: Sub
   /** OrbitDB's per-log heads and index, kept here rather than in two LevelDBs per log. */
   readonly logs: Sub
 
@@ -120,6 +122,7 @@ export class StateStore {
     this.#chainKeySent = sub('chain-key-sent')
     this.#groupPeers = sub('group-peers')
     this.#contacts = sub('contacts')
+    this.#replicated = sub('replicated')
     this.logs = sub('logs')
   }
 
@@ -303,6 +306,26 @@ export class StateStore {
     await this.#contacts.put(accountId, encodeCbor(stripUndefined(record)))
   }
 
+  // A replica's own state
+
+  async replicaToken (): Promise<Uint8Array | undefined> {
+    return await this.#meta.get('replica-token')
+  }
+
+  async putReplicaToken (token: Uint8Array): Promise<void> {
+    await this.#meta.put('replica-token', token)
+  }
+
+  async replicatedGroups (): Promise<ReplicatedGroup[]> {
+    const out: ReplicatedGroup[] = []
+    for await (const [id, value] of this.#replicated.iterator()) out.push(this.#decode(value, replicatedGroupSchema, `replicated group ${id}`))
+    return out
+  }
+
+  async putReplicatedGroup (group: ReplicatedGroup): Promise<void> {
+    await this.#replicated.put(Buffer.from(group.pk).toString('base64url'), encodeCbor({ pk: group.pk, signPub: group.signPub, linkKey: group.linkKey, linkKeySig: group.linkKeySig }))
+  }
+
   #decode<S extends z.ZodType>(value: Uint8Array, schema: S, what: string): z.infer<S> {
     let problem = ''
     const decoded = decodeCbor(value, schema, (reason) => { problem = reason })
@@ -312,6 +335,7 @@ export class StateStore {
 }
 
 const entryStatusSchema = z.enum(['handled', 'own', 'history', 'dropped', 'waiting'])
+const replicatedGroupSchema = z.object({ pk: publicKeyBytes, signPub: publicKeyBytes, linkKey: bytes(32), linkKeySig: signatureBytes })
 
 function stripUndefined<T extends object> (value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T

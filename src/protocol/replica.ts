@@ -1,0 +1,173 @@
+/**
+ * A replica: an always-on peer that keeps the encrypted logs of the groups
+ * members ask it to keep, and serves them to any member that comes back,
+ * even when every other member is away (WESH.md §2.8). It holds, per group,
+ * the group key, the public signing key and the link key: enough to verify
+ * and store entries, not to read or write them.
+ *
+ * ```ts
+ * const replica = await createReplica({ dataDir: './replica', listen: ['/ip4/0.0.0.0/tcp/4001'] })
+ * console.log(replica.link())           // members run group.addReplica(link)
+ * ```
+ */
+import { mkdir } from 'node:fs/promises'
+import type { Connection, Stream } from '@libp2p/interface'
+import { useAccessController } from '@orbitdb/core'
+import { EventEmitter } from 'eventemitter3'
+import { GroupAccessController } from './access-controller.ts'
+import { randomBytes } from './crypto.ts'
+import { keyToId } from './encoding.ts'
+import { openGroupLogs, type GroupLog } from './group-log.ts'
+import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
+import { LogSync } from './log-sync.ts'
+import { defaultLogger, namespaced, type Logger } from './logger.ts'
+import { startNode, type DhtMode, type Node } from './node.ts'
+import { DEFAULT_LISTEN } from './peer.ts'
+import { groupRendezvousCid } from './rendezvous.ts'
+import { answerReplication, encodeReplicaLink, REPLICATION_PROTOCOL, type ReplicatedGroup } from './replication.ts'
+import { StateStore } from './state-store.ts'
+
+export interface ReplicaOptions {
+  dataDir: string
+  /** Where to listen; loopback by default. A replica others reach needs a reachable, fixed address. */
+  listen?: string[]
+  bootstrap?: string[]
+  dht?: DhtMode
+  logger?: Logger
+}
+
+export interface ReplicaEvents {
+  /** A group was added (now, or again at start). */
+  group: (group: { id: string, logAddresses: { metadata: string, messages: string } }) => void
+  /** An entry was stored for a group. */
+  entry: (entry: { group: string, log: 'metadata' | 'messages', hash: string }) => void
+}
+
+export async function createReplica (options: ReplicaOptions): Promise<Replica> {
+  const logger = namespaced(options.logger ?? defaultLogger(), 'protocol:replica')
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
+  const identity = await loadOrCreateIdentity(options.dataDir, logger)
+  const state = await StateStore.open(options.dataDir)
+  let node: Node | undefined
+  try {
+    node = await startNode({
+      dataDir: options.dataDir,
+      listen: options.listen ?? DEFAULT_LISTEN,
+      bootstrap: options.bootstrap ?? [],
+      relay: { client: false, server: false },
+      mdns: false,
+      dht: options.dht ?? 'lan'
+    })
+    useAccessController(GroupAccessController)
+    const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'))
+    await sync.start()
+    const replica = new Replica({ identity, state, node, sync, logger })
+    await replica.start()
+    return replica
+  } catch (err) {
+    await node?.stop().catch(() => {})
+    await state.close().catch(() => {})
+    throw err
+  }
+}
+
+interface ReplicaParts {
+  identity: IdentityKeys
+  state: StateStore
+  node: Node
+  sync: LogSync
+  logger: Logger
+}
+
+export class Replica extends EventEmitter<ReplicaEvents> {
+  readonly peerId: string
+  readonly #parts: ReplicaParts
+  readonly #groups = new Map<string, { metadata: GroupLog, messages: GroupLog }>()
+  readonly #stopping = new AbortController()
+  #token!: Uint8Array
+
+  constructor (parts: ReplicaParts) {
+    super()
+    this.#parts = parts
+    this.peerId = parts.node.libp2p.peerId.toString()
+  }
+
+  get multiaddrs (): string[] {
+    return this.#parts.node.libp2p.getMultiaddrs().map((a) => a.toString())
+  }
+
+  /** The link members give `group.addReplica()`. It carries an access token: share it with members only. */
+  link (): string {
+    return encodeReplicaLink(this.#parts.identity.account, this.#token, this.multiaddrs)
+  }
+
+  /** The groups this replica keeps. */
+  groups (): Array<{ id: string, logAddresses: { metadata: string, messages: string } }> {
+    return [...this.#groups].map(([id, logs]) => ({ id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address } }))
+  }
+
+  /** @internal Opens the groups kept so far and starts taking requests; called once by `createReplica`. */
+  async start (): Promise<void> {
+    const { state, node } = this.#parts
+    let token = await state.replicaToken()
+    if (token === undefined) {
+      token = randomBytes(32)
+      await state.putReplicaToken(token)
+    }
+    this.#token = token
+    for (const group of await state.replicatedGroups()) await this.#open(group)
+    await node.libp2p.handle(REPLICATION_PROTOCOL, (stream, connection) => { void this.#answer(stream, connection) }, { maxInboundStreams: 16 })
+  }
+
+  async stop (): Promise<void> {
+    if (this.#stopping.signal.aborted) return
+    this.#stopping.abort()
+    const { node, sync, state } = this.#parts
+    await node.libp2p.unhandle(REPLICATION_PROTOCOL).catch(() => {})
+    for (const { metadata, messages } of this.#groups.values()) {
+      await metadata.close()
+      await messages.close()
+    }
+    this.#groups.clear()
+    await sync.stop()
+    await node.stop()
+    await state.close()
+  }
+
+  async #answer (stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(15_000)])
+    try {
+      await answerReplication(stream, {
+        token: this.#token,
+        signal,
+        accept: async (group, member) => {
+          if (this.#stopping.signal.aborted) throw new Error('the replica is stopping')
+          await this.#parts.state.putReplicatedGroup(group)
+          await this.#open(group)
+          this.#parts.logger.info({ group: keyToId(group.pk), member: keyToId(member), peer: connection.remotePeer.toString() }, 'keeping a group\'s logs')
+        }
+      })
+      await stream.close({ signal }).catch(() => {})
+    } catch (err) {
+      stream.abort(err as Error)
+      this.#parts.logger.debug({ err: (err as Error).message }, 'replication request failed')
+    }
+  }
+
+  async #open (group: ReplicatedGroup): Promise<void> {
+    const id = keyToId(group.pk)
+    if (this.#groups.has(id)) return
+    const { node, state, sync, logger } = this.#parts
+    const logs = await openGroupLogs(node.orbitdb, { groupKey: group.pk, signing: { publicKey: group.signPub }, state, sync })
+    this.#groups.set(id, logs)
+    for (const [log, db] of [['metadata', logs.metadata], ['messages', logs.messages]] as const) {
+      db.events.on('update', (entry: { hash: string }) => { this.emit('entry', { group: id, log, hash: entry.hash }) })
+    }
+    this.emit('group', { id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address } })
+    // Members of the group look for this key when none of them is reachable.
+    if (node.libp2p.services.dht !== undefined) {
+      node.libp2p.contentRouting.provide(await groupRendezvousCid(group.linkKey), { signal: this.#stopping.signal })
+        .catch((err: unknown) => { logger.debug({ err: (err as Error).message }, 'could not provide a group rendezvous yet') })
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Asking a replica to keep a group's logs (WESH.md §2.8).
+ *
+ * A replica's link carries its account key, an access token and its
+ * addresses, signed by the account. A member who holds the link sends, over
+ * `REPLICATION_PROTOCOL`, only what a replica needs to store and check a
+ * group's entries: the group key, the signing public key, the link key and the
+ * group key's signature of it. Never the secret: the replica verifies writes
+ * and serves entries, and cannot read or write them. The token keeps strangers
+ * from filling the replica's disk; the member signs the request, so the
+ * replica knows which account registered which group.
+ */
+import type { Stream } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { z } from 'zod'
+import { concatBytes, equalBytes, sign, utf8ToBytes, verifySignature, type SigningKeyPair } from './crypto.ts'
+import { decodeCbor, encodeCbor } from './encoding.ts'
+import { BertybotError, InvalidLinkError } from './errors.ts'
+import { decodeLink, encodeLink } from './link.ts'
+import { bytes, publicKeyBytes, signatureBytes } from './schemas.ts'
+
+export const REPLICATION_PROTOCOL = '/bertybot/replicate/1.0.0'
+const TOKEN_SIZE = 32
+const MAX_FRAME = 16 * 1024
+const DOMAIN_LINK = utf8ToBytes('bertybot/replica-link/v1')
+const DOMAIN_REQUEST = utf8ToBytes('bertybot/replicate/v1')
+
+const replicaLinkSchema = z.object({
+  pk: publicKeyBytes,
+  token: bytes(TOKEN_SIZE, 'access token'),
+  hints: z.array(z.string().max(1024)).min(1).max(32),
+  sig: signatureBytes
+})
+
+export interface ReplicaLink {
+  readonly accountKey: Uint8Array
+  readonly token: Uint8Array
+  readonly hints: string[]
+}
+
+function linkSigned (accountKey: Uint8Array, token: Uint8Array, hints: string[]): Uint8Array {
+  return concatBytes(DOMAIN_LINK, accountKey, token, encodeCbor(hints))
+}
+
+export function encodeReplicaLink (account: SigningKeyPair, token: Uint8Array, hints: string[]): string {
+  return encodeLink('replica', { pk: account.publicKey, token, hints, sig: sign(account, linkSigned(account.publicKey, token, hints)) })
+}
+
+export function decodeReplicaLink (link: string): ReplicaLink {
+  const body = decodeLink(link, 'replica', replicaLinkSchema)
+  if (!verifySignature(body.pk, linkSigned(body.pk, body.token, body.hints), body.sig)) {
+    throw new InvalidLinkError('tampered', 'replica link was tampered with: it is not signed by its replica')
+  }
+  return { accountKey: body.pk, token: body.token, hints: body.hints }
+}
+
+/** What a replica is given of a group. */
+export interface ReplicatedGroup {
+  /** The group key (its id). */
+  readonly pk: Uint8Array
+  /** The public half of the signing key every entry is signed with. */
+  readonly signPub: Uint8Array
+  readonly linkKey: Uint8Array
+  /** The group key's signature of the link key. */
+  readonly linkKeySig: Uint8Array
+}
+
+const requestSchema = z.object({
+  token: bytes(TOKEN_SIZE, 'access token'),
+  group: z.object({ pk: publicKeyBytes, signPub: publicKeyBytes, linkKey: bytes(32, 'link key'), linkKeySig: signatureBytes }),
+  member: publicKeyBytes,
+  sig: signatureBytes
+})
+const answerSchema = z.object({ ok: z.boolean(), error: z.string().max(500).optional() })
+
+function requestSigned (token: Uint8Array, group: ReplicatedGroup): Uint8Array {
+  return concatBytes(DOMAIN_REQUEST, token, group.pk, group.signPub, group.linkKey)
+}
+
+/** The replica refused a group, or could not be reached; `message` says why. */
+export class ReplicationError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_REPLICATION', message)
+  }
+}
+
+/** Member side: asks the replica at the other end of `stream` to keep `group`. */
+export async function requestReplication (stream: Stream, options: { link: ReplicaLink, group: ReplicatedGroup, member: SigningKeyPair, signal: AbortSignal }): Promise<void> {
+  const { link, group, member, signal } = options
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
+  await lp.write(encodeCbor({
+    token: link.token,
+    group: { pk: group.pk, signPub: group.signPub, linkKey: group.linkKey, linkKeySig: group.linkKeySig },
+    member: member.publicKey,
+    sig: sign(member, requestSigned(link.token, group))
+  } satisfies z.infer<typeof requestSchema>), { signal })
+  const answer = decodeCbor((await lp.read({ signal })).subarray(), answerSchema)
+  if (answer === undefined) throw new ReplicationError('the replica answered something that is not a replication answer')
+  if (!answer.ok) throw new ReplicationError(`the replica refused: ${answer.error ?? 'no reason given'}`)
+}
+
+/**
+ * Replica side: reads a request and checks it; `accept` stores the group
+ * (it may throw to refuse). Answers the member either way.
+ */
+export async function answerReplication (stream: Stream, options: {
+  token: Uint8Array
+  signal: AbortSignal
+  accept: (group: ReplicatedGroup, member: Uint8Array) => Promise<void>
+}): Promise<void> {
+  const { token, signal, accept } = options
+  const lp = lpStream(stream, { maxDataLength: MAX_FRAME })
+  const refuse = async (error: string): Promise<void> => { await lp.write(encodeCbor({ ok: false, error }), { signal }) }
+  let problem = ''
+  const request = decodeCbor((await lp.read({ signal })).subarray(), requestSchema, (reason) => { problem = reason })
+  if (request === undefined) return await refuse(`malformed request: ${problem}`)
+  // equalBytes compares in constant time.
+  if (!equalBytes(request.token, token)) return await refuse('wrong access token: use this replica\'s current link')
+  if (!verifySignature(request.group.pk, request.group.linkKey, request.group.linkKeySig)) return await refuse('the link key is not signed by the group key')
+  if (!verifySignature(request.member, requestSigned(request.token, request.group), request.sig)) return await refuse('the request is not signed by the member')
+  try {
+    await accept(request.group, request.member)
+  } catch (err) {
+    return await refuse((err as Error).message)
+  }
+  await lp.write(encodeCbor({ ok: true }), { signal })
+}

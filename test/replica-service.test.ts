@@ -1,0 +1,112 @@
+import { join } from 'node:path'
+import { LevelBlockstore } from 'blockstore-level'
+import { describe, expect, it } from 'vitest'
+import { multiaddr } from '@multiformats/multiaddr'
+import { generateSigningKeyPair, randomBytes } from '../src/protocol/crypto.ts'
+import { REPLICATION_PROTOCOL, requestReplication } from '../src/protocol/replication.ts'
+import { createReplica, decodeInvitation, decodeReplicaLink, type ContactAcceptedEvent, type ContactRequestEvent, type MessageEvent, type Replica } from '../src/protocol/index.ts'
+import { startPeer } from './helpers/peers.ts'
+import { allBlocks, startPlainOrbitDB } from './helpers/plain-orbitdb.ts'
+import { LogCapture } from './helpers/log-capture.ts'
+import { tempDir } from './helpers/temp.ts'
+import { Inbox, waitFor } from './helpers/wait.ts'
+
+async function startReplica (dataDir: string): Promise<Replica> {
+  return await createReplica({ dataDir, logger: new LogCapture('warn').logger })
+}
+
+describe('a replica', () => {
+  it('delivers what a contact wrote while both were offline, from the replica alone, once, without being able to read it', async () => {
+    const replicaDir = await tempDir('replica')
+    const replica = await startReplica(replicaDir)
+    const alice = await startPeer({ displayName: 'alice' })
+    const bob = await startPeer({ displayName: 'bob' })
+
+    // Alice and bob become contacts.
+    const requests = new Inbox<ContactRequestEvent>(bob.peer, 'contactRequest')
+    const accepted = new Inbox<ContactAcceptedEvent>(alice.peer, 'contactAccepted')
+    await alice.peer.addContact(bob.peer.contactLink())
+    const [request] = await requests.count(1)
+    const bobGroup = await request!.accept()
+    const [{ group: aliceGroup }] = await accepted.count(1) as [ContactAcceptedEvent]
+
+    // Alice asks the replica to keep their group; bob learns of it from the group itself.
+    const stored = new Set<string>()
+    replica.on('entry', (e) => { if (e.group === aliceGroup.id) stored.add(e.hash) })
+    await aliceGroup.addReplica(replica.link())
+    await waitFor('bob to learn of the replica', (done) => {
+      const check = (): void => { if (bobGroup.replicas().some((r) => r.peerId === replica.peerId)) done(true) }
+      const timer = setInterval(check, 50)
+      check()
+      return () => { clearInterval(timer) }
+    })
+
+    await bob.peer.stop()
+    const texts = Array.from({ length: 20 }, (_, i) => `written while bob was away, number ${i}`)
+    const sent: string[] = []
+    for (const text of texts) sent.push(await aliceGroup.send({ text }))
+    await waitFor('the replica to hold the 20 messages', (done) => {
+      const check = (): void => { if (sent.every((id) => stored.has(id))) done(true) }
+      replica.on('entry', check)
+      check()
+      return () => { replica.off('entry', check) }
+    })
+    await alice.peer.stop()
+
+    // Bob comes back with no bootstrap: alice is gone, the replica is all there is.
+    const back = await startPeer({ dataDir: bob.dataDir })
+    const inbox = new Inbox<MessageEvent>(back.peer, 'message')
+    await inbox.until('bob to get the 20 messages from the replica', (ms) => sent.every((id) => ms.some((m) => m.id === id)), 60_000)
+    expect(inbox.items.map((m) => m.text)).toEqual(texts)
+    expect(new Set(inbox.items.map((m) => m.id)).size).toBe(inbox.items.length)
+    await back.peer.stop()
+
+    // The replica held everything, and could read none of it.
+    await replica.stop()
+    const blocks = new LevelBlockstore(join(replicaDir, 'ipfs', 'blocks'))
+    await blocks.open()
+    let count = 0
+    for await (const { bytes } of allBlocks(blocks)) {
+      count++
+      for (const text of [...texts, 'alice', 'bob']) expect(Buffer.from(bytes).includes(Buffer.from(text))).toBe(false)
+    }
+    await blocks.close()
+    expect(count).toBeGreaterThanOrEqual(20)
+  })
+
+  it('keeps its groups across a restart', async () => {
+    const replicaDir = await tempDir('replica')
+    let replica = await startReplica(replicaDir)
+    const alice = await startPeer({ displayName: 'alice' })
+    const group = await alice.peer.createGroup({ name: 'kept' })
+    await group.addReplica(replica.link())
+    expect(replica.groups().map((g) => g.id)).toEqual([group.id])
+    expect(replica.groups()[0]!.logAddresses).toEqual(group.logAddresses)
+    await replica.stop()
+    replica = await startReplica(replicaDir)
+    expect(replica.groups().map((g) => g.id)).toEqual([group.id])
+    await replica.stop()
+  })
+
+  it('refuses a request without its access token, and a tampered link', async () => {
+    const replica = await startReplica(await tempDir('replica'))
+    const { keys } = decodeInvitation((await (await startPeer()).peer.createGroup({ name: 'g' })).invitation())
+    const link = decodeReplicaLink(replica.link())
+    const node = await startPlainOrbitDB(await tempDir('client'))
+    const stream = await node.libp2p.dialProtocol(multiaddr(link.hints[0] as string), REPLICATION_PROTOCOL)
+    await expect(requestReplication(stream, {
+      link: { ...link, token: randomBytes(32) },
+      group: { pk: keys.publicKey, signPub: keys.signing.publicKey, linkKey: keys.linkKey, linkKeySig: keys.linkKeySig as Uint8Array },
+      member: generateSigningKeyPair(),
+      signal: AbortSignal.timeout(10_000)
+    })).rejects.toThrow(/wrong access token/)
+    expect(replica.groups()).toHaveLength(0)
+    await node.stop()
+
+    const alice = await startPeer()
+    const group = await alice.peer.createGroup({ name: 'g2' })
+    await expect(group.addReplica(replica.link().slice(0, -8))).rejects.toMatchObject({ reason: 'damaged' })
+    await expect(group.addReplica(group.invitation())).rejects.toMatchObject({ reason: 'wrong-kind' })
+    await replica.stop()
+  })
+})
