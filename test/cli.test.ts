@@ -1,8 +1,10 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { decodeContactLink, decodeReplicaLink } from '../src/protocol/index.ts'
 import { tempDir } from './helpers/temp.ts'
+import { waitFor } from './helpers/wait.ts'
 
 const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 
@@ -31,14 +33,28 @@ describe('the bertybot command', () => {
     expect((await bertybot('id', '--nope')).code).toBe(2)
   })
 
-  it('prints the same account id for the same data directory', async () => {
+  it('prints the contact link of the data directory\'s account, the same account each time', async () => {
     const dir = await tempDir('cli')
     const first = await bertybot('id', '--data', dir)
     const second = await bertybot('id', '--data', dir)
     expect(first.code).toBe(0)
-    const account = /^account (\S+)$/m.exec(first.stdout)?.[1]
-    expect(account).toMatch(/^[A-Za-z0-9_-]{43}$/)
-    expect(second.stdout).toContain(`account ${account}`)
-    expect(first.stdout).toMatch(/^listening \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//m)
+    const link = (out: string): ReturnType<typeof decodeContactLink> => decodeContactLink(/^(bertybot:\/\/contact\/\S+)$/m.exec(out)?.[1] ?? '')
+    expect(link(second.stdout).accountKey).toEqual(link(first.stdout).accountKey)
+    expect(link(first.stdout).hints[0]).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//)
+  })
+
+  it('runs a replica that prints its link, until asked to stop', async () => {
+    const replica = spawn(process.execPath, ['--conditions=bertybot-source', cli, 'replica', '--data', await tempDir('replica')], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    replica.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    const link = await waitFor<string>('the replica to print its link', (done) => {
+      const check = (): void => { const m = /^link (bertybot:\/\/replica\/\S+)$/m.exec(out); if (m !== null) done(m[1] as string) }
+      replica.stdout.on('data', check)
+      return () => { replica.stdout.off('data', check) }
+    })
+    expect(decodeReplicaLink(link).hints.length).toBeGreaterThan(0)
+    const exited = new Promise((resolve) => replica.on('exit', resolve))
+    replica.kill('SIGTERM')
+    expect(await exited).toBe(0)
   })
 })

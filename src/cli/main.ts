@@ -4,33 +4,80 @@
  * `bertybot/protocol`, as a bot or any other client does.
  */
 import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import QRCode from 'qrcode'
 import packageJson from '../../package.json' with { type: 'json' }
-import { BertybotError, createLogger, createPeer, loggerOptionsFromEnv } from '../protocol/index.ts'
+import { BertybotError, createLogger, createPeer, createReplica, loggerOptionsFromEnv, type Logger } from '../protocol/index.ts'
+import { runChat } from './chat.ts'
+
+const ENVIRONMENT = `Environment:
+  BERTYBOT_DATA        Data directory, when --data is not given.
+  BERTYBOT_LOG_LEVEL   fatal, error, warn, info, debug, trace or silent.
+  BERTYBOT_LOG_FORMAT  pretty (default) or json. Logs go to stderr.
+`
 
 const USAGE = `Usage: bertybot <command> [options]
 
 Commands:
-  id            Print this peer's account id and where it listens, then exit.
-  help          Show this help.
+  chat          Talk to people and bots from the terminal.
+  replica       Keep groups' encrypted logs for members who are offline.
+  id            Print this peer's contact link, then exit.
+  help [cmd]    Show help, for a command too.
 
 Options:
-  --data <dir>  Data directory (keys, groups, logs). Default: $BERTYBOT_DATA, else ./.bertybot
   -h, --help    Show help for a command.
   -v, --version Print the version.
 
-Environment:
-  BERTYBOT_DATA        Data directory, when --data is not given.
-  BERTYBOT_LOG_LEVEL   fatal, error, warn, info (default), debug, trace or silent.
-  BERTYBOT_LOG_FORMAT  pretty (default) or json.
-`
+${ENVIRONMENT}`
 
-const COMMAND_HELP: Record<string, string> = {
-  id: `Usage: bertybot id [--data <dir>]
+const PEER_OPTIONS = `  --data <dir>         Data directory (keys, contacts, groups, logs). Default: $BERTYBOT_DATA, else ./.bertybot
+  --listen <multiaddr> Where to listen; repeatable. Default: 127.0.0.1, system-chosen ports
+  --bootstrap <addr>   A peer to connect to at start (multiaddr with /p2p/); repeatable`
 
-Prints the account id of the peer whose data directory is <dir> (creating
-the account if the directory is new), and the addresses it listened on.
-`
+const COMMANDS: Record<string, { help: string, options: ParseArgsConfig['options'] }> = {
+  chat: {
+    help: `Usage: bertybot chat [--name <name>] [options]
+
+An interactive client: shows your contact link (and its QR code), then reads
+commands and messages. /help inside lists the commands: /add <link>, /accept,
+/contacts, /groups, /new <name>, /invite, /join <invitation>, /open <name>...
+Any other line goes to the open conversation. Ctrl-C or Ctrl-D leaves.
+
+Options:
+  --name <name>        The name others see (kept for next time)
+${PEER_OPTIONS}
+
+${ENVIRONMENT}`,
+    options: { name: { type: 'string' } }
+  },
+  replica: {
+    help: `Usage: bertybot replica [options]
+
+Runs a replica until stopped (Ctrl-C, SIGTERM). It prints its link: a member
+gives it to a group (/replica <link> in the chat, group.addReplica(link) in
+code), and the replica then keeps that group's encrypted logs, which it can
+verify and serve but not read. Give it a fixed, reachable --listen address.
+
+Options:
+${PEER_OPTIONS.replace('./.bertybot', './.bertybot-replica')}
+
+${ENVIRONMENT}`,
+    options: {}
+  },
+  id: {
+    help: `Usage: bertybot id [--qr] [options]
+
+Prints the contact link of the peer whose data directory is <dir> (creating
+the account if the directory is new). Its addresses are those it listened on
+while printing; the link also works through rendezvous.
+
+Options:
+  --qr                 Also print the link as a QR code
+${PEER_OPTIONS}
+
+${ENVIRONMENT}`,
+    options: { qr: { type: 'boolean' } }
+  }
 }
 
 export class UsageError extends BertybotError {
@@ -39,39 +86,91 @@ export class UsageError extends BertybotError {
   }
 }
 
-async function main (argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+function parse (argv: string[], extra: ParseArgsConfig['options'] = {}): ReturnType<typeof parseArgs> {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     strict: true,
     options: {
       data: { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      bootstrap: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' }
+      version: { type: 'boolean', short: 'v' },
+      ...extra
     }
   })
+}
+
+function logger (defaultLevel: 'warn' | 'info'): Logger {
+  return createLogger({ level: defaultLevel, ...loggerOptionsFromEnv() })
+}
+
+function peerOptions (values: Record<string, unknown>, defaultDir: string): { dataDir: string, listen?: string[], bootstrap?: string[] } {
+  return {
+    dataDir: resolve((values.data as string | undefined) ?? process.env.BERTYBOT_DATA ?? defaultDir),
+    ...(values.listen === undefined ? {} : { listen: values.listen as string[] }),
+    ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap as string[] })
+  }
+}
+
+/** Resolves on the first of the signals that ask a long-running command to stop. */
+async function stopSignal (): Promise<void> {
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => { resolve() })
+    process.once('SIGTERM', () => { resolve() })
+  })
+}
+
+async function main (argv: string[]): Promise<number> {
+  const command = argv.find((a) => !a.startsWith('-'))
+  const spec = command === undefined ? undefined : COMMANDS[command]
+  const { values, positionals } = parse(argv, spec?.options)
   if (values.version === true) {
     process.stdout.write(`${packageJson.version}\n`)
     return 0
   }
-  const [command, ...rest] = positionals
+  const [, ...rest] = positionals
   if (command === undefined || command === 'help') {
-    process.stdout.write(command === 'help' && rest[0] !== undefined && COMMAND_HELP[rest[0]] !== undefined ? COMMAND_HELP[rest[0]] as string : USAGE)
+    const topic = rest[0] === undefined ? undefined : COMMANDS[rest[0]]
+    process.stdout.write(topic?.help ?? USAGE)
     return 0
   }
-  if (COMMAND_HELP[command] === undefined) throw new UsageError(`unknown command "${command}". Run "bertybot --help" for the list.`)
+  if (spec === undefined) throw new UsageError(`unknown command "${command}". Run "bertybot --help" for the list.`)
   if (values.help === true) {
-    process.stdout.write(COMMAND_HELP[command] as string)
+    process.stdout.write(spec.help)
     return 0
   }
   if (rest.length > 0) throw new UsageError(`"bertybot ${command}" takes no arguments (got "${rest.join(' ')}")`)
 
-  const dataDir = resolve(values.data ?? process.env.BERTYBOT_DATA ?? '.bertybot')
-  const logger = createLogger({ level: 'warn', ...loggerOptionsFromEnv() })
-  const peer = await createPeer({ dataDir, logger })
+  if (command === 'id') {
+    const peer = await createPeer({ ...peerOptions(values, '.bertybot'), logger: logger('warn') })
+    try {
+      const link = peer.contactLink()
+      if (values.qr === true) process.stdout.write(await QRCode.toString(link, { type: 'terminal', small: true }))
+      process.stdout.write(`${link}\n`)
+    } finally {
+      await peer.stop()
+    }
+    return 0
+  }
+
+  if (command === 'replica') {
+    const replica = await createReplica({ ...peerOptions(values, '.bertybot-replica'), logger: logger('info') })
+    process.stdout.write(`replica ${replica.peerId}, keeping ${replica.groups().length} group(s)\n`)
+    for (const address of replica.multiaddrs) process.stdout.write(`listening ${address}\n`)
+    process.stdout.write(`link ${replica.link()}\n`)
+    await stopSignal()
+    await replica.stop()
+    return 0
+  }
+
+  // chat
+  const name = values.name as string | undefined
+  const peer = await createPeer({ ...peerOptions(values, '.bertybot'), ...(name === undefined ? {} : { displayName: name }), logger: logger('warn') })
+  process.once('SIGTERM', () => { process.stdin.destroy() })
   try {
-    process.stdout.write(`account ${peer.accountId}\n`)
-    for (const address of peer.multiaddrs) process.stdout.write(`listening ${address}\n`)
+    await runChat(peer, { input: process.stdin, output: process.stdout, terminal: process.stdout.isTTY === true && process.stdin.isTTY === true })
   } finally {
     await peer.stop()
   }
@@ -81,5 +180,5 @@ async function main (argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: unknown) => {
   const message = err instanceof Error ? err.message : String(err)
   process.stderr.write(`bertybot: ${message}\n`)
-  process.exitCode = err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1
+  process.exitCode = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true ? 2 : 1
 })

@@ -153,6 +153,11 @@ export class Peer extends DeliveringEmitter {
     }
   }
 
+  /** The name this peer shows to others, if it has one. */
+  get displayName (): string | undefined {
+    return this.#parts.displayName
+  }
+
   /** Where this peer can be reached now, each with its /p2p/ part. */
   get multiaddrs (): string[] {
     return this.#parts.node.libp2p.getMultiaddrs().map((a) => a.toString())

@@ -1,0 +1,252 @@
+/**
+ * `bertybot chat`: a terminal client for people, on the same protocol
+ * interface a bot uses. Lines starting with `/` are commands; any other line
+ * is sent to the open conversation. Incoming events print above the prompt.
+ */
+import { createInterface, type Interface } from 'node:readline'
+import QRCode from 'qrcode'
+import {
+  BertybotError, type ContactAcceptedEvent, type ContactRequestEvent, type Group,
+  type GroupInvitationEvent, type MemberJoinedEvent, type MessageEvent, type Peer
+} from '../protocol/index.ts'
+
+export interface ChatIo {
+  input: NodeJS.ReadableStream
+  output: NodeJS.WritableStream
+  /** Whether the output is a terminal (QR codes, cursor moves). */
+  terminal: boolean
+}
+
+interface Command {
+  usage: string
+  help: string
+  run: (args: string) => Promise<void>
+}
+
+/** Runs a chat session until the input ends or `/quit`; resolves when it does. */
+export async function runChat (peer: Peer, io: ChatIo): Promise<void> {
+  const session = new ChatSession(peer, io)
+  await session.run()
+}
+
+class ChatSession {
+  readonly #peer: Peer
+  readonly #io: ChatIo
+  readonly #rl: Interface
+  readonly #commands: Record<string, Command>
+  #open: Group | undefined
+  readonly #closed: Promise<void>
+  #isClosed = false
+  /** A line is being handled: it prompts again when done, so events printed meanwhile do not. */
+  #busy = false
+
+  constructor (peer: Peer, io: ChatIo) {
+    this.#peer = peer
+    this.#io = io
+    this.#rl = createInterface({ input: io.input, output: io.output, terminal: io.terminal, prompt: '> ' })
+    this.#closed = new Promise((resolve) => {
+      this.#rl.once('close', () => {
+        this.#isClosed = true
+        resolve()
+      })
+    })
+    this.#commands = {
+      help: { usage: '/help', help: 'this list', run: async () => { this.#help() } },
+      link: { usage: '/link', help: 'your contact link (and its QR code), to give to people', run: async () => { await this.#showLink() } },
+      add: { usage: '/add <link> [message]', help: 'ask the owner of a contact link to be your contact', run: async (args) => { await this.#add(args) } },
+      requests: { usage: '/requests', help: 'contact requests waiting for your answer', run: async () => { this.#requests() } },
+      accept: { usage: '/accept [name]', help: 'accept a contact request (the latest one if no name)', run: async (args) => { await this.#answer(args, true) } },
+      decline: { usage: '/decline [name]', help: 'decline a contact request', run: async (args) => { await this.#answer(args, false) } },
+      contacts: { usage: '/contacts', help: 'your contacts and requests', run: async () => { this.#contacts() } },
+      groups: { usage: '/groups', help: 'your groups and conversations', run: async () => { this.#groups() } },
+      new: { usage: '/new <name>', help: 'create a group and open it', run: async (args) => { await this.#newGroup(args) } },
+      invite: { usage: '/invite [contact]', help: 'the open group\'s invitation; with a contact\'s name, send it to them', run: async (args) => { await this.#invite(args) } },
+      join: { usage: '/join <invitation>', help: 'join a group from its invitation and open it', run: async (args) => { await this.#join(args) } },
+      open: { usage: '/open <contact|group>', help: 'choose the conversation your lines go to', run: async (args) => { this.#openConversation(args) } },
+      replica: { usage: '/replica <link>', help: 'ask a replica to keep the open conversation while everyone is offline', run: async (args) => { await this.#replica(args) } },
+      quit: { usage: '/quit', help: 'leave (Ctrl-C or Ctrl-D too)', run: async () => { this.#rl.close() } }
+    }
+  }
+
+  async run (): Promise<void> {
+    this.#subscribe()
+    this.#print(`You are ${this.#peer.displayName ?? 'anonymous (set a name with --name)'} (account ${short(this.#peer.accountId)}).`)
+    await this.#showLink()
+    this.#print('Type /help for commands.')
+    this.#rl.prompt()
+    this.#rl.on('line', (line) => { void this.#handle(line) })
+    // Ctrl-C leaves, as Ctrl-D does.
+    this.#rl.on('SIGINT', () => { this.#rl.close() })
+    await this.#closed
+  }
+
+  async #handle (raw: string): Promise<void> {
+    const line = raw.trim()
+    this.#busy = true
+    try {
+      if (line === '') return
+      if (line.startsWith('/')) {
+        const [name = '', ...rest] = line.slice(1).split(/\s+/)
+        const command = this.#commands[name.toLowerCase()]
+        if (command === undefined) {
+          this.#print(`unknown command /${name}. /help lists them.`)
+          return
+        }
+        await command.run(rest.join(' '))
+        return
+      }
+      if (this.#open === undefined) {
+        this.#print('no conversation open: /open one (see /groups), or /add a contact first.')
+        return
+      }
+      await this.#open.send({ text: line })
+    } catch (err) {
+      this.#print(`error: ${err instanceof BertybotError ? err.message : (err as Error).message}`)
+    } finally {
+      this.#busy = false
+      if (!this.#isClosed) this.#rl.prompt(true)
+    }
+  }
+
+  /** Prints above the prompt, keeping what the user was typing. */
+  #print (text: string): void {
+    if (this.#isClosed) return
+    const out = this.#io.output
+    if (this.#io.terminal && !this.#busy) out.write('\r\x1b[K')
+    out.write(text + '\n')
+    if (this.#io.terminal && !this.#busy) this.#rl.prompt(true)
+  }
+
+  #subscribe (): void {
+    const peer = this.#peer
+    peer.on('message', (m: MessageEvent) => {
+      const where = m.group.id === this.#open?.id ? '' : ` in ${this.#conversationName(m.group)}`
+      this.#print(`[${time(m.sentAt)}] ${m.sender.displayName ?? short(m.sender.account)}${where}: ${m.text}`)
+    })
+    peer.on('contactRequest', (r: ContactRequestEvent) => {
+      const message = r.message === undefined || r.message === '' ? '' : `: "${r.message}"`
+      this.#print(`${r.displayName === '' ? short(r.account) : r.displayName} wants to be your contact${message}. /accept or /decline`)
+    })
+    peer.on('contactAccepted', (e: ContactAcceptedEvent) => {
+      this.#print(`${e.contact.displayName} is now your contact. /open ${e.contact.displayName} to talk.`)
+      this.#open ??= e.group
+    })
+    peer.on('groupInvitation', (i: GroupInvitationEvent) => {
+      this.#print(`${i.sender.displayName ?? short(i.sender.account)} invites you to "${i.groupName}": /join ${i.invitation}`)
+    })
+    peer.on('memberJoined', (e: MemberJoinedEvent) => {
+      if (e.group.kind === 'multi-member') this.#print(`${e.member.displayName ?? short(e.member.account)} joined "${e.group.name}"`)
+    })
+  }
+
+  #help (): void {
+    const width = Math.max(...Object.values(this.#commands).map((c) => c.usage.length))
+    this.#print(['Commands:', ...Object.values(this.#commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`), 'Any other line is sent to the open conversation.'].join('\n'))
+  }
+
+  async #showLink (): Promise<void> {
+    const link = this.#peer.contactLink()
+    if (this.#io.terminal) this.#print(await QRCode.toString(link, { type: 'terminal', small: true }))
+    this.#print(`Your contact link:\n${link}`)
+  }
+
+  async #add (args: string): Promise<void> {
+    const [link = '', ...message] = args.split(/\s+/)
+    if (link === '') return this.#print('usage: /add <link> [message]')
+    const contact = await this.#peer.addContact(link, message.length > 0 ? { message: message.join(' ') } : {})
+    this.#print(contact.state === 'accepted'
+      ? `${contact.displayName} is already your contact.`
+      : contact.requestDelivered
+        ? `request sent to ${contact.displayName}; they have to accept it.`
+        : `${contact.displayName} cannot be reached now; the request will be sent when they can.`)
+  }
+
+  #pending (name: string): { account: string, displayName: string } | undefined {
+    const pending = this.#peer.contacts().filter((c) => c.state === 'incoming')
+    if (name === '') return pending.at(-1)
+    return pending.find((c) => matches(c.displayName, name) || c.account === name)
+  }
+
+  #requests (): void {
+    const pending = this.#peer.contacts().filter((c) => c.state === 'incoming')
+    this.#print(pending.length === 0 ? 'no contact requests.' : pending.map((c) => `  ${c.displayName} (${short(c.account)})`).join('\n'))
+  }
+
+  async #answer (name: string, accept: boolean): Promise<void> {
+    const request = this.#pending(name)
+    if (request === undefined) return this.#print(name === '' ? 'no contact request to answer.' : `no contact request from "${name}".`)
+    if (accept) {
+      this.#open = await this.#peer.acceptContact(request.account)
+    } else {
+      await this.#peer.declineContact(request.account)
+      this.#print(`declined ${request.displayName}.`)
+    }
+  }
+
+  #contacts (): void {
+    const contacts = this.#peer.contacts()
+    if (contacts.length === 0) return this.#print('no contacts yet: /link gives yours, /add <link> adds someone.')
+    const label = { accepted: 'contact', outgoing: 'request sent', incoming: 'wants to be your contact', declined: 'declined', refused: 'link was reset' }
+    this.#print(contacts.map((c) => `  ${c.displayName || short(c.account)}  ${label[c.state]}${c.state === 'outgoing' && !c.requestDelivered ? ' (not delivered yet)' : ''}`).join('\n'))
+  }
+
+  #conversationName (group: Group): string {
+    return group.kind === 'contact' ? group.name : `"${group.name}"`
+  }
+
+  #groups (): void {
+    const groups = this.#peer.groups()
+    if (groups.length === 0) return this.#print('no groups yet: /new <name> creates one.')
+    this.#print(groups.map((g, i) => `  ${i + 1}. ${this.#conversationName(g)}${g.kind === 'contact' ? ' (contact)' : ''}${g.id === this.#open?.id ? '  <- open' : ''}`).join('\n'))
+  }
+
+  async #newGroup (name: string): Promise<void> {
+    if (name === '') return this.#print('usage: /new <name>')
+    this.#open = await this.#peer.createGroup({ name })
+    this.#print(`created "${name}". Invite people with /invite.`)
+  }
+
+  async #invite (name: string): Promise<void> {
+    if (this.#open === undefined || this.#open.kind !== 'multi-member') return this.#print('open a group first (/open, or /new <name>).')
+    const invitation = this.#open.invitation()
+    if (name === '') return this.#print(`invitation to "${this.#open.name}":\n${invitation}`)
+    const contact = this.#peer.contacts().find((c) => c.state === 'accepted' && matches(c.displayName, name))
+    if (contact?.group === undefined) return this.#print(`no contact named "${name}".`)
+    await contact.group.sendInvitation(invitation)
+    this.#print(`invitation sent to ${contact.displayName}.`)
+  }
+
+  async #join (invitation: string): Promise<void> {
+    if (invitation === '') return this.#print('usage: /join <invitation>')
+    this.#open = await this.#peer.joinGroup(invitation)
+    this.#print(`joined "${this.#open.name}".`)
+  }
+
+  #openConversation (name: string): void {
+    if (name === '') return this.#print('usage: /open <contact|group|number>')
+    const groups = this.#peer.groups()
+    const byNumber = /^\d+$/.test(name) ? groups[Number(name) - 1] : undefined
+    const found = byNumber ?? groups.find((g) => matches(g.name, name))
+    if (found === undefined) return this.#print(`no conversation named "${name}" (see /groups).`)
+    this.#open = found
+    this.#print(`now talking in ${this.#conversationName(found)}.`)
+  }
+
+  async #replica (link: string): Promise<void> {
+    if (this.#open === undefined) return this.#print('open a conversation first.')
+    await this.#open.addReplica(link)
+    this.#print(`the replica now keeps ${this.#conversationName(this.#open)}.`)
+  }
+}
+
+function matches (candidate: string, wanted: string): boolean {
+  return candidate.toLowerCase() === wanted.toLowerCase()
+}
+
+function short (id: string): string {
+  return id.slice(0, 8)
+}
+
+function time (date: Date): string {
+  return date.toTimeString().slice(0, 5)
+}
