@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { MemberJoinedEvent, MessageEvent } from '../src/protocol/index.ts'
 import { PeerProcess } from './helpers/peer-process.ts'
-import { startPeers } from './helpers/peers.ts'
+import { formGroup, startPeer, startPeers } from './helpers/peers.ts'
 import { tempDir } from './helpers/temp.ts'
 import { Inbox, waitFor } from './helpers/wait.ts'
 
@@ -62,5 +62,44 @@ describe('a member that was offline', () => {
     await carol.call('send', ga.id, 'back again')
     await aliceInbox.until('alice to hear carol again', (ms) => ms.some((m) => m.text === 'back again'))
     expect((await carol.stop()).code).toBe(0)
+  })
+})
+
+describe('two members who both moved', () => {
+  it('find each other again through the DHT, with only a DHT peer in common', async () => {
+    const dht = await startPeer({ displayName: 'always-on' })
+    const bootstrap = [dht.peer.multiaddrs[0] as string]
+    const [alice, bob] = await Promise.all(['alice', 'bob'].map(async (displayName) => await startPeer({ displayName, bootstrap })))
+    const [ga] = await formGroup([alice!.peer, bob!.peer])
+    await alice!.peer.stop()
+    await bob!.peer.stop()
+
+    // Both come back on new ports: every address either remembers of the other is dead.
+    const alice2 = await startPeer({ dataDir: alice!.dataDir, bootstrap })
+    const bob2 = await startPeer({ dataDir: bob!.dataDir, bootstrap })
+    const inbox = new Inbox<MessageEvent>(bob2.peer, 'message')
+    const sent = await alice2.peer.group(ga!.id)!.send({ text: 'found you' })
+    await inbox.until('bob to get alice\'s message', (ms) => ms.some((m) => m.id === sent), 60_000)
+  })
+})
+
+describe('a newcomer whose inviter has left', () => {
+  it('finds the members it never heard of through the group\'s DHT key', async () => {
+    const dht = await startPeer({ displayName: 'always-on' })
+    const bootstrap = [dht.peer.multiaddrs[0] as string]
+    const [alice, bob] = await Promise.all(['alice', 'bob'].map(async (displayName) => await startPeer({ displayName, bootstrap })))
+    const [ga, gb] = await formGroup([alice!.peer, bob!.peer])
+    const invitation = ga!.invitation()
+    await alice!.peer.stop()
+
+    // The invitation's only hint is alice, who is gone; carol does not know bob exists.
+    const carol = await startPeer({ displayName: 'carol', bootstrap })
+    const bobJoins = new Inbox<MemberJoinedEvent>(bob!.peer, 'memberJoined')
+    const gc = await carol.peer.joinGroup(invitation)
+    await bobJoins.until('bob to see carol join', (items) => items.some((e) => e.member.account === carol.peer.accountId), 60_000)
+    const inbox = new Inbox<MessageEvent>(carol.peer, 'message')
+    const sent = await gb!.send({ text: 'welcome, carol' })
+    await inbox.until('carol to get bob\'s message', (ms) => ms.some((m) => m.id === sent), 60_000)
+    expect(gc.members().map((m) => m.displayName).sort()).toEqual(['alice', 'bob', 'carol'])
   })
 })
