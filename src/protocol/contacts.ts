@@ -14,8 +14,6 @@
  * updates the first, and two people who asked each other are contacts.
  */
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { decodeContactLink, encodeContactLink, RENDEZVOUS_SEED_SIZE } from './contact-link.ts'
 import { randomBytes } from './crypto.ts'
@@ -23,19 +21,18 @@ import { keyToId } from './encoding.ts'
 import { BertybotError, InvalidOptionError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import type { Group } from './group.ts'
-import { answerContactRequest, CONTACT_REQUEST_PROTOCOL, HandshakeError, MAX_REQUEST_MESSAGE_LENGTH, requestContact, type IncomingRequest } from './handshake.ts'
+import { sendContactRequest } from './contact-requester.ts'
+import { answerContactRequest, CONTACT_REQUEST_PROTOCOL, MAX_REQUEST_MESSAGE_LENGTH, type IncomingRequest } from './handshake.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { Logger } from './logger.ts'
 import type { NodeServices } from './node.ts'
-import { listeningPoints, rendezvousCid, rendezvousTopic } from './rendezvous.ts'
+import { listeningPoints } from './rendezvous.ts'
 import { RendezvousListener } from './rendezvous-listener.ts'
 import type { ContactRecord, ContactState, StateStore } from './state-store.ts'
 
 const MIN_RETRY_MS = 1_000
 const MAX_RETRY_MS = 60_000
-const ATTEMPT_TIMEOUT_MS = 30_000
-const DIAL_TIMEOUT_MS = 10_000
-const FIND_TIMEOUT_MS = 10_000
+const ANSWER_TIMEOUT_MS = 30_000
 
 /** A contact as the peer knows it. */
 export interface Contact {
@@ -275,7 +272,7 @@ export class Contacts {
   // Responder side
 
   async #answer (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)])
+    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(ANSWER_TIMEOUT_MS)])
     let request: IncomingRequest | undefined
     try {
       request = await answerContactRequest(stream, { account: this.#deps.identity.account, seed: this.#seed, signal })
@@ -356,83 +353,24 @@ export class Contacts {
     })
   }
 
-  /** One try at delivering the request to `account`. */
+  /** One try at delivering the request to `account`, recording what came of it. */
   async #attempt (account: string): Promise<'delivered' | 'link-reset' | 'unreachable'> {
     const record = this.#records.get(account)
     if (record?.state !== 'outgoing' || record.seed === undefined) return 'delivered'
-    const { libp2p, identity, logger, displayName, multiaddrs } = this.#deps
-    const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(ATTEMPT_TIMEOUT_MS)])
-    const tried = new Set<string>([libp2p.peerId.toString()])
-    try {
-      for await (const peer of this.#candidates(record, signal)) {
-        if (tried.has(peer.toString())) continue
-        tried.add(peer.toString())
-        let stream: Stream
-        try {
-          stream = await libp2p.dialProtocol(peer, CONTACT_REQUEST_PROTOCOL, { signal: AbortSignal.any([signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) })
-        } catch {
-          continue
-        }
-        try {
-          const outcome = await requestContact(stream, {
-            account: identity.account,
-            responder: record.pk,
-            seed: record.seed,
-            introduction: { displayName: displayName ?? '', message: record.message, hints: multiaddrs() },
-            signal
-          })
-          await stream.close({ signal }).catch(() => {})
-          if (outcome === 'link-reset') {
-            await this.#save(account, { ...record, state: 'refused' })
-            logger.warn({ account }, 'contact request refused: the link was reset by its owner')
-            return 'link-reset'
-          }
-          await this.#save(account, { ...record, delivered: true })
-          await this.#deps.addGroupPeer(await this.#openGroup(record), peer.toString())
-          return 'delivered'
-        } catch (err) {
-          stream.abort(err as Error)
-          if (!(err instanceof HandshakeError && err.reason === 'not-the-responder')) {
-            logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'contact request handshake failed')
-          }
-        }
-      }
-    } catch (err) {
-      if (!signal.aborted) logger.debug({ account, err: (err as Error).message }, 'looking for a contact failed')
+    const { libp2p, identity, logger, displayName, multiaddrs, now } = this.#deps
+    const result = await sendContactRequest({ libp2p, identity, logger, now }, {
+      pk: record.pk,
+      seed: record.seed,
+      hints: record.hints,
+      introduction: { displayName: displayName ?? '', message: record.message, hints: multiaddrs() }
+    }, this.#stop.signal)
+    if (result.outcome === 'link-reset') {
+      await this.#save(account, { ...record, state: 'refused' })
+      logger.warn({ account }, 'contact request refused: the link was reset by its owner')
+    } else if (result.outcome === 'delivered') {
+      await this.#save(account, { ...record, delivered: true })
+      await this.#deps.addGroupPeer(await this.#openGroup(record), result.peer)
     }
-    return 'unreachable'
-  }
-
-  /** Where the responder may be: the link's hints, peers on its rendezvous topics, then the DHT. */
-  async * #candidates (record: ContactRecord, signal: AbortSignal): AsyncGenerator<PeerId> {
-    const { libp2p, now } = this.#deps
-    for (const hint of record.hints) {
-      try {
-        const addr = multiaddr(hint)
-        const id = addr.getComponents().find((c) => c.name === 'p2p')?.value
-        if (id === undefined) continue
-        const peer = peerIdFromString(id)
-        await libp2p.peerStore.merge(peer, { multiaddrs: [addr] })
-        yield peer
-      } catch {
-        // A hint that does not parse: the others may still work.
-      }
-    }
-    const points = listeningPoints(record.pk, record.seed as Uint8Array, now())
-    for (const point of points) {
-      for (const peer of libp2p.services.pubsub.getSubscribers(rendezvousTopic(point))) yield peer
-    }
-    if (libp2p.services.dht === undefined) return
-    for (const point of points) {
-      const find = AbortSignal.any([signal, AbortSignal.timeout(FIND_TIMEOUT_MS)])
-      try {
-        for await (const provider of libp2p.contentRouting.findProviders(await rendezvousCid(point), { signal: find })) {
-          if (provider.multiaddrs.length > 0) await libp2p.peerStore.merge(provider.id, { multiaddrs: provider.multiaddrs })
-          yield provider.id
-        }
-      } catch (err) {
-        if (!signal.aborted && !find.aborted) throw err
-      }
-    }
+    return result.outcome
   }
 }

@@ -10,11 +10,9 @@
  * Message log: turned into events by the `MessagePipeline`.
  */
 import type { Libp2p } from '@libp2p/interface'
-import type { NodeServices } from './node.ts'
 import type { OrbitDB } from '@orbitdb/core'
 import PQueue from 'p-queue'
 import { AppMessageType, MAX_TEXT_LENGTH, decodeAppMessage, encodeAppMessage, appMessageSchema, type AppMessage } from './app-messages.ts'
-import { bytesToHex } from './crypto.ts'
 import { DeviceChains } from './device-chains.ts'
 import { decodeCbor as decodeBody, keyToId } from './encoding.ts'
 import {
@@ -22,15 +20,11 @@ import {
   payloadSentSchema, sealChainKey, sealMessage, sealMetadataEvent, signMemberDevice, verifyMemberDevice,
   type MetadataEventTypeNumber
 } from './envelope.ts'
-import { BertybotError, DataDirectoryError, InvalidLinkError, InvalidOptionError, NotRunningError, type DropReason } from './errors.ts'
+import { BertybotError, DataDirectoryError, InvalidOptionError, NotRunningError, type DropReason } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
 import { openGroupLogs, type GroupLog } from './group-log.ts'
-import { groupRendezvousCid } from './rendezvous.ts'
-import { decodeReplicaLink, REPLICATION_PROTOCOL, ReplicationError, requestReplication } from './replication.ts'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
 import type { IdentityKeys } from './keystore.ts'
 import { groupPayloadSchema } from './log-entry.ts'
 import { unsettledEntries, type HashedEntry } from './log-order.ts'
@@ -38,7 +32,10 @@ import type { LogSync } from './log-sync.ts'
 import type { Logger } from './logger.ts'
 import { Membership, type Member } from './membership.ts'
 import { MessagePipeline, once } from './message-pipeline.ts'
+import type { NodeServices } from './node.ts'
 import { nextSendingKey, newSenderChain, receiverChainFrom, type SenderChain } from './ratchet.ts'
+import { groupRendezvousCid } from './rendezvous.ts'
+import { askReplica, decodeReplicaLink, ReplicationError } from './replication.ts'
 import type { GroupRecord, LogKind, StateStore } from './state-store.ts'
 
 /** What a group needs from its peer. */
@@ -163,34 +160,13 @@ export class Group {
   async addReplica (link: string): Promise<void> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
     const replica = decodeReplicaLink(link)
+    const { linkKeySig } = this.#keys
+    if (linkKeySig === undefined) throw new ReplicationError('this group has no signed link key to give a replica')
     const { libp2p, identity, state } = this.#deps
-    const addresses = replica.hints.map((hint) => multiaddr(hint))
-    const peerIdText = addresses[0]?.getComponents().find((c) => c.name === 'p2p')?.value
-    if (peerIdText === undefined) throw new InvalidLinkError('malformed', 'replica link has no peer address')
-    const peer = peerIdFromString(peerIdText)
-    await libp2p.peerStore.merge(peer, { multiaddrs: addresses })
-    const signal = AbortSignal.timeout(20_000)
-    let stream
-    try {
-      stream = await libp2p.dialProtocol(peer, REPLICATION_PROTOCOL, { signal })
-    } catch (err) {
-      throw new ReplicationError(`cannot reach the replica: ${(err as Error).message}`)
-    }
-    try {
-      if (this.#keys.linkKeySig === undefined) throw new ReplicationError('this group has no signed link key to give a replica')
-      await requestReplication(stream, {
-        link: replica,
-        group: { pk: this.#keys.publicKey, signPub: this.#keys.signing.publicKey, linkKey: this.#keys.linkKey, linkKeySig: this.#keys.linkKeySig },
-        member: identity.account,
-        signal
-      })
-      await stream.close({ signal }).catch(() => {})
-    } catch (err) {
-      stream.abort(err as Error)
-      throw err
-    }
-    await state.addGroupPeer(this.id, peerIdText)
-    await this.#postMetadata(MetadataEventType.GroupReplicating, { peer: peerIdText, hints: replica.hints })
+    const group = { pk: this.#keys.publicKey, signPub: this.#keys.signing.publicKey, linkKey: this.#keys.linkKey, linkKeySig }
+    const peer = await askReplica(libp2p, replica, group, identity.account)
+    await state.addGroupPeer(this.id, peer)
+    await this.#postMetadata(MetadataEventType.GroupReplicating, { peer, hints: replica.hints })
   }
 
   /** Members as the metadata log knows them, this peer included. */

@@ -11,12 +11,9 @@
  * await group.send({ text: 'hello' })
  * ```
  */
-import { mkdir } from 'node:fs/promises'
 import { multiaddr } from '@multiformats/multiaddr'
-import { useAccessController } from '@orbitdb/core'
 import PQueue from 'p-queue'
 import { z } from 'zod'
-import { GroupAccessController } from './access-controller.ts'
 import { describeIssues, keyToId } from './encoding.ts'
 import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.ts'
 import { DeliveringEmitter, type DeliveryMode } from './events.ts'
@@ -24,11 +21,12 @@ import { Group, type GroupDeps } from './group.ts'
 import { Contacts, type Contact } from './contacts.ts'
 import { bytesToHex } from './crypto.ts'
 import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
-import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
-import { LogSync } from './log-sync.ts'
+import { withFoundation } from './foundation.ts'
+import type { IdentityKeys } from './keystore.ts'
+import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
-import { startNode, type DhtMode, type Node } from './node.ts'
-import { StateStore, type GroupRecord } from './state-store.ts'
+import type { DhtMode, Node } from './node.ts'
+import type { GroupRecord, StateStore } from './state-store.ts'
 
 /** Where a peer listens unless told otherwise: loopback only, ports chosen by the system. */
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
@@ -82,26 +80,14 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   const logger = namespaced(options.logger ?? defaultLogger(), 'protocol:peer')
   const now = options.now ?? Date.now
 
-  await mkdir(config.dataDir, { recursive: true, mode: 0o700 })
-  const identity = await loadOrCreateIdentity(config.dataDir, logger)
-  const state = await StateStore.open(config.dataDir)
-  let node: Node | undefined
-  try {
+  const nodeOptions = { dataDir: config.dataDir, listen: config.listen, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht }
+  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, sync }) => {
     if (config.displayName !== undefined) await state.putDisplayName(config.displayName)
     const displayName = config.displayName ?? await state.displayName()
-    node = await startNode({ dataDir: config.dataDir, listen: config.listen, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht })
-    // Process-wide registry: lets OrbitDB open any group log by address.
-    useAccessController(GroupAccessController)
-    const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'))
-    await sync.start()
     const peer = new Peer({ identity, state, node, sync, logger, now, displayName, delivery: config.delivery })
     await peer.start()
     return peer
-  } catch (err) {
-    await node?.stop().catch(() => {})
-    await state.close().catch(() => {})
-    throw err
-  }
+  })
 }
 
 interface PeerParts {

@@ -10,22 +10,20 @@
  * console.log(replica.link())           // members run group.addReplica(link)
  * ```
  */
-import { mkdir } from 'node:fs/promises'
 import type { Connection, Stream } from '@libp2p/interface'
-import { useAccessController } from '@orbitdb/core'
 import { EventEmitter } from 'eventemitter3'
-import { GroupAccessController } from './access-controller.ts'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { openGroupLogs, type GroupLog } from './group-log.ts'
-import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
-import { LogSync } from './log-sync.ts'
+import { withFoundation } from './foundation.ts'
+import type { IdentityKeys } from './keystore.ts'
+import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
-import { startNode, type DhtMode, type Node } from './node.ts'
+import type { DhtMode, Node } from './node.ts'
 import { DEFAULT_LISTEN } from './peer.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { answerReplication, encodeReplicaLink, REPLICATION_PROTOCOL, type ReplicatedGroup } from './replication.ts'
-import { StateStore } from './state-store.ts'
+import type { StateStore } from './state-store.ts'
 
 export interface ReplicaOptions {
   dataDir: string
@@ -45,30 +43,19 @@ export interface ReplicaEvents {
 
 export async function createReplica (options: ReplicaOptions): Promise<Replica> {
   const logger = namespaced(options.logger ?? defaultLogger(), 'protocol:replica')
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
-  const identity = await loadOrCreateIdentity(options.dataDir, logger)
-  const state = await StateStore.open(options.dataDir)
-  let node: Node | undefined
-  try {
-    node = await startNode({
-      dataDir: options.dataDir,
-      listen: options.listen ?? DEFAULT_LISTEN,
-      bootstrap: options.bootstrap ?? [],
-      relay: { client: false, server: false },
-      mdns: false,
-      dht: options.dht ?? 'lan'
-    })
-    useAccessController(GroupAccessController)
-    const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'))
-    await sync.start()
+  const nodeOptions = {
+    dataDir: options.dataDir,
+    listen: options.listen ?? DEFAULT_LISTEN,
+    bootstrap: options.bootstrap ?? [],
+    relay: { client: false, server: false },
+    mdns: false,
+    dht: options.dht ?? 'lan'
+  }
+  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, sync }) => {
     const replica = new Replica({ identity, state, node, sync, logger })
     await replica.start()
     return replica
-  } catch (err) {
-    await node?.stop().catch(() => {})
-    await state.close().catch(() => {})
-    throw err
-  }
+  })
 }
 
 interface ReplicaParts {

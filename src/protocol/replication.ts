@@ -10,7 +10,9 @@
  * from filling the replica's disk; the member signs the request, so the
  * replica knows which account registered which group.
  */
-import type { Stream } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { z } from 'zod'
 import { concatBytes, equalBytes, sign, utf8ToBytes, verifySignature, type SigningKeyPair } from './crypto.ts'
@@ -82,6 +84,34 @@ export class ReplicationError extends BertybotError {
   constructor (message: string) {
     super('ERR_REPLICATION', message)
   }
+}
+
+/**
+ * Member side: dials the replica of `link` and asks it to keep `group`.
+ * Resolves with the replica's peer id; throws `ReplicationError` if it cannot
+ * be reached or refuses.
+ */
+export async function askReplica (libp2p: Libp2p, link: ReplicaLink, group: ReplicatedGroup, member: SigningKeyPair): Promise<string> {
+  const addresses = link.hints.map((hint) => multiaddr(hint))
+  const peerIdText = addresses[0]?.getComponents().find((c) => c.name === 'p2p')?.value
+  if (peerIdText === undefined) throw new InvalidLinkError('malformed', 'replica link has no peer address')
+  const peer = peerIdFromString(peerIdText)
+  await libp2p.peerStore.merge(peer, { multiaddrs: addresses })
+  const signal = AbortSignal.timeout(20_000)
+  let stream: Stream
+  try {
+    stream = await libp2p.dialProtocol(peer, REPLICATION_PROTOCOL, { signal })
+  } catch (err) {
+    throw new ReplicationError(`cannot reach the replica: ${(err as Error).message}`)
+  }
+  try {
+    await requestReplication(stream, { link, group, member, signal })
+    await stream.close({ signal }).catch(() => {})
+  } catch (err) {
+    stream.abort(err as Error)
+    throw err
+  }
+  return peerIdText
 }
 
 /** Member side: asks the replica at the other end of `stream` to keep `group`. */
