@@ -2,7 +2,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
 import { describe, expect, it } from 'vitest'
 import { encodeLink } from '../src/protocol/link.ts'
-import { ContactRequestRefusedError, InvalidLinkError, type ContactAcceptedEvent, type ContactRequestEvent, type MessageEvent } from '../src/protocol/index.ts'
+import { ContactRequestRefusedError, InvalidLinkError, type ContactAcceptedEvent, type ContactRequestEvent, type GroupInvitationEvent, type MessageEvent } from '../src/protocol/index.ts'
 import { ROTATION_INTERVAL_MS, periodStart } from '../src/protocol/rendezvous.ts'
 import { startPeer, startPeers } from './helpers/peers.ts'
 import { Inbox } from './helpers/wait.ts'
@@ -39,6 +39,14 @@ describe('contacts', () => {
     expect(bobInbox.items[0]!.group.id).toBe(bobsGroup.id)
     expect(atAlice!.group.name).toBe('bob')
     expect(bobsGroup.name).toBe('alice')
+
+    // An invitation to a group travels inside the contact group.
+    const invitations = new Inbox<GroupInvitationEvent>(bob!.peer, 'groupInvitation')
+    const ops = await alice!.peer.createGroup({ name: 'ops' })
+    await atAlice!.group.sendInvitation(ops.invitation())
+    const [invitation] = await invitations.count(1, 'the invitation at bob')
+    expect(invitation!.group.id).toBe(bobsGroup.id)
+    expect((await invitation!.accept()).id).toBe(ops.id)
   })
 
   it('delivers a request made while the responder was offline, after the rendezvous point rotated and a restart of the requester', async () => {
