@@ -156,11 +156,13 @@ async function main (argv: string[]): Promise<number> {
   }
 
   if (command === 'replica') {
+    // Listen for the stop signals before anything is printed: whoever waits for the link may stop us at once.
+    const stopped = stopSignal()
     const replica = await createReplica({ ...peerOptions(values, '.bertybot-replica'), logger: logger('info') })
     process.stdout.write(`replica ${replica.peerId}, keeping ${replica.groups().length} group(s)\n`)
     for (const address of replica.multiaddrs) process.stdout.write(`listening ${address}\n`)
     process.stdout.write(`link ${replica.link()}\n`)
-    await stopSignal()
+    await stopped
     await replica.stop()
     return 0
   }
