@@ -169,8 +169,9 @@ async function main (argv: string[]): Promise<number> {
 
   // chat
   const name = values.name as string | undefined
-  const peer = await createPeer({ ...peerOptions(values, '.bertybot'), ...(name === undefined ? {} : { displayName: name }), logger: logger('warn') })
+  // SIGTERM ends the session as Ctrl-D does (also while the peer is starting).
   process.once('SIGTERM', () => { process.stdin.destroy() })
+  const peer = await createPeer({ ...peerOptions(values, '.bertybot'), ...(name === undefined ? {} : { displayName: name }), logger: logger('warn') })
   try {
     await runChat(peer, { input: process.stdin, output: process.stdout, terminal: process.stdout.isTTY === true && process.stdin.isTTY === true })
   } finally {
