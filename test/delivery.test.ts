@@ -34,6 +34,22 @@ describe('app messages', () => {
   })
 })
 
+describe('sealed messages, for durable outboxes', () => {
+  it('are sent once, however many times they are sent', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob'])
+    const [ga] = await formGroup([alice!.peer, bob!.peer])
+    const inbox = new Inbox<MessageEvent>(bob!.peer, 'message')
+    const sealed = await ga!.seal({ text: 'sealed once' })
+    const first = await ga!.sendSealed(sealed)
+    // As after a crash between sending and recording it: sent again.
+    expect(await ga!.sendSealed(sealed)).toBe(first)
+    const after = await ga!.send({ text: 'next' })
+    await inbox.until('bob to get both', (ms) => ms.some((m) => m.id === after))
+    expect(inbox.items.map((m) => m.text)).toEqual(['sealed once', 'next'])
+    await expect(ga!.sendSealed({ group: 'another group', bytes: sealed.bytes })).rejects.toThrow(/sealed for group/)
+  })
+})
+
 describe('manual delivery', () => {
   it('delivers again after a restart what was not marked handled, and only that', async () => {
     const alice = await startPeer({ displayName: 'alice' })

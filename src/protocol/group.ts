@@ -14,6 +14,7 @@ import type { OrbitDB } from '@orbitdb/core'
 import PQueue from 'p-queue'
 import { AppMessageType, MAX_TEXT_LENGTH, decodeAppMessage, encodeAppMessage, appMessageSchema, type AppMessage } from './app-messages.ts'
 import { DeviceChains } from './device-chains.ts'
+import { equalBytes } from './crypto.ts'
 import { decodeCbor as decodeBody, keyToId } from './encoding.ts'
 import {
   MetadataEventType, deviceChainKeyAddedSchema, groupReplicatingSchema, memberDeviceAddedSchema, openChainKey, openMetadataEvent,
@@ -66,6 +67,16 @@ export interface SendOptions {
   /** Id of the message this one answers. */
   replyTo?: string | undefined
 }
+
+/** A message sealed for a group and not sent yet (`group.seal()`): store it, send it later, send it again safely. */
+export interface SealedMessage {
+  /** The group it was sealed for. */
+  readonly group: string
+  readonly bytes: Uint8Array
+}
+
+/** How far back `sendSealed` looks for the same message already sent. */
+const RESEND_LOOKBACK = 256
 
 interface MetadataFollowUps {
   shareChainKeyWith: Set<string>
@@ -176,9 +187,32 @@ export class Group {
 
   /** Sends a text message; resolves with its id once it is in the log (other members get it as they sync). */
   async send (options: SendOptions): Promise<string> {
-    if (typeof options?.text !== 'string') throw new InvalidMessageError('a message needs a text')
-    if (options.text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`text is ${options.text.length} characters long; the limit is ${MAX_TEXT_LENGTH}`)
-    return await this.#sendApp({ type: AppMessageType.UserMessage, text: options.text, replyTo: options.replyTo, sentAt: this.#deps.now() })
+    return await this.#sendApp(this.#userMessage(options))
+  }
+
+  /**
+   * Seals a text message without sending it, for a durable outbox: keep the
+   * result, then `sendSealed()` it. Its counter is spent now, so sealing is
+   * never undone; sending the same sealed message twice sends it once.
+   */
+  async seal (options: SendOptions): Promise<SealedMessage> {
+    const plaintext = encodeChecked(this.#userMessage(options))
+    return { group: this.id, bytes: await this.#sending.add(async () => await this.#sealNext(plaintext)) }
+  }
+
+  /** Sends a sealed message, unless it is already in the log (sent before a crash); resolves with its id. */
+  async sendSealed (sealed: SealedMessage): Promise<string> {
+    if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
+    if (sealed.group !== this.id) throw new InvalidMessageError(`this message was sealed for group ${sealed.group}`)
+    return await this.#sending.add(async () => {
+      let looked = 0
+      for await (const entry of this.#messages.log.iterator({ amount: RESEND_LOOKBACK })) {
+        const value = (entry.payload as { value?: unknown }).value
+        if (entry.hash !== undefined && value instanceof Uint8Array && equalBytes(value, sealed.bytes)) return entry.hash
+        if (++looked >= RESEND_LOOKBACK) break
+      }
+      return await this.#messages.add(sealed.bytes)
+    })
   }
 
   /** Tells the group a message was received (Berty's acknowledgement). */
@@ -424,20 +458,33 @@ export class Group {
     return await this.#metadata.add(sealMetadataEvent(this.#keys.secret, this.#keys.publicKey, this.#deps.identity.device, type, body))
   }
 
+  #userMessage (options: SendOptions): AppMessage {
+    if (typeof options?.text !== 'string') throw new InvalidMessageError('a message needs a text')
+    if (options.text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`text is ${options.text.length} characters long; the limit is ${MAX_TEXT_LENGTH}`)
+    return { type: AppMessageType.UserMessage, text: options.text, replyTo: options.replyTo, sentAt: this.#deps.now() }
+  }
+
   async #sendApp (message: AppMessage): Promise<string> {
+    const plaintext = encodeChecked(message)
+    // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
+    return await this.#sending.add(async () => await this.#messages.add(await this.#sealNext(plaintext)))
+  }
+
+  /** Seals with the next key of our chain; only `#sending` tasks call it. */
+  async #sealNext (plaintext: Uint8Array): Promise<Uint8Array> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
-    const checked = appMessageSchema.safeParse(message)
-    if (!checked.success) throw new InvalidMessageError(checked.error.issues[0]?.message ?? 'invalid message')
-    const plaintext = encodeAppMessage(message)
     const { identity, state } = this.#deps
-    return await this.#sending.add(async () => {
-      const step = nextSendingKey(this.#ownChain, this.#keys.publicKey)
-      // The chain moves on before the message exists anywhere: a crash may skip a counter, never reuse one.
-      await state.batch([state.putOwnChainOp(this.id, step.chain)])
-      this.#ownChain = step.chain
-      // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
-      return await this.#messages.add(sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintext))
-    })
+    const step = nextSendingKey(this.#ownChain, this.#keys.publicKey)
+    // The chain moves on before the message exists anywhere: a crash may skip a counter, never reuse one.
+    await state.batch([state.putOwnChainOp(this.id, step.chain)])
+    this.#ownChain = step.chain
+    return sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintext)
   }
 }
 
+/** Encodes an app message of ours, refusing one that receivers would drop. */
+function encodeChecked (message: AppMessage): Uint8Array {
+  const checked = appMessageSchema.safeParse(message)
+  if (!checked.success) throw new InvalidMessageError(checked.error.issues[0]?.message ?? 'invalid message')
+  return encodeAppMessage(message)
+}

@@ -3,7 +3,7 @@
  * `bertybot` command use only what this file exports.
  */
 export { createPeer, Peer, DEFAULT_LISTEN, type PeerOptions } from './peer.ts'
-export { Group, InvalidMessageError, type SendOptions } from './group.ts'
+export { Group, InvalidMessageError, type SealedMessage, type SendOptions } from './group.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
 export type {
