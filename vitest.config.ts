@@ -1,8 +1,17 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+
+const source = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
 
 export default defineConfig({
   resolve: {
-    // Resolve `bertybot/...` to the TypeScript sources, as the repo's own scripts do.
+    // Bots and tests import the package by its name, as users do; Node resolves that to the
+    // package itself, Vite does not: point the names at the TypeScript sources.
+    alias: [
+      { find: /^bertybot$/, replacement: source('./src/framework/index.ts') },
+      { find: /^bertybot\/protocol$/, replacement: source('./src/protocol/index.ts') },
+      { find: /^bertybot\/testing$/, replacement: source('./src/framework/testing.ts') }
+    ],
     conditions: ['bertybot-source']
   },
   test: {

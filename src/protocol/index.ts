@@ -4,6 +4,7 @@
  */
 export { createPeer, Peer, DEFAULT_LISTEN, type PeerOptions } from './peer.ts'
 export { Group, InvalidMessageError, type SealedMessage, type SendOptions } from './group.ts'
+export { MAX_TEXT_LENGTH } from './app-messages.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
 export type {

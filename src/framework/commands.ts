@@ -1,0 +1,172 @@
+/**
+ * Commands: `/name arguments`, where arguments are words, "quoted words" and
+ * `--flag=value` (or `--flag value`, or `--flag` for true). They are mapped
+ * onto the command's zod object schema: flags by name, the other words to the
+ * schema's keys in order, extra words joined into the last text argument (so
+ * `/say hello world` needs no quotes). Then validated: bad arguments get a
+ * reply that says which and why, with the usage.
+ *
+ * `/help` is generated from the descriptions (unless the bot defines its own);
+ * an unknown command gets a did-you-mean reply.
+ */
+import { parseArgs } from 'node:util'
+import { distance } from 'fastest-levenshtein'
+import { parseArgsStringToArgv } from 'string-argv'
+import { z } from 'zod'
+import { compose, type Middleware } from './composer.ts'
+import type { CommandContext, Context, MessageContext } from './context.ts'
+import { CommandDefinitionError } from './errors.ts'
+
+export type ArgsSchema = z.ZodObject<z.ZodRawShape>
+
+export interface CommandOptions<S extends ArgsSchema | undefined = undefined> {
+  /** What the command takes; `ctx.args` is its output. Without one the command takes no arguments. */
+  args?: S
+  /** One line for `/help`. */
+  description?: string
+  /** Other names for the same command. */
+  aliases?: string[]
+}
+
+export type ArgsOf<S> = S extends ArgsSchema ? z.output<S> : Record<string, never>
+
+interface Command {
+  name: string
+  aliases: string[]
+  description: string | undefined
+  schema: ArgsSchema | undefined
+  handler: Middleware<CommandContext<any>>
+}
+
+const NAME = /^[a-z0-9][a-z0-9_-]{0,31}$/i
+/** `/name rest`, the name as a bot command name. */
+const COMMAND_LINE = /^\/([a-z0-9][a-z0-9_-]*)(?:\s+([\s\S]*))?$/i
+
+export class CommandRegistry {
+  readonly #commands: Command[] = []
+  readonly #byName = new Map<string, Command>()
+
+  add (name: string, options: CommandOptions<ArgsSchema | undefined>, handler: Middleware<CommandContext<any>>): void {
+    const names = [name, ...(options.aliases ?? [])]
+    for (const n of names) {
+      if (!NAME.test(n)) throw new CommandDefinitionError(`"${n}" is not a command name: letters, digits, - and _, at most 32`)
+      if (this.#byName.has(n.toLowerCase())) throw new CommandDefinitionError(`command /${n} is defined twice`)
+    }
+    const command: Command = { name, aliases: options.aliases ?? [], description: options.description, schema: options.args, handler }
+    this.#commands.push(command)
+    for (const n of names) this.#byName.set(n.toLowerCase(), command)
+  }
+
+  has (name: string): boolean {
+    return this.#byName.has(name.toLowerCase())
+  }
+
+  /** The text of `/help`. */
+  help (): string {
+    const lines = this.#commands.map((c) => {
+      const aliases = c.aliases.length > 0 ? ` (also ${c.aliases.map((a) => `/${a}`).join(', ')})` : ''
+      return `${usage(c)}${c.description === undefined ? '' : ` - ${c.description}`}${aliases}`
+    })
+    return ['Commands:', ...lines].join('\n')
+  }
+
+  /** Routes command messages to their command; everything else goes on to `next`. */
+  middleware (): Middleware<Context> {
+    return async (ctx, next) => {
+      if (ctx.type !== 'message') return await next()
+      const match = COMMAND_LINE.exec(ctx.text.trim())
+      if (match === null) return await next()
+      const [, name = '', rest = ''] = match
+      const command = this.#byName.get(name.toLowerCase())
+      if (command === undefined) return await this.#unknown(ctx, name)
+      const parsed = parseCommandArgs(rest, command.schema)
+      if (!parsed.ok) {
+        await ctx.reply(`${parsed.error}\nUsage: ${usage(command)}`)
+        return
+      }
+      await compose([command.handler])(ctx.asCommand(command.name, parsed.args, rest), async () => {})
+    }
+  }
+
+  async #unknown (ctx: MessageContext, name: string): Promise<void> {
+    const wanted = name.toLowerCase()
+    let best: { name: string, d: number } | undefined
+    for (const known of this.#byName.keys()) {
+      const d = distance(wanted, known)
+      if (best === undefined || d < best.d) best = { name: known, d }
+    }
+    const close = best !== undefined && best.d <= Math.max(2, Math.floor(wanted.length / 3))
+    await ctx.reply(`Unknown command /${name}.${close ? ` Did you mean /${best?.name}?` : ''} /help lists the commands.`)
+  }
+}
+
+/** `/name <required> [optional]` from the schema. */
+function usage (command: Command): string {
+  const shape = command.schema?.shape ?? {}
+  const parts = Object.entries(shape).map(([key, schema]) => (schema as z.ZodType).safeParse(undefined).success ? `[${key}]` : `<${key}>`)
+  return [`/${command.name}`, ...parts].join(' ')
+}
+
+type Parsed = { ok: true, args: Record<string, unknown> } | { ok: false, error: string }
+
+/** Parses and validates the text after a command's name against its schema. */
+export function parseCommandArgs (text: string, schema: ArgsSchema | undefined): Parsed {
+  let words: string[]
+  try {
+    words = parseArgsStringToArgv(text)
+  } catch {
+    return { ok: false, error: 'Could not read the arguments (an unclosed quote?).' }
+  }
+  if (schema === undefined) {
+    return words.length === 0 ? { ok: true, args: {} } : { ok: false, error: 'This command takes no arguments.' }
+  }
+  const { values, positionals } = parseArgs({ args: words, strict: false, allowPositionals: true })
+  const shape = schema.shape
+  const keys = Object.keys(shape)
+  const input: Record<string, unknown> = {}
+  for (const [flag, value] of Object.entries(values)) {
+    if (!keys.includes(flag)) return { ok: false, error: `Unknown option --${flag}.${keys.length > 0 ? ` Options: ${keys.map((k) => `--${k}`).join(', ')}.` : ''}` }
+    input[flag] = value
+  }
+  const free = keys.filter((k) => !(k in input))
+  for (const [i, word] of positionals.entries()) {
+    const key = free[Math.min(i, free.length - 1)]
+    if (key === undefined) return { ok: false, error: `Unexpected argument "${word}".` }
+    if (i < free.length) {
+      input[key] = isArray(shape[key]) ? [word] : word
+    } else if (isArray(shape[key])) {
+      (input[key] as unknown[]).push(word)
+    } else if (isText(shape[key])) {
+      input[key] = `${String(input[key])} ${word}`
+    } else {
+      return { ok: false, error: `Unexpected argument "${word}".` }
+    }
+  }
+  const result = schema.safeParse(input)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : ''
+    const problem = issue?.code === 'invalid_type' && input[String(issue.path[0])] === undefined ? 'missing' : issue?.message ?? 'invalid'
+    return { ok: false, error: `Bad argument - ${where}${problem}.` }
+  }
+  return { ok: true, args: result.data }
+}
+
+function unwrap (schema: unknown): z.ZodType {
+  let s = schema as z.ZodType & { unwrap?: () => z.ZodType, def?: { innerType?: z.ZodType } }
+  // Optional, default, nullable wrappers: look at what they wrap.
+  for (let i = 0; i < 8; i++) {
+    const inner = s.def?.innerType
+    if (inner === undefined) break
+    s = inner as typeof s
+  }
+  return s
+}
+
+function isArray (schema: unknown): boolean {
+  return unwrap(schema) instanceof z.ZodArray
+}
+
+function isText (schema: unknown): boolean {
+  return unwrap(schema) instanceof z.ZodString
+}

@@ -1,0 +1,150 @@
+/**
+ * A bot's configuration: options given in code win; anything not given comes
+ * from the environment, then from a `.env` file (dotenv), then the bot's own
+ * `defaults`, then the framework's. Every
+ * value is validated with zod, and a bad one stops start-up with an error that
+ * names the variable (or option) and says what is wrong.
+ *
+ * | option        | variable             | default                         |
+ * |---------------|----------------------|---------------------------------|
+ * | dataDir       | BERTYBOT_DATA        | ./.bertybot                     |
+ * | displayName   | BERTYBOT_NAME        | (kept from the last run)        |
+ * | listen        | BERTYBOT_LISTEN      | 127.0.0.1, system-chosen ports  |
+ * | bootstrap     | BERTYBOT_BOOTSTRAP   | none                            |
+ * | replicas      | BERTYBOT_REPLICAS    | none                            |
+ * | dht           | BERTYBOT_DHT         | lan                             |
+ * | timezone      | BERTYBOT_TIMEZONE    | the system's                    |
+ * | concurrency   | BERTYBOT_CONCURRENCY | 16                              |
+ * | logLevel      | BERTYBOT_LOG_LEVEL   | info                            |
+ * | logFormat     | BERTYBOT_LOG_FORMAT  | pretty                          |
+ *
+ * Lists (listen, bootstrap, replicas) are comma-separated in the environment.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { parse as parseDotenv } from 'dotenv'
+import { z } from 'zod'
+import { decodeReplicaLink, DEFAULT_LISTEN, type DhtMode, type LogFormat, type LogLevel } from '../protocol/index.ts'
+import { ConfigError } from './errors.ts'
+
+export interface BotConfig {
+  dataDir: string
+  displayName: string | undefined
+  listen: string[]
+  bootstrap: string[]
+  replicas: string[]
+  dht: DhtMode
+  timezone: string
+  concurrency: number
+  logLevel: LogLevel
+  logFormat: LogFormat
+}
+
+export type BotConfigOptions = Partial<BotConfig> & {
+  /** Environment to read instead of `process.env` (tests). */
+  env?: Record<string, string | undefined>
+  /** The dotenv file to read, or `false` for none. Default: `.env` in the working directory. */
+  envFile?: string | false
+  /** The bot's own defaults: used when neither code, nor the environment, nor `.env` gives a value. */
+  defaults?: Partial<BotConfig>
+}
+
+const isMultiaddr = (value: string): boolean => {
+  try {
+    multiaddr(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const isTimeZone = (value: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value })
+    return true
+  } catch {
+    return false
+  }
+}
+
+const multiaddrSchema = z.string().refine(isMultiaddr, { error: (issue) => `"${String(issue.input)}" is not a multiaddr` })
+const peerAddrSchema = multiaddrSchema.refine((s) => s.includes('/p2p/'), { error: (issue) => `"${String(issue.input)}" needs a /p2p/<peer id> part` })
+const replicaLinkSchema = z.string().superRefine((value, ctx) => {
+  try {
+    decodeReplicaLink(value)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+  }
+})
+
+const fields = {
+  dataDir: { variable: 'BERTYBOT_DATA', schema: z.string().min(1, 'must not be empty') },
+  displayName: { variable: 'BERTYBOT_NAME', schema: z.string().min(1, 'must not be empty').max(200, 'at most 200 characters') },
+  listen: { variable: 'BERTYBOT_LISTEN', schema: z.array(multiaddrSchema), list: true },
+  bootstrap: { variable: 'BERTYBOT_BOOTSTRAP', schema: z.array(peerAddrSchema), list: true },
+  replicas: { variable: 'BERTYBOT_REPLICAS', schema: z.array(replicaLinkSchema), list: true },
+  dht: { variable: 'BERTYBOT_DHT', schema: z.enum(['lan', 'public', 'off']) },
+  timezone: { variable: 'BERTYBOT_TIMEZONE', schema: z.string().refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not a time zone (try Europe/Paris or UTC)` }) },
+  concurrency: { variable: 'BERTYBOT_CONCURRENCY', schema: z.coerce.number().int('must be a whole number').min(1).max(1024) },
+  logLevel: { variable: 'BERTYBOT_LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
+  logFormat: { variable: 'BERTYBOT_LOG_FORMAT', schema: z.enum(['pretty', 'json']) }
+} as const satisfies Record<keyof BotConfig, { variable: string, schema: z.ZodType, list?: boolean }>
+
+const defaults: BotConfig = {
+  dataDir: '.bertybot',
+  displayName: undefined,
+  listen: DEFAULT_LISTEN,
+  bootstrap: [],
+  replicas: [],
+  dht: 'lan',
+  timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+  concurrency: 16,
+  logLevel: 'info',
+  logFormat: 'pretty'
+}
+
+/** The environment as dotenv and the process give it: the process's variables win over the file's. */
+function environment (options: BotConfigOptions): Record<string, string | undefined> {
+  if (options.env !== undefined) return options.env
+  const file = options.envFile === undefined ? '.env' : options.envFile
+  let fromFile: Record<string, string> = {}
+  if (file !== false) {
+    try {
+      fromFile = parseDotenv(readFileSync(resolve(file)))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new ConfigError(file, `cannot read it: ${(err as Error).message}`)
+    }
+  }
+  return { ...fromFile, ...process.env }
+}
+
+export function loadConfig (options: BotConfigOptions = {}): BotConfig {
+  const env = environment(options)
+  const config: Record<string, unknown> = { ...defaults }
+  for (const [key, field] of Object.entries(fields) as Array<[keyof BotConfig, { variable: string, schema: z.ZodType, list?: boolean }]>) {
+    const fromCode = options[key]
+    const raw = env[field.variable]
+    let value: unknown
+    let name: string
+    if (fromCode !== undefined) {
+      value = fromCode
+      name = `option ${key}`
+    } else if (raw !== undefined && raw.trim() !== '') {
+      value = field.list === true ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw.trim()
+      name = field.variable
+    } else if (options.defaults?.[key] !== undefined) {
+      value = options.defaults[key]
+      name = `default ${key}`
+    } else {
+      continue
+    }
+    const parsed = field.schema.safeParse(value)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new ConfigError(name, issue?.message ?? 'invalid value')
+    }
+    config[key] = parsed.data
+  }
+  return config as unknown as BotConfig
+}

@@ -1,0 +1,282 @@
+/**
+ * Contexts: what a handler gets for each event, a thin object over the
+ * event with shortcuts (`ctx.reply`). `ctx.type` tells which event it is, and
+ * narrows the type, as `bot.on('message', ...)` does.
+ *
+ * What a handler does through its context (state writes, messages) takes
+ * effect together, once the handlers have finished: if they throw, none of
+ * it happens; if the bot crashes before, the event is handled again.
+ */
+import {
+  InvalidMessageError, MAX_TEXT_LENGTH, type Contact, type Group, type Logger, type Member, type Peer, type Sender
+} from '../protocol/index.ts'
+import type { Bot } from './bot.ts'
+import type { Transaction } from './store.ts'
+
+export type EventType = 'message' | 'acknowledgement' | 'contactRequest' | 'contactAccepted' | 'groupInvitation' | 'memberJoined' | 'schedule'
+
+/** Persistent key-value state. Values are JSON; writes take effect when the handlers finish. */
+export interface KeyValue {
+  get: <T = unknown>(key: string) => Promise<T | undefined>
+  set: (key: string, value: unknown) => Promise<void>
+  delete: (key: string) => Promise<void>
+}
+
+export interface SendOptions {
+  /** The id of the message this one answers. */
+  replyTo?: string
+}
+
+/** What every context is built from. */
+export interface ContextServices {
+  bot: Bot
+  peer: Peer
+  tx: Transaction
+  logger: Logger
+}
+
+const BOT_SCOPE = '_bot'
+
+function scopedState (services: ContextServices, scope: string): KeyValue {
+  return {
+    get: async <T>(key: string) => await services.tx.get(scope, key) as T | undefined,
+    set: async (key, value) => { services.tx.set(scope, key, value) },
+    delete: async (key) => { services.tx.delete(scope, key) }
+  }
+}
+
+abstract class BaseContext<T extends EventType> {
+  abstract readonly type: T
+  readonly bot: Bot
+  /** A logger for this event. */
+  readonly log: Logger
+  protected readonly services: ContextServices
+
+  constructor (services: ContextServices) {
+    this.services = services
+    this.bot = services.bot
+    this.log = services.logger
+  }
+
+  /** The conversation this event belongs to, if any: it scopes `state`. */
+  protected get scope (): string {
+    return BOT_SCOPE
+  }
+
+  /** State of this conversation (of the bot as a whole for events outside one). */
+  get state (): KeyValue {
+    return scopedState(this.services, this.scope)
+  }
+
+  /** State of the bot as a whole. */
+  get botState (): KeyValue {
+    return scopedState(this.services, BOT_SCOPE)
+  }
+
+  /**
+   * Queues a message to a group (a `Group`, a group id, or a contact's account
+   * id). It is sent once the handlers finish, even if the bot crashes right after.
+   */
+  async send (to: Group | string, text: string, options: SendOptions = {}): Promise<void> {
+    const group = typeof to === 'string' ? this.services.peer.group(to) ?? this.services.peer.contact(to)?.group : to
+    if (group === undefined) throw new InvalidMessageError(`no group or contact "${String(to)}" to send to`)
+    if (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`a message is a text of at most ${MAX_TEXT_LENGTH} characters`)
+    this.services.tx.send({ group: group.id, text, replyTo: options.replyTo })
+  }
+
+  /** Queues a message to every conversation: each contact and each group. Resolves with how many. */
+  async broadcast (text: string): Promise<number> {
+    const groups = this.services.peer.groups().filter((g) => g.kind === 'multi-member' || this.services.peer.contact(g.contact ?? '')?.state === 'accepted')
+    for (const group of groups) await this.send(group, text)
+    return groups.length
+  }
+}
+
+/** A context that belongs to a group or contact conversation. */
+abstract class ConversationContext<T extends EventType> extends BaseContext<T> {
+  /** The group (or contact's 1:1 group) the event happened in. */
+  readonly group: Group
+
+  constructor (services: ContextServices, group: Group) {
+    super(services)
+    this.group = group
+  }
+
+  protected override get scope (): string {
+    return this.group.id
+  }
+
+  /** Queues a message to this conversation. */
+  async reply (text: string, options: SendOptions = {}): Promise<void> {
+    await this.send(this.group, text, options)
+  }
+}
+
+export interface ReceivedMessage {
+  readonly id: string
+  readonly replyTo: string | undefined
+  readonly sentAt: Date
+}
+
+export class MessageContext extends ConversationContext<'message'> {
+  readonly type = 'message' as const
+  readonly sender: Sender
+  readonly text: string
+  readonly message: ReceivedMessage
+
+  constructor (services: ContextServices, event: { group: Group, sender: Sender, text: string, id: string, replyTo: string | undefined, sentAt: Date }) {
+    super(services, event.group)
+    this.sender = event.sender
+    this.text = event.text
+    this.message = { id: event.id, replyTo: event.replyTo, sentAt: event.sentAt }
+  }
+
+  /** @internal The same message, seen as the command `command` with its parsed arguments. */
+  asCommand<A> (command: string, args: A, rawArgs: string): CommandContext<A> {
+    return new CommandContext(this.services, { group: this.group, sender: this.sender, text: this.text, ...this.message }, command, args, rawArgs)
+  }
+
+  /** Queues a message to this conversation; `quote: true` marks it as an answer to the message handled. */
+  override async reply (text: string, options: SendOptions & { quote?: boolean } = {}): Promise<void> {
+    await super.reply(text, { ...(options.quote === true ? { replyTo: this.message.id } : {}), ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }) })
+  }
+}
+
+/** A message that is a command: `/name arguments`. `args` is what the command's schema made of them. */
+export class CommandContext<A = Record<string, unknown>> extends MessageContext {
+  readonly command: string
+  readonly args: A
+  /** The text after the command name, as typed. */
+  readonly rawArgs: string
+
+  constructor (services: ContextServices, event: ConstructorParameters<typeof MessageContext>[1], command: string, args: A, rawArgs: string) {
+    super(services, event)
+    this.command = command
+    this.args = args
+    this.rawArgs = rawArgs
+  }
+}
+
+export class AcknowledgementContext extends ConversationContext<'acknowledgement'> {
+  readonly type = 'acknowledgement' as const
+  readonly sender: Sender
+  /** The id of the message acknowledged. */
+  readonly target: string
+
+  constructor (services: ContextServices, event: { group: Group, sender: Sender, target: string }) {
+    super(services, event.group)
+    this.sender = event.sender
+    this.target = event.target
+  }
+}
+
+export interface ContactRequestDetails {
+  readonly account: string
+  readonly displayName: string
+  readonly message: string | undefined
+  readonly receivedAt: Date
+}
+
+export class ContactRequestContext extends BaseContext<'contactRequest'> {
+  readonly type = 'contactRequest' as const
+  readonly request: ContactRequestDetails
+  readonly #accept: () => Promise<Group>
+  readonly #decline: () => Promise<void>
+
+  constructor (services: ContextServices, event: ContactRequestDetails & { accept: () => Promise<Group>, decline: () => Promise<void> }) {
+    super(services)
+    this.request = { account: event.account, displayName: event.displayName, message: event.message, receivedAt: event.receivedAt }
+    this.#accept = event.accept
+    this.#decline = event.decline
+  }
+
+  /** Accepts: the requester becomes a contact (and `contactAccepted` follows). */
+  async accept (): Promise<Group> {
+    return await this.#accept()
+  }
+
+  async decline (): Promise<void> {
+    await this.#decline()
+  }
+}
+
+export class ContactAcceptedContext extends ConversationContext<'contactAccepted'> {
+  readonly type = 'contactAccepted' as const
+  readonly contact: Contact
+
+  constructor (services: ContextServices, event: { contact: Contact, group: Group }) {
+    super(services, event.group)
+    this.contact = event.contact
+  }
+}
+
+export class GroupInvitationContext extends ConversationContext<'groupInvitation'> {
+  readonly type = 'groupInvitation' as const
+  /** Who sent the invitation (in `group`, typically their contact group with the bot). */
+  readonly sender: Sender
+  readonly invitation: { readonly groupName: string, readonly link: string }
+  readonly #accept: () => Promise<Group>
+
+  constructor (services: ContextServices, event: { group: Group, sender: Sender, groupName: string, invitation: string, accept: () => Promise<Group> }) {
+    super(services, event.group)
+    this.sender = event.sender
+    this.invitation = { groupName: event.groupName, link: event.invitation }
+    this.#accept = event.accept
+  }
+
+  /** Joins the invited group. */
+  async accept (): Promise<Group> {
+    return await this.#accept()
+  }
+}
+
+export class MemberJoinedContext extends ConversationContext<'memberJoined'> {
+  readonly type = 'memberJoined' as const
+  readonly member: Sender
+
+  constructor (services: ContextServices, event: { group: Group, member: Sender }) {
+    super(services, event.group)
+    this.member = event.member
+  }
+}
+
+export interface ScheduleRun {
+  readonly name: string
+  readonly expression: string
+  readonly timezone: string
+  /** The time the run was due. */
+  readonly scheduledAt: Date
+  /** True when the run was due while the bot was down and runs now, late. */
+  readonly late: boolean
+}
+
+export class ScheduleContext extends BaseContext<'schedule'> {
+  readonly type = 'schedule' as const
+  readonly schedule: ScheduleRun
+
+  constructor (services: ContextServices, run: ScheduleRun) {
+    super(services)
+    this.schedule = run
+  }
+}
+
+export type Context =
+  | MessageContext
+  | AcknowledgementContext
+  | ContactRequestContext
+  | ContactAcceptedContext
+  | GroupInvitationContext
+  | MemberJoinedContext
+  | ScheduleContext
+
+export interface ContextMap {
+  message: MessageContext
+  acknowledgement: AcknowledgementContext
+  contactRequest: ContactRequestContext
+  contactAccepted: ContactAcceptedContext
+  groupInvitation: GroupInvitationContext
+  memberJoined: MemberJoinedContext
+  schedule: ScheduleContext
+}
+
+export type { Member }

@@ -1,0 +1,18 @@
+/**
+ * `bertybot`: bots for a Berty-style messenger, in a few lines.
+ * The peer under them is `bertybot/protocol`; test helpers are `bertybot/testing`.
+ */
+export { createBot, Bot, type BotOptions, type BotStats } from './bot.ts'
+export { Composer, compose, type Middleware, type NextFunction } from './composer.ts'
+export {
+  AcknowledgementContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,
+  MemberJoinedContext, MessageContext, ScheduleContext,
+  type Context, type ContextMap, type EventType, type KeyValue, type ScheduleRun, type SendOptions
+} from './context.ts'
+export { parseCommandArgs, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
+export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
+export { validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'
+export { loadConfig, type BotConfig, type BotConfigOptions } from './config.ts'
+export { systemClock, type Clock } from './clock.ts'
+export { BotError, CommandDefinitionError, ConfigError, ScheduleError } from './errors.ts'
+export type { Contact, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'

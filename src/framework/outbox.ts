@@ -1,0 +1,110 @@
+/**
+ * Sends what handlers queued, from the store, so that a reply accepted by
+ * `ctx.reply()` is sent even if the bot crashes right after. Each message is
+ * sealed once and its sealed bytes kept before it is sent: sending again after
+ * a crash sends the same bytes, which the group recognises as already sent.
+ * Messages to one group leave in order; groups are served concurrently.
+ */
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger, Peer } from '../protocol/index.ts'
+import { OrderedDispatcher } from './dispatcher.ts'
+import type { BotStore, OutboxItem } from './store.ts'
+
+const MAX_RETRY_MS = 30_000
+
+export class Outbox {
+  readonly #store: BotStore
+  readonly #peer: Peer
+  readonly #logger: Logger
+  readonly #dispatcher: OrderedDispatcher
+  readonly #inFlight = new Set<number>()
+  readonly #stop = new AbortController()
+  #scanning: Promise<void> | undefined
+  #rescan = false
+  #sentCount = 0
+
+  constructor (store: BotStore, peer: Peer, logger: Logger, concurrency: number) {
+    this.#store = store
+    this.#peer = peer
+    this.#logger = logger
+    this.#dispatcher = new OrderedDispatcher(concurrency, (err) => { logger.error({ err }, 'outbox task failed') })
+  }
+
+  /** Messages sent since start. */
+  get sentCount (): number {
+    return this.#sentCount
+  }
+
+  /** Looks for queued messages (call after committing some). */
+  wake (): void {
+    if (this.#stop.signal.aborted) return
+    if (this.#scanning !== undefined) {
+      this.#rescan = true
+      return
+    }
+    this.#scanning = (async () => {
+      do {
+        this.#rescan = false
+        for (const item of await this.#store.pending()) {
+          if (this.#inFlight.has(item.seq)) continue
+          this.#inFlight.add(item.seq)
+          this.#dispatcher.dispatch(item.group, async () => { await this.#deliver(item) })
+        }
+      } while (this.#rescan && !this.#stop.signal.aborted)
+    })().catch((err: unknown) => { this.#logger.error({ err }, 'could not read the outbox') }).finally(() => { this.#scanning = undefined })
+  }
+
+  /** Waits until everything queued is sent, or `timeoutMs` passes; true if the outbox is empty. */
+  async drain (timeoutMs: number): Promise<boolean> {
+    const deadline = AbortSignal.timeout(timeoutMs)
+    while (!deadline.aborted) {
+      await this.#scanning
+      await Promise.race([this.#dispatcher.drain(), sleep(timeoutMs, undefined, { signal: deadline }).catch(() => {})])
+      if (await this.#store.outboxSize() === 0) return true
+      if (this.#inFlight.size === 0) this.wake()
+      await sleep(50, undefined, { signal: deadline }).catch(() => {})
+    }
+    return await this.#store.outboxSize() === 0
+  }
+
+  stop (): void {
+    this.#stop.abort()
+  }
+
+  async #deliver (item: OutboxItem): Promise<void> {
+    let backoff = 500
+    try {
+      while (!this.#stop.signal.aborted) {
+        const group = this.#peer.group(item.group)
+        if (group === undefined) {
+          this.#logger.warn({ group: item.group }, 'dropped a queued message: the bot is no longer in that group')
+          await this.#store.sent(item)
+          return
+        }
+        try {
+          const sealed = item.sealed === undefined
+            ? await this.#store.setSealed(item, await group.seal({ text: item.text, replyTo: item.replyTo }))
+            : item
+          await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array })
+          await this.#store.sent(item)
+          this.#sentCount++
+          return
+        } catch (err) {
+          if ((err as { code?: string }).code === 'ERR_INVALID_MESSAGE') {
+            this.#logger.error({ err, group: item.group }, 'dropped a queued message the group refuses')
+            await this.#store.sent(item)
+            return
+          }
+          if (this.#stop.signal.aborted) return
+          this.#logger.warn({ err, group: item.group }, 'could not send a queued message; will retry')
+          await sleep(backoff, undefined, { signal: this.#stop.signal }).catch(() => {})
+          backoff = Math.min(backoff * 2, MAX_RETRY_MS)
+          // Seal once only: if it was sealed before the failure, keep those bytes.
+          item = (await this.#store.pending()).find((i) => i.seq === item.seq) ?? item
+        }
+      }
+    } finally {
+      this.#inFlight.delete(item.seq)
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Schedules: cron expressions (node-cron's language, with seconds optional and
+ * a time zone), run on the bot's clock. node-cron parses, validates and
+ * matches; the timing loop is ours, so that it follows the bot's clock (a
+ * fake one in tests) and knows, after a restart, what ran and what was missed.
+ *
+ * Each run's time is stored with its effects (in the same transaction), so a
+ * restart never runs an occurrence twice. An occurrence that fell while the
+ * bot was down (looking back up to a week) is run once, late, or skipped with
+ * a log line (`missed: 'skip'`): never skipped silently.
+ */
+import nodeCron, { type ScheduledTask } from 'node-cron'
+import type { Logger } from '../protocol/index.ts'
+import type { Clock } from './clock.ts'
+import { ScheduleError } from './errors.ts'
+import type { BotStore } from './store.ts'
+
+export interface ScheduleOptions {
+  /** IANA time zone the expression is read in; the bot's `timezone` by default. */
+  timezone?: string
+  /** A stable name, under which the last run is stored. Default: the expression (numbered if repeated). */
+  name?: string
+  /** What to do with an occurrence missed while the bot was down: run it once, late (default), or skip it. */
+  missed?: 'run' | 'skip'
+}
+
+export interface Schedule {
+  readonly name: string
+  readonly expression: string
+  readonly timezone: string
+  readonly missed: 'run' | 'skip'
+}
+
+interface Entry extends Schedule {
+  task: ScheduledTask
+}
+
+const SECOND = 1000
+const MINUTE = 60 * SECOND
+/** How far back a restart looks for a missed occurrence. */
+const LOOKBACK_MS = 7 * 24 * 60 * MINUTE
+
+/** Checks an expression and a time zone; throws `ScheduleError` saying what is wrong. */
+export function validateSchedule (expression: string, timezone: string): void {
+  const check = nodeCron.validateDetailed(expression)
+  if (!check.valid) {
+    const details = check.errors.map((e) => `${e.field}: ${e.message}`).join('; ')
+    throw new ScheduleError(`"${expression}" is not a cron expression (${details === '' ? 'expected 5 or 6 fields: [second] minute hour day-of-month month day-of-week' : details})`)
+  }
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: timezone })
+  } catch {
+    throw new ScheduleError(`"${timezone}" is not a time zone (try Europe/Paris or UTC)`)
+  }
+}
+
+export class Scheduler {
+  readonly #entries: Entry[] = []
+  readonly #clock: Clock
+  readonly #store: BotStore
+  readonly #logger: Logger
+  readonly #run: (schedule: Schedule, scheduledAt: number, late: boolean) => Promise<void>
+  readonly #stop = new AbortController()
+  #loop: Promise<void> | undefined
+
+  constructor (options: { clock: Clock, store: BotStore, logger: Logger, run: (schedule: Schedule, scheduledAt: number, late: boolean) => Promise<void> }) {
+    this.#clock = options.clock
+    this.#store = options.store
+    this.#logger = options.logger
+    this.#run = options.run
+  }
+
+  add (expression: string, options: ScheduleOptions & { timezone: string }): Schedule {
+    validateSchedule(expression, options.timezone)
+    let name = options.name ?? expression
+    if (options.name === undefined) {
+      for (let n = 2; this.#entries.some((e) => e.name === name); n++) name = `${expression} #${n}`
+    } else if (this.#entries.some((e) => e.name === name)) {
+      throw new ScheduleError(`a schedule named "${name}" exists already`)
+    }
+    const task = nodeCron.createTask(expression, () => {}, { timezone: options.timezone, name })
+    const entry: Entry = { name, expression, timezone: options.timezone, missed: options.missed ?? 'run', task }
+    this.#entries.push(entry)
+    return { name, expression, timezone: entry.timezone, missed: entry.missed }
+  }
+
+  list (): Schedule[] {
+    return this.#entries.map(({ name, expression, timezone, missed }) => ({ name, expression, timezone, missed }))
+  }
+
+  /** Catches up on missed occurrences, then runs each schedule when due. */
+  async start (): Promise<void> {
+    if (this.#entries.length === 0 || this.#loop !== undefined) return
+    for (const entry of this.#entries) await this.#catchUp(entry)
+    this.#loop = this.#tick().catch((err: unknown) => {
+      if (!this.#stop.signal.aborted) this.#logger.error({ err }, 'the scheduler stopped')
+    })
+  }
+
+  async stop (): Promise<void> {
+    this.#stop.abort()
+    await this.#loop
+    for (const entry of this.#entries) await entry.task.destroy()
+  }
+
+  async #tick (): Promise<void> {
+    let cursor = Math.floor(this.#clock.now() / SECOND) * SECOND
+    while (!this.#stop.signal.aborted) {
+      await this.#clock.sleepUntil(cursor + SECOND, this.#stop.signal)
+      // Every second up to now, even when the clock jumped (a busy machine, a test's fake clock).
+      while (cursor + SECOND <= this.#clock.now() && !this.#stop.signal.aborted) {
+        cursor += SECOND
+        const at = new Date(cursor)
+        for (const entry of this.#entries) {
+          if (entry.task.match(at)) await this.#due(entry, cursor, false)
+        }
+      }
+    }
+  }
+
+  async #due (entry: Entry, at: number, late: boolean): Promise<void> {
+    const last = await this.#store.lastRun(entry.name)
+    if (last !== undefined && last >= at) return
+    try {
+      await this.#run(entry, at, late)
+    } catch (err) {
+      this.#logger.error({ err, schedule: entry.name }, 'a scheduled run failed')
+    }
+  }
+
+  async #catchUp (entry: Entry): Promise<void> {
+    const last = await this.#store.lastRun(entry.name)
+    // A schedule seen for the first time starts from now: it has missed nothing.
+    if (last === undefined) return
+    const now = this.#clock.now()
+    const from = Math.max(last + 1, now - LOOKBACK_MS)
+    let missed: number | undefined
+    for (let t = Math.floor(now / MINUTE) * MINUTE; t >= from; t -= MINUTE) {
+      if (entry.task.match(new Date(t))) {
+        missed = t
+        break
+      }
+    }
+    if (missed === undefined) return
+    if (entry.missed === 'skip') {
+      this.#logger.warn({ schedule: entry.name, due: new Date(missed).toISOString() }, 'skipped a scheduled run missed while the bot was down')
+      await this.#store.setLastRun(entry.name, missed)
+      return
+    }
+    this.#logger.info({ schedule: entry.name, due: new Date(missed).toISOString() }, 'running a scheduled run missed while the bot was down, late')
+    await this.#due(entry, missed, true)
+  }
+}

@@ -1,0 +1,262 @@
+/**
+ * The bot's own store, a LevelDB under `<dataDir>/bot` (0700): conversation
+ * state, the durable outbox, the journal of handled events and when each
+ * schedule last ran.
+ *
+ * A handler's effects (state writes, messages to send) are collected in a
+ * `Transaction` and committed in one atomic batch together with the record
+ * that the event was handled. A crash before the commit leaves no trace (the
+ * peer delivers the event again); a crash after it is recognised from the
+ * journal (the event is not handled twice).
+ */
+import { chmod, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { AbstractSublevel } from 'abstract-level'
+import { ClassicLevel } from 'classic-level'
+import { z } from 'zod'
+import { DataDirectoryError, type SealedMessage } from '../protocol/index.ts'
+
+type Bytes = Uint8Array
+type Sub = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
+type Op = { type: 'put', sublevel: Sub, key: string, value: Bytes } | { type: 'del', sublevel: Sub, key: string }
+
+const STORE_FORMAT = 1
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** A message waiting in the outbox. */
+export interface OutboxItem {
+  /** Position in the outbox; items leave in this order. */
+  readonly seq: number
+  /** The group to send to. */
+  readonly group: string
+  readonly text: string
+  readonly replyTo?: string | undefined
+  /** Set once the message is sealed: from then on the same bytes are sent, so a retry is not a second message. */
+  readonly sealed?: Uint8Array | undefined
+}
+
+const outboxItemSchema = z.object({
+  group: z.string(),
+  text: z.string(),
+  replyTo: z.string().optional(),
+  sealed: z.string().optional()
+})
+
+const scheduleRunSchema = z.object({ lastRun: z.number() })
+
+function json (value: unknown): Bytes {
+  return encoder.encode(JSON.stringify(value))
+}
+
+function parseJson (bytes: Bytes): unknown {
+  return JSON.parse(decoder.decode(bytes))
+}
+
+const seqKey = (seq: number): string => seq.toString().padStart(16, '0')
+
+export class BotStore {
+  readonly #db: ClassicLevel<string, Bytes>
+  readonly #meta: Sub
+  readonly #journal: Sub
+  readonly #state: Sub
+  readonly #outbox: Sub
+  readonly #schedules: Sub
+  readonly #replicated: Sub
+  #nextSeq = 0
+
+  private constructor (db: ClassicLevel<string, Bytes>) {
+    this.#db = db
+    const sub = (name: string): Sub => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
+    this.#meta = sub('meta')
+    this.#journal = sub('journal')
+    this.#state = sub('state')
+    this.#outbox = sub('outbox')
+    this.#schedules = sub('schedules')
+    this.#replicated = sub('replicated')
+  }
+
+  static async open (dataDir: string): Promise<BotStore> {
+    const dir = join(dataDir, 'bot')
+    await mkdir(dir, { recursive: true, mode: 0o700 })
+    await chmod(dir, 0o700)
+    const db = new ClassicLevel<string, Bytes>(dir, { valueEncoding: 'view' })
+    try {
+      await db.open()
+    } catch (err) {
+      throw new DataDirectoryError(`cannot open the bot store in ${dir} (is another bot using this data directory?): ${(err as Error).message}`, { cause: err })
+    }
+    const store = new BotStore(db)
+    const format = await store.#meta.get('format')
+    const version = format === undefined ? undefined : Number(decoder.decode(format))
+    if (version === undefined) {
+      await store.#meta.put('format', encoder.encode(String(STORE_FORMAT)))
+    } else if (!(version <= STORE_FORMAT)) {
+      await db.close()
+      throw new DataDirectoryError(`the bot store in ${dir} was written by a newer bertybot (format ${version}): upgrade bertybot`)
+    }
+    for await (const key of store.#outbox.keys({ reverse: true, limit: 1 })) store.#nextSeq = Number(key) + 1
+    return store
+  }
+
+  async close (): Promise<void> {
+    await this.#db.close()
+  }
+
+  transaction (): Transaction {
+    return new Transaction(this)
+  }
+
+  // Journal
+
+  async isHandled (eventKey: string): Promise<boolean> {
+    return (await this.#journal.get(eventKey)) !== undefined
+  }
+
+  /** Forgets a handled event once the peer itself will not deliver it again. */
+  async forgetHandled (eventKey: string): Promise<void> {
+    await this.#journal.del(eventKey)
+  }
+
+  // State
+
+  async getState (scope: string, key: string): Promise<unknown> {
+    const value = await this.#state.get(`${scope}/${key}`)
+    return value === undefined ? undefined : parseJson(value)
+  }
+
+  // Outbox
+
+  /** The messages not yet sent, oldest first. */
+  async pending (): Promise<OutboxItem[]> {
+    const items: OutboxItem[] = []
+    for await (const [key, value] of this.#outbox.iterator()) {
+      const parsed = outboxItemSchema.safeParse(parseJson(value))
+      if (!parsed.success) throw new DataDirectoryError(`outbox item ${key} is damaged`)
+      const { sealed, ...rest } = parsed.data
+      items.push({ seq: Number(key), ...rest, ...(sealed === undefined ? {} : { sealed: new Uint8Array(Buffer.from(sealed, 'base64')) }) })
+    }
+    return items
+  }
+
+  async outboxSize (): Promise<number> {
+    let n = 0
+    for await (const _ of this.#outbox.keys()) n++
+    return n
+  }
+
+  async setSealed (item: OutboxItem, sealed: SealedMessage): Promise<OutboxItem> {
+    const next = { ...item, sealed: sealed.bytes }
+    await this.#outbox.put(seqKey(item.seq), json({ group: item.group, text: item.text, replyTo: item.replyTo, sealed: Buffer.from(sealed.bytes).toString('base64') }))
+    return next
+  }
+
+  async sent (item: OutboxItem): Promise<void> {
+    await this.#outbox.del(seqKey(item.seq))
+  }
+
+  // Schedules
+
+  async lastRun (schedule: string): Promise<number | undefined> {
+    const value = await this.#schedules.get(schedule)
+    if (value === undefined) return undefined
+    const parsed = scheduleRunSchema.safeParse(parseJson(value))
+    return parsed.success ? parsed.data.lastRun : undefined
+  }
+
+  /** Records a run as done without running it (a missed run that was skipped). */
+  async setLastRun (schedule: string, lastRun: number): Promise<void> {
+    await this.#schedules.put(schedule, json({ lastRun }))
+  }
+
+  // Groups registered with the configured replicas
+
+  async isReplicated (groupId: string, replica: string): Promise<boolean> {
+    return (await this.#replicated.get(`${groupId}/${replica}`)) !== undefined
+  }
+
+  async setReplicated (groupId: string, replica: string): Promise<void> {
+    await this.#replicated.put(`${groupId}/${replica}`, new Uint8Array())
+  }
+
+  /** @internal Used by `Transaction`. */
+  ops (): { journal: Sub, state: Sub, outbox: Sub, schedules: Sub, batch: (ops: Op[]) => Promise<void>, nextSeq: () => number } {
+    return {
+      journal: this.#journal,
+      state: this.#state,
+      outbox: this.#outbox,
+      schedules: this.#schedules,
+      batch: async (ops) => { if (ops.length > 0) await this.#db.batch(ops) },
+      nextSeq: () => this.#nextSeq++
+    }
+  }
+}
+
+/** Effects collected while handlers run, committed at once (or not at all). */
+export class Transaction {
+  readonly #store: BotStore
+  readonly #state = new Map<string, unknown>()
+  readonly #outbox: Array<Omit<OutboxItem, 'seq'>> = []
+  readonly #marks: Array<{ journal?: string, schedule?: { name: string, lastRun: number } }> = []
+  #committed = false
+
+  constructor (store: BotStore) {
+    this.#store = store
+  }
+
+  /** Reads state, seeing this transaction's own writes first. */
+  async get (scope: string, key: string): Promise<unknown> {
+    const k = `${scope}/${key}`
+    if (this.#state.has(k)) return this.#state.get(k)
+    return await this.#store.getState(scope, key)
+  }
+
+  set (scope: string, key: string, value: unknown): void {
+    if (value === undefined) throw new TypeError('state values cannot be undefined: use delete()')
+    // JSON round trip now: a value that cannot be stored fails in the handler, not at commit.
+    this.#state.set(`${scope}/${key}`, JSON.parse(JSON.stringify(value)))
+  }
+
+  delete (scope: string, key: string): void {
+    this.#state.set(`${scope}/${key}`, undefined)
+  }
+
+  send (message: Omit<OutboxItem, 'seq' | 'sealed'>): void {
+    this.#outbox.push(message)
+  }
+
+  /** Records that the event `key` was handled, in the same batch. */
+  handled (key: string): void {
+    this.#marks.push({ journal: key })
+  }
+
+  scheduleRan (name: string, lastRun: number): void {
+    this.#marks.push({ schedule: { name, lastRun } })
+  }
+
+  /** Drops what the handlers did (they failed); marks and later writes may still be added. */
+  discard (): void {
+    this.#state.clear()
+    this.#outbox.length = 0
+  }
+
+  get messageCount (): number {
+    return this.#outbox.length
+  }
+
+  async commit (): Promise<void> {
+    if (this.#committed) throw new Error('transaction already committed')
+    this.#committed = true
+    const { journal, state, outbox, schedules, batch, nextSeq } = this.#store.ops()
+    const ops: Op[] = []
+    for (const [key, value] of this.#state) {
+      ops.push(value === undefined ? { type: 'del', sublevel: state, key } : { type: 'put', sublevel: state, key, value: json(value) })
+    }
+    for (const message of this.#outbox) ops.push({ type: 'put', sublevel: outbox, key: seqKey(nextSeq()), value: json(message) })
+    for (const mark of this.#marks) {
+      if (mark.journal !== undefined) ops.push({ type: 'put', sublevel: journal, key: mark.journal, value: new Uint8Array() })
+      if (mark.schedule !== undefined) ops.push({ type: 'put', sublevel: schedules, key: mark.schedule.name, value: json({ lastRun: mark.schedule.lastRun }) })
+    }
+    await batch(ops)
+  }
+}
