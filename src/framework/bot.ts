@@ -33,7 +33,7 @@ import {
 import { OrderedDispatcher } from './dispatcher.ts'
 import { BotError } from './errors.ts'
 import { Outbox } from './outbox.ts'
-import { Scheduler, type ScheduleOptions } from './schedule.ts'
+import { Scheduler, validateSchedule, type ScheduleOptions } from './schedule.ts'
 import { BotStore, type Transaction } from './store.ts'
 
 export interface BotOptions extends BotConfigOptions {
@@ -157,6 +157,7 @@ export class Bot {
   /** Runs `handler` on a cron expression (`'0 9 * * 1-5'`), in the bot's time zone unless `options.timezone`. */
   schedule (expression: string, handler: Middleware<ScheduleContext>, options: ScheduleOptions = {}): this {
     if (this.#status !== 'created') throw new Error('add schedules before bot.start()')
+    validateSchedule(expression, options.timezone ?? this.config.timezone)
     this.#schedules.push({ expression, handler, options })
     return this
   }
@@ -216,6 +217,18 @@ export class Bot {
     }
     this.#store = store
     this.#peer = peer
+    try {
+      await this.#startServices(peer, store)
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+    if (this.#options.handleSignals !== false) this.#handleSignals()
+    if (this.#options.printLink !== false) await this.#printLink()
+  }
+
+  async #startServices (peer: Peer, store: BotStore): Promise<void> {
+    const config = this.config
     this.#dispatcher = new OrderedDispatcher(config.concurrency, (err) => { this.#logger.error({ err }, 'event handling failed') })
     this.#outbox = new Outbox(store, peer, namespaced(this.#logger, 'framework:outbox'), config.concurrency)
     if (!this.#commands.has('help')) {
@@ -237,8 +250,6 @@ export class Bot {
     this.#outbox.wake()
     await this.#scheduler.start()
     void this.#ensureReplicas()
-    if (this.#options.handleSignals !== false) this.#handleSignals()
-    if (this.#options.printLink !== false) await this.#printLink()
   }
 
   /** Stops taking events, lets the handlers running finish, sends what is queued (up to `drainTimeoutMs`), and closes everything. */

@@ -1,17 +1,17 @@
 /**
  * Commands: `/name arguments`, where arguments are words, "quoted words" and
- * `--flag=value` (or `--flag value`, or `--flag` for true). They are mapped
- * onto the command's zod object schema: flags by name, the other words to the
- * schema's keys in order, extra words joined into the last text argument (so
- * `/say hello world` needs no quotes). Then validated: bad arguments get a
- * reply that says which and why, with the usage.
+ * `--flag=value` (or `--flag value`, or `--flag` for a yes/no option). They
+ * are mapped onto the command's zod object schema: flags by name, the other
+ * words to the schema's non-boolean keys in order, extra words joined into the
+ * last text argument (so `/say hello world` needs no quotes) or added to a
+ * last list. Then validated: bad arguments get a reply that says which and
+ * why, with the usage.
  *
  * `/help` is generated from the descriptions (unless the bot defines its own);
  * an unknown command gets a did-you-mean reply.
  */
 import { parseArgs } from 'node:util'
 import { distance } from 'fastest-levenshtein'
-import { parseArgsStringToArgv } from 'string-argv'
 import { z } from 'zod'
 import { compose, type Middleware } from './composer.ts'
 import type { CommandContext, Context, MessageContext } from './context.ts'
@@ -111,24 +111,22 @@ type Parsed = { ok: true, args: Record<string, unknown> } | { ok: false, error: 
 
 /** Parses and validates the text after a command's name against its schema. */
 export function parseCommandArgs (text: string, schema: ArgsSchema | undefined): Parsed {
-  let words: string[]
-  try {
-    words = parseArgsStringToArgv(text)
-  } catch {
-    return { ok: false, error: 'Could not read the arguments (an unclosed quote?).' }
-  }
+  const words = tokenize(text)
+  if (words === undefined) return { ok: false, error: 'A quote is not closed.' }
   if (schema === undefined) {
     return words.length === 0 ? { ok: true, args: {} } : { ok: false, error: 'This command takes no arguments.' }
   }
-  const { values, positionals } = parseArgs({ args: words, strict: false, allowPositionals: true })
   const shape = schema.shape
   const keys = Object.keys(shape)
+  // Booleans are flags (`--loud`); the others take a value (`--sides 8`, `--sides=8`).
+  const options = Object.fromEntries(keys.map((k) => [k, isBoolean(shape[k]) ? { type: 'boolean' as const } : { type: 'string' as const, multiple: isArray(shape[k]) }]))
+  const { values, positionals } = parseArgs({ args: words, options, strict: false, allowPositionals: true })
   const input: Record<string, unknown> = {}
   for (const [flag, value] of Object.entries(values)) {
     if (!keys.includes(flag)) return { ok: false, error: `Unknown option --${flag}.${keys.length > 0 ? ` Options: ${keys.map((k) => `--${k}`).join(', ')}.` : ''}` }
     input[flag] = value
   }
-  const free = keys.filter((k) => !(k in input))
+  const free = keys.filter((k) => !(k in input) && !isBoolean(shape[k]))
   for (const [i, word] of positionals.entries()) {
     const key = free[Math.min(i, free.length - 1)]
     if (key === undefined) return { ok: false, error: `Unexpected argument "${word}".` }
@@ -161,6 +159,39 @@ function unwrap (schema: unknown): z.ZodType {
     s = inner as typeof s
   }
   return s
+}
+
+/**
+ * Splits on whitespace; "double quotes" (straight or curly, as phones type
+ * them) group words, and \" is a quote inside them. Apostrophes are text:
+ * shell-style tokenizers read `don't` as an open quote, chat users do not.
+ * `undefined` when a quote is left open.
+ */
+export function tokenize (text: string): string[] | undefined {
+  const words: string[] = []
+  let current: string | undefined
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string
+    if (quoted && c === '\\' && /["“”]/.test(text[i + 1] ?? '')) {
+      current = (current ?? '') + text[++i]
+    } else if (/["“”]/.test(c)) {
+      quoted = !quoted
+      current ??= ''
+    } else if (!quoted && /\s/.test(c)) {
+      if (current !== undefined) words.push(current)
+      current = undefined
+    } else {
+      current = (current ?? '') + c
+    }
+  }
+  if (quoted) return undefined
+  if (current !== undefined) words.push(current)
+  return words
+}
+
+function isBoolean (schema: unknown): boolean {
+  return unwrap(schema) instanceof z.ZodBoolean
 }
 
 function isArray (schema: unknown): boolean {
