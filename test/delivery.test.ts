@@ -79,6 +79,21 @@ describe('manual delivery', () => {
     expect(later.items.map((m) => m.text)).toEqual(['four'])
   })
 
+  it('delivers again a message left unhandled behind a later message of its own', async () => {
+    const alice = await startPeer({ displayName: 'alice' })
+    const bob = await startPeer({ displayName: 'bob', delivery: 'manual' })
+    const [ga, gb] = await formGroup([alice.peer, bob.peer])
+    const inbox = new Inbox<MessageEvent>(bob.peer, 'message')
+    const one = await ga!.send({ text: 'one' })
+    await inbox.until('bob to get it', (ms) => ms.some((m) => m.id === one))
+    // Bob writes after it without marking it handled (a bot replies before its handler is done).
+    await gb!.send({ text: 'an answer, written after' })
+    await bob.peer.stop()
+    const again = await startPeer({ dataDir: bob.dataDir, delivery: 'manual' })
+    const redelivered = new Inbox<MessageEvent>(again.peer, 'message')
+    await redelivered.until('the unhandled message again', (ms) => ms.some((m) => m.id === one))
+  })
+
   it('does not deliver twice in one session what is not yet handled', async () => {
     const alice = await startPeer({ displayName: 'alice' })
     const bob = await startPeer({ displayName: 'bob', delivery: 'manual' })

@@ -314,6 +314,7 @@ export class Bot {
     if (this.#status !== 'running') return
     const { store, peer } = this.#running()
     if (await store.isHandled(incoming.key)) {
+      this.#logger.trace({ event: incoming.key }, 'already handled before a restart')
       await incoming.markHandled()
       if (incoming.durable) await store.forgetHandled(incoming.key)
       return

@@ -13,11 +13,11 @@ export function byCausalOrder (a: HashedEntry, b: HashedEntry): number {
 }
 
 /**
- * The entries reachable from the log's heads that are not settled, oldest
- * first. The walk stops, on each branch, at the first settled entry: what a
- * settled entry points to was settled before it.
+ * The entries reachable from the log's heads up to those `isDone` says are
+ * done with, oldest first. The walk stops, on each branch, at the first done
+ * entry, so `isDone` must hold only for entries whose ancestors are done too.
  */
-export async function unsettledEntries (log: Log, isSettled: (hash: string) => boolean | Promise<boolean>): Promise<HashedEntry[]> {
+export async function unsettledEntries (log: Log, isDone: (hash: string) => boolean | Promise<boolean>): Promise<HashedEntry[]> {
   const found: HashedEntry[] = []
   const visited = new Set<string>()
   const pending = (await log.heads()).map((head) => head.hash).filter((h): h is string => h !== undefined)
@@ -25,7 +25,7 @@ export async function unsettledEntries (log: Log, isSettled: (hash: string) => b
     const hash = pending.pop() as string
     if (visited.has(hash)) continue
     visited.add(hash)
-    if (await isSettled(hash)) continue
+    if (await isDone(hash)) continue
     const entry = await log.get(hash)
     if (entry === undefined) continue
     found.push({ ...entry, hash })

@@ -166,6 +166,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       await lp.write(await this.#headsMessage(addresses), { signal })
       const reply = await lp.read({ signal })
       await stream.close({ signal }).catch(() => {})
+      this.#logger.debug({ peer: peer.toString(), logs: addresses.length }, 'swapped heads')
       await this.#receiveHeadsMessage(reply.subarray(), peer)
     } catch (err) {
       stream.abort(err as Error)

@@ -68,7 +68,13 @@ export function defaultLogger (): Logger {
   return rootLogger
 }
 
-/** A child logger whose lines carry the namespace `ns`. */
+/** The logger each namespaced logger was made from, so that a namespace replaces, not adds to, another. */
+const roots = new WeakMap<Logger, Logger>()
+
+/** A child logger whose lines carry the namespace `ns` (in place of the logger's own, if it had one). */
 export function namespaced (logger: Logger, ns: string): Logger {
-  return logger.child({ ns })
+  const root = roots.get(logger) ?? logger
+  const child = root.child({ ns })
+  roots.set(child, root)
+  return child
 }

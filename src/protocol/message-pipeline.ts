@@ -8,6 +8,12 @@
  * key ever comes. Every entry ends with a status in the state database, so it
  * is looked at once; a delivered one is settled when the consumer marks it
  * handled, and until then a restart delivers it again.
+ *
+ * An entry can be settled before entries behind it are: our own messages, or
+ * a dropped one, come after messages the consumer has not finished with. So
+ * the walk from the heads stops not at settled entries but at closed ones,
+ * those whose every ancestor is settled too; closure is recorded after each
+ * scan, oldest first.
  */
 import type { Log } from '@orbitdb/core'
 import { AppMessageType, decodeAppMessage } from './app-messages.ts'
@@ -61,8 +67,10 @@ type Outcome =
 export class MessagePipeline {
   readonly #deps: MessagePipelineDeps
   readonly #groupId: string
-  /** Entries settled this session: a cache in front of their persisted status. */
+  /** Entries settled (with a persisted status): a cache in front of the store. */
   readonly #settled = new BoundedSet<string>(50_000)
+  /** Entries closed (they and all behind them settled): a cache in front of the store. */
+  readonly #closedEntries = new BoundedSet<string>(50_000)
   /** Entries delivered this session and not yet marked handled: not delivered again until a restart. */
   readonly #awaitingHandled = new Set<string>()
   readonly #deferredSince = new Map<string, number>()
@@ -87,10 +95,13 @@ export class MessagePipeline {
   /** Takes every unsettled entry of the log, oldest first. */
   async scan (): Promise<void> {
     const { state, logger } = this.#deps
-    const entries = await unsettledEntries(this.#deps.log, async (hash) => await this.#isSettled(hash))
+    const entries = await unsettledEntries(this.#deps.log, async (hash) => await this.#isClosed(hash))
+    logger.trace({ entries: entries.length }, 'scanning messages')
     const now = Date.now()
     const deferred = new Set<string>()
     for (const entry of entries) {
+      // Settled before (or delivered and not handled yet): open only in that it has open ancestors.
+      if (await this.#isSettled(entry.hash)) continue
       if (entry.next.some((hash) => deferred.has(hash))) {
         deferred.add(entry.hash)
         if (!this.#deferredSince.has(entry.hash)) {
@@ -121,7 +132,30 @@ export class MessagePipeline {
       this.#deferredSince.delete(entry.hash)
       await this.#settle(entry, outcome, [])
     }
+    await this.#close(entries)
     this.#armDeferTimer()
+  }
+
+  /** Records as closed, oldest first, the entries settled on disk whose ancestors are all closed. */
+  async #close (entries: HashedEntry[]): Promise<void> {
+    const { state } = this.#deps
+    const closedNow = new Set<string>()
+    const ops = []
+    for (const entry of entries) {
+      if (!this.#settled.has(entry.hash) && await state.entryStatus(this.#groupId, 'messages', entry.hash) === undefined) continue
+      let ancestorsClosed = true
+      for (const parent of entry.next) {
+        if (!closedNow.has(parent) && !await this.#isClosed(parent)) {
+          ancestorsClosed = false
+          break
+        }
+      }
+      if (!ancestorsClosed) continue
+      closedNow.add(entry.hash)
+      ops.push(state.closeOp(this.#groupId, entry.hash))
+    }
+    await state.batch(ops)
+    for (const hash of closedNow) this.#closedEntries.add(hash)
   }
 
   /** Entries that waited for `device`'s chain key, now that it may have come. */
@@ -137,6 +171,13 @@ export class MessagePipeline {
       if (outcome.kind === 'defer') continue
       await this.#settle(entry, outcome, [state.delWaitingOp(this.#groupId, device, entry.hash)])
     }
+  }
+
+  async #isClosed (hash: string): Promise<boolean> {
+    if (this.#closedEntries.has(hash)) return true
+    if (!await this.#deps.state.isClosed(this.#groupId, hash)) return false
+    this.#closedEntries.add(hash)
+    return true
   }
 
   async #isSettled (hash: string): Promise<boolean> {
@@ -167,6 +208,7 @@ export class MessagePipeline {
         this.#awaitingHandled.delete(entry.hash)
         this.#settled.add(entry.hash)
       })
+      logger.trace({ entry: entry.hash, event: outcome.name }, 'delivering')
       events.deliver(outcome.name, { ...outcome.event, markHandled } as never)
       return
     }

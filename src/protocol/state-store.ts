@@ -102,6 +102,7 @@ export class StateStore {
   readonly #chains: Sub
   readonly #messageKeys: Sub
   readonly #status: Sub
+  readonly #closed: Sub
   readonly #waiting: Sub
   readonly #chainKeySent: Sub
   readonly #groupPeers: Sub
@@ -118,6 +119,7 @@ export class StateStore {
     this.#chains = sub('chains')
     this.#messageKeys = sub('message-keys')
     this.#status = sub('status')
+    this.#closed = sub('closed')
     this.#waiting = sub('waiting')
     this.#chainKeySent = sub('chain-key-sent')
     this.#groupPeers = sub('group-peers')
@@ -225,6 +227,15 @@ export class StateStore {
 
   setStatusOp (groupId: string, log: LogKind, entryHash: string, status: EntryStatus): StateOp {
     return { type: 'put', sublevel: this.#status, key: `${groupId}/${log}/${entryHash}`, value: encodeCbor(status) }
+  }
+
+  /** Whether an entry is closed: it and every entry it points to, transitively, have a status. */
+  async isClosed (groupId: string, entryHash: string): Promise<boolean> {
+    return (await this.#closed.get(`${groupId}/${entryHash}`)) !== undefined
+  }
+
+  closeOp (groupId: string, entryHash: string): StateOp {
+    return { type: 'put', sublevel: this.#closed, key: `${groupId}/${entryHash}`, value: new Uint8Array() }
   }
 
   /** Entries waiting for `deviceId`'s chain key, oldest first by clock. */

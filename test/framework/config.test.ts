@@ -1,0 +1,64 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { autoAcceptContacts, ConfigError, createBot, loadConfig } from 'bertybot'
+import { createLogger, createReplica } from 'bertybot/protocol'
+import { createTestNetwork } from 'bertybot/testing'
+import { describe, expect, it } from 'vitest'
+import { tempDir } from '../helpers/temp.ts'
+
+describe('bot configuration', () => {
+  it('takes code first, then the environment, then .env, then the bot\'s defaults', async () => {
+    const dir = await tempDir('config')
+    const envFile = join(dir, '.env')
+    await writeFile(envFile, 'BERTYBOT_NAME=from-file\nBERTYBOT_DATA=./file-data\nBERTYBOT_CONCURRENCY=4\n')
+    const fromFile = loadConfig({ envFile, env: undefined, defaults: { displayName: 'default-name', timezone: 'UTC' } })
+    expect(fromFile).toMatchObject({ displayName: 'from-file', dataDir: './file-data', concurrency: 4, timezone: 'UTC' })
+
+    process.env.BERTYBOT_NAME = 'from-env'
+    try {
+      expect(loadConfig({ envFile }).displayName).toBe('from-env')
+      expect(loadConfig({ envFile, displayName: 'from-code' }).displayName).toBe('from-code')
+    } finally {
+      delete process.env.BERTYBOT_NAME
+    }
+    expect(loadConfig({ env: { BERTYBOT_LISTEN: '/ip4/127.0.0.1/tcp/0, /ip4/127.0.0.1/tcp/0/ws' } }).listen).toEqual(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'])
+  })
+
+  it('stops start-up on a bad value, naming the variable and what is wrong', async () => {
+    const bad = (env: Record<string, string>): ConfigError => {
+      try {
+        loadConfig({ env })
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError)
+        return err as ConfigError
+      }
+      throw new Error('no error')
+    }
+    expect(bad({ BERTYBOT_LISTEN: 'localhost:4001' }).message).toBe('BERTYBOT_LISTEN: "localhost:4001" is not a multiaddr')
+    expect(bad({ BERTYBOT_BOOTSTRAP: '/ip4/127.0.0.1/tcp/4001' }).message).toMatch(/^BERTYBOT_BOOTSTRAP: .*\/p2p\//)
+    expect(bad({ BERTYBOT_TIMEZONE: 'Mars/Olympus' }).variable).toBe('BERTYBOT_TIMEZONE')
+    expect(bad({ BERTYBOT_CONCURRENCY: 'many' }).variable).toBe('BERTYBOT_CONCURRENCY')
+    expect(bad({ BERTYBOT_LOG_LEVEL: 'loud' }).message).toMatch(/^BERTYBOT_LOG_LEVEL: /)
+    expect(bad({ BERTYBOT_REPLICAS: 'bertybot://replica/nope' }).message).toMatch(/^BERTYBOT_REPLICAS: .*replica link/)
+    expect(bad({ BERTYBOT_DHT: 'maybe' }).variable).toBe('BERTYBOT_DHT')
+    await expect(createBot({ env: {}, listen: ['nope'] })).rejects.toThrow('option listen: "nope" is not a multiaddr')
+  })
+
+  it('registers a bot\'s conversations with the replicas it is given', async () => {
+    const network = await createTestNetwork()
+    try {
+      const replica = await createReplica({ dataDir: await network.tempDir('replica'), logger: createLogger({ level: 'warn' }) })
+      const bot = await network.bot((b) => { b.use(autoAcceptContacts()) }, { replicas: [replica.link()] })
+      const alice = await network.user('alice')
+      const group = await alice.addContact(bot)
+      await new Promise<void>((resolve) => {
+        const check = (): void => { if (replica.groups().some((g) => g.id === group.id)) resolve() }
+        replica.on('group', check)
+        check()
+      })
+      await replica.stop()
+    } finally {
+      await network.stop()
+    }
+  })
+})

@@ -1,0 +1,80 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { MessageEvent } from 'bertybot/protocol'
+import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from '../helpers/wait.ts'
+
+const script = fileURLToPath(new URL('../fixtures/bot-process.ts', import.meta.url))
+let network: TestNetwork
+let child: ChildProcess | undefined
+afterEach(async () => {
+  child?.kill('SIGKILL')
+  await network.stop()
+})
+
+async function startBot (dataDir: string): Promise<{ link: string, process: ChildProcess }> {
+  const proc = fork(script, [JSON.stringify({ dataDir })], { execArgv: ['--conditions=bertybot-source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  child = proc
+  const { link } = await waitFor<{ link: string }>('the bot process to start', (done) => {
+    proc.once('message', done as never)
+    return () => { proc.off('message', done as never) }
+  }, 60_000)
+  return { link, process: proc }
+}
+
+async function kill9 (proc: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => proc.once('exit', resolve))
+  proc.kill('SIGKILL')
+  await exited
+}
+
+describe('a bot killed with kill -9 in the middle of a burst, several times', () => {
+  it('handles every message exactly once, and every reply arrives once', async () => {
+    network = await createTestNetwork()
+    const dataDir = await network.tempDir('crash-bot')
+    let bot = await startBot(dataDir)
+    const alice = await network.user('alice')
+    const replies: MessageEvent[] = []
+    alice.peer.on('message', (m) => { if (m.text.startsWith('handled ')) replies.push(m) })
+    await alice.addContact(bot.link)
+
+    const sent = new Map<string, string>()
+    for (let i = 0; i < 200; i++) sent.set(await alice.send(`m${i}`), `m${i}`)
+
+    // Kill it at a few points while it works through the burst, each time restarting it.
+    for (const after of [20, 60, 100, 150]) {
+      await waitFor(`${after} replies before the next kill`, (done) => {
+        const check = (): void => { if (replies.length >= after) done(true) }
+        alice.peer.on('message', check)
+        check()
+        return () => { alice.peer.off('message', check) }
+      }, 120_000)
+      await kill9(bot.process)
+      bot = await startBot(dataDir)
+    }
+    await waitFor('a reply to each of the 200 messages', (done) => {
+      const check = (): void => { if (new Set(replies.map((r) => r.replyTo)).size >= 200) done(true) }
+      alice.peer.on('message', check)
+      check()
+      return () => { alice.peer.off('message', check) }
+    }, 180_000)
+
+    // Each message got one reply, and the reply is to that message.
+    const byTarget = new Map<string, number>()
+    for (const reply of replies) byTarget.set(reply.replyTo ?? '', (byTarget.get(reply.replyTo ?? '') ?? 0) + 1)
+    expect([...byTarget.values()].every((n) => n === 1)).toBe(true)
+    expect(replies.every((r) => r.text === `handled ${sent.get(r.replyTo ?? '') ?? '?'}`)).toBe(true)
+    // The bot's own count: 200 handled, none twice.
+    await alice.send('/stats')
+    const stats = JSON.parse(await waitForText(alice, (t) => t.startsWith('{'))) as { count: number, duplicates: string[] }
+    expect(stats).toEqual({ count: 200, duplicates: [] })
+  }, 300_000)
+})
+
+async function waitForText (user: Awaited<ReturnType<TestNetwork['user']>>, predicate: (text: string) => boolean): Promise<string> {
+  for (;;) {
+    const text = await user.nextReply({ timeoutMs: 60_000 })
+    if (predicate(text)) return text
+  }
+}
