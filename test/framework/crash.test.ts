@@ -72,6 +72,26 @@ describe('a bot killed with kill -9 in the middle of a burst, several times', ()
   }, 300_000)
 })
 
+describe('a message the bot accepted to send', () => {
+  it('is sent after a crash right after it was accepted, once', async () => {
+    network = await createTestNetwork()
+    const dataDir = await network.tempDir('crash-bot')
+    const bot = await startBot(dataDir)
+    const alice = await network.user('alice')
+    await alice.addContact(bot.link)
+    // A round trip first: the bot has the conversation open.
+    await alice.send('/stats')
+    expect(await alice.nextReply()).toMatch(/^\{"count":0/)
+    const exited = new Promise((resolve) => bot.process.once('exit', resolve))
+    bot.process.send({ sendAndDie: { to: alice.peer.accountId, text: 'accepted, then the lights went out' } })
+    await exited
+    await startBot(dataDir)
+    expect(await alice.nextReply()).toBe('accepted, then the lights went out')
+    await alice.send('/stats')
+    expect(await alice.nextReply()).toMatch(/^\{"count":0/)
+  })
+})
+
 async function waitForText (user: Awaited<ReturnType<TestNetwork['user']>>, predicate: (text: string) => boolean): Promise<string> {
   for (;;) {
     const text = await user.nextReply({ timeoutMs: 60_000 })
