@@ -7,6 +7,10 @@
  *   the receiver's event for it (p50, p95 over SAMPLES, after WARMUP).
  * - Throughput: BURST messages sent back to back; messages per second until
  *   the receiver has them all.
+ * - Bot round trip: a user sends to the echo bot and waits for its reply
+ *   (p50, p95); bot throughput: BURST messages sent at once, replies per
+ *   second until every one came back. Baseline: the same echo done by hand
+ *   with two plain @orbitdb/core logs (each side writes its own, reads the other's).
  *
  * Options (environment): BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300), BENCH_JSON=1.
  */
@@ -16,6 +20,8 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Database } from '@orbitdb/core'
 import { createLogger, createPeer, type Group, type MessageEvent, type Peer } from 'bertybot/protocol'
+import { createTestNetwork } from 'bertybot/testing'
+import { setupEchoBot } from '../bots/echo/bot.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
@@ -123,12 +129,55 @@ async function run (name: string, make: (dirs: string[]) => Promise<Pair>): Prom
   }
 }
 
+/** The echo, by hand, on plain logs: A writes to its log; B, reading it, writes the same to its own; A reads B's. */
+async function plainEchoPair (dirs: string[]): Promise<Pair> {
+  const a: PlainOrbitDB = await startPlainOrbitDB(dirs[0] as string)
+  const b: PlainOrbitDB = await startPlainOrbitDB(dirs[1] as string)
+  await b.libp2p.dial(multiaddr(a.libp2p.getMultiaddrs()[0] as never))
+  const aOut: Database = await a.orbitdb.open('bench-echo-a')
+  const bOut: Database = await b.orbitdb.open('bench-echo-b')
+  const bIn: Database = await b.orbitdb.open(aOut.address)
+  const aIn: Database = await a.orbitdb.open(bOut.address)
+  // B answers each entry it reads with the entry's hash, as the bot's reply quotes the message.
+  bIn.events.on('update', (entry: { hash: string }) => { void bOut.add(entry.hash) })
+  const { arrived, received } = arrivals()
+  aIn.events.on('update', (entry: { payload: { value: string } }) => { arrived(entry.payload.value) })
+  await received(await aOut.add(TEXT))
+  return {
+    send: async () => await aOut.add(TEXT),
+    received,
+    stop: async () => { await a.stop(); await b.stop() }
+  }
+}
+
+/** A user and the echo bot, on the framework's test network; replies are matched to messages by `replyTo`. */
+async function botEchoPair (): Promise<Pair> {
+  const network = await createTestNetwork()
+  const bot = await network.bot((b) => {
+    setupEchoBot(b)
+    // Quote the message answered, so the benchmark can match each reply to its message.
+    b.use(async (ctx, next) => { if (ctx.type === 'message') await ctx.reply(ctx.text, { quote: true }); else await next() })
+  }, { displayName: 'echo' })
+  const user = await network.user('bench')
+  await user.addContact(bot)
+  const { arrived, received } = arrivals()
+  user.peer.on('message', (m: MessageEvent) => { if (m.replyTo !== undefined) arrived(m.replyTo) })
+  const send = async (): Promise<string> => await user.send(TEXT)
+  await received(await send())
+  return { send, received, stop: async () => { await network.stop() } }
+}
+
 const plain = await run('plain @orbitdb/core events log', plainPair)
 const ours = await run('bertybot group messages', bertybotPair)
+const plainEcho = await run('plain @orbitdb/core echo by hand', plainEchoPair)
+process.stderr.write('measuring the echo bot...\n')
+const botPair = await botEchoPair()
+const bot = await measure(botPair).finally(async () => { await botPair.stop() })
 
 const ratio = { p50: ours.p50 / plain.p50, p95: ours.p95 / plain.p95, throughput: ours.throughput / plain.throughput }
+const botRatio = { p50: bot.p50 / plainEcho.p50, p95: bot.p95 / plainEcho.p95, throughput: bot.throughput / plainEcho.throughput }
 if (process.env.BENCH_JSON === '1') {
-  console.log(JSON.stringify({ samples: SAMPLES, burst: BURST, plain, bertybot: ours, ratio }))
+  console.log(JSON.stringify({ samples: SAMPLES, burst: BURST, plain, bertybot: ours, ratio, plainEcho, bot, botRatio }))
 } else {
   const row = (label: string, f: Figures): string => `${label.padEnd(34)}${f.p50.toFixed(1).padStart(9)}${f.p95.toFixed(1).padStart(9)}${f.throughput.toFixed(0).padStart(14)}`
   console.log(`two peers on loopback, one process; latency over ${SAMPLES} messages, throughput over a burst of ${BURST}`)
@@ -137,4 +186,10 @@ if (process.env.BENCH_JSON === '1') {
   console.log(row('bertybot, end-to-end encrypted', ours))
   console.log(`${'ratio (bertybot / baseline)'.padEnd(34)}${(ratio.p50.toFixed(2) + 'x').padStart(9)}${(ratio.p95.toFixed(2) + 'x').padStart(9)}${(ratio.throughput.toFixed(2) + 'x').padStart(14)}`)
   console.log(`targets: latency at most 1.5x the baseline's, throughput at least 1x: ${ratio.p50 <= 1.5 && ratio.throughput >= 1 ? 'met' : 'NOT met'}`)
+  console.log('')
+  console.log('round trip: a user sends, the bot replies, the user receives')
+  console.log(`${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'replies/s'.padStart(14)}`)
+  console.log(row('plain @orbitdb/core echo by hand', plainEcho))
+  console.log(row('bertybot echo bot (framework)', bot))
+  console.log(`${'ratio (bot / baseline)'.padEnd(34)}${(botRatio.p50.toFixed(2) + 'x').padStart(9)}${(botRatio.p95.toFixed(2) + 'x').padStart(9)}${(botRatio.throughput.toFixed(2) + 'x').padStart(14)}`)
 }

@@ -189,8 +189,7 @@ export class Bot {
     const tx = store.transaction()
     const ctx = new ScheduleContext({ bot: this, peer, tx, logger: this.#logger }, { name: 'send', expression: '', timezone: this.config.timezone, scheduledAt: new Date(this.#clock.now()), late: false })
     await ctx.send(to, text)
-    await tx.commit()
-    this.#outbox?.wake()
+    this.#outbox?.enqueue(await tx.commit())
   }
 
   async start (): Promise<void> {
@@ -323,12 +322,12 @@ export class Bot {
     const ctx = incoming.context({ bot: this, peer, tx, logger: this.#logger.child({ event: incoming.key }) })
     await this.#runHandlers(ctx, tx, compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()]))
     tx.handled(incoming.key)
-    await tx.commit()
+    const queued = await tx.commit()
+    this.#outbox?.enqueue(queued)
     await incoming.markHandled()
     if (incoming.durable) await store.forgetHandled(incoming.key)
     this.#stats.handled++
     this.#stats.lastHandledAt = new Date(this.#clock.now())
-    if (tx.messageCount > 0) this.#outbox?.wake()
     if (ctx.type === 'groupInvitation') void this.#ensureReplicas()
   }
 
@@ -361,8 +360,7 @@ export class Bot {
     })
     await this.#runHandlers(ctx, tx, entry.handler as Middleware<Context>)
     tx.scheduleRan(name, scheduledAt)
-    await tx.commit()
-    if (tx.messageCount > 0) this.#outbox?.wake()
+    this.#outbox?.enqueue(await tx.commit())
   }
 
   /** Registers every conversation with the configured replicas, once each. */

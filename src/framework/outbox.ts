@@ -35,7 +35,18 @@ export class Outbox {
     return this.#sentCount
   }
 
-  /** Looks for queued messages (call after committing some). */
+  /** Sends items just committed (they are on disk already). */
+  enqueue (items: OutboxItem[]): void {
+    for (const item of items) this.#dispatch(item, false)
+  }
+
+  #dispatch (item: OutboxItem, mayBeSent: boolean): void {
+    if (this.#inFlight.has(item.seq) || this.#stop.signal.aborted) return
+    this.#inFlight.add(item.seq)
+    this.#dispatcher.dispatch(item.group, async () => { await this.#deliver(item, mayBeSent) })
+  }
+
+  /** Sends what the store holds: at start, after a restart or a crash. */
   wake (): void {
     if (this.#stop.signal.aborted) return
     if (this.#scanning !== undefined) {
@@ -45,11 +56,8 @@ export class Outbox {
     this.#scanning = (async () => {
       do {
         this.#rescan = false
-        for (const item of await this.#store.pending()) {
-          if (this.#inFlight.has(item.seq)) continue
-          this.#inFlight.add(item.seq)
-          this.#dispatcher.dispatch(item.group, async () => { await this.#deliver(item) })
-        }
+        // Sealed in an earlier run: it may be in the log already.
+        for (const item of await this.#store.pending()) this.#dispatch(item, true)
       } while (this.#rescan && !this.#stop.signal.aborted)
     })().catch((err: unknown) => { this.#logger.error({ err }, 'could not read the outbox') }).finally(() => { this.#scanning = undefined })
   }
@@ -71,7 +79,7 @@ export class Outbox {
     this.#stop.abort()
   }
 
-  async #deliver (item: OutboxItem): Promise<void> {
+  async #deliver (item: OutboxItem, mayBeSent: boolean): Promise<void> {
     let backoff = 500
     try {
       while (!this.#stop.signal.aborted) {
@@ -85,7 +93,7 @@ export class Outbox {
           const sealed = item.sealed === undefined
             ? await this.#store.setSealed(item, await group.seal({ text: item.text, replyTo: item.replyTo }))
             : item
-          await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array })
+          await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array }, { mayBeSent: mayBeSent || item.sealed !== undefined })
           await this.#store.sent(item)
           this.#sentCount++
           return
@@ -99,8 +107,9 @@ export class Outbox {
           this.#logger.warn({ err, group: item.group }, 'could not send a queued message; will retry')
           await sleep(backoff, undefined, { signal: this.#stop.signal }).catch(() => {})
           backoff = Math.min(backoff * 2, MAX_RETRY_MS)
-          // Seal once only: if it was sealed before the failure, keep those bytes.
+          // Seal once only: if it was sealed before the failure, keep those bytes; and it may have gone out.
           item = (await this.#store.pending()).find((i) => i.seq === item.seq) ?? item
+          mayBeSent = true
         }
       }
     } finally {

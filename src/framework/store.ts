@@ -240,11 +240,8 @@ export class Transaction {
     this.#outbox.length = 0
   }
 
-  get messageCount (): number {
-    return this.#outbox.length
-  }
-
-  async commit (): Promise<void> {
+  /** Writes everything at once; resolves with the outbox items it queued. */
+  async commit (): Promise<OutboxItem[]> {
     if (this.#committed) throw new Error('transaction already committed')
     this.#committed = true
     const { journal, state, outbox, schedules, batch, nextSeq } = this.#store.ops()
@@ -252,11 +249,13 @@ export class Transaction {
     for (const [key, value] of this.#state) {
       ops.push(value === undefined ? { type: 'del', sublevel: state, key } : { type: 'put', sublevel: state, key, value: json(value) })
     }
-    for (const message of this.#outbox) ops.push({ type: 'put', sublevel: outbox, key: seqKey(nextSeq()), value: json(message) })
+    const queued = this.#outbox.map((message) => ({ seq: nextSeq(), ...message }))
+    for (const { seq, ...message } of queued) ops.push({ type: 'put', sublevel: outbox, key: seqKey(seq), value: json(message) })
     for (const mark of this.#marks) {
       if (mark.journal !== undefined) ops.push({ type: 'put', sublevel: journal, key: mark.journal, value: new Uint8Array() })
       if (mark.schedule !== undefined) ops.push({ type: 'put', sublevel: schedules, key: mark.schedule.name, value: json({ lastRun: mark.schedule.lastRun }) })
     }
     await batch(ops)
+    return queued
   }
 }

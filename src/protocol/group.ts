@@ -200,11 +200,16 @@ export class Group {
     return { group: this.id, bytes: await this.#sending.add(async () => await this.#sealNext(plaintext)) }
   }
 
-  /** Sends a sealed message, unless it is already in the log (sent before a crash); resolves with its id. */
-  async sendSealed (sealed: SealedMessage): Promise<string> {
+  /**
+   * Sends a sealed message, unless it is already in the log (sent before a
+   * crash); resolves with its id. `options.mayBeSent: false` skips that check,
+   * for the first try of a message sealed in this session.
+   */
+  async sendSealed (sealed: SealedMessage, options: { mayBeSent?: boolean } = {}): Promise<string> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
     if (sealed.group !== this.id) throw new InvalidMessageError(`this message was sealed for group ${sealed.group}`)
     return await this.#sending.add(async () => {
+      if (options.mayBeSent === false) return await this.#messages.add(sealed.bytes)
       let looked = 0
       for await (const entry of this.#messages.log.iterator({ amount: RESEND_LOOKBACK })) {
         const value = (entry.payload as { value?: unknown }).value
