@@ -64,15 +64,21 @@ export class Outbox {
 
   /** Waits until everything queued is sent, or `timeoutMs` passes; true if the outbox is empty. */
   async drain (timeoutMs: number): Promise<boolean> {
-    const deadline = AbortSignal.timeout(timeoutMs)
-    while (!deadline.aborted) {
-      await this.#scanning
-      await Promise.race([this.#dispatcher.drain(), sleep(timeoutMs, undefined, { signal: deadline }).catch(() => {})])
-      if (await this.#store.outboxSize() === 0) return true
-      if (this.#inFlight.size === 0) this.wake()
-      await sleep(50, undefined, { signal: deadline }).catch(() => {})
+    // One timer, cleared on the way out: a pending one would keep the process alive after stop().
+    const deadline = new AbortController()
+    const timer = setTimeout(() => { deadline.abort() }, timeoutMs)
+    const expired = new Promise<void>((resolve) => { deadline.signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+    try {
+      while (!deadline.signal.aborted) {
+        await Promise.race([(async () => { await this.#scanning; await this.#dispatcher.drain() })(), expired])
+        if (await this.#store.outboxSize() === 0) return true
+        if (this.#inFlight.size === 0) this.wake()
+        await Promise.race([sleep(50), expired])
+      }
+      return await this.#store.outboxSize() === 0
+    } finally {
+      clearTimeout(timer)
     }
-    return await this.#store.outboxSize() === 0
   }
 
   stop (): void {

@@ -92,6 +92,21 @@ describe('a message the bot accepted to send', () => {
   })
 })
 
+describe('a bot asked to stop with SIGTERM', () => {
+  it('answers what it was handling, then its process ends by itself, with code 0', async () => {
+    network = await createTestNetwork()
+    const bot = await startBot(await network.tempDir('term-bot'))
+    const alice = await network.user('alice')
+    await alice.addContact(bot.link)
+    await alice.send('last words')
+    expect(await alice.nextReply()).toBe('handled last words')
+    const exited = new Promise<number | null>((resolve) => bot.process.once('exit', (code) => { resolve(code) }))
+    bot.process.disconnect()
+    bot.process.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  })
+})
+
 async function waitForText (user: Awaited<ReturnType<TestNetwork['user']>>, predicate: (text: string) => boolean): Promise<string> {
   for (;;) {
     const text = await user.nextReply({ timeoutMs: 60_000 })
