@@ -9,6 +9,7 @@ import QRCode from 'qrcode'
 import packageJson from '../../package.json' with { type: 'json' }
 import { BertybotError, createLogger, createPeer, createReplica, loggerOptionsFromEnv, type Logger } from '../protocol/index.ts'
 import { runChat } from './chat.ts'
+import { createProject, NewProjectError, nextSteps } from './new.ts'
 
 const ENVIRONMENT = `Environment:
   BERTYBOT_DATA        Data directory, when --data is not given.
@@ -22,6 +23,7 @@ Commands:
   chat          Talk to people and bots from the terminal.
   replica       Keep groups' encrypted logs for members who are offline.
   id            Print this peer's contact link, then exit.
+  new <dir>     Create a bot project (code, tests, .env.example, Dockerfile).
   help [cmd]    Show help, for a command too.
 
 Options:
@@ -77,6 +79,22 @@ ${PEER_OPTIONS}
 
 ${ENVIRONMENT}`,
     options: { qr: { type: 'boolean' } }
+  },
+  new: {
+    help: `Usage: bertybot new <dir> [--name <bot name>]
+
+Creates a ready-to-run bot project in <dir> (a new or empty directory): the
+bot (bot.ts: contacts, groups, a welcome, a /roll command), its tests, a
+.env.example listing every setting, a Dockerfile, a README and a .gitignore.
+The project depends on this version of bertybot. Then:
+
+  cd <dir> && npm install && npm test
+  npm start
+
+Options:
+  --name <bot name>    The name people see. Default: the directory's name
+`,
+    options: { name: { type: 'string' } }
   }
 }
 
@@ -141,6 +159,17 @@ async function main (argv: string[]): Promise<number> {
     process.stdout.write(spec.help)
     return 0
   }
+  if (command === 'new') {
+    for (const option of ['data', 'listen', 'bootstrap']) {
+      if (values[option] !== undefined) throw new UsageError(`"bertybot new" has no --${option} option (the project's .env sets it)`)
+    }
+    const [dir, ...extra] = rest
+    if (dir === undefined || extra.length > 0) throw new UsageError('"bertybot new" takes one directory: bertybot new <dir> [--name <bot name>]')
+    const name = values.name as string | undefined
+    const project = await createProject({ dir, ...(name === undefined ? {} : { botName: name }) })
+    process.stdout.write(nextSteps(project))
+    return 0
+  }
   if (rest.length > 0) throw new UsageError(`"bertybot ${command}" takes no arguments (got "${rest.join(' ')}")`)
 
   if (command === 'id') {
@@ -183,5 +212,5 @@ async function main (argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err: unknown) => {
   const message = err instanceof Error ? err.message : String(err)
   process.stderr.write(`bertybot: ${message}\n`)
-  process.exitCode = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true ? 2 : 1
+  process.exitCode = err instanceof UsageError || err instanceof NewProjectError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true ? 2 : 1
 })
