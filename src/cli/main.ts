@@ -34,6 +34,7 @@ ${ENVIRONMENT}`
 
 const PEER_OPTIONS = `  --data <dir>         Data directory (keys, contacts, groups, logs). Default: $BERTYBOT_DATA, else ./.bertybot
   --listen <multiaddr> Where to listen; repeatable. Default: 127.0.0.1, system-chosen ports
+  --announce <addr>    An address to give others instead (behind NAT, in a container); repeatable
   --bootstrap <addr>   A peer to connect to at start (multiaddr with /p2p/); repeatable`
 
 const COMMANDS: Record<string, { help: string, options: ParseArgsConfig['options'] }> = {
@@ -112,6 +113,7 @@ function parse (argv: string[], extra: ParseArgsConfig['options'] = {}): ReturnT
     options: {
       data: { type: 'string' },
       listen: { type: 'string', multiple: true },
+      announce: { type: 'string', multiple: true },
       bootstrap: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
@@ -124,10 +126,11 @@ function logger (defaultLevel: 'warn' | 'info'): Logger {
   return createLogger({ level: defaultLevel, ...loggerOptionsFromEnv() })
 }
 
-function peerOptions (values: Record<string, unknown>, defaultDir: string): { dataDir: string, listen?: string[], bootstrap?: string[] } {
+function peerOptions (values: Record<string, unknown>, defaultDir: string): { dataDir: string, listen?: string[], announce?: string[], bootstrap?: string[] } {
   return {
     dataDir: resolve((values.data as string | undefined) ?? process.env.BERTYBOT_DATA ?? defaultDir),
     ...(values.listen === undefined ? {} : { listen: values.listen as string[] }),
+    ...(values.announce === undefined ? {} : { announce: values.announce as string[] }),
     ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap as string[] })
   }
 }

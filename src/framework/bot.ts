@@ -202,6 +202,7 @@ export class Bot {
       peer = await createPeer({
         dataDir: config.dataDir,
         listen: config.listen,
+        announce: config.announce,
         bootstrap: config.bootstrap,
         dht: config.dht,
         delivery: 'manual',

@@ -10,6 +10,7 @@
  * | dataDir       | BERTYBOT_DATA        | ./.bertybot                     |
  * | displayName   | BERTYBOT_NAME        | (kept from the last run)        |
  * | listen        | BERTYBOT_LISTEN      | 127.0.0.1, system-chosen ports  |
+ * | announce      | BERTYBOT_ANNOUNCE    | the listening addresses         |
  * | bootstrap     | BERTYBOT_BOOTSTRAP   | none                            |
  * | replicas      | BERTYBOT_REPLICAS    | none                            |
  * | dht           | BERTYBOT_DHT         | lan                             |
@@ -32,6 +33,7 @@ export interface BotConfig {
   dataDir: string
   displayName: string | undefined
   listen: string[]
+  announce: string[]
   bootstrap: string[]
   replicas: string[]
   dht: DhtMode
@@ -82,6 +84,7 @@ const fields = {
   dataDir: { variable: 'BERTYBOT_DATA', schema: z.string().min(1, 'must not be empty') },
   displayName: { variable: 'BERTYBOT_NAME', schema: z.string().min(1, 'must not be empty').max(200, 'at most 200 characters') },
   listen: { variable: 'BERTYBOT_LISTEN', schema: z.array(multiaddrSchema), list: true },
+  announce: { variable: 'BERTYBOT_ANNOUNCE', schema: z.array(multiaddrSchema), list: true },
   bootstrap: { variable: 'BERTYBOT_BOOTSTRAP', schema: z.array(peerAddrSchema), list: true },
   replicas: { variable: 'BERTYBOT_REPLICAS', schema: z.array(replicaLinkSchema), list: true },
   dht: { variable: 'BERTYBOT_DHT', schema: z.enum(['lan', 'public', 'off']) },
@@ -95,6 +98,7 @@ const defaults: BotConfig = {
   dataDir: '.bertybot',
   displayName: undefined,
   listen: DEFAULT_LISTEN,
+  announce: [],
   bootstrap: [],
   replicas: [],
   dht: 'lan',

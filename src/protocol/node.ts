@@ -34,6 +34,8 @@ export type DhtMode = 'lan' | 'public' | 'off'
 export interface NodeOptions {
   dataDir: string
   listen: string[]
+  /** Addresses to give others instead of the ones listened on (behind NAT, in a container). */
+  announce: string[]
   bootstrap: string[]
   relay: { client: boolean, server: boolean }
   mdns: boolean
@@ -91,7 +93,7 @@ export async function startNode (options: NodeOptions): Promise<Node> {
   if (options.relay.client) transports.push(circuitRelayTransport())
 
   const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [dagCbor] }), {
-    addresses: { listen: options.listen },
+    addresses: { listen: options.listen, ...(options.announce.length > 0 ? { announce: options.announce } : {}) },
     transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

@@ -36,6 +36,8 @@ export interface PeerOptions {
   dataDir: string
   /** Multiaddrs to listen on; loopback with system-chosen ports by default. */
   listen?: string[]
+  /** Multiaddrs others should dial, given in links instead of the listening ones (behind NAT, in a container). */
+  announce?: string[]
   /** Peers to connect to at start (multiaddrs with a /p2p/ part). None by default: no public list. */
   bootstrap?: string[]
   /** The name members of your groups see. Kept in the data directory: a restart without it keeps the last one. */
@@ -65,6 +67,7 @@ const multiaddrString = z.string().refine((s) => {
 const optionsSchema = z.object({
   dataDir: z.string().min(1),
   listen: z.array(multiaddrString).default(DEFAULT_LISTEN),
+  announce: z.array(multiaddrString).default([]),
   bootstrap: z.array(multiaddrString.refine((s) => s.includes('/p2p/'), { message: 'a bootstrap address needs a /p2p/<peer id> part' })).default([]),
   displayName: z.string().min(1).max(200).optional(),
   relay: z.object({ client: z.boolean().default(false), server: z.boolean().default(false) }).default({ client: false, server: false }),
@@ -80,7 +83,7 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   const logger = namespaced(options.logger ?? defaultLogger(), 'protocol:peer')
   const now = options.now ?? Date.now
 
-  const nodeOptions = { dataDir: config.dataDir, listen: config.listen, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht }
+  const nodeOptions = { dataDir: config.dataDir, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht }
   return await withFoundation(nodeOptions, logger, async ({ identity, state, node, sync }) => {
     if (config.displayName !== undefined) await state.putDisplayName(config.displayName)
     const displayName = config.displayName ?? await state.displayName()

@@ -29,6 +29,8 @@ export interface ReplicaOptions {
   dataDir: string
   /** Where to listen; loopback by default. A replica others reach needs a reachable, fixed address. */
   listen?: string[]
+  /** Addresses to put in the replica's link instead of the listening ones. */
+  announce?: string[]
   bootstrap?: string[]
   dht?: DhtMode
   logger?: Logger
@@ -46,6 +48,7 @@ export async function createReplica (options: ReplicaOptions): Promise<Replica> 
   const nodeOptions = {
     dataDir: options.dataDir,
     listen: options.listen ?? DEFAULT_LISTEN,
+    announce: options.announce ?? [],
     bootstrap: options.bootstrap ?? [],
     relay: { client: false, server: false },
     mdns: false,

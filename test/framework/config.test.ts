@@ -41,6 +41,7 @@ describe('bot configuration', () => {
     expect(bad({ BERTYBOT_LOG_LEVEL: 'loud' }).message).toMatch(/^BERTYBOT_LOG_LEVEL: /)
     expect(bad({ BERTYBOT_REPLICAS: 'bertybot://replica/nope' }).message).toMatch(/^BERTYBOT_REPLICAS: .*replica link/)
     expect(bad({ BERTYBOT_DHT: 'maybe' }).variable).toBe('BERTYBOT_DHT')
+    expect(bad({ BERTYBOT_ANNOUNCE: 'somewhere' }).variable).toBe('BERTYBOT_ANNOUNCE')
     await expect(createBot({ env: {}, listen: ['nope'] })).rejects.toThrow('option listen: "nope" is not a multiaddr')
   })
 
