@@ -12,7 +12,10 @@
  *   second until every one came back. Baseline: the same echo done by hand
  *   with two plain @orbitdb/core logs (each side writes its own, reads the other's).
  *
- * Options (environment): BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300), BENCH_JSON=1.
+ * The machine is shared and noisy: each figure is the median of BENCH_ROUNDS rounds, the baseline
+ * and ours alternating, each round on fresh peers.
+ *
+ * Options (environment): BENCH_ROUNDS (3), BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300), BENCH_JSON=1.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -27,6 +30,7 @@ import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbi
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
 const BURST = Number(process.env.BENCH_BURST ?? 300)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const TEXT = 'The quick brown fox jumps over the lazy dog; a message of about a hundred bytes, as bots send.'
 
 interface Figures { p50: number, p95: number, throughput: number }
@@ -167,12 +171,29 @@ async function botEchoPair (): Promise<Pair> {
   return { send, received, stop: async () => { await network.stop() } }
 }
 
-const plain = await run('plain @orbitdb/core events log', plainPair)
-const ours = await run('bertybot group messages', bertybotPair)
-const plainEcho = await run('plain @orbitdb/core echo by hand', plainEchoPair)
-process.stderr.write('measuring the echo bot...\n')
-const botPair = await botEchoPair()
-const bot = await measure(botPair).finally(async () => { await botPair.stop() })
+function median (values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] as number
+}
+
+function medians (rounds: Figures[]): Figures {
+  return { p50: median(rounds.map((r) => r.p50)), p95: median(rounds.map((r) => r.p95)), throughput: median(rounds.map((r) => r.throughput)) }
+}
+
+const rounds: Record<'plain' | 'ours' | 'plainEcho' | 'bot', Figures[]> = { plain: [], ours: [], plainEcho: [], bot: [] }
+for (let round = 1; round <= ROUNDS; round++) {
+  process.stderr.write(`round ${round} of ${ROUNDS}\n`)
+  rounds.plain.push(await run('plain @orbitdb/core events log', plainPair))
+  rounds.ours.push(await run('bertybot group messages', bertybotPair))
+  rounds.plainEcho.push(await run('plain @orbitdb/core echo by hand', plainEchoPair))
+  process.stderr.write('measuring the echo bot...\n')
+  const botPair = await botEchoPair()
+  rounds.bot.push(await measure(botPair).finally(async () => { await botPair.stop() }))
+}
+const plain = medians(rounds.plain)
+const ours = medians(rounds.ours)
+const plainEcho = medians(rounds.plainEcho)
+const bot = medians(rounds.bot)
 
 const ratio = { p50: ours.p50 / plain.p50, p95: ours.p95 / plain.p95, throughput: ours.throughput / plain.throughput }
 const botRatio = { p50: bot.p50 / plainEcho.p50, p95: bot.p95 / plainEcho.p95, throughput: bot.throughput / plainEcho.throughput }
@@ -180,7 +201,7 @@ if (process.env.BENCH_JSON === '1') {
   console.log(JSON.stringify({ samples: SAMPLES, burst: BURST, plain, bertybot: ours, ratio, plainEcho, bot, botRatio }))
 } else {
   const row = (label: string, f: Figures): string => `${label.padEnd(34)}${f.p50.toFixed(1).padStart(9)}${f.p95.toFixed(1).padStart(9)}${f.throughput.toFixed(0).padStart(14)}`
-  console.log(`two peers on loopback, one process; latency over ${SAMPLES} messages, throughput over a burst of ${BURST}`)
+  console.log(`two peers on loopback, one process; latency over ${SAMPLES} messages, throughput over a burst of ${BURST}; medians of ${ROUNDS} rounds`)
   console.log(`${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'msg/s'.padStart(14)}`)
   console.log(row('plain @orbitdb/core (baseline)', plain))
   console.log(row('bertybot, end-to-end encrypted', ours))

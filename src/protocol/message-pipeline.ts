@@ -59,6 +59,13 @@ interface Changes {
 /** An event ready to deliver, but for its `markHandled`, which depends on how it is settled. */
 type PendingEvent = { [K in DeliverableEventName]: { name: K, event: Omit<Parameters<PeerEvents[K]>[0], 'markHandled'> } }[DeliverableEventName]
 
+/** Writes collected during a scan, made in one batch at its end. */
+interface PendingWrites {
+  ops: StateOp[]
+  /** Entries whose status is among `ops`. */
+  settled: Set<string>
+}
+
 type Outcome =
   | ({ kind: 'deliver', changes: Changes } & PendingEvent)
   | { kind: 'settle', status: Exclude<EntryStatus, 'handled' | 'waiting'>, reason?: DropReason, detail?: string, changes?: Changes }
@@ -99,6 +106,8 @@ export class MessagePipeline {
     logger.trace({ entries: entries.length }, 'scanning messages')
     const now = Date.now()
     const deferred = new Set<string>()
+    // Statuses that need nothing else written go out with the closures, in one batch at the end.
+    const batch: PendingWrites = { ops: [], settled: new Set() }
     for (const entry of entries) {
       // Settled before (or delivered and not handled yet): open only in that it has open ancestors.
       if (await this.#isSettled(entry.hash)) continue
@@ -130,19 +139,19 @@ export class MessagePipeline {
         continue
       }
       this.#deferredSince.delete(entry.hash)
-      await this.#settle(entry, outcome, [])
+      await this.#settle(entry, outcome, [], batch)
     }
-    await this.#close(entries)
+    await this.#close(entries, batch)
     this.#armDeferTimer()
   }
 
-  /** Records as closed, oldest first, the entries settled on disk whose ancestors are all closed. */
-  async #close (entries: HashedEntry[]): Promise<void> {
+  /** Writes `pending`, and records as closed, oldest first, the settled entries whose ancestors are all closed. */
+  async #close (entries: HashedEntry[], pending: PendingWrites): Promise<void> {
     const { state } = this.#deps
     const closedNow = new Set<string>()
-    const ops = []
+    const ops = [...pending.ops]
     for (const entry of entries) {
-      if (!this.#settled.has(entry.hash) && await state.entryStatus(this.#groupId, 'messages', entry.hash) === undefined) continue
+      if (!pending.settled.has(entry.hash) && !this.#settled.has(entry.hash) && await state.entryStatus(this.#groupId, 'messages', entry.hash) === undefined) continue
       let ancestorsClosed = true
       for (const parent of entry.next) {
         if (!closedNow.has(parent) && !await this.#isClosed(parent)) {
@@ -155,6 +164,7 @@ export class MessagePipeline {
       ops.push(state.closeOp(this.#groupId, entry.hash))
     }
     await state.batch(ops)
+    for (const hash of pending.settled) this.#settled.add(hash)
     for (const hash of closedNow) this.#closedEntries.add(hash)
   }
 
@@ -197,16 +207,25 @@ export class MessagePipeline {
     this.#deferTimer.unref()
   }
 
-  async #settle (entry: HashedEntry, outcome: Exclude<Outcome, { kind: 'defer' }>, whenHandled: StateOp[]): Promise<void> {
+  /** Records what became of an entry; a plain status goes into `pending` when given, to be written with others. */
+  async #settle (entry: HashedEntry, outcome: Exclude<Outcome, { kind: 'defer' }>, whenHandled: StateOp[], pending?: PendingWrites): Promise<void> {
     const { state, events, logger } = this.#deps
     if (outcome.kind === 'deliver') {
       await state.batch(outcome.changes.ops)
       outcome.changes.after?.()
       this.#awaitingHandled.add(entry.hash)
       const markHandled = once(async () => {
-        await state.batch([state.delMessageKeyOp(this.#groupId, entry.hash), ...whenHandled, state.setStatusOp(this.#groupId, 'messages', entry.hash, 'handled')])
+        // Closed at once if everything behind it is: the next scan then need not look at it.
+        const closes = entry.next.every((parent) => this.#closedEntries.has(parent))
+        await state.batch([
+          state.delMessageKeyOp(this.#groupId, entry.hash),
+          ...whenHandled,
+          state.setStatusOp(this.#groupId, 'messages', entry.hash, 'handled'),
+          ...(closes ? [state.closeOp(this.#groupId, entry.hash)] : [])
+        ])
         this.#awaitingHandled.delete(entry.hash)
         this.#settled.add(entry.hash)
+        if (closes) this.#closedEntries.add(entry.hash)
       })
       logger.trace({ entry: entry.hash, event: outcome.name }, 'delivering')
       events.deliver(outcome.name, { ...outcome.event, markHandled } as never)
@@ -214,6 +233,11 @@ export class MessagePipeline {
     }
     if (outcome.status === 'dropped') {
       logger.warn({ entry: entry.hash, reason: outcome.reason, detail: outcome.detail }, 'dropped a message entry')
+    }
+    if (pending !== undefined && outcome.changes === undefined && whenHandled.length === 0) {
+      pending.ops.push(state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status))
+      pending.settled.add(entry.hash)
+      return
     }
     await state.batch([...(outcome.changes?.ops ?? []), ...whenHandled, state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status)])
     outcome.changes?.after?.()
