@@ -28,7 +28,7 @@ import { Composer, compose, type Middleware } from './composer.ts'
 import { loadConfig, type BotConfig, type BotConfigOptions } from './config.ts'
 import {
   AcknowledgementContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext, MemberJoinedContext,
-  MessageContext, ScheduleContext, type CommandContext, type Context, type ContextMap, type ContextServices, type EventType
+  MessageContext, queueMessage, ScheduleContext, type CommandContext, type Context, type ContextMap, type ContextServices, type EventType
 } from './context.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
 import { BotError } from './errors.ts'
@@ -187,8 +187,7 @@ export class Bot {
   async send (to: Group | string, text: string): Promise<void> {
     const { store, peer } = this.#running()
     const tx = store.transaction()
-    const ctx = new ScheduleContext({ bot: this, peer, tx, logger: this.#logger }, { name: 'send', expression: '', timezone: this.config.timezone, scheduledAt: new Date(this.#clock.now()), late: false })
-    await ctx.send(to, text)
+    queueMessage({ peer, tx }, to, text)
     this.#outbox?.enqueue(await tx.commit())
   }
 

@@ -37,6 +37,17 @@ export interface ContextServices {
 
 const BOT_SCOPE = '_bot'
 
+/**
+ * Queues a message in `tx` to a group (a `Group`, a group id, or a contact's
+ * account id), checking it now so that a bad one fails in the handler.
+ */
+export function queueMessage (services: Pick<ContextServices, 'peer' | 'tx'>, to: Group | string, text: string, options: SendOptions = {}): void {
+  const group = typeof to === 'string' ? services.peer.group(to) ?? services.peer.contact(to)?.group : to
+  if (group === undefined) throw new InvalidMessageError(`no group or contact "${String(to)}" to send to`)
+  if (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`a message is a text of at most ${MAX_TEXT_LENGTH} characters`)
+  services.tx.send({ group: group.id, text, replyTo: options.replyTo })
+}
+
 function scopedState (services: ContextServices, scope: string): KeyValue {
   return {
     get: async <T>(key: string) => await services.tx.get(scope, key) as T | undefined,
@@ -78,10 +89,7 @@ abstract class BaseContext<T extends EventType> {
    * id). It is sent once the handlers finish, even if the bot crashes right after.
    */
   async send (to: Group | string, text: string, options: SendOptions = {}): Promise<void> {
-    const group = typeof to === 'string' ? this.services.peer.group(to) ?? this.services.peer.contact(to)?.group : to
-    if (group === undefined) throw new InvalidMessageError(`no group or contact "${String(to)}" to send to`)
-    if (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`a message is a text of at most ${MAX_TEXT_LENGTH} characters`)
-    this.services.tx.send({ group: group.id, text, replyTo: options.replyTo })
+    queueMessage(this.services, to, text, options)
   }
 
   /** Queues a message to every conversation: each contact and each group. Resolves with how many. */
