@@ -9,12 +9,11 @@
  * peer delivers the event again); a crash after it is recognised from the
  * journal (the event is not handled twice).
  */
-import { chmod, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AbstractSublevel } from 'abstract-level'
-import { ClassicLevel } from 'classic-level'
+import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
-import { DataDirectoryError, type SealedMessage } from '../protocol/index.ts'
+import { DataDirectoryError, openPrivateLevel, type SealedMessage } from '../protocol/index.ts'
 
 type Bytes = Uint8Array
 type Sub = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
@@ -57,7 +56,6 @@ const seqKey = (seq: number): string => seq.toString().padStart(16, '0')
 
 export class BotStore {
   readonly #db: ClassicLevel<string, Bytes>
-  readonly #meta: Sub
   readonly #journal: Sub
   readonly #state: Sub
   readonly #outbox: Sub
@@ -68,7 +66,6 @@ export class BotStore {
   private constructor (db: ClassicLevel<string, Bytes>) {
     this.#db = db
     const sub = (name: string): Sub => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
-    this.#meta = sub('meta')
     this.#journal = sub('journal')
     this.#state = sub('state')
     this.#outbox = sub('outbox')
@@ -77,24 +74,7 @@ export class BotStore {
   }
 
   static async open (dataDir: string): Promise<BotStore> {
-    const dir = join(dataDir, 'bot')
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    await chmod(dir, 0o700)
-    const db = new ClassicLevel<string, Bytes>(dir, { valueEncoding: 'view' })
-    try {
-      await db.open()
-    } catch (err) {
-      throw new DataDirectoryError(`cannot open the bot store in ${dir} (is another bot using this data directory?): ${(err as Error).message}`, { cause: err })
-    }
-    const store = new BotStore(db)
-    const format = await store.#meta.get('format')
-    const version = format === undefined ? undefined : Number(decoder.decode(format))
-    if (version === undefined) {
-      await store.#meta.put('format', encoder.encode(String(STORE_FORMAT)))
-    } else if (!(version <= STORE_FORMAT)) {
-      await db.close()
-      throw new DataDirectoryError(`the bot store in ${dir} was written by a newer bertybot (format ${version}): upgrade bertybot`)
-    }
+    const store = new BotStore(await openPrivateLevel(join(dataDir, 'bot'), { what: 'the bot store', format: STORE_FORMAT }))
     for await (const key of store.#outbox.keys({ reverse: true, limit: 1 })) store.#nextSeq = Number(key) + 1
     return store
   }

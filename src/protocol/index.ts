@@ -26,3 +26,4 @@ export {
 export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from './logger.ts'
 export type { DhtMode } from './node.ts'
 export type { SigningKeyPair } from './crypto.ts'
+export { openPrivateLevel, type PrivateLevel } from './private-level.ts'

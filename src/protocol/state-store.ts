@@ -7,14 +7,14 @@
  * Keys are `<groupId>/<...>` strings; values are CBOR validated with zod on
  * read, so a damaged record is an error that names it, not a crash later.
  */
-import { chmod, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AbstractSublevel } from 'abstract-level'
-import { ClassicLevel } from 'classic-level'
+import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
 import { KEY_SIZE } from './crypto.ts'
 import { decodeCbor, encodeCbor } from './encoding.ts'
 import { DataDirectoryError } from './errors.ts'
+import { openPrivateLevel } from './private-level.ts'
 import type { GroupKind } from './group-keys.ts'
 import type { ReceiverChain, SenderChain } from './ratchet.ts'
 import type { ReplicatedGroup } from './replication.ts'
@@ -129,25 +129,7 @@ export class StateStore {
   }
 
   static async open (dataDir: string): Promise<StateStore> {
-    const dir = join(dataDir, 'state')
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-    await chmod(dir, 0o700)
-    const db = new ClassicLevel<string, Bytes>(dir, { valueEncoding: 'view' })
-    try {
-      await db.open()
-    } catch (err) {
-      throw new DataDirectoryError(`cannot open the state database in ${dir} (is another peer using this data directory?): ${(err as Error).message}`, { cause: err })
-    }
-    const store = new StateStore(db)
-    const format = await store.#meta.get('format')
-    const version = format === undefined ? undefined : decodeCbor(format, uint)
-    if (version === undefined) {
-      await store.#meta.put('format', encodeCbor(STATE_FORMAT))
-    } else if (version > STATE_FORMAT) {
-      await db.close()
-      throw new DataDirectoryError(`data directory ${dataDir} was written by a newer bertybot (state format ${version}, this one reads ${STATE_FORMAT}): upgrade bertybot`)
-    }
-    return store
+    return new StateStore(await openPrivateLevel(join(dataDir, 'state'), { what: 'the state database', format: STATE_FORMAT }))
   }
 
   async close (): Promise<void> {
