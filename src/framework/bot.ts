@@ -25,7 +25,8 @@ import { createLogger, createPeer, namespaced, NotRunningError, type Group, type
 import { systemClock, type Clock } from './clock.ts'
 import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 import { Composer, compose, type Middleware } from './composer.ts'
-import { loadConfig, type BotConfig, type BotConfigOptions } from './config.ts'
+import type { z } from 'zod'
+import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type SettingsSchema } from './config.ts'
 import {
   AcknowledgementContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext, MemberJoinedContext,
   MessageContext, queueMessage, ScheduleContext, type CommandContext, type Context, type ContextMap, type ContextServices, type EventType
@@ -48,8 +49,17 @@ export interface BotOptions extends BotConfigOptions {
   drainTimeoutMs?: number
 }
 
-export async function createBot (options: BotOptions = {}): Promise<Bot> {
-  return new Bot(loadConfig(options), options)
+/**
+ * Creates a bot (not started). With `settings`, a zod object keyed by
+ * environment variable names, the bot's own configuration is read from the
+ * environment and `.env` too, validated, and typed as `bot.settings`.
+ */
+export async function createBot<S extends SettingsSchema> (options: BotOptions & { settings: S }): Promise<Bot<z.output<S>>>
+export async function createBot (options?: BotOptions): Promise<Bot>
+export async function createBot (options: BotOptions & { settings?: SettingsSchema } = {}): Promise<Bot<unknown>> {
+  const config = loadConfig(options)
+  const settings = options.settings === undefined ? {} : loadSettings(options.settings, options)
+  return new Bot(config, options, settings)
 }
 
 export interface BotStats {
@@ -79,8 +89,10 @@ interface Incoming {
   context: (services: ContextServices) => Context
 }
 
-export class Bot {
+export class Bot<Settings = Record<string, never>> {
   readonly config: BotConfig
+  /** The bot's own settings, as `createBot({ settings })` read them. */
+  readonly settings: Settings
   readonly #options: BotOptions
   readonly #logger: Logger
   readonly #clock: Clock
@@ -101,8 +113,9 @@ export class Bot {
   #dispatcher: OrderedDispatcher | undefined
   #stopping: Promise<void> | undefined
 
-  constructor (config: BotConfig, options: BotOptions = {}) {
+  constructor (config: BotConfig, options: BotOptions = {}, settings?: Settings) {
     this.config = config
+    this.settings = settings ?? ({} as Settings)
     this.#options = options
     this.#logger = namespaced(options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }), 'framework:bot')
     this.#clock = options.clock ?? systemClock

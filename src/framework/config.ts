@@ -109,7 +109,7 @@ const defaults: BotConfig = {
 }
 
 /** The environment as dotenv and the process give it: the process's variables win over the file's. */
-function environment (options: BotConfigOptions): Record<string, string | undefined> {
+export function environment (options: Pick<BotConfigOptions, 'env' | 'envFile'>): Record<string, string | undefined> {
   if (options.env !== undefined) return options.env
   const file = options.envFile === undefined ? '.env' : options.envFile
   let fromFile: Record<string, string> = {}
@@ -151,4 +151,25 @@ export function loadConfig (options: BotConfigOptions = {}): BotConfig {
     config[key] = parsed.data
   }
   return config as unknown as BotConfig
+}
+
+/** A bot's own settings: a zod object whose keys are environment variable names. */
+export type SettingsSchema = z.ZodObject<z.ZodRawShape>
+
+/**
+ * Reads a bot's own settings from the environment (and `.env`), validated with
+ * `schema`; a bad or missing value is a `ConfigError` naming the variable.
+ * Empty values count as not set, so `.env.example` can list every variable.
+ */
+export function loadSettings<S extends SettingsSchema> (schema: S, options: Pick<BotConfigOptions, 'env' | 'envFile'> = {}): z.output<S> {
+  const env = environment(options)
+  const values = Object.fromEntries(Object.keys(schema.shape).map((key) => [key, env[key]?.trim() === '' ? undefined : env[key]?.trim()]))
+  const parsed = schema.safeParse(values)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const variable = String(issue?.path[0] ?? 'settings')
+    const problem = issue?.code === 'invalid_type' && values[variable] === undefined ? 'is required' : issue?.message ?? 'invalid value'
+    throw new ConfigError(variable, problem)
+  }
+  return parsed.data
 }

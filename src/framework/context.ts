@@ -29,7 +29,7 @@ export interface SendOptions {
 
 /** What every context is built from. */
 export interface ContextServices {
-  bot: Bot
+  bot: Bot<unknown>
   peer: Peer
   tx: Transaction
   logger: Logger
@@ -58,7 +58,7 @@ function scopedState (services: ContextServices, scope: string): KeyValue {
 
 abstract class BaseContext<T extends EventType> {
   abstract readonly type: T
-  readonly bot: Bot
+  readonly bot: Bot<unknown>
   /** A logger for this event. */
   readonly log: Logger
   protected readonly services: ContextServices

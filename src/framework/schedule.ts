@@ -61,6 +61,7 @@ export class Scheduler {
   readonly #logger: Logger
   readonly #run: (schedule: Schedule, scheduledAt: number, late: boolean) => Promise<void>
   readonly #stop = new AbortController()
+  #started = false
   #loop: Promise<void> | undefined
 
   constructor (options: { clock: Clock, store: BotStore, logger: Logger, run: (schedule: Schedule, scheduledAt: number, late: boolean) => Promise<void> }) {
@@ -81,7 +82,35 @@ export class Scheduler {
     const task = nodeCron.createTask(expression, () => {}, { timezone: options.timezone, name })
     const entry: Entry = { name, expression, timezone: options.timezone, missed: options.missed ?? 'run', task }
     this.#entries.push(entry)
+    // Added while running (a schedule kept in the bot's state, set up again after a restart):
+    // it may have missed a run too.
+    if (this.#started) {
+      this.#catchUp(entry).catch((err: unknown) => { this.#logger.error({ err, schedule: name }, 'catching up on a schedule failed') })
+      this.#ensureLoop()
+    }
     return { name, expression, timezone: entry.timezone, missed: entry.missed }
+  }
+
+  /** Stops a schedule; true if there was one of that name. */
+  remove (name: string): boolean {
+    const i = this.#entries.findIndex((e) => e.name === name)
+    if (i === -1) return false
+    const [entry] = this.#entries.splice(i, 1)
+    void entry?.task.destroy()
+    return true
+  }
+
+  /** When `name` runs next after `from` (now by default), on the bot's clock. */
+  nextRun (name: string, from = this.#clock.now()): Date | undefined {
+    const entry = this.#entries.find((e) => e.name === name)
+    if (entry === undefined) return undefined
+    // node-cron computes it, but does not declare the matcher that does in its types.
+    const matcher = (entry.task as unknown as { timeMatcher?: { getNextMatch?: (date: Date) => Date } }).timeMatcher
+    if (typeof matcher?.getNextMatch === 'function') return matcher.getNextMatch(new Date(from))
+    for (let t = (Math.floor(from / MINUTE) + 1) * MINUTE; t < from + 62 * 24 * 60 * MINUTE; t += MINUTE) {
+      if (entry.task.match(new Date(t))) return new Date(t)
+    }
+    return undefined
   }
 
   list (): Schedule[] {
@@ -90,8 +119,14 @@ export class Scheduler {
 
   /** Catches up on missed occurrences, then runs each schedule when due. */
   async start (): Promise<void> {
-    if (this.#entries.length === 0 || this.#loop !== undefined) return
+    if (this.#started) return
+    this.#started = true
     for (const entry of this.#entries) await this.#catchUp(entry)
+    this.#ensureLoop()
+  }
+
+  #ensureLoop (): void {
+    if (this.#loop !== undefined || this.#entries.length === 0 || this.#stop.signal.aborted) return
     this.#loop = this.#tick().catch((err: unknown) => {
       if (!this.#stop.signal.aborted) this.#logger.error({ err }, 'the scheduler stopped')
     })
