@@ -29,13 +29,16 @@ import type { z } from 'zod'
 import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type SettingsSchema } from './config.ts'
 import {
   AcknowledgementContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext, MemberJoinedContext,
-  MessageContext, queueMessage, ScheduleContext, type CommandContext, type Context, type ContextMap, type ContextServices, type EventType
+  MessageContext, queueMessage, ScheduleContext, TaskContext, type CommandContext, type Context, type ContextMap, type ContextServices, type EventType
 } from './context.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
-import { BotError } from './errors.ts'
+import { BotError, StateConflictError } from './errors.ts'
 import { Outbox } from './outbox.ts'
-import { Scheduler, validateSchedule, type ScheduleOptions } from './schedule.ts'
-import { BotStore, type Transaction } from './store.ts'
+import { Scheduler, validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'
+import { BotStore, type OutboxItem, type Transaction } from './store.ts'
+
+/** How many times handlers run again when the state they read changed under them before giving up. */
+const MAX_COMMIT_ATTEMPTS = 50
 
 export interface BotOptions extends BotConfigOptions {
   logger?: Logger
@@ -99,9 +102,9 @@ export class Bot<Settings = Record<string, never>> {
   readonly #use = new Composer<Context>()
   readonly #handlers = new Composer<Context>()
   readonly #commands = new CommandRegistry()
-  readonly #schedules: Array<{ expression: string, handler: Middleware<ScheduleContext>, options: ScheduleOptions }> = []
+  readonly #schedules: Array<{ when: string | Date, handler: Middleware<ScheduleContext>, options: ScheduleOptions }> = []
   /** Schedule name (as the scheduler made it unique) → its handler. */
-  readonly #scheduleHandlers = new Map<string, { expression: string, timezone: string, handler: Middleware<ScheduleContext> }>()
+  readonly #scheduleHandlers = new Map<string, Middleware<ScheduleContext>>()
   readonly #listeners: Array<() => void> = []
   readonly #stats: BotStats = { handled: 0, errors: 0, pending: 0, sent: 0, startedAt: undefined, lastHandledAt: undefined }
   #errorHandler: (error: BotError) => unknown
@@ -167,12 +170,42 @@ export class Bot<Settings = Record<string, never>> {
     return this
   }
 
-  /** Runs `handler` on a cron expression (`'0 9 * * 1-5'`), in the bot's time zone unless `options.timezone`. */
-  schedule (expression: string, handler: Middleware<ScheduleContext>, options: ScheduleOptions = {}): this {
-    if (this.#status !== 'created') throw new Error('add schedules before bot.start()')
-    validateSchedule(expression, options.timezone ?? this.config.timezone)
-    this.#schedules.push({ expression, handler, options })
+  /**
+   * Runs `handler` on a cron expression (`'0 9 * * 1-5'`), in the bot's time
+   * zone unless `options.timezone`; or once, when `when` is a date. Before
+   * `start()` or while running: a schedule kept in the bot's state is added
+   * again after a restart, and catches up on a run it missed meanwhile if it
+   * has the same `name`.
+   */
+  schedule (when: string | Date, handler: Middleware<ScheduleContext>, options: ScheduleOptions = {}): this {
+    if (this.#status === 'running' && this.#scheduler !== undefined) {
+      this.#addSchedule(this.#scheduler, when, handler, options)
+    } else if (this.#status === 'created') {
+      if (typeof when === 'string') validateSchedule(when, options.timezone ?? this.config.timezone)
+      this.#schedules.push({ when, handler, options })
+    } else {
+      throw new NotRunningError(`cannot add a schedule to a bot that is ${this.#status}`)
+    }
     return this
+  }
+
+  /** Removes a schedule by name; true if there was one. */
+  unschedule (name: string): boolean {
+    const waiting = this.#schedules.findIndex((s) => s.options.name === name)
+    if (waiting !== -1) this.#schedules.splice(waiting, 1)
+    this.#scheduleHandlers.delete(name)
+    return (this.#scheduler?.remove(name) ?? false) || waiting !== -1
+  }
+
+  /** The schedules, with when each runs next (once started). */
+  schedules (): Array<Schedule & { nextRun: Date | undefined }> {
+    const scheduler = this.#scheduler
+    return scheduler?.list().map((s) => ({ ...s, nextRun: scheduler.nextRun(s.name) })) ?? []
+  }
+
+  /** The clock the bot's schedules follow. */
+  get clock (): Clock {
+    return this.#clock
   }
 
   /** Where errors thrown by handlers go. The default logs them and tells the user something went wrong. */
@@ -198,10 +231,48 @@ export class Bot<Settings = Record<string, never>> {
 
   /** Queues a message from outside any handler (sent even if the bot crashes right after). */
   async send (to: Group | string, text: string): Promise<void> {
-    const { store, peer } = this.#running()
-    const tx = store.transaction()
-    queueMessage({ peer, tx }, to, text)
-    this.#outbox?.enqueue(await tx.commit())
+    await this.run(async (ctx) => { await ctx.send(to, text) })
+  }
+
+  /**
+   * Runs `fn` outside any event (a poller, a webhook) as handlers run: its
+   * state writes and messages are committed together when it returns, or not
+   * at all if it throws. If state it read was changed meanwhile by a handler,
+   * it runs again, so keep side effects out of it.
+   *
+   * ```ts
+   * await bot.run(async (ctx) => {
+   *   const seen = await ctx.botState.get<string[]>('seen') ?? []
+   *   await ctx.send(groupId, 'new item'); await ctx.botState.set('seen', [...seen, id])
+   * })
+   * ```
+   */
+  async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
+    const { peer } = this.#running()
+    let result: T | undefined
+    const queued = await this.#commitWithRetry('task', async (tx) => {
+      result = await fn(new TaskContext({ bot: this, peer, tx, logger: namespaced(this.#logger, 'framework:task') }))
+    })
+    this.#outbox?.enqueue(queued)
+    return result as T
+  }
+
+  /**
+   * Runs `attempt` on a fresh transaction and commits it; again, on fresh
+   * state, while what it read was changed by a concurrent commit.
+   */
+  async #commitWithRetry (what: string, attempt: (tx: Transaction) => Promise<void>): Promise<OutboxItem[]> {
+    const { store } = this.#running()
+    for (let n = 1; ; n++) {
+      const tx = store.transaction()
+      await attempt(tx)
+      try {
+        return await tx.commit()
+      } catch (err) {
+        if (!(err instanceof StateConflictError) || n >= MAX_COMMIT_ATTEMPTS) throw err
+        this.#logger.debug({ what, key: err.key, attempt: n }, 'state changed under a handler: running it again')
+      }
+    }
   }
 
   async start (): Promise<void> {
@@ -250,12 +321,9 @@ export class Bot<Settings = Record<string, never>> {
       clock: this.#clock,
       store,
       logger: namespaced(this.#logger, 'framework:schedule'),
-      run: async (schedule, scheduledAt, late) => { await this.#runSchedule(schedule.name, scheduledAt, late) }
+      run: async (schedule, scheduledAt, late) => { await this.#runSchedule(schedule, scheduledAt, late) }
     })
-    for (const { expression, handler, options } of this.#schedules) {
-      const schedule = this.#scheduler.add(expression, { ...options, timezone: options.timezone ?? config.timezone })
-      this.#scheduleHandlers.set(schedule.name, { expression, timezone: schedule.timezone, handler })
-    }
+    for (const { when, handler, options } of this.#schedules.splice(0)) this.#addSchedule(this.#scheduler, when, handler, options)
     this.#listen(peer)
     this.#status = 'running'
     this.#stats.startedAt = new Date(this.#clock.now())
@@ -283,6 +351,19 @@ export class Bot<Settings = Record<string, never>> {
       this.#status = 'stopped'
     })()
     await this.#stopping
+  }
+
+  #addSchedule (scheduler: Scheduler, when: string | Date, handler: Middleware<ScheduleContext>, options: ScheduleOptions): void {
+    // The handler is known before the scheduler may run a missed occurrence.
+    const name = options.name
+    if (name !== undefined) this.#scheduleHandlers.set(name, handler)
+    try {
+      const schedule = scheduler.add(when, { ...options, timezone: options.timezone ?? this.config.timezone })
+      this.#scheduleHandlers.set(schedule.name, handler)
+    } catch (err) {
+      if (name !== undefined && !scheduler.list().some((s) => s.name === name)) this.#scheduleHandlers.delete(name)
+      throw err
+    }
   }
 
   #running (): { store: BotStore, peer: Peer } {
@@ -331,17 +412,19 @@ export class Bot<Settings = Record<string, never>> {
       if (incoming.durable) await store.forgetHandled(incoming.key)
       return
     }
-    const tx = store.transaction()
-    const ctx = incoming.context({ bot: this, peer, tx, logger: this.#logger.child({ event: incoming.key }) })
-    await this.#runHandlers(ctx, tx, compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()]))
-    tx.handled(incoming.key)
-    const queued = await tx.commit()
+    let ctx: Context | undefined
+    const chain = compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()])
+    const queued = await this.#commitWithRetry(incoming.key, async (tx) => {
+      ctx = incoming.context({ bot: this, peer, tx, logger: this.#logger.child({ event: incoming.key }) })
+      await this.#runHandlers(ctx, tx, chain)
+      tx.handled(incoming.key)
+    })
     this.#outbox?.enqueue(queued)
     await incoming.markHandled()
     if (incoming.durable) await store.forgetHandled(incoming.key)
     this.#stats.handled++
     this.#stats.lastHandledAt = new Date(this.#clock.now())
-    if (ctx.type === 'groupInvitation') void this.#ensureReplicas()
+    if (ctx?.type === 'groupInvitation') void this.#ensureReplicas()
   }
 
   /** Runs the chain; if it throws, its effects are dropped and the error handler runs (its replies are kept). */
@@ -359,21 +442,20 @@ export class Bot<Settings = Record<string, never>> {
     }
   }
 
-  async #runSchedule (name: string, scheduledAt: number, late: boolean): Promise<void> {
-    const { store, peer } = this.#running()
-    const entry = this.#scheduleHandlers.get(name)
-    if (entry === undefined) return
-    const tx = store.transaction()
-    const ctx = new ScheduleContext({ bot: this, peer, tx, logger: this.#logger.child({ schedule: name }) }, {
-      name,
-      expression: entry.expression,
-      timezone: entry.timezone,
-      scheduledAt: new Date(scheduledAt),
-      late
+  async #runSchedule (schedule: Schedule, scheduledAt: number, late: boolean): Promise<void> {
+    const { peer } = this.#running()
+    const handler = this.#scheduleHandlers.get(schedule.name)
+    if (handler === undefined) return
+    const { name, expression, once, timezone } = schedule
+    const queued = await this.#commitWithRetry(`schedule/${name}`, async (tx) => {
+      const ctx = new ScheduleContext({ bot: this, peer, tx, logger: this.#logger.child({ schedule: name }) }, {
+        name, expression, once, timezone, scheduledAt: new Date(scheduledAt), late
+      })
+      await this.#runHandlers(ctx, tx, handler as Middleware<Context>)
+      tx.scheduleRan(name, scheduledAt)
     })
-    await this.#runHandlers(ctx, tx, entry.handler as Middleware<Context>)
-    tx.scheduleRan(name, scheduledAt)
-    this.#outbox?.enqueue(await tx.commit())
+    if (once !== undefined) this.#scheduleHandlers.delete(name)
+    this.#outbox?.enqueue(queued)
   }
 
   /** Registers every conversation with the configured replicas, once each. */

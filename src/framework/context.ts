@@ -56,7 +56,7 @@ function scopedState (services: ContextServices, scope: string): KeyValue {
   }
 }
 
-abstract class BaseContext<T extends EventType> {
+abstract class BaseContext<T extends EventType | 'task'> {
   abstract readonly type: T
   readonly bot: Bot<unknown>
   /** A logger for this event. */
@@ -250,7 +250,10 @@ export class MemberJoinedContext extends ConversationContext<'memberJoined'> {
 
 export interface ScheduleRun {
   readonly name: string
+  /** The cron expression, or a one-off's instant in ISO 8601. */
   readonly expression: string
+  /** For a one-off: when it was to run. */
+  readonly once: Date | undefined
   readonly timezone: string
   /** The time the run was due. */
   readonly scheduledAt: Date
@@ -266,6 +269,14 @@ export class ScheduleContext extends BaseContext<'schedule'> {
     super(services)
     this.schedule = run
   }
+}
+
+/**
+ * What `bot.run()` gives its function: the bot's state and `send`, committed
+ * together when the function returns, as a handler's are.
+ */
+export class TaskContext extends BaseContext<'task'> {
+  readonly type = 'task' as const
 }
 
 export type Context =

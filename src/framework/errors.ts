@@ -37,3 +37,16 @@ export class CommandDefinitionError extends BertybotError {
     super('ERR_COMMAND_DEFINITION', message)
   }
 }
+
+/**
+ * A transaction read state that another one changed before it committed; it
+ * wrote nothing. The bot runs the handlers again when this happens.
+ */
+export class StateConflictError extends BertybotError {
+  readonly key: string
+
+  constructor (key: string) {
+    super('ERR_STATE_CONFLICT', `state "${key}" was changed by a concurrent handler`)
+    this.key = key
+  }
+}

@@ -1,13 +1,14 @@
 /**
  * Schedules: cron expressions (node-cron's language, with seconds optional and
- * a time zone), run on the bot's clock. node-cron parses, validates and
+ * a time zone), or a single instant (a one-off), run on the bot's clock. node-cron parses, validates and
  * matches; the timing loop is ours, so that it follows the bot's clock (a
  * fake one in tests) and knows, after a restart, what ran and what was missed.
  *
  * Each run's time is stored with its effects (in the same transaction), so a
  * restart never runs an occurrence twice. An occurrence that fell while the
  * bot was down (looking back up to a week) is run once, late, or skipped with
- * a log line (`missed: 'skip'`): never skipped silently.
+ * a log line (`missed: 'skip'`): never skipped silently. A one-off is removed
+ * once it ran (or was skipped); added again after that, it does not run again.
  */
 import nodeCron, { type ScheduledTask } from 'node-cron'
 import type { Logger } from '../protocol/index.ts'
@@ -26,13 +27,21 @@ export interface ScheduleOptions {
 
 export interface Schedule {
   readonly name: string
+  /** The cron expression, or the one-off's instant in ISO 8601. */
   readonly expression: string
+  /** For a one-off: when it runs. */
+  readonly once: Date | undefined
   readonly timezone: string
   readonly missed: 'run' | 'skip'
 }
 
 interface Entry extends Schedule {
-  task: ScheduledTask
+  /** The cron task that matches times (node-cron's matcher); none for a one-off. */
+  task: ScheduledTask | undefined
+  /** A one-off's second, in ms. */
+  at: number | undefined
+  /** Runs of one schedule happen one after another, so the last-run check before each is sound. */
+  busy: Promise<void>
 }
 
 const SECOND = 1000
@@ -71,16 +80,32 @@ export class Scheduler {
     this.#run = options.run
   }
 
-  add (expression: string, options: ScheduleOptions & { timezone: string }): Schedule {
-    validateSchedule(expression, options.timezone)
+  /** Adds a cron schedule, or a one-off when `when` is a date. */
+  add (when: string | Date, options: ScheduleOptions & { timezone: string }): Schedule {
+    const once = when instanceof Date
+    if (once) {
+      if (Number.isNaN(when.getTime())) throw new ScheduleError('a one-off schedule needs a valid date')
+      validateSchedule('* * * * *', options.timezone)
+    } else {
+      validateSchedule(when, options.timezone)
+    }
+    const expression = once ? when.toISOString() : when
     let name = options.name ?? expression
     if (options.name === undefined) {
       for (let n = 2; this.#entries.some((e) => e.name === name); n++) name = `${expression} #${n}`
     } else if (this.#entries.some((e) => e.name === name)) {
       throw new ScheduleError(`a schedule named "${name}" exists already`)
     }
-    const task = nodeCron.createTask(expression, () => {}, { timezone: options.timezone, name })
-    const entry: Entry = { name, expression, timezone: options.timezone, missed: options.missed ?? 'run', task }
+    const entry: Entry = {
+      name,
+      expression,
+      once: once ? when : undefined,
+      timezone: options.timezone,
+      missed: options.missed ?? 'run',
+      task: once ? undefined : nodeCron.createTask(when, () => {}, { timezone: options.timezone, name }),
+      at: once ? Math.ceil(when.getTime() / SECOND) * SECOND : undefined,
+      busy: Promise.resolve()
+    }
     this.#entries.push(entry)
     // Added while running (a schedule kept in the bot's state, set up again after a restart):
     // it may have missed a run too.
@@ -88,7 +113,7 @@ export class Scheduler {
       this.#catchUp(entry).catch((err: unknown) => { this.#logger.error({ err, schedule: name }, 'catching up on a schedule failed') })
       this.#ensureLoop()
     }
-    return { name, expression, timezone: entry.timezone, missed: entry.missed }
+    return describe(entry)
   }
 
   /** Stops a schedule; true if there was one of that name. */
@@ -96,7 +121,7 @@ export class Scheduler {
     const i = this.#entries.findIndex((e) => e.name === name)
     if (i === -1) return false
     const [entry] = this.#entries.splice(i, 1)
-    void entry?.task.destroy()
+    void entry?.task?.destroy()
     return true
   }
 
@@ -104,6 +129,7 @@ export class Scheduler {
   nextRun (name: string, from = this.#clock.now()): Date | undefined {
     const entry = this.#entries.find((e) => e.name === name)
     if (entry === undefined) return undefined
+    if (entry.task === undefined) return entry.at !== undefined && entry.at > from ? new Date(entry.at) : undefined
     // node-cron computes it, but does not declare the matcher that does in its types.
     const matcher = (entry.task as unknown as { timeMatcher?: { getNextMatch?: (date: Date) => Date } }).timeMatcher
     if (typeof matcher?.getNextMatch === 'function') return matcher.getNextMatch(new Date(from))
@@ -114,7 +140,7 @@ export class Scheduler {
   }
 
   list (): Schedule[] {
-    return this.#entries.map(({ name, expression, timezone, missed }) => ({ name, expression, timezone, missed }))
+    return this.#entries.map(describe)
   }
 
   /** Catches up on missed occurrences, then runs each schedule when due. */
@@ -135,7 +161,7 @@ export class Scheduler {
   async stop (): Promise<void> {
     this.#stop.abort()
     await this.#loop
-    for (const entry of this.#entries) await entry.task.destroy()
+    for (const entry of this.#entries) await entry.task?.destroy()
   }
 
   async #tick (): Promise<void> {
@@ -146,43 +172,61 @@ export class Scheduler {
       while (cursor + SECOND <= this.#clock.now() && !this.#stop.signal.aborted) {
         cursor += SECOND
         const at = new Date(cursor)
-        for (const entry of this.#entries) {
-          if (entry.task.match(at)) await this.#due(entry, cursor, false)
+        for (const entry of [...this.#entries]) {
+          if (entry.task === undefined ? entry.at === cursor : entry.task.match(at)) await this.#due(entry, cursor, false)
         }
       }
     }
   }
 
   async #due (entry: Entry, at: number, late: boolean): Promise<void> {
-    const last = await this.#store.lastRun(entry.name)
-    if (last !== undefined && last >= at) return
-    try {
-      await this.#run(entry, at, late)
-    } catch (err) {
-      this.#logger.error({ err, schedule: entry.name }, 'a scheduled run failed')
-    }
+    const run = entry.busy.then(async () => {
+      const last = await this.#store.lastRun(entry.name)
+      if (last !== undefined && last >= at) return
+      try {
+        await this.#run(entry, at, late)
+      } catch (err) {
+        this.#logger.error({ err, schedule: entry.name }, 'a scheduled run failed')
+      }
+    })
+    entry.busy = run
+    await run
+    if (entry.at !== undefined) this.remove(entry.name)
   }
 
   async #catchUp (entry: Entry): Promise<void> {
     const last = await this.#store.lastRun(entry.name)
-    // A schedule seen for the first time starts from now: it has missed nothing.
-    if (last === undefined) return
     const now = this.#clock.now()
-    const from = Math.max(last + 1, now - LOOKBACK_MS)
     let missed: number | undefined
-    for (let t = Math.floor(now / MINUTE) * MINUTE; t >= from; t -= MINUTE) {
-      if (entry.task.match(new Date(t))) {
-        missed = t
-        break
+    if (entry.at !== undefined) {
+      // A one-off that has run is done; one whose time passed unrun was missed.
+      if (last !== undefined && last >= entry.at) {
+        this.remove(entry.name)
+        return
+      }
+      if (entry.at <= now) missed = entry.at
+    } else if (last !== undefined) {
+      // A cron schedule seen for the first time starts from now: it has missed nothing.
+      const from = Math.max(last + 1, now - LOOKBACK_MS)
+      for (let t = Math.floor(now / MINUTE) * MINUTE; t >= from; t -= MINUTE) {
+        if (entry.task?.match(new Date(t)) === true) {
+          missed = t
+          break
+        }
       }
     }
     if (missed === undefined) return
     if (entry.missed === 'skip') {
       this.#logger.warn({ schedule: entry.name, due: new Date(missed).toISOString() }, 'skipped a scheduled run missed while the bot was down')
       await this.#store.setLastRun(entry.name, missed)
+      if (entry.at !== undefined) this.remove(entry.name)
       return
     }
     this.#logger.info({ schedule: entry.name, due: new Date(missed).toISOString() }, 'running a scheduled run missed while the bot was down, late')
     await this.#due(entry, missed, true)
   }
+}
+
+function describe ({ name, expression, once, timezone, missed }: Entry): Schedule {
+  return { name, expression, once, timezone, missed }
 }

@@ -8,12 +8,19 @@
  * that the event was handled. A crash before the commit leaves no trace (the
  * peer delivers the event again); a crash after it is recognised from the
  * journal (the event is not handled twice).
+ *
+ * Handlers of different conversations run concurrently, and may read and
+ * write the same bot-wide keys: a transaction remembers which version of each
+ * key it read, and its commit fails with `StateConflictError` if one of them
+ * was written since (optimistic concurrency); the bot then runs the handlers
+ * again on fresh state, so no update is lost.
  */
 import { join } from 'node:path'
 import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
 import { DataDirectoryError, openPrivateLevel, type SealedMessage } from '../protocol/index.ts'
+import { StateConflictError } from './errors.ts'
 
 type Bytes = Uint8Array
 type Sub = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
@@ -62,6 +69,10 @@ export class BotStore {
   readonly #schedules: Sub
   readonly #replicated: Sub
   #nextSeq = 0
+  /** State key → how many commits wrote it since the store was opened. */
+  readonly #versions = new Map<string, number>()
+  /** Commits run one at a time, so that checking what a transaction read and writing are one step. */
+  #commits: Promise<unknown> = Promise.resolve()
 
   private constructor (db: ClassicLevel<string, Bytes>) {
     this.#db = db
@@ -103,6 +114,27 @@ export class BotStore {
   async getState (scope: string, key: string): Promise<unknown> {
     const value = await this.#state.get(`${scope}/${key}`)
     return value === undefined ? undefined : parseJson(value)
+  }
+
+  /** @internal The version of a state key, taken before reading it. */
+  stateVersion (key: string): number {
+    return this.#versions.get(key) ?? 0
+  }
+
+  /**
+   * @internal Writes `ops` at once, unless a state key in `reads` was written
+   * since its version was taken (`StateConflictError`).
+   */
+  async commitBatch (ops: Op[], reads: ReadonlyMap<string, number>, writes: Iterable<string>): Promise<void> {
+    const commit = this.#commits.then(async () => {
+      for (const [key, version] of reads) {
+        if (this.stateVersion(key) !== version) throw new StateConflictError(key)
+      }
+      if (ops.length > 0) await this.#db.batch(ops)
+      for (const key of writes) this.#versions.set(key, this.stateVersion(key) + 1)
+    })
+    this.#commits = commit.catch(() => {})
+    await commit
   }
 
   // Outbox
@@ -160,13 +192,12 @@ export class BotStore {
   }
 
   /** @internal Used by `Transaction`. */
-  ops (): { journal: Sub, state: Sub, outbox: Sub, schedules: Sub, batch: (ops: Op[]) => Promise<void>, nextSeq: () => number } {
+  ops (): { journal: Sub, state: Sub, outbox: Sub, schedules: Sub, nextSeq: () => number } {
     return {
       journal: this.#journal,
       state: this.#state,
       outbox: this.#outbox,
       schedules: this.#schedules,
-      batch: async (ops) => { if (ops.length > 0) await this.#db.batch(ops) },
       nextSeq: () => this.#nextSeq++
     }
   }
@@ -176,6 +207,8 @@ export class BotStore {
 export class Transaction {
   readonly #store: BotStore
   readonly #state = new Map<string, unknown>()
+  /** State keys read from the store, with the version they had. */
+  readonly #reads = new Map<string, number>()
   readonly #outbox: Array<Omit<OutboxItem, 'seq'>> = []
   readonly #marks: Array<{ journal?: string, schedule?: { name: string, lastRun: number } }> = []
   #committed = false
@@ -188,6 +221,7 @@ export class Transaction {
   async get (scope: string, key: string): Promise<unknown> {
     const k = `${scope}/${key}`
     if (this.#state.has(k)) return this.#state.get(k)
+    if (!this.#reads.has(k)) this.#reads.set(k, this.#store.stateVersion(k))
     return await this.#store.getState(scope, key)
   }
 
@@ -217,14 +251,19 @@ export class Transaction {
   /** Drops what the handlers did (they failed); marks and later writes may still be added. */
   discard (): void {
     this.#state.clear()
+    this.#reads.clear()
     this.#outbox.length = 0
   }
 
-  /** Writes everything at once; resolves with the outbox items it queued. */
+  /**
+   * Writes everything at once; resolves with the outbox items it queued.
+   * Rejects with `StateConflictError`, writing nothing, if state it read was
+   * changed by another commit meanwhile.
+   */
   async commit (): Promise<OutboxItem[]> {
     if (this.#committed) throw new Error('transaction already committed')
     this.#committed = true
-    const { journal, state, outbox, schedules, batch, nextSeq } = this.#store.ops()
+    const { journal, state, outbox, schedules, nextSeq } = this.#store.ops()
     const ops: Op[] = []
     for (const [key, value] of this.#state) {
       ops.push(value === undefined ? { type: 'del', sublevel: state, key } : { type: 'put', sublevel: state, key, value: json(value) })
@@ -235,7 +274,7 @@ export class Transaction {
       if (mark.journal !== undefined) ops.push({ type: 'put', sublevel: journal, key: mark.journal, value: new Uint8Array() })
       if (mark.schedule !== undefined) ops.push({ type: 'put', sublevel: schedules, key: mark.schedule.name, value: json({ lastRun: mark.schedule.lastRun }) })
     }
-    await batch(ops)
+    await this.#store.commitBatch(ops, this.#reads, this.#state.keys())
     return queued
   }
 }

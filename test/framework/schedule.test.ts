@@ -1,6 +1,7 @@
 import { autoAcceptContacts, ScheduleError, type Bot } from 'bertybot'
 import { createTestNetwork, ManualClock, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 
 let network: TestNetwork
 afterEach(async () => { await network.stop() })
@@ -51,5 +52,63 @@ describe('schedules', () => {
     await expect(network.bot((b) => { b.schedule('61 * * * *', async () => {}) })).rejects.toThrow(ScheduleError)
     await expect(network.bot((b) => { b.schedule('61 * * * *', async () => {}) })).rejects.toThrow(/minute/)
     await expect(network.bot((b) => { b.schedule('0 9 * * *', async () => {}, { timezone: 'Mars/Olympus' }) })).rejects.toThrow(/Mars\/Olympus/)
+  })
+})
+
+describe('schedules added while the bot runs', () => {
+  interface Reminder { id: string, at: string, to: string, text: string }
+
+  /** A one-off schedule for a reminder; it removes the reminder from state as it sends it. */
+  function arm (bot: Bot, reminder: Reminder): void {
+    bot.schedule(new Date(reminder.at), async (ctx) => {
+      await ctx.send(reminder.to, `${reminder.text}${ctx.schedule.late ? ' (late)' : ''}`)
+      const all = await ctx.botState.get<Reminder[]>('reminders') ?? []
+      await ctx.botState.set('reminders', all.filter((r) => r.id !== reminder.id))
+    }, { name: `reminder-${reminder.id}`, timezone: 'UTC' })
+  }
+
+  /** Reminders kept in state, each armed again at start: how a bot lets its users schedule things. */
+  function remindersBot (bot: Bot): void {
+    bot.use(autoAcceptContacts())
+    bot.command('remind', { args: z.object({ minutes: z.coerce.number().int().min(1), text: z.string() }) }, async (ctx) => {
+      const reminder = { id: ctx.message.id, at: new Date(bot.clock.now() + ctx.args.minutes * 60_000).toISOString(), to: ctx.group.id, text: ctx.args.text }
+      await ctx.botState.set('reminders', [...await ctx.botState.get<Reminder[]>('reminders') ?? [], reminder])
+      arm(bot, reminder)
+      await ctx.reply(`next: ${bot.schedules().find((s) => s.name === `reminder-${reminder.id}`)?.nextRun?.toISOString() ?? 'none'}`)
+    })
+    bot.command('next', async (ctx) => { await ctx.reply(bot.schedules().map((s) => s.nextRun?.toISOString()).join(',') || 'none') })
+  }
+
+  it('a one-off runs once at its time; one that fell due while the bot was down runs once, late, after a restart', async () => {
+    network = await createTestNetwork()
+    const clock = new ManualClock(new Date('2026-11-24T09:00:00Z'))
+    const start = async (dataDir?: string): Promise<Bot> => {
+      const bot = await network.bot(remindersBot, { clock, ...(dataDir === undefined ? {} : { dataDir }) })
+      const kept = await bot.run(async (ctx) => await ctx.botState.get<Reminder[]>('reminders') ?? [])
+      for (const reminder of kept) arm(bot, reminder)
+      return bot
+    }
+    const bot = await start()
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+
+    await alice.send('/remind 5 tea')
+    expect(await alice.nextReply()).toBe('next: 2026-11-24T09:05:00.000Z')
+    await clock.set(new Date('2026-11-24T09:05:01Z'))
+    expect(await alice.nextReply()).toBe('tea')
+    await alice.send('/next')
+    expect(await alice.nextReply()).toBe('none')
+
+    await alice.send('/remind 10 coffee')
+    expect(await alice.nextReply()).toBe('next: 2026-11-24T09:15:01.000Z')
+    await bot.stop()
+    await clock.set(new Date('2026-11-24T10:00:00Z'))
+    const again = await start(bot.config.dataDir)
+    expect(await alice.nextReply()).toBe('coffee (late)')
+    // Not again after one more restart: it ran, and its reminder is gone from state.
+    await again.stop()
+    await start(bot.config.dataDir)
+    await alice.send('/next')
+    expect(await alice.nextReply()).toBe('none')
   })
 })

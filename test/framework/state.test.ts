@@ -1,0 +1,57 @@
+import { autoAcceptContacts, type Bot } from 'bertybot'
+import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
+import { afterEach, describe, expect, it } from 'vitest'
+
+let network: TestNetwork
+afterEach(async () => { await network.stop() })
+
+/** Every `/join` adds its sender to one bot-wide list: a read-modify-write that concurrent handlers share. */
+function registryBot (bot: Bot): void {
+  bot.use(autoAcceptContacts())
+  bot.command('join', async (ctx) => {
+    const members = await ctx.botState.get<string[]>('members') ?? []
+    // Let other conversations' handlers read the same list before this one commits.
+    await new Promise((resolve) => setImmediate(resolve))
+    await ctx.botState.set('members', [...members, ctx.sender.account])
+    await ctx.reply(`joined`)
+  })
+  bot.command('count', async (ctx) => { await ctx.reply(String((await ctx.botState.get<string[]>('members'))?.length ?? 0)) })
+}
+
+describe('bot-wide state', () => {
+  it('loses no update when handlers of many conversations change the same key at once', async () => {
+    network = await createTestNetwork()
+    const bot = await network.bot(registryBot)
+    const users = await Promise.all(['ann', 'bob', 'cid', 'dan', 'eve', 'fay'].map(async (name) => await network.user(name)))
+    await Promise.all(users.map(async (u) => await u.addContact(bot)))
+
+    await Promise.all(users.map(async (u) => await u.send('/join')))
+    for (const u of users) expect(await u.nextReply()).toBe('joined')
+    const [first] = users
+    await first?.send('/count')
+    expect(await first?.nextReply()).toBe(String(users.length))
+  })
+
+  it('bot.run() commits state and messages together from outside any event, and not at all if it throws', async () => {
+    network = await createTestNetwork()
+    const bot = await network.bot(registryBot)
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+
+    const sent = await bot.run(async (ctx) => {
+      await ctx.botState.set('members', ['x', 'y'])
+      await ctx.send(alice.peer.accountId, 'from a task')
+      return 'done'
+    })
+    expect(sent).toBe('done')
+    expect(await alice.nextReply()).toBe('from a task')
+
+    await expect(bot.run(async (ctx) => {
+      await ctx.botState.set('members', [])
+      await ctx.send(alice.peer.accountId, 'never sent')
+      throw new Error('the task failed')
+    })).rejects.toThrow('the task failed')
+    await alice.send('/count')
+    expect(await alice.nextReply()).toBe('2')
+  })
+})
