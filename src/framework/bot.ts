@@ -20,25 +20,25 @@
  * Events of one conversation are handled in order; conversations
  * concurrently, up to `concurrency`.
  */
+import type { FastifyInstance } from 'fastify'
 import QRCode from 'qrcode'
-import { createLogger, createPeer, namespaced, NotRunningError, type Group, type Logger, type Peer, type PeerEvents } from '../protocol/index.ts'
+import { createLogger, createPeer, namespaced, NotRunningError, type Group, type Logger, type Peer } from '../protocol/index.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 import { Composer, compose, type Middleware } from './composer.ts'
 import type { z } from 'zod'
-import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type SettingsSchema } from './config.ts'
-import {
-  AcknowledgementContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext, MemberJoinedContext,
-  MessageContext, queueMessage, ScheduleContext, TaskContext, type CommandContext, type Context, type ContextMap, type ContextServices, type EventType
-} from './context.ts'
-import { OrderedDispatcher } from './dispatcher.ts'
-import { BotError, StateConflictError } from './errors.ts'
+import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
+import type { CommandContext, Context, ContextMap, EventType, ScheduleContext, TaskContext } from './context.ts'
+import { BotError, ConfigError } from './errors.ts'
+import { Handling } from './handling.ts'
+import { assessHealth, createHttpApp, startHttpServer, type BotHealth } from './http.ts'
+import { BotMetrics } from './metrics.ts'
 import { Outbox } from './outbox.ts'
-import { Scheduler, validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'
-import { BotStore, type OutboxItem, type Transaction } from './store.ts'
-
-/** How many times handlers run again when the state they read changed under them before giving up. */
-const MAX_COMMIT_ATTEMPTS = 50
+import { listenToPeer } from './peer-events.ts'
+import { registerWithReplicas } from './replicas.ts'
+import { BotSchedules } from './bot-schedules.ts'
+import { Scheduler, type Schedule, type ScheduleOptions } from './schedule.ts'
+import { BotStore } from './store.ts'
 
 export interface BotOptions extends BotConfigOptions {
   logger?: Logger
@@ -78,19 +78,7 @@ export interface BotStats {
   lastHandledAt: Date | undefined
 }
 
-type Status = 'created' | 'starting' | 'running' | 'stopping' | 'stopped'
-
-/** The peer event a context is made from, reduced to what handling needs. */
-interface Incoming {
-  /** Conversation key: events with the same key are handled in order. */
-  queue: string
-  /** Identifies the event in the journal. */
-  key: string
-  /** The peer will not deliver it again once marked handled, so the journal can forget it then. */
-  durable: boolean
-  markHandled: () => Promise<void>
-  context: (services: ContextServices) => Context
-}
+type Status = BotHealth['status']
 
 export class Bot<Settings = Record<string, never>> {
   readonly config: BotConfig
@@ -102,19 +90,20 @@ export class Bot<Settings = Record<string, never>> {
   readonly #use = new Composer<Context>()
   readonly #handlers = new Composer<Context>()
   readonly #commands = new CommandRegistry()
-  readonly #schedules: Array<{ when: string | Date, handler: Middleware<ScheduleContext>, options: ScheduleOptions }> = []
-  /** Schedule name (as the scheduler made it unique) → its handler. */
-  readonly #scheduleHandlers = new Map<string, Middleware<ScheduleContext>>()
+  readonly #schedules: BotSchedules
   readonly #listeners: Array<() => void> = []
-  readonly #stats: BotStats = { handled: 0, errors: 0, pending: 0, sent: 0, startedAt: undefined, lastHandledAt: undefined }
+  #startedAt: Date | undefined
   #errorHandler: (error: BotError) => unknown
   #status: Status = 'created'
   #peer: Peer | undefined
   #store: BotStore | undefined
   #outbox: Outbox | undefined
   #scheduler: Scheduler | undefined
-  #dispatcher: OrderedDispatcher | undefined
+  #handling: Handling | undefined
   #stopping: Promise<void> | undefined
+  readonly #metrics: BotMetrics
+  #http: FastifyInstance | undefined
+  #httpAddress: HttpListen | undefined
 
   constructor (config: BotConfig, options: BotOptions = {}, settings?: Settings) {
     this.config = config
@@ -122,6 +111,12 @@ export class Bot<Settings = Record<string, never>> {
     this.#options = options
     this.#logger = namespaced(options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }), 'framework:bot')
     this.#clock = options.clock ?? systemClock
+    this.#schedules = new BotSchedules(config.timezone)
+    this.#metrics = new BotMetrics({
+      outboxDepth: async () => this.#status === 'running' ? await this.#store?.outboxSize() ?? 0 : 0,
+      connectedPeers: () => this.#status === 'running' ? this.#peer?.connectedPeers().length ?? 0 : 0,
+      groups: () => this.#status === 'running' ? this.#peer?.groups().length ?? 0 : 0
+    })
     this.#errorHandler = async (error) => { await defaultErrorHandler(error) }
   }
 
@@ -178,34 +173,67 @@ export class Bot<Settings = Record<string, never>> {
    * has the same `name`.
    */
   schedule (when: string | Date, handler: Middleware<ScheduleContext>, options: ScheduleOptions = {}): this {
-    if (this.#status === 'running' && this.#scheduler !== undefined) {
-      this.#addSchedule(this.#scheduler, when, handler, options)
-    } else if (this.#status === 'created') {
-      if (typeof when === 'string') validateSchedule(when, options.timezone ?? this.config.timezone)
-      this.#schedules.push({ when, handler, options })
-    } else {
-      throw new NotRunningError(`cannot add a schedule to a bot that is ${this.#status}`)
-    }
+    if (this.#status !== 'created' && this.#status !== 'running') throw new NotRunningError(`cannot add a schedule to a bot that is ${this.#status}`)
+    this.#schedules.add(when, handler, options)
     return this
   }
 
   /** Removes a schedule by name; true if there was one. */
   unschedule (name: string): boolean {
-    const waiting = this.#schedules.findIndex((s) => s.options.name === name)
-    if (waiting !== -1) this.#schedules.splice(waiting, 1)
-    this.#scheduleHandlers.delete(name)
-    return (this.#scheduler?.remove(name) ?? false) || waiting !== -1
+    return this.#schedules.remove(name)
   }
 
   /** The schedules, with when each runs next (once started). */
   schedules (): Array<Schedule & { nextRun: Date | undefined }> {
-    const scheduler = this.#scheduler
-    return scheduler?.list().map((s) => ({ ...s, nextRun: scheduler.nextRun(s.name) })) ?? []
+    return this.#schedules.list()
   }
 
   /** The clock the bot's schedules follow. */
   get clock (): Clock {
     return this.#clock
+  }
+
+  /**
+   * The bot's HTTP server (Fastify), to mount routes on before `start()`
+   * (webhooks); it listens on `BERTYBOT_HTTP`, next to `/healthz` and `/metrics`.
+   *
+   * ```ts
+   * bot.http.post('/hook', async (request) => { await bot.send(groupId, 'ping'); return { ok: true } })
+   * ```
+   */
+  get http (): FastifyInstance {
+    if (this.#http === undefined) {
+      if (this.#status !== 'created') throw new NotRunningError('mount HTTP routes before bot.start()')
+      this.#http = createHttpApp(namespaced(this.#logger, 'framework:http'))
+    }
+    return this.#http
+  }
+
+  /** Where the HTTP endpoint listens, once started (with the port the system chose for port 0). */
+  httpAddress (): HttpListen | undefined {
+    return this.#httpAddress
+  }
+
+  /** The bot's metrics (prom-client), served at `GET /metrics`: add your own to `bot.metrics.registry`. */
+  get metrics (): BotMetrics {
+    return this.#metrics
+  }
+
+  /** Whether the bot is running and sending, with the figures `GET /healthz` shows. */
+  async health (): Promise<BotHealth> {
+    const running = this.#status === 'running'
+    return assessHealth({
+      now: this.#clock.now(),
+      status: this.#status,
+      accountId: this.#peer?.accountId,
+      startedAt: this.#startedAt,
+      connectedPeers: running ? this.#peer?.connectedPeers().length ?? 0 : 0,
+      groups: running ? this.#peer?.groups().length ?? 0 : 0,
+      pendingEvents: this.#handling?.pending ?? 0,
+      outboxDepth: running ? await this.#store?.outboxSize() ?? 0 : 0,
+      oldestWaitingSince: this.#outbox?.oldestPendingSince(),
+      lastHandledAt: this.#handling?.lastHandledAt
+    })
   }
 
   /** Where errors thrown by handlers go. The default logs them and tells the user something went wrong. */
@@ -226,7 +254,15 @@ export class Bot<Settings = Record<string, never>> {
   }
 
   stats (): BotStats {
-    return { ...this.#stats, pending: this.#dispatcher?.pending ?? 0, sent: this.#outbox?.sentCount ?? 0 }
+    const handling = this.#handling
+    return {
+      handled: handling?.handled ?? 0,
+      errors: handling?.errors ?? 0,
+      pending: handling?.pending ?? 0,
+      sent: this.#outbox?.sentCount ?? 0,
+      startedAt: this.#startedAt,
+      lastHandledAt: handling?.lastHandledAt
+    }
   }
 
   /** Queues a message from outside any handler (sent even if the bot crashes right after). */
@@ -248,37 +284,17 @@ export class Bot<Settings = Record<string, never>> {
    * ```
    */
   async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
-    const { peer } = this.#running()
-    let result: T | undefined
-    const queued = await this.#commitWithRetry('task', async (tx) => {
-      result = await fn(new TaskContext({ bot: this, peer, tx, logger: namespaced(this.#logger, 'framework:task') }))
-    })
-    this.#outbox?.enqueue(queued)
-    return result as T
-  }
-
-  /**
-   * Runs `attempt` on a fresh transaction and commits it; again, on fresh
-   * state, while what it read was changed by a concurrent commit.
-   */
-  async #commitWithRetry (what: string, attempt: (tx: Transaction) => Promise<void>): Promise<OutboxItem[]> {
-    const { store } = this.#running()
-    for (let n = 1; ; n++) {
-      const tx = store.transaction()
-      await attempt(tx)
-      try {
-        return await tx.commit()
-      } catch (err) {
-        if (!(err instanceof StateConflictError) || n >= MAX_COMMIT_ATTEMPTS) throw err
-        this.#logger.debug({ what, key: err.key, attempt: n }, 'state changed under a handler: running it again')
-      }
-    }
+    this.#running()
+    return await (this.#handling as Handling).run(fn)
   }
 
   async start (): Promise<void> {
     if (this.#status !== 'created') throw new Error(`bot.start() called on a bot that is ${this.#status}`)
-    this.#status = 'starting'
     const config = this.config
+    if (this.#http !== undefined && config.http === undefined) {
+      throw new ConfigError('BERTYBOT_HTTP', 'the bot mounts HTTP routes (bot.http) but has no address to listen on: set it, e.g. to 8080')
+    }
+    this.#status = 'starting'
     const store = await BotStore.open(config.dataDir)
     let peer: Peer
     try {
@@ -312,8 +328,24 @@ export class Bot<Settings = Record<string, never>> {
 
   async #startServices (peer: Peer, store: BotStore): Promise<void> {
     const config = this.config
-    this.#dispatcher = new OrderedDispatcher(config.concurrency, (err) => { this.#logger.error({ err }, 'event handling failed') })
-    this.#outbox = new Outbox(store, peer, namespaced(this.#logger, 'framework:outbox'), config.concurrency)
+    const metrics = this.#metrics
+    const outbox = new Outbox(store, peer, namespaced(this.#logger, 'framework:outbox'), config.concurrency, { onSent: () => { metrics.sent() }, now: () => this.#clock.now() })
+    this.#outbox = outbox
+    const handling = new Handling({
+      bot: this,
+      peer,
+      store,
+      outbox,
+      metrics,
+      clock: this.#clock,
+      logger: this.#logger,
+      concurrency: config.concurrency,
+      chain: () => compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()]),
+      onError: () => this.#errorHandler,
+      running: () => this.#status === 'running',
+      afterHandled: (ctx) => { if (ctx.type === 'groupInvitation' || ctx.type === 'contactAccepted') void this.#ensureReplicas() }
+    })
+    this.#handling = handling
     if (!this.#commands.has('help')) {
       this.#commands.add('help', { description: 'list the commands' }, async (ctx) => { await ctx.reply(this.#commands.help()) })
     }
@@ -321,15 +353,25 @@ export class Bot<Settings = Record<string, never>> {
       clock: this.#clock,
       store,
       logger: namespaced(this.#logger, 'framework:schedule'),
-      run: async (schedule, scheduledAt, late) => { await this.#runSchedule(schedule, scheduledAt, late) }
+      run: async (schedule, scheduledAt, late) => {
+        const handler = this.#schedules.handler(schedule.name)
+        if (handler === undefined) return
+        await handling.schedule(handler, schedule, scheduledAt, late)
+        this.#schedules.ran(schedule)
+      }
     })
-    for (const { when, handler, options } of this.#schedules.splice(0)) this.#addSchedule(this.#scheduler, when, handler, options)
-    this.#listen(peer)
+    this.#schedules.attach(this.#scheduler)
+    this.#listeners.push(listenToPeer(peer, (incoming) => { handling.receive(incoming) }))
     this.#status = 'running'
-    this.#stats.startedAt = new Date(this.#clock.now())
-    this.#outbox.wake()
+    this.#startedAt = new Date(this.#clock.now())
+    outbox.wake()
     await this.#scheduler.start()
     void this.#ensureReplicas()
+    if (config.http !== undefined) {
+      this.#http ??= createHttpApp(namespaced(this.#logger, 'framework:http'))
+      this.#httpAddress = await startHttpServer(this.#http, config.http, { health: async () => await this.health(), metrics })
+      this.#logger.info({ address: this.#httpAddress }, 'HTTP endpoint listening')
+    }
   }
 
   /** Stops taking events, lets the handlers running finish, sends what is queued (up to `drainTimeoutMs`), and closes everything. */
@@ -340,9 +382,11 @@ export class Bot<Settings = Record<string, never>> {
     }
     this.#stopping ??= (async () => {
       this.#status = 'stopping'
+      // No new work: no more events, nor requests (those under way are answered).
       for (const remove of this.#listeners.splice(0)) remove()
+      await this.#http?.close()
       await this.#scheduler?.stop()
-      await this.#dispatcher?.drain()
+      await this.#handling?.drain()
       const drained = await this.#outbox?.drain(this.#options.drainTimeoutMs ?? 10_000)
       if (drained === false) this.#logger.warn('stopping with messages still queued; they will be sent at the next start')
       this.#outbox?.stop()
@@ -353,109 +397,9 @@ export class Bot<Settings = Record<string, never>> {
     await this.#stopping
   }
 
-  #addSchedule (scheduler: Scheduler, when: string | Date, handler: Middleware<ScheduleContext>, options: ScheduleOptions): void {
-    // The handler is known before the scheduler may run a missed occurrence.
-    const name = options.name
-    if (name !== undefined) this.#scheduleHandlers.set(name, handler)
-    try {
-      const schedule = scheduler.add(when, { ...options, timezone: options.timezone ?? this.config.timezone })
-      this.#scheduleHandlers.set(schedule.name, handler)
-    } catch (err) {
-      if (name !== undefined && !scheduler.list().some((s) => s.name === name)) this.#scheduleHandlers.delete(name)
-      throw err
-    }
-  }
-
   #running (): { store: BotStore, peer: Peer } {
     if (this.#status !== 'running' || this.#store === undefined || this.#peer === undefined) throw new NotRunningError('the bot is not running')
     return { store: this.#store, peer: this.#peer }
-  }
-
-  #listen (peer: Peer): void {
-    const add = <K extends keyof PeerEvents>(name: K, listener: PeerEvents[K]): void => {
-      peer.on(name, listener as never)
-      this.#listeners.push(() => { peer.off(name, listener as never) })
-    }
-    add('message', (e) => {
-      this.#receive({ queue: e.group.id, key: `message/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new MessageContext(s, e) })
-    })
-    add('acknowledgement', (e) => {
-      this.#receive({ queue: e.group.id, key: `ack/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new AcknowledgementContext(s, e) })
-    })
-    add('groupInvitation', (e) => {
-      this.#receive({ queue: e.group.id, key: `invitation/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new GroupInvitationContext(s, e) })
-    })
-    add('memberJoined', (e) => {
-      this.#receive({ queue: e.group.id, key: `joined/${e.group.id}/${e.member.account}`, durable: true, markHandled: e.markHandled, context: (s) => new MemberJoinedContext(s, e) })
-    })
-    add('contactRequest', (e) => {
-      // The peer delivers a pending request again at each start: the journal keeps it handled.
-      this.#receive({ queue: `contact/${e.account}`, key: `request/${e.account}/${e.receivedAt.getTime()}`, durable: false, markHandled: e.markHandled, context: (s) => new ContactRequestContext(s, e) })
-    })
-    add('contactAccepted', (e) => {
-      this.#receive({ queue: e.group.id, key: `accepted/${e.contact.account}`, durable: true, markHandled: e.markHandled, context: (s) => new ContactAcceptedContext(s, e) })
-      void this.#ensureReplicas()
-    })
-  }
-
-  #receive (incoming: Incoming): void {
-    this.#dispatcher?.dispatch(incoming.queue, async () => { await this.#handle(incoming) })
-  }
-
-  async #handle (incoming: Incoming): Promise<void> {
-    // Not marked: the peer delivers it again at the next start.
-    if (this.#status !== 'running') return
-    const { store, peer } = this.#running()
-    if (await store.isHandled(incoming.key)) {
-      this.#logger.trace({ event: incoming.key }, 'already handled before a restart')
-      await incoming.markHandled()
-      if (incoming.durable) await store.forgetHandled(incoming.key)
-      return
-    }
-    let ctx: Context | undefined
-    const chain = compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()])
-    const queued = await this.#commitWithRetry(incoming.key, async (tx) => {
-      ctx = incoming.context({ bot: this, peer, tx, logger: this.#logger.child({ event: incoming.key }) })
-      await this.#runHandlers(ctx, tx, chain)
-      tx.handled(incoming.key)
-    })
-    this.#outbox?.enqueue(queued)
-    await incoming.markHandled()
-    if (incoming.durable) await store.forgetHandled(incoming.key)
-    this.#stats.handled++
-    this.#stats.lastHandledAt = new Date(this.#clock.now())
-    if (ctx?.type === 'groupInvitation') void this.#ensureReplicas()
-  }
-
-  /** Runs the chain; if it throws, its effects are dropped and the error handler runs (its replies are kept). */
-  async #runHandlers (ctx: Context, tx: Transaction, chain: Middleware<Context>): Promise<void> {
-    try {
-      await chain(ctx, async () => {})
-    } catch (err) {
-      this.#stats.errors++
-      tx.discard()
-      try {
-        await this.#errorHandler(new BotError(err, ctx))
-      } catch (handlerError) {
-        this.#logger.error({ err: handlerError }, 'the error handler itself failed')
-      }
-    }
-  }
-
-  async #runSchedule (schedule: Schedule, scheduledAt: number, late: boolean): Promise<void> {
-    const { peer } = this.#running()
-    const handler = this.#scheduleHandlers.get(schedule.name)
-    if (handler === undefined) return
-    const { name, expression, once, timezone } = schedule
-    const queued = await this.#commitWithRetry(`schedule/${name}`, async (tx) => {
-      const ctx = new ScheduleContext({ bot: this, peer, tx, logger: this.#logger.child({ schedule: name }) }, {
-        name, expression, once, timezone, scheduledAt: new Date(scheduledAt), late
-      })
-      await this.#runHandlers(ctx, tx, handler as Middleware<Context>)
-      tx.scheduleRan(name, scheduledAt)
-    })
-    if (once !== undefined) this.#scheduleHandlers.delete(name)
-    this.#outbox?.enqueue(queued)
   }
 
   /** Registers every conversation with the configured replicas, once each. */
@@ -463,17 +407,7 @@ export class Bot<Settings = Record<string, never>> {
     const peer = this.#peer
     const store = this.#store
     if (peer === undefined || store === undefined || this.config.replicas.length === 0) return
-    for (const group of peer.groups()) {
-      for (const link of this.config.replicas) {
-        if (this.#status !== 'running' || await store.isReplicated(group.id, link)) continue
-        try {
-          await group.addReplica(link)
-          await store.setReplicated(group.id, link)
-        } catch (err) {
-          this.#logger.warn({ err, group: group.id }, 'could not register a group with a replica; will try again')
-        }
-      }
-    }
+    await registerWithReplicas(peer, store, this.config.replicas, { running: () => this.#status === 'running', logger: this.#logger })
   }
 
   #handleSignals (): void {

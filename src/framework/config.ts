@@ -16,6 +16,7 @@
  * | dht           | BERTYBOT_DHT         | lan                             |
  * | timezone      | BERTYBOT_TIMEZONE    | the system's                    |
  * | concurrency   | BERTYBOT_CONCURRENCY | 16                              |
+ * | http          | BERTYBOT_HTTP        | off (`8080` = 127.0.0.1:8080)   |
  * | logLevel      | BERTYBOT_LOG_LEVEL   | info                            |
  * | logFormat     | BERTYBOT_LOG_FORMAT  | pretty                          |
  *
@@ -39,8 +40,16 @@ export interface BotConfig {
   dht: DhtMode
   timezone: string
   concurrency: number
+  /** Where the HTTP endpoint (`/healthz`, `/metrics`, routes of `bot.http`) listens; none when undefined. */
+  http: HttpListen | undefined
   logLevel: LogLevel
   logFormat: LogFormat
+}
+
+/** An address for the HTTP endpoint; port 0 lets the system choose. */
+export interface HttpListen {
+  host: string
+  port: number
 }
 
 export type BotConfigOptions = Partial<BotConfig> & {
@@ -80,6 +89,27 @@ const replicaLinkSchema = z.string().superRefine((value, ctx) => {
   }
 })
 
+const portSchema = z.coerce.number().int('a port is a whole number').min(0).max(65535, 'a port is at most 65535')
+const httpObjectSchema = z.object({ host: z.string().min(1), port: portSchema })
+/** `off`, `8080` (on 127.0.0.1), `0.0.0.0:8080` or `[::1]:8080`; or `{ host, port }` in code. */
+const httpSchema = z.unknown().transform((value, ctx): HttpListen | undefined => {
+  if (typeof value === 'object' && value !== null) {
+    const parsed = httpObjectSchema.safeParse(value)
+    if (parsed.success) return parsed.data
+    ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'expected { host, port }' })
+    return z.NEVER
+  }
+  if (value === 'off') return undefined
+  const text = String(value)
+  const match = /^(?:(\[[0-9a-f:.]+\]|[^:\s]+):)?(\d+)$/i.exec(text)
+  const port = portSchema.safeParse(match?.[2])
+  if (match === null || !port.success) {
+    ctx.addIssue({ code: 'custom', message: `"${text}" is not an address to listen on: off, a port (8080) or host:port (0.0.0.0:8080)` })
+    return z.NEVER
+  }
+  return { host: (match[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port: port.data }
+})
+
 const fields = {
   dataDir: { variable: 'BERTYBOT_DATA', schema: z.string().min(1, 'must not be empty') },
   displayName: { variable: 'BERTYBOT_NAME', schema: z.string().min(1, 'must not be empty').max(200, 'at most 200 characters') },
@@ -90,6 +120,7 @@ const fields = {
   dht: { variable: 'BERTYBOT_DHT', schema: z.enum(['lan', 'public', 'off']) },
   timezone: { variable: 'BERTYBOT_TIMEZONE', schema: z.string().refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not a time zone (try Europe/Paris or UTC)` }) },
   concurrency: { variable: 'BERTYBOT_CONCURRENCY', schema: z.coerce.number().int('must be a whole number').min(1).max(1024) },
+  http: { variable: 'BERTYBOT_HTTP', schema: httpSchema },
   logLevel: { variable: 'BERTYBOT_LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   logFormat: { variable: 'BERTYBOT_LOG_FORMAT', schema: z.enum(['pretty', 'json']) }
 } as const satisfies Record<keyof BotConfig, { variable: string, schema: z.ZodType, list?: boolean }>
@@ -104,6 +135,7 @@ const defaults: BotConfig = {
   dht: 'lan',
   timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
   concurrency: 16,
+  http: undefined,
   logLevel: 'info',
   logFormat: 'pretty'
 }

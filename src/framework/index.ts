@@ -6,13 +6,15 @@ export { createBot, Bot, type BotOptions, type BotStats } from './bot.ts'
 export { Composer, compose, type Middleware, type NextFunction } from './composer.ts'
 export {
   AcknowledgementContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,
-  MemberJoinedContext, MessageContext, ScheduleContext,
+  MemberJoinedContext, MessageContext, ScheduleContext, TaskContext,
   type Context, type ContextMap, type EventType, type KeyValue, type ScheduleRun, type SendOptions
 } from './context.ts'
 export { parseCommandArgs, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
 export { validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'
-export { loadConfig, type BotConfig, type BotConfigOptions } from './config.ts'
+export { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
+export type { BotHealth } from './http.ts'
+export { BotMetrics } from './metrics.ts'
 export { systemClock, type Clock } from './clock.ts'
-export { BotError, CommandDefinitionError, ConfigError, ScheduleError } from './errors.ts'
+export { BotError, CommandDefinitionError, ConfigError, ScheduleError, StateConflictError } from './errors.ts'
 export type { Contact, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'

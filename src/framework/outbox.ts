@@ -12,19 +12,30 @@ import type { BotStore, OutboxItem } from './store.ts'
 
 const MAX_RETRY_MS = 30_000
 
+export interface OutboxHooks {
+  /** Called after each message left. */
+  onSent?: () => void
+  /** The clock pending ages are measured on. */
+  now?: () => number
+}
+
 export class Outbox {
   readonly #store: BotStore
   readonly #peer: Peer
   readonly #logger: Logger
   readonly #dispatcher: OrderedDispatcher
   readonly #inFlight = new Set<number>()
+  /** seq → when this run of the bot first tried to send it. */
+  readonly #pendingSince = new Map<number, number>()
+  readonly #hooks: OutboxHooks
   readonly #stop = new AbortController()
   #scanning: Promise<void> | undefined
   #rescan = false
   #sentCount = 0
 
-  constructor (store: BotStore, peer: Peer, logger: Logger, concurrency: number) {
+  constructor (store: BotStore, peer: Peer, logger: Logger, concurrency: number, hooks: OutboxHooks = {}) {
     this.#store = store
+    this.#hooks = hooks
     this.#peer = peer
     this.#logger = logger
     this.#dispatcher = new OrderedDispatcher(concurrency, (err) => { logger.error({ err }, 'outbox task failed') })
@@ -35,6 +46,13 @@ export class Outbox {
     return this.#sentCount
   }
 
+  /** Since when the oldest message still waiting has been waiting (this run), if any waits. */
+  oldestPendingSince (): number | undefined {
+    let oldest: number | undefined
+    for (const since of this.#pendingSince.values()) oldest = oldest === undefined ? since : Math.min(oldest, since)
+    return oldest
+  }
+
   /** Sends items just committed (they are on disk already). */
   enqueue (items: OutboxItem[]): void {
     for (const item of items) this.#dispatch(item, false)
@@ -43,6 +61,7 @@ export class Outbox {
   #dispatch (item: OutboxItem, mayBeSent: boolean): void {
     if (this.#inFlight.has(item.seq) || this.#stop.signal.aborted) return
     this.#inFlight.add(item.seq)
+    if (!this.#pendingSince.has(item.seq)) this.#pendingSince.set(item.seq, (this.#hooks.now ?? Date.now)())
     this.#dispatcher.dispatch(item.group, async () => { await this.#deliver(item, mayBeSent) })
   }
 
@@ -93,6 +112,7 @@ export class Outbox {
         if (group === undefined) {
           this.#logger.warn({ group: item.group }, 'dropped a queued message: the bot is no longer in that group')
           await this.#store.sent(item)
+          this.#pendingSince.delete(item.seq)
           return
         }
         try {
@@ -102,11 +122,14 @@ export class Outbox {
           await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array }, { mayBeSent: mayBeSent || item.sealed !== undefined })
           await this.#store.sent(item)
           this.#sentCount++
+          this.#pendingSince.delete(item.seq)
+          this.#hooks.onSent?.()
           return
         } catch (err) {
           if ((err as { code?: string }).code === 'ERR_INVALID_MESSAGE') {
             this.#logger.error({ err, group: item.group }, 'dropped a queued message the group refuses')
             await this.#store.sent(item)
+            this.#pendingSince.delete(item.seq)
             return
           }
           if (this.#stop.signal.aborted) return

@@ -152,6 +152,11 @@ export class Peer extends DeliveringEmitter {
     return this.#parts.node.libp2p.getMultiaddrs().map((a) => a.toString())
   }
 
+  /** The libp2p peer ids this node has a connection with now. */
+  connectedPeers (): string[] {
+    return this.#parts.node.libp2p.getPeers().map((id) => id.toString())
+  }
+
   /** The groups this peer is in. */
   groups (): Group[] {
     return [...this.#groups.values()]

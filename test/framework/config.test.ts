@@ -1,9 +1,10 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { autoAcceptContacts, ConfigError, createBot, loadConfig } from 'bertybot'
+import { autoAcceptContacts, ConfigError, createBot, loadConfig, loadSettings } from 'bertybot'
 import { createLogger, createReplica } from 'bertybot/protocol'
 import { createTestNetwork } from 'bertybot/testing'
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { tempDir } from '../helpers/temp.ts'
 
 describe('bot configuration', () => {
@@ -24,6 +25,21 @@ describe('bot configuration', () => {
     expect(loadConfig({ env: { BERTYBOT_LISTEN: '/ip4/127.0.0.1/tcp/0, /ip4/127.0.0.1/tcp/0/ws' } }).listen).toEqual(['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'])
   })
 
+  it('reads the HTTP endpoint\'s address: off by default, a port on 127.0.0.1, or host:port', () => {
+    expect(loadConfig({ env: {} }).http).toBeUndefined()
+    expect(loadConfig({ env: { BERTYBOT_HTTP: 'off' } }).http).toBeUndefined()
+    expect(loadConfig({ env: { BERTYBOT_HTTP: '8080' } }).http).toEqual({ host: '127.0.0.1', port: 8080 })
+    expect(loadConfig({ env: { BERTYBOT_HTTP: '0.0.0.0:9464' } }).http).toEqual({ host: '0.0.0.0', port: 9464 })
+    expect(loadConfig({ env: { BERTYBOT_HTTP: '[::1]:80' } }).http).toEqual({ host: '::1', port: 80 })
+  })
+
+  it('reads a bot\'s own settings, naming the variable of a bad or missing one', () => {
+    const schema = z.object({ GREETING: z.string(), RETRIES: z.coerce.number().int().min(0).default(3) })
+    expect(loadSettings(schema, { env: { GREETING: 'hi', RETRIES: '' } })).toEqual({ GREETING: 'hi', RETRIES: 3 })
+    expect(() => loadSettings(schema, { env: {} })).toThrow('GREETING: is required')
+    expect(() => loadSettings(schema, { env: { GREETING: 'hi', RETRIES: '-1' } })).toThrow(/^RETRIES: /)
+  })
+
   it('stops start-up on a bad value, naming the variable and what is wrong', async () => {
     const bad = (env: Record<string, string>): ConfigError => {
       try {
@@ -42,6 +58,8 @@ describe('bot configuration', () => {
     expect(bad({ BERTYBOT_REPLICAS: 'bertybot://replica/nope' }).message).toMatch(/^BERTYBOT_REPLICAS: .*replica link/)
     expect(bad({ BERTYBOT_DHT: 'maybe' }).variable).toBe('BERTYBOT_DHT')
     expect(bad({ BERTYBOT_ANNOUNCE: 'somewhere' }).variable).toBe('BERTYBOT_ANNOUNCE')
+    expect(bad({ BERTYBOT_HTTP: 'localhost' }).message).toMatch(/^BERTYBOT_HTTP: "localhost" is not an address to listen on/)
+    expect(bad({ BERTYBOT_HTTP: '99999' }).variable).toBe('BERTYBOT_HTTP')
     await expect(createBot({ env: {}, listen: ['nope'] })).rejects.toThrow('option listen: "nope" is not a multiaddr')
   })
 

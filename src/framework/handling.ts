@@ -1,0 +1,159 @@
+/**
+ * How the bot handles things: events from the peer, schedule runs and
+ * `bot.run()` tasks. Each runs its middleware on a fresh transaction; the
+ * transaction (state writes, queued messages, the mark that the event was
+ * handled) is committed at once and, if state it read changed meanwhile,
+ * the whole is run again on fresh state. Events of one conversation are
+ * handled in order, conversations concurrently.
+ */
+import { performance } from 'node:perf_hooks'
+import { namespaced, type Logger, type Peer } from '../protocol/index.ts'
+import type { Bot } from './bot.ts'
+import type { Clock } from './clock.ts'
+import type { Middleware } from './composer.ts'
+import { ScheduleContext, TaskContext, type Context } from './context.ts'
+import { OrderedDispatcher } from './dispatcher.ts'
+import { BotError, StateConflictError } from './errors.ts'
+import type { BotMetrics } from './metrics.ts'
+import type { Outbox } from './outbox.ts'
+import type { Incoming } from './peer-events.ts'
+import type { Schedule } from './schedule.ts'
+import type { BotStore, OutboxItem, Transaction } from './store.ts'
+
+/** How many times handlers run again when the state they read changed under them, before giving up. */
+const MAX_COMMIT_ATTEMPTS = 50
+
+export interface HandlingParts {
+  bot: Bot<unknown>
+  peer: Peer
+  store: BotStore
+  outbox: Outbox
+  metrics: BotMetrics
+  clock: Clock
+  logger: Logger
+  concurrency: number
+  /** The middleware every event goes through (read at each event: handlers may be added later). */
+  chain: () => Middleware<Context>
+  /** Where errors thrown by middleware go (read at each error: `bot.catch()` may change it). */
+  onError: () => (error: BotError) => unknown
+  /** False once the bot stops: events not handled by then are delivered again at the next start. */
+  running: () => boolean
+  /** After an event's effects are committed and the peer told. */
+  afterHandled: (ctx: Context) => void
+}
+
+export class Handling {
+  readonly #parts: HandlingParts
+  readonly #dispatcher: OrderedDispatcher
+  handled = 0
+  errors = 0
+  lastHandledAt: Date | undefined
+
+  constructor (parts: HandlingParts) {
+    this.#parts = parts
+    this.#dispatcher = new OrderedDispatcher(parts.concurrency, (err) => { parts.logger.error({ err }, 'event handling failed') })
+  }
+
+  /** Events received and not yet handled. */
+  get pending (): number {
+    return this.#dispatcher.pending
+  }
+
+  receive (incoming: Incoming): void {
+    this.#dispatcher.dispatch(incoming.queue, async () => { await this.#handle(incoming) })
+  }
+
+  /** Waits for the events being handled. */
+  async drain (): Promise<void> {
+    await this.#dispatcher.drain()
+  }
+
+  /** `bot.run()`: `fn` on a transaction of its own, committed when it returns. */
+  async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
+    const { bot, peer, logger } = this.#parts
+    let result: T | undefined
+    await this.#commit('task', async (tx) => {
+      result = await fn(new TaskContext({ bot, peer, tx, logger: namespaced(logger, 'framework:task') }))
+    })
+    return result as T
+  }
+
+  /** One run of a schedule; its time is recorded with its effects. */
+  async schedule (handler: Middleware<ScheduleContext>, schedule: Schedule, scheduledAt: number, late: boolean): Promise<void> {
+    const { bot, peer, logger } = this.#parts
+    const { name, expression, once, timezone } = schedule
+    await this.#commit(`schedule/${name}`, async (tx) => {
+      const ctx = new ScheduleContext({ bot, peer, tx, logger: logger.child({ schedule: name }) }, {
+        name, expression, once, timezone, scheduledAt: new Date(scheduledAt), late
+      })
+      await this.#runMiddleware(ctx, tx, handler as Middleware<Context>)
+      tx.scheduleRan(name, scheduledAt)
+    })
+  }
+
+  async #handle (incoming: Incoming): Promise<void> {
+    const { bot, peer, store, logger, clock, metrics } = this.#parts
+    // Not marked: the peer delivers it again at the next start.
+    if (!this.#parts.running()) return
+    if (await store.isHandled(incoming.key)) {
+      logger.trace({ event: incoming.key }, 'already handled before a restart')
+      await incoming.markHandled()
+      if (incoming.durable) await store.forgetHandled(incoming.key)
+      return
+    }
+    let ctx: Context | undefined
+    const chain = this.#parts.chain()
+    await this.#commit(incoming.key, async (tx) => {
+      ctx = incoming.context({ bot, peer, tx, logger: logger.child({ event: incoming.key }) })
+      await this.#runMiddleware(ctx, tx, chain)
+      tx.handled(incoming.key)
+    })
+    await incoming.markHandled()
+    if (incoming.durable) await store.forgetHandled(incoming.key)
+    this.handled++
+    this.lastHandledAt = new Date(clock.now())
+    if (ctx === undefined) return
+    if (ctx.type === 'message') metrics.received(ctx.group.id, (clock.now() - ctx.message.sentAt.getTime()) / 1000)
+    this.#parts.afterHandled(ctx)
+  }
+
+  /**
+   * Runs `attempt` on a fresh transaction and commits it, then hands the
+   * messages it queued to the outbox; again, on fresh state, while what it
+   * read was changed by a concurrent commit.
+   */
+  async #commit (what: string, attempt: (tx: Transaction) => Promise<void>): Promise<void> {
+    let queued: OutboxItem[] | undefined
+    for (let n = 1; queued === undefined; n++) {
+      const tx = this.#parts.store.transaction()
+      await attempt(tx)
+      try {
+        queued = await tx.commit()
+      } catch (err) {
+        if (!(err instanceof StateConflictError) || n >= MAX_COMMIT_ATTEMPTS) throw err
+        this.#parts.logger.debug({ what, key: err.key, attempt: n }, 'state changed under a handler: running it again')
+      }
+    }
+    this.#parts.outbox.enqueue(queued)
+  }
+
+  /** Runs the middleware; if it throws, its effects are dropped and the error handler runs (its replies are kept). */
+  async #runMiddleware (ctx: Context, tx: Transaction, chain: Middleware<Context>): Promise<void> {
+    const started = performance.now()
+    let failed = false
+    try {
+      await chain(ctx, async () => {})
+    } catch (err) {
+      failed = true
+      this.errors++
+      tx.discard()
+      try {
+        await this.#parts.onError()(new BotError(err, ctx))
+      } catch (handlerError) {
+        this.#parts.logger.error({ err: handlerError }, 'the error handler itself failed')
+      }
+    } finally {
+      this.#parts.metrics.handled(ctx.type, (performance.now() - started) / 1000, failed)
+    }
+  }
+}

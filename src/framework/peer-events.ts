@@ -1,0 +1,50 @@
+/**
+ * The peer's events, as the bot handles them: each reduced to a conversation
+ * to queue it in, a key for the journal, how to tell the peer it was handled,
+ * and how to make its context.
+ */
+import type { Peer, PeerEvents } from '../protocol/index.ts'
+import {
+  AcknowledgementContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext, MemberJoinedContext,
+  MessageContext, type Context, type ContextServices
+} from './context.ts'
+
+export interface Incoming {
+  /** Conversation key: events with the same key are handled in order. */
+  queue: string
+  /** Identifies the event in the journal. */
+  key: string
+  /** The peer will not deliver it again once marked handled, so the journal can forget it then. */
+  durable: boolean
+  markHandled: () => Promise<void>
+  context: (services: ContextServices) => Context
+}
+
+/** Passes each of the peer's events to `receive`; returns what removes the listeners. */
+export function listenToPeer (peer: Peer, receive: (incoming: Incoming) => void): () => void {
+  const removers: Array<() => void> = []
+  const add = <K extends keyof PeerEvents>(name: K, listener: PeerEvents[K]): void => {
+    peer.on(name, listener as never)
+    removers.push(() => { peer.off(name, listener as never) })
+  }
+  add('message', (e) => {
+    receive({ queue: e.group.id, key: `message/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new MessageContext(s, e) })
+  })
+  add('acknowledgement', (e) => {
+    receive({ queue: e.group.id, key: `ack/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new AcknowledgementContext(s, e) })
+  })
+  add('groupInvitation', (e) => {
+    receive({ queue: e.group.id, key: `invitation/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new GroupInvitationContext(s, e) })
+  })
+  add('memberJoined', (e) => {
+    receive({ queue: e.group.id, key: `joined/${e.group.id}/${e.member.account}`, durable: true, markHandled: e.markHandled, context: (s) => new MemberJoinedContext(s, e) })
+  })
+  add('contactRequest', (e) => {
+    // The peer delivers a pending request again at each start: the journal keeps it handled.
+    receive({ queue: `contact/${e.account}`, key: `request/${e.account}/${e.receivedAt.getTime()}`, durable: false, markHandled: e.markHandled, context: (s) => new ContactRequestContext(s, e) })
+  })
+  add('contactAccepted', (e) => {
+    receive({ queue: e.group.id, key: `accepted/${e.contact.account}`, durable: true, markHandled: e.markHandled, context: (s) => new ContactAcceptedContext(s, e) })
+  })
+  return () => { for (const remove of removers.splice(0)) remove() }
+}
