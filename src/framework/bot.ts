@@ -92,6 +92,8 @@ export class Bot<Settings = Record<string, never>> {
   readonly #commands = new CommandRegistry()
   readonly #schedules: BotSchedules
   readonly #listeners: Array<() => void> = []
+  readonly #startHooks: Array<() => unknown> = []
+  readonly #stopHooks: Array<() => unknown> = []
   #startedAt: Date | undefined
   #errorHandler: (error: BotError) => unknown
   #status: Status = 'created'
@@ -236,6 +238,22 @@ export class Bot<Settings = Record<string, never>> {
     })
   }
 
+  /**
+   * Runs `fn` once the bot is running (after `start()` opened its store and
+   * peer): start pollers, arm schedules kept in state. A hook that throws
+   * fails `start()`.
+   */
+  onStart (fn: () => unknown): this {
+    this.#startHooks.push(fn)
+    return this
+  }
+
+  /** Runs `fn` as the bot begins to stop, before it drains: stop pollers and timers started in `onStart`. */
+  onStop (fn: () => unknown): this {
+    this.#stopHooks.push(fn)
+    return this
+  }
+
   /** Where errors thrown by handlers go. The default logs them and tells the user something went wrong. */
   catch (handler: (error: BotError) => unknown): this {
     this.#errorHandler = handler
@@ -372,6 +390,7 @@ export class Bot<Settings = Record<string, never>> {
       this.#httpAddress = await startHttpServer(this.#http, config.http, { health: async () => await this.health(), metrics })
       this.#logger.info({ address: this.#httpAddress }, 'HTTP endpoint listening')
     }
+    for (const hook of this.#startHooks) await hook()
   }
 
   /** Stops taking events, lets the handlers running finish, sends what is queued (up to `drainTimeoutMs`), and closes everything. */
@@ -384,6 +403,13 @@ export class Bot<Settings = Record<string, never>> {
       this.#status = 'stopping'
       // No new work: no more events, nor requests (those under way are answered).
       for (const remove of this.#listeners.splice(0)) remove()
+      for (const hook of this.#stopHooks) {
+        try {
+          await hook()
+        } catch (err) {
+          this.#logger.error({ err }, 'an onStop hook failed')
+        }
+      }
       await this.#http?.close()
       await this.#scheduler?.stop()
       await this.#handling?.drain()

@@ -7,11 +7,18 @@
  * last list. Then validated: bad arguments get a reply that says which and
  * why, with the usage.
  *
+ * Options listed in `flags` are given only as `--flag value`: words never
+ * fill them, so `/remind tea at five --to ops` keeps "tea at five" as the text.
+ *
+ * A name of two words, `'announce add'`, is a subcommand: `/announce add ...`
+ * runs it with its own arguments, and `/announce` alone (or with an unknown
+ * word) answers with the usage of each subcommand.
+ *
  * `/help` is generated from the descriptions (unless the bot defines its own);
  * an unknown command gets a did-you-mean reply.
  */
 import { parseArgs } from 'node:util'
-import { distance } from 'fastest-levenshtein'
+import { closest, distance } from 'fastest-levenshtein'
 import { z } from 'zod'
 import { compose, type Middleware } from './composer.ts'
 import type { CommandContext, Context, MessageContext } from './context.ts'
@@ -26,6 +33,8 @@ export interface CommandOptions<S extends ArgsSchema | undefined = undefined> {
   description?: string
   /** Other names for the same command. */
   aliases?: string[]
+  /** Keys of `args` given only as `--key value`, never filled by words. */
+  flags?: Array<S extends ArgsSchema ? keyof z.input<S> & string : never>
 }
 
 export type ArgsOf<S> = S extends ArgsSchema ? z.output<S> : Record<string, never>
@@ -35,6 +44,7 @@ interface Command {
   aliases: string[]
   description: string | undefined
   schema: ArgsSchema | undefined
+  flags: string[]
   handler: Middleware<CommandContext<any>>
 }
 
@@ -45,16 +55,33 @@ const COMMAND_LINE = /^\/([a-z0-9][a-z0-9_-]*)(?:\s+([\s\S]*))?$/i
 export class CommandRegistry {
   readonly #commands: Command[] = []
   readonly #byName = new Map<string, Command>()
+  /** A command with subcommands → them. */
+  readonly #parents = new Map<string, Command[]>()
 
   add (name: string, options: CommandOptions<ArgsSchema | undefined>, handler: Middleware<CommandContext<any>>): void {
     const names = [name, ...(options.aliases ?? [])]
     for (const n of names) {
-      if (!NAME.test(n)) throw new CommandDefinitionError(`"${n}" is not a command name: letters, digits, - and _, at most 32`)
+      const words = n.split(' ')
+      if (words.length > 2 || !words.every((w) => NAME.test(w))) {
+        throw new CommandDefinitionError(`"${n}" is not a command name: letters, digits, - and _, at most 32; a subcommand is two such words`)
+      }
       if (this.#byName.has(n.toLowerCase())) throw new CommandDefinitionError(`command /${n} is defined twice`)
+      const [parent = ''] = words
+      if (words.length === 2 ? this.#byName.has(parent.toLowerCase()) : this.#parents.has(n.toLowerCase())) {
+        throw new CommandDefinitionError(`/${parent} cannot be both a command and a group of subcommands`)
+      }
     }
-    const command: Command = { name, aliases: options.aliases ?? [], description: options.description, schema: options.args, handler }
+    const flags = (options.flags ?? []) as string[]
+    for (const flag of flags) {
+      if (options.args?.shape[flag] === undefined) throw new CommandDefinitionError(`flag --${flag} of /${name} is not a key of its args`)
+    }
+    const command: Command = { name, aliases: options.aliases ?? [], description: options.description, schema: options.args, flags, handler }
     this.#commands.push(command)
-    for (const n of names) this.#byName.set(n.toLowerCase(), command)
+    for (const n of names) {
+      this.#byName.set(n.toLowerCase(), command)
+      const [parent, sub] = n.toLowerCase().split(' ')
+      if (parent !== undefined && sub !== undefined) this.#parents.set(parent, [...this.#parents.get(parent) ?? [], command])
+    }
   }
 
   has (name: string): boolean {
@@ -76,16 +103,31 @@ export class CommandRegistry {
       if (ctx.type !== 'message') return await next()
       const match = COMMAND_LINE.exec(ctx.text.trim())
       if (match === null) return await next()
-      const [, name = '', rest = ''] = match
+      let [, name = '', rest = ''] = match
+      const subcommands = this.#parents.get(name.toLowerCase())
+      if (subcommands !== undefined) {
+        const [, sub = '', subRest = ''] = /^(\S*)\s*([\s\S]*)$/.exec(rest) ?? []
+        if (!this.#byName.has(`${name} ${sub}`.toLowerCase())) return await this.#unknownSubcommand(ctx, name, sub, subcommands)
+        name = `${name} ${sub}`
+        rest = subRest
+      }
       const command = this.#byName.get(name.toLowerCase())
       if (command === undefined) return await this.#unknown(ctx, name)
-      const parsed = parseCommandArgs(rest, command.schema)
+      const parsed = parseCommandArgs(rest, command.schema, { flags: command.flags })
       if (!parsed.ok) {
         await ctx.reply(`${parsed.error}\nUsage: ${usage(command)}`)
         return
       }
       await compose([command.handler])(ctx.asCommand(command.name, parsed.args, rest), async () => {})
     }
+  }
+
+  async #unknownSubcommand (ctx: MessageContext, name: string, sub: string, subcommands: Command[]): Promise<void> {
+    const close = sub === '' ? undefined : closest(sub.toLowerCase(), subcommands.map((c) => c.name.split(' ')[1] ?? ''))
+    const intro = sub === ''
+      ? `/${name} needs one of:`
+      : `/${name} has no "${sub}".${close !== undefined && distance(close, sub.toLowerCase()) <= 2 ? ` Did you mean /${name} ${close}?` : ''} It takes:`
+    await ctx.reply([intro, ...subcommands.map((c) => `${usage(c)}${c.description === undefined ? '' : ` - ${c.description}`}`)].join('\n'))
   }
 
   async #unknown (ctx: MessageContext, name: string): Promise<void> {
@@ -103,14 +145,18 @@ export class CommandRegistry {
 /** `/name <required> [optional]` from the schema. */
 function usage (command: Command): string {
   const shape = command.schema?.shape ?? {}
-  const parts = Object.entries(shape).map(([key, schema]) => (schema as z.ZodType).safeParse(undefined).success ? `[${key}]` : `<${key}>`)
+  const parts = Object.entries(shape).map(([key, schema]) => {
+    const optional = (schema as z.ZodType).safeParse(undefined).success
+    const part = command.flags.includes(key) ? `--${key} <${key}>` : isBoolean(schema) ? `--${key}` : `<${key}>`
+    return optional ? `[${part.replace(/^<(.*)>$/, '$1')}]` : part
+  })
   return [`/${command.name}`, ...parts].join(' ')
 }
 
 type Parsed = { ok: true, args: Record<string, unknown> } | { ok: false, error: string }
 
 /** Parses and validates the text after a command's name against its schema. */
-export function parseCommandArgs (text: string, schema: ArgsSchema | undefined): Parsed {
+export function parseCommandArgs (text: string, schema: ArgsSchema | undefined, settings: { flags?: readonly string[] } = {}): Parsed {
   const words = tokenize(text)
   if (words === undefined) return { ok: false, error: 'A quote is not closed.' }
   if (schema === undefined) {
@@ -126,7 +172,7 @@ export function parseCommandArgs (text: string, schema: ArgsSchema | undefined):
     if (!keys.includes(flag)) return { ok: false, error: `Unknown option --${flag}.${keys.length > 0 ? ` Options: ${keys.map((k) => `--${k}`).join(', ')}.` : ''}` }
     input[flag] = value
   }
-  const free = keys.filter((k) => !(k in input) && !isBoolean(shape[k]))
+  const free = keys.filter((k) => !(k in input) && !isBoolean(shape[k]) && settings.flags?.includes(k) !== true)
   for (const [i, word] of positionals.entries()) {
     const key = free[Math.min(i, free.length - 1)]
     if (key === undefined) return { ok: false, error: `Unexpected argument "${word}".` }

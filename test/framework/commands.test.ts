@@ -35,4 +35,12 @@ describe('command arguments', () => {
     expect(parseCommandArgs('"unclosed', say)).toEqual({ ok: false, error: 'A quote is not closed.' })
     expect(parseCommandArgs('anything', undefined)).toEqual({ ok: false, error: 'This command takes no arguments.' })
   })
+
+  it('never fills flag-only options with words: they come as --flag value', () => {
+    const remind = z.object({ text: z.string(), to: z.string().optional(), tz: z.string().optional() })
+    expect(parseCommandArgs('tea at five', remind, { flags: ['to', 'tz'] })).toEqual({ ok: true, args: { text: 'tea at five' } })
+    expect(parseCommandArgs('tea at five --to ops', remind, { flags: ['to', 'tz'] })).toEqual({ ok: true, args: { text: 'tea at five', to: 'ops' } })
+    // Without flags, words fill every key in order.
+    expect(parseCommandArgs('tea at five', remind)).toEqual({ ok: true, args: { text: 'tea', to: 'at', tz: 'five' } })
+  })
 })
