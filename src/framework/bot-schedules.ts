@@ -28,8 +28,11 @@ export class BotSchedules {
       return
     }
     const name = options.name
+    const names = new Set(scheduler.list().map((s) => s.name))
+    // Forget the handlers of schedules gone since (one-offs that ran).
+    for (const known of this.#handlers.keys()) if (!names.has(known)) this.#handlers.delete(known)
     if (name !== undefined) {
-      if (scheduler.list().some((s) => s.name === name)) throw new ScheduleError(`a schedule named "${name}" exists already`)
+      if (names.has(name)) throw new ScheduleError(`a schedule named "${name}" exists already`)
       // Known before the scheduler may run an occurrence missed while the bot was down.
       this.#handlers.set(name, handler)
     }
@@ -62,10 +65,5 @@ export class BotSchedules {
 
   handler (name: string): Handler | undefined {
     return this.#handlers.get(name)
-  }
-
-  /** A one-off ran: its handler is not needed any more. */
-  ran (schedule: Schedule): void {
-    if (schedule.once !== undefined) this.#handlers.delete(schedule.name)
   }
 }

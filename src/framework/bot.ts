@@ -86,6 +86,7 @@ export class Bot<Settings = Record<string, never>> {
   readonly settings: Settings
   readonly #options: BotOptions
   readonly #logger: Logger
+  readonly #botLog: Logger
   readonly #clock: Clock
   readonly #use = new Composer<Context>()
   readonly #handlers = new Composer<Context>()
@@ -112,6 +113,7 @@ export class Bot<Settings = Record<string, never>> {
     this.settings = settings ?? ({} as Settings)
     this.#options = options
     this.#logger = namespaced(options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }), 'framework:bot')
+    this.#botLog = namespaced(this.#logger, 'bot')
     this.#clock = options.clock ?? systemClock
     this.#schedules = new BotSchedules(config.timezone)
     this.#metrics = new BotMetrics({
@@ -188,6 +190,11 @@ export class Bot<Settings = Record<string, never>> {
   /** The schedules, with when each runs next (once started). */
   schedules (): Array<Schedule & { nextRun: Date | undefined }> {
     return this.#schedules.list()
+  }
+
+  /** A logger for the bot's own code, under the bot's logger (namespace `bot`), for what happens outside handlers. */
+  get log (): Logger {
+    return this.#botLog
   }
 
   /** The clock the bot's schedules follow. */
@@ -375,7 +382,6 @@ export class Bot<Settings = Record<string, never>> {
         const handler = this.#schedules.handler(schedule.name)
         if (handler === undefined) return
         await handling.schedule(handler, schedule, scheduledAt, late)
-        this.#schedules.ran(schedule)
       }
     })
     this.#schedules.attach(this.#scheduler)

@@ -92,6 +92,17 @@ abstract class BaseContext<T extends EventType | 'task'> {
     queueMessage(this.services, to, text, options)
   }
 
+  /**
+   * Runs `fn` once this handler's effects are committed (never if it fails):
+   * for what must not happen unless its state does, such as arming a
+   * schedule or a poller the state describes. Handlers may run again when
+   * the state they read changed meanwhile; `fn` runs once, after the run
+   * that committed.
+   */
+  afterCommit (fn: () => void): void {
+    this.services.tx.afterCommit(fn)
+  }
+
   /** Queues a message to every conversation: each contact and each group. Resolves with how many. */
   async broadcast (text: string): Promise<number> {
     const groups = this.services.peer.groups().filter((g) => g.kind === 'multi-member' || this.services.peer.contact(g.contact ?? '')?.state === 'accepted')

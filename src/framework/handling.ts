@@ -124,8 +124,9 @@ export class Handling {
    */
   async #commit (what: string, attempt: (tx: Transaction) => Promise<void>): Promise<void> {
     let queued: OutboxItem[] | undefined
+    let tx: Transaction | undefined
     for (let n = 1; queued === undefined; n++) {
-      const tx = this.#parts.store.transaction()
+      tx = this.#parts.store.transaction()
       await attempt(tx)
       try {
         queued = await tx.commit()
@@ -135,6 +136,13 @@ export class Handling {
       }
     }
     this.#parts.outbox.enqueue(queued)
+    for (const callback of tx?.committedCallbacks() ?? []) {
+      try {
+        callback()
+      } catch (err) {
+        this.#parts.logger.error({ err, what }, 'an afterCommit callback failed')
+      }
+    }
   }
 
   /** Runs the middleware; if it throws, its effects are dropped and the error handler runs (its replies are kept). */

@@ -12,7 +12,7 @@ export {
 export { parseCommandArgs, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
 export { accountListSchema, accountSchema } from './accounts.ts'
-export { validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'
+export { nextOccurrence, validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'
 export { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
 export type { BotHealth } from './http.ts'
 export { BotMetrics } from './metrics.ts'

@@ -40,8 +40,6 @@ interface Entry extends Schedule {
   task: ScheduledTask | undefined
   /** A one-off's second, in ms. */
   at: number | undefined
-  /** Runs of one schedule happen one after another, so the last-run check before each is sound. */
-  busy: Promise<void>
 }
 
 const SECOND = 1000
@@ -63,6 +61,27 @@ export function validateSchedule (expression: string, timezone: string): void {
   }
 }
 
+/** The first time after `after` that a cron expression matches in `timezone` (validated first). */
+export function nextOccurrence (expression: string, timezone: string, after: Date | number): Date | undefined {
+  validateSchedule(expression, timezone)
+  const task = nodeCron.createTask(expression, () => {}, { timezone })
+  try {
+    return nextMatch(task, Number(after))
+  } finally {
+    void task.destroy()
+  }
+}
+
+function nextMatch (task: ScheduledTask, from: number): Date | undefined {
+  // node-cron computes it, but does not declare the matcher that does in its types.
+  const matcher = (task as unknown as { timeMatcher?: { getNextMatch?: (date: Date) => Date } }).timeMatcher
+  if (typeof matcher?.getNextMatch === 'function') return matcher.getNextMatch(new Date(from))
+  for (let t = (Math.floor(from / MINUTE) + 1) * MINUTE; t < from + 62 * 24 * 60 * MINUTE; t += MINUTE) {
+    if (task.match(new Date(t))) return new Date(t)
+  }
+  return undefined
+}
+
 export class Scheduler {
   readonly #entries: Entry[] = []
   readonly #clock: Clock
@@ -72,6 +91,12 @@ export class Scheduler {
   readonly #stop = new AbortController()
   #started = false
   #loop: Promise<void> | undefined
+  /**
+   * Schedule name → its run under way. Runs of one name happen one after
+   * another, even across a remove and add again, so the last-run check before
+   * each is sound.
+   */
+  readonly #busy = new Map<string, Promise<void>>()
 
   constructor (options: { clock: Clock, store: BotStore, logger: Logger, run: (schedule: Schedule, scheduledAt: number, late: boolean) => Promise<void> }) {
     this.#clock = options.clock
@@ -103,8 +128,7 @@ export class Scheduler {
       timezone: options.timezone,
       missed: options.missed ?? 'run',
       task: once ? undefined : nodeCron.createTask(when, () => {}, { timezone: options.timezone, name }),
-      at: once ? Math.ceil(when.getTime() / SECOND) * SECOND : undefined,
-      busy: Promise.resolve()
+      at: once ? Math.ceil(when.getTime() / SECOND) * SECOND : undefined
     }
     this.#entries.push(entry)
     // Added while running (a schedule kept in the bot's state, set up again after a restart):
@@ -125,18 +149,20 @@ export class Scheduler {
     return true
   }
 
+  /** Removes this very entry (not another added since under its name). */
+  #drop (entry: Entry): void {
+    const i = this.#entries.indexOf(entry)
+    if (i === -1) return
+    this.#entries.splice(i, 1)
+    void entry.task?.destroy()
+  }
+
   /** When `name` runs next after `from` (now by default), on the bot's clock. */
   nextRun (name: string, from = this.#clock.now()): Date | undefined {
     const entry = this.#entries.find((e) => e.name === name)
     if (entry === undefined) return undefined
     if (entry.task === undefined) return entry.at !== undefined && entry.at > from ? new Date(entry.at) : undefined
-    // node-cron computes it, but does not declare the matcher that does in its types.
-    const matcher = (entry.task as unknown as { timeMatcher?: { getNextMatch?: (date: Date) => Date } }).timeMatcher
-    if (typeof matcher?.getNextMatch === 'function') return matcher.getNextMatch(new Date(from))
-    for (let t = (Math.floor(from / MINUTE) + 1) * MINUTE; t < from + 62 * 24 * 60 * MINUTE; t += MINUTE) {
-      if (entry.task.match(new Date(t))) return new Date(t)
-    }
-    return undefined
+    return nextMatch(entry.task, from)
   }
 
   list (): Schedule[] {
@@ -180,7 +206,9 @@ export class Scheduler {
   }
 
   async #due (entry: Entry, at: number, late: boolean): Promise<void> {
-    const run = entry.busy.then(async () => {
+    const run = (this.#busy.get(entry.name) ?? Promise.resolve()).then(async () => {
+      // Removed (or replaced) meanwhile: not this entry's to run.
+      if (!this.#entries.includes(entry)) return
       const last = await this.#store.lastRun(entry.name)
       if (last !== undefined && last >= at) return
       try {
@@ -189,9 +217,10 @@ export class Scheduler {
         this.#logger.error({ err, schedule: entry.name }, 'a scheduled run failed')
       }
     })
-    entry.busy = run
+    this.#busy.set(entry.name, run)
     await run
-    if (entry.at !== undefined) this.remove(entry.name)
+    if (this.#busy.get(entry.name) === run) this.#busy.delete(entry.name)
+    if (entry.at !== undefined) this.#drop(entry)
   }
 
   async #catchUp (entry: Entry): Promise<void> {
@@ -201,7 +230,7 @@ export class Scheduler {
     if (entry.at !== undefined) {
       // A one-off that has run is done; one whose time passed unrun was missed.
       if (last !== undefined && last >= entry.at) {
-        this.remove(entry.name)
+        this.#drop(entry)
         return
       }
       if (entry.at <= now) missed = entry.at
@@ -219,7 +248,7 @@ export class Scheduler {
     if (entry.missed === 'skip') {
       this.#logger.warn({ schedule: entry.name, due: new Date(missed).toISOString() }, 'skipped a scheduled run missed while the bot was down')
       await this.#store.setLastRun(entry.name, missed)
-      if (entry.at !== undefined) this.remove(entry.name)
+      if (entry.at !== undefined) this.#drop(entry)
       return
     }
     this.#logger.info({ schedule: entry.name, due: new Date(missed).toISOString() }, 'running a scheduled run missed while the bot was down, late')

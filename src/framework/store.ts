@@ -211,6 +211,7 @@ export class Transaction {
   readonly #reads = new Map<string, number>()
   readonly #outbox: Array<Omit<OutboxItem, 'seq'>> = []
   readonly #marks: Array<{ journal?: string, schedule?: { name: string, lastRun: number } }> = []
+  readonly #afterCommit: Array<() => void> = []
   #committed = false
 
   constructor (store: BotStore) {
@@ -248,11 +249,22 @@ export class Transaction {
     this.#marks.push({ schedule: { name, lastRun } })
   }
 
+  /** Runs `fn` once this transaction is committed; never if it is discarded or not committed. */
+  afterCommit (fn: () => void): void {
+    this.#afterCommit.push(fn)
+  }
+
   /** Drops what the handlers did (they failed); marks and later writes may still be added. */
   discard (): void {
     this.#state.clear()
     this.#reads.clear()
     this.#outbox.length = 0
+    this.#afterCommit.length = 0
+  }
+
+  /** What to run now that the commit is done (the caller runs them, so that their errors are its to log). */
+  committedCallbacks (): Array<() => void> {
+    return this.#committed ? this.#afterCommit.splice(0) : []
   }
 
   /**

@@ -32,13 +32,15 @@ describe('bot-wide state', () => {
     expect(await first?.nextReply()).toBe(String(users.length))
   })
 
-  it('bot.run() commits state and messages together from outside any event, and not at all if it throws', async () => {
+  it('bot.run() commits state and messages together from outside any event (then runs afterCommit callbacks), and not at all if it throws', async () => {
     network = await createTestNetwork()
     const bot = await network.bot(registryBot)
     const alice = await network.user('alice')
     await alice.addContact(bot)
 
+    const committed: string[] = []
     const sent = await bot.run(async (ctx) => {
+      ctx.afterCommit(() => { committed.push('first') })
       await ctx.botState.set('members', ['x', 'y'])
       await ctx.send(alice.peer.accountId, 'from a task')
       return 'done'
@@ -46,12 +48,15 @@ describe('bot-wide state', () => {
     expect(sent).toBe('done')
     expect(await alice.nextReply()).toBe('from a task')
 
+    expect(committed).toEqual(['first'])
     await expect(bot.run(async (ctx) => {
+      ctx.afterCommit(() => { committed.push('second') })
       await ctx.botState.set('members', [])
       await ctx.send(alice.peer.accountId, 'never sent')
       throw new Error('the task failed')
     })).rejects.toThrow('the task failed')
     await alice.send('/count')
     expect(await alice.nextReply()).toBe('2')
+    expect(committed).toEqual(['first'])
   })
 })

@@ -1,0 +1,20 @@
+/**
+ * Runs the announcement bot from its `.env` (see `.env.example`):
+ * `npm run announce`, or the Docker image. SIGHUP reloads the schedule file.
+ */
+import { ConfigError, createBot } from 'bertybot'
+import { setupAnnounceBot } from './bot.ts'
+import { announceSettings, announceSettingsSchema } from './settings.ts'
+
+try {
+  const bot = await createBot({ settings: announceSettingsSchema, defaults: { dataDir: '.bertybot-announce', displayName: 'Announcements' } })
+  const announce = setupAnnounceBot(bot, announceSettings(bot.settings))
+  const onHangUp = (): void => { void announce.reload().catch((err: unknown) => { bot.log.error({ err }, 'reloading the schedule file failed') }) }
+  process.on('SIGHUP', onHangUp)
+  bot.onStop(() => { process.off('SIGHUP', onHangUp) })
+  await bot.start()
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  process.stderr.write(`The announcement bot cannot start: ${err.message}\n`)
+  process.exitCode = 1
+}
