@@ -205,8 +205,20 @@ export class Scheduler {
     }
   }
 
+  /** Runs `step` after whatever is under way for this schedule's name. */
+  async #serialized<T> (name: string, step: () => Promise<T>): Promise<T> {
+    const result = (this.#busy.get(name) ?? Promise.resolve()).then(step)
+    const settled = result.then(() => {}, () => {})
+    this.#busy.set(name, settled)
+    try {
+      return await result
+    } finally {
+      if (this.#busy.get(name) === settled) this.#busy.delete(name)
+    }
+  }
+
   async #due (entry: Entry, at: number, late: boolean): Promise<void> {
-    const run = (this.#busy.get(entry.name) ?? Promise.resolve()).then(async () => {
+    await this.#serialized(entry.name, async () => {
       // Removed (or replaced) meanwhile: not this entry's to run.
       if (!this.#entries.includes(entry)) return
       const last = await this.#store.lastRun(entry.name)
@@ -217,42 +229,44 @@ export class Scheduler {
         this.#logger.error({ err, schedule: entry.name }, 'a scheduled run failed')
       }
     })
-    this.#busy.set(entry.name, run)
-    await run
-    if (this.#busy.get(entry.name) === run) this.#busy.delete(entry.name)
     if (entry.at !== undefined) this.#drop(entry)
   }
 
   async #catchUp (entry: Entry): Promise<void> {
-    const last = await this.#store.lastRun(entry.name)
-    const now = this.#clock.now()
-    let missed: number | undefined
-    if (entry.at !== undefined) {
-      // A one-off that has run is done; one whose time passed unrun was missed.
-      if (last !== undefined && last >= entry.at) {
-        this.#drop(entry)
-        return
-      }
-      if (entry.at <= now) missed = entry.at
-    } else if (last !== undefined) {
-      // A cron schedule seen for the first time starts from now: it has missed nothing.
-      const from = Math.max(last + 1, now - LOOKBACK_MS)
-      for (let t = Math.floor(now / MINUTE) * MINUTE; t >= from; t -= MINUTE) {
-        if (entry.task?.match(new Date(t)) === true) {
-          missed = t
-          break
-        }
-      }
-    }
+    const missed = await this.#serialized(entry.name, async () => await this.#missedRun(entry))
     if (missed === undefined) return
     if (entry.missed === 'skip') {
       this.#logger.warn({ schedule: entry.name, due: new Date(missed).toISOString() }, 'skipped a scheduled run missed while the bot was down')
-      await this.#store.setLastRun(entry.name, missed)
+      await this.#serialized(entry.name, async () => { await this.#store.setLastRun(entry.name, missed) })
       if (entry.at !== undefined) this.#drop(entry)
       return
     }
     this.#logger.info({ schedule: entry.name, due: new Date(missed).toISOString() }, 'running a scheduled run missed while the bot was down, late')
     await this.#due(entry, missed, true)
+  }
+
+  /** The latest occurrence that fell due unrun while the bot was down, if any. */
+  async #missedRun (entry: Entry): Promise<number | undefined> {
+    const last = await this.#store.lastRun(entry.name)
+    const now = this.#clock.now()
+    if (entry.at !== undefined) {
+      // A one-off that has run is done; one whose time passed unrun was missed.
+      if (last !== undefined && last >= entry.at) {
+        this.#drop(entry)
+        return undefined
+      }
+      return entry.at <= now ? entry.at : undefined
+    }
+    if (last === undefined) {
+      // A cron schedule seen for the first time has missed nothing; from this
+      // minute on, what it misses while the bot is down is caught up.
+      await this.#store.setLastRun(entry.name, Math.floor(now / MINUTE) * MINUTE - 1)
+      return undefined
+    }
+    for (let t = Math.floor(now / MINUTE) * MINUTE; t >= Math.max(last + 1, now - LOOKBACK_MS); t -= MINUTE) {
+      if (entry.task?.match(new Date(t)) === true) return t
+    }
+    return undefined
   }
 }
 

@@ -47,6 +47,24 @@ describe('schedules', () => {
     expect(await alice.nextReply()).toBe('pong')
   })
 
+  it('catch up on a run missed while the bot was down even when they had never run before', async () => {
+    network = await createTestNetwork()
+    const clock = new ManualClock(new Date('2026-11-24T08:00:00Z'))
+    const bot = await network.bot(standUpBot, { clock })
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+    await alice.send('/ping')
+    expect(await alice.nextReply()).toBe('pong')
+
+    // Down from before the first 10:00 (Paris) to after it.
+    await bot.stop()
+    await clock.set(new Date('2026-11-24T09:30:00Z'))
+    await network.bot(standUpBot, { clock, dataDir: bot.config.dataDir })
+    expect(await alice.nextReply()).toBe('stand-up at 2026-11-24T09:00:00.000Z (late)')
+    await alice.send('/ping')
+    expect(await alice.nextReply()).toBe('pong')
+  })
+
   it('refuse a bad cron expression or time zone, saying what is wrong', async () => {
     network = await createTestNetwork()
     await expect(network.bot((b) => { b.schedule('61 * * * *', async () => {}) })).rejects.toThrow(ScheduleError)
