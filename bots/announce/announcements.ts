@@ -6,7 +6,7 @@
  * nothing twice, and a restart never runs an occurrence twice.
  *
  * Occurrences missed while the bot was down are sent once, late, or skipped
- * with a log line (`ANNOUNCE_MISSED`). Pausing and editing change an
+ * with a log line and a line in `/announce log` (`ANNOUNCE_MISSED`). Pausing and editing change an
  * announcement's version, and so the name of its schedule: what fell due
  * while it was paused is not caught up on resume.
  */
@@ -29,7 +29,8 @@ export function arm (app: AnnounceApp, a: Announcement): void {
   app.bot.schedule(when, run(app, a.id, a.version), {
     name: scheduleName(a),
     timezone: a.timezone,
-    missed: app.settings.missed === 'send' ? 'run' : 'skip'
+    // Missed runs always come to `run`, which sends them late or records that it skipped them.
+    missed: 'run'
   })
 }
 
@@ -54,18 +55,25 @@ function run (app: AnnounceApp, id: string, version: number): Middleware<Schedul
     const a = all.get(id)
     // Removed, paused or changed since it was armed: that schedule is not its own any more.
     if (a === undefined || a.paused || a.done || a.version !== version) return
-    const { groups, unknown } = await resolveRecipients(ctx.bot.peer, state, a.to)
-    const late = ctx.schedule.late ? `\n\n(Sent late: this was due ${formatInstant(ctx.schedule.scheduledAt, a.timezone)}, while the bot was down.)` : ''
-    for (const group of groups) await ctx.send(group, `${a.text}${late}`)
-    if (unknown.length > 0) {
-      ctx.log.warn({ announcement: id, channels: unknown }, 'an announcement names channels that do not exist; sent to the others')
-      await state.record('bot', `#${id} could not reach ${unknown.join(', ')}: no such channel`, new Date(ctx.bot.clock.now()))
+    const due = formatInstant(ctx.schedule.scheduledAt, a.timezone)
+    if (ctx.schedule.late && app.settings.missed === 'skip') {
+      // Logged once committed: a run that loses a race with another change of the state runs again.
+      ctx.afterCommit(() => { ctx.log.warn({ announcement: id, due: ctx.schedule.scheduledAt.toISOString() }, 'skipped an announcement that fell due while the bot was down (ANNOUNCE_MISSED=skip)') })
+      await state.record('bot', `skipped #${id}, due ${due} while the bot was down`, new Date(ctx.bot.clock.now()))
+    } else {
+      const { groups, unknown } = await resolveRecipients(ctx.bot.peer, state, a.to)
+      const late = ctx.schedule.late ? `\n\n(Sent late: this was due ${due}, while the bot was down.)` : ''
+      for (const group of groups) await ctx.send(group, `${a.text}${late}`)
+      if (unknown.length > 0) {
+        ctx.afterCommit(() => { ctx.log.warn({ announcement: id, channels: unknown }, 'an announcement names channels that do not exist; sent to the others') })
+        await state.record('bot', `#${id} could not reach ${unknown.join(', ')}: no such channel`, new Date(ctx.bot.clock.now()))
+      }
+      ctx.afterCommit(() => { ctx.log.info({ announcement: id, conversations: groups.length, late: ctx.schedule.late }, 'sent an announcement') })
     }
     if (a.schedule.kind === 'once') {
       all.set(id, { ...a, done: true })
       await state.saveAnnouncements(all)
     }
-    ctx.log.info({ announcement: id, conversations: groups.length, late: ctx.schedule.late }, 'sent an announcement')
   }
 }
 
