@@ -118,7 +118,8 @@ export class FeedPoller {
         await notifyAdmins(this.#app, ctx, `Feed ${feedLabel(feed)} fails: ${result.message}. I keep trying, and will tell you when it works again.`)
       }
       next = { ...feed, failure: { since: feed.failure?.since ?? now(this.#app).toISOString(), message: result.message } }
-      ctx.log.warn({ feed: id, code: result.code, err: result.message }, 'a feed check failed')
+      const { code, message } = result
+      ctx.afterCommit(() => { ctx.log.warn({ feed: id, code, err: message }, 'a feed check failed') })
     } else {
       if (feed.failure !== undefined) await notifyAdmins(this.#app, ctx, `Feed ${feedLabel(feed)} works again.`)
       const { failure: _, ...rest } = feed
@@ -139,7 +140,7 @@ export class FeedPoller {
 
   async #announce (ctx: TaskContext, feed: Feed, title: string | undefined, items: FeedItem[]): Promise<void> {
     const { groups, unknown } = await resolveRecipients(this.#app.bot.peer, stateOf(ctx), feed.to)
-    if (unknown.length > 0) ctx.log.warn({ feed: feed.id, channels: unknown }, 'a feed names channels that do not exist; sent to the others')
+    if (unknown.length > 0) ctx.afterCommit(() => { ctx.log.warn({ feed: feed.id, channels: unknown }, 'a feed names channels that do not exist; sent to the others') })
     const shown = items.slice(-MAX_ANNOUNCED_PER_CHECK)
     const prefix = title ?? feed.title
     for (const item of shown) {
@@ -149,6 +150,6 @@ export class FeedPoller {
     if (items.length > shown.length) {
       for (const group of groups) await ctx.send(group, `…and ${items.length - shown.length} more new items in ${prefix ?? feed.url}.`)
     }
-    ctx.log.info({ feed: feed.id, items: items.length, conversations: groups.length }, 'announced new feed items')
+    ctx.afterCommit(() => { ctx.log.info({ feed: feed.id, items: items.length, conversations: groups.length }, 'announced new feed items') })
   }
 }
