@@ -15,7 +15,11 @@
  * The machine is shared and noisy: each figure is the median of BENCH_ROUNDS rounds, the baseline
  * and ours alternating, each round on fresh peers.
  *
- * Options (environment): BENCH_ROUNDS (3), BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300), BENCH_JSON=1.
+ * - Fan-out (`fanout.ts`): one announcement to BENCH_CHANNELS channels, and the
+ *   memory of an idle bot in that many groups, against plain @orbitdb/core.
+ *
+ * Options (environment): BENCH_ROUNDS (3), BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300),
+ * BENCH_CHANNELS (100), BENCH_ONLY=messaging,fanout (sections to run; all by default), BENCH_JSON=1.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -25,6 +29,7 @@ import type { Database } from '@orbitdb/core'
 import { createLogger, createPeer, type Group, type MessageEvent, type Peer } from 'bertybot/protocol'
 import { createTestNetwork } from 'bertybot/testing'
 import { setupEchoBot } from '../bots/echo/bot.ts'
+import { botFanOut, CHANNELS, plainFanOut, type FanOutFigures } from './fanout.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
@@ -180,37 +185,73 @@ function medians (rounds: Figures[]): Figures {
   return { p50: median(rounds.map((r) => r.p50)), p95: median(rounds.map((r) => r.p95)), throughput: median(rounds.map((r) => r.throughput)) }
 }
 
-const rounds: Record<'plain' | 'ours' | 'plainEcho' | 'bot', Figures[]> = { plain: [], ours: [], plainEcho: [], bot: [] }
-for (let round = 1; round <= ROUNDS; round++) {
-  process.stderr.write(`round ${round} of ${ROUNDS}\n`)
-  rounds.plain.push(await run('plain @orbitdb/core events log', plainPair))
-  rounds.ours.push(await run('bertybot group messages', bertybotPair))
-  rounds.plainEcho.push(await run('plain @orbitdb/core echo by hand', plainEchoPair))
-  process.stderr.write('measuring the echo bot...\n')
-  const botPair = await botEchoPair()
-  rounds.bot.push(await measure(botPair).finally(async () => { await botPair.stop() }))
-}
-const plain = medians(rounds.plain)
-const ours = medians(rounds.ours)
-const plainEcho = medians(rounds.plainEcho)
-const bot = medians(rounds.bot)
+interface Section { json: Record<string, unknown>, lines: string[] }
 
-const ratio = { p50: ours.p50 / plain.p50, p95: ours.p95 / plain.p95, throughput: ours.throughput / plain.throughput }
-const botRatio = { p50: bot.p50 / plainEcho.p50, p95: bot.p95 / plainEcho.p95, throughput: bot.throughput / plainEcho.throughput }
-if (process.env.BENCH_JSON === '1') {
-  console.log(JSON.stringify({ samples: SAMPLES, burst: BURST, plain, bertybot: ours, ratio, plainEcho, bot, botRatio }))
-} else {
+async function messaging (): Promise<Section> {
+  const rounds: Record<'plain' | 'ours' | 'plainEcho' | 'bot', Figures[]> = { plain: [], ours: [], plainEcho: [], bot: [] }
+  for (let round = 1; round <= ROUNDS; round++) {
+    process.stderr.write(`round ${round} of ${ROUNDS}\n`)
+    rounds.plain.push(await run('plain @orbitdb/core events log', plainPair))
+    rounds.ours.push(await run('bertybot group messages', bertybotPair))
+    rounds.plainEcho.push(await run('plain @orbitdb/core echo by hand', plainEchoPair))
+    process.stderr.write('measuring the echo bot...\n')
+    const botPair = await botEchoPair()
+    rounds.bot.push(await measure(botPair).finally(async () => { await botPair.stop() }))
+  }
+  const plain = medians(rounds.plain)
+  const ours = medians(rounds.ours)
+  const plainEcho = medians(rounds.plainEcho)
+  const bot = medians(rounds.bot)
+  const ratio = { p50: ours.p50 / plain.p50, p95: ours.p95 / plain.p95, throughput: ours.throughput / plain.throughput }
+  const botRatio = { p50: bot.p50 / plainEcho.p50, p95: bot.p95 / plainEcho.p95, throughput: bot.throughput / plainEcho.throughput }
   const row = (label: string, f: Figures): string => `${label.padEnd(34)}${f.p50.toFixed(1).padStart(9)}${f.p95.toFixed(1).padStart(9)}${f.throughput.toFixed(0).padStart(14)}`
-  console.log(`two peers on loopback, one process; latency over ${SAMPLES} messages, throughput over a burst of ${BURST}; medians of ${ROUNDS} rounds`)
-  console.log(`${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'msg/s'.padStart(14)}`)
-  console.log(row('plain @orbitdb/core (baseline)', plain))
-  console.log(row('bertybot, end-to-end encrypted', ours))
-  console.log(`${'ratio (bertybot / baseline)'.padEnd(34)}${(ratio.p50.toFixed(2) + 'x').padStart(9)}${(ratio.p95.toFixed(2) + 'x').padStart(9)}${(ratio.throughput.toFixed(2) + 'x').padStart(14)}`)
-  console.log(`targets: latency at most 1.5x the baseline's, throughput at least 1x: ${ratio.p50 <= 1.5 && ratio.throughput >= 1 ? 'met' : 'NOT met'}`)
-  console.log('')
-  console.log('round trip: a user sends, the bot replies, the user receives')
-  console.log(`${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'replies/s'.padStart(14)}`)
-  console.log(row('plain @orbitdb/core echo by hand', plainEcho))
-  console.log(row('bertybot echo bot (framework)', bot))
-  console.log(`${'ratio (bot / baseline)'.padEnd(34)}${(botRatio.p50.toFixed(2) + 'x').padStart(9)}${(botRatio.p95.toFixed(2) + 'x').padStart(9)}${(botRatio.throughput.toFixed(2) + 'x').padStart(14)}`)
+  const ratioRow = (label: string, r: Figures): string => `${label.padEnd(34)}${(r.p50.toFixed(2) + 'x').padStart(9)}${(r.p95.toFixed(2) + 'x').padStart(9)}${(r.throughput.toFixed(2) + 'x').padStart(14)}`
+  return {
+    json: { samples: SAMPLES, burst: BURST, plain, bertybot: ours, ratio, plainEcho, bot, botRatio },
+    lines: [
+      `two peers on loopback, one process; latency over ${SAMPLES} messages, throughput over a burst of ${BURST}; medians of ${ROUNDS} rounds`,
+      `${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'msg/s'.padStart(14)}`,
+      row('plain @orbitdb/core (baseline)', plain),
+      row('bertybot, end-to-end encrypted', ours),
+      ratioRow('ratio (bertybot / baseline)', ratio),
+      `targets: latency at most 1.5x the baseline's, throughput at least 1x: ${ratio.p50 <= 1.5 && ratio.throughput >= 1 ? 'met' : 'NOT met'}`,
+      '',
+      'round trip: a user sends, the bot replies, the user receives',
+      `${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'replies/s'.padStart(14)}`,
+      row('plain @orbitdb/core echo by hand', plainEcho),
+      row('bertybot echo bot (framework)', bot),
+      ratioRow('ratio (bot / baseline)', botRatio)
+    ]
+  }
+}
+
+async function fanOut (): Promise<Section> {
+  const plain = await plainFanOut()
+  const bot = await botFanOut()
+  const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`
+  const row = (label: string, f: FanOutFigures): string => `${label.padEnd(34)}${f.ms.toFixed(0).padStart(9)}${f.perSecond.toFixed(0).padStart(14)}${mb(f.idleRss).padStart(14)}`
+  return {
+    json: { channels: CHANNELS, plain, bot, ratio: { ms: bot.ms / plain.ms, idleRss: bot.idleRss / plain.idleRss } },
+    lines: [
+      `one announcement to ${CHANNELS} channels (groups), until a reader in all of them has it; then the idle process's resident memory`,
+      `${''.padEnd(34)}${'ms'.padStart(9)}${'channels/s'.padStart(14)}${'idle RSS'.padStart(14)}`,
+      row(`plain @orbitdb/core, ${CHANNELS} logs`, plain),
+      row('bertybot announcement bot', bot),
+      `${'ratio (bot / baseline)'.padEnd(34)}${((bot.ms / plain.ms).toFixed(2) + 'x').padStart(9)}${((bot.perSecond / plain.perSecond).toFixed(2) + 'x').padStart(14)}${((bot.idleRss / plain.idleRss).toFixed(2) + 'x').padStart(14)}`
+    ]
+  }
+}
+
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut }
+const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
+const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
+if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)
+const results: Record<string, Section> = {}
+for (const [name, section] of Object.entries(SECTIONS)) {
+  if (only === undefined || only.includes(name)) results[name] = await section()
+}
+if (process.env.BENCH_JSON === '1') {
+  console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.json]))))
+} else {
+  console.log(Object.values(results).map((r) => r.lines.join('\n')).join('\n\n'))
 }
