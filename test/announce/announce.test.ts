@@ -62,6 +62,38 @@ describe('the announcement bot', () => {
     expect(await ask(admin, '/announce log')).toMatch(/^Tue 24 Nov 2026, 08:31 \(UTC\) · admin \(.{8}\) · paused #2$/m)
   })
 
+  it('takes the groups an admin invites it to as channels, and declines others\' invitations', async () => {
+    network = await createTestNetwork()
+    const clock = new ManualClock(new Date('2026-11-24T08:00:00Z'))
+    const admin = await network.user('admin')
+    const stranger = await network.user('stranger')
+    const { bot } = await startAnnounceBot(network, { admins: [admin], clock })
+    await meet(admin, bot)
+    const adminChat = admin.conversation
+    await meet(stranger, bot)
+    const strangerChat = stranger.conversation
+
+    const team = await admin.createGroup('Team room!')
+    const member = await network.user('member')
+    await admin.invite(team, member)
+    await admin.invite(team, bot)
+    admin.open(adminChat as Group)
+    expect(await admin.nextReply()).toBe('I joined "Team room!": it is the channel Team-room now.')
+    expect(await ask(admin, '/channels')).toBe('Channels:\nTeam-room: 2 members\nSubscribers: 0')
+
+    // The channel gets announcements sent to it by name.
+    member.open(team)
+    expect(await ask(admin, '/announce now Welcome aboard --to team-room')).toBe('Sent to 1 conversation.')
+    expect(await member.nextReply()).toBe('Welcome aboard')
+
+    const elsewhere = await stranger.createGroup('elsewhere')
+    await stranger.peer.contact(bot.peer.accountId)?.group?.sendInvitation(elsewhere.invitation())
+    stranger.open(strangerChat as Group)
+    expect(await stranger.nextReply()).toBe('I join the groups my admins invite me to; ask one of them.')
+    expect(bot.peer.group(elsewhere.id)).toBeUndefined()
+    expect(await ask(admin, '/channels')).toBe('Channels:\nTeam-room: 2 members\nSubscribers: 0')
+  })
+
   it('answers a bad cron expression, time zone, date or id with what is wrong', async () => {
     network = await createTestNetwork()
     const clock = new ManualClock(new Date('2026-11-24T08:00:00Z'))
