@@ -1,6 +1,8 @@
 /**
- * Runs the announcement bot from its `.env` (see `.env.example`):
- * `npm run announce`, or the Docker image. SIGHUP reloads the schedule file.
+ * Runs the announcement bot from the environment and the `.env` of the
+ * directory it runs in (see `.env.example`): `npm run announce` runs it in
+ * `bots/announce`, so its `.env` and data directory are there. Or the Docker
+ * image. SIGHUP reloads the schedule file.
  */
 import { ConfigError, createBot } from 'bertybot'
 import { setupAnnounceBot } from './bot.ts'
