@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { BertybotError } from 'bertybot/protocol'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadScheduleFile, parseScheduleFile, ScheduleFileError, type ScheduleFile } from '../../bots/announce/schedule-file.ts'
@@ -282,5 +283,30 @@ describe('loadScheduleFile', () => {
   it('refuses other extensions, before reading', async () => {
     const path = join(dir, 'schedule.txt')
     await expect(loadScheduleFile(path, { defaultTimezone: 'UTC' })).rejects.toThrow(`${path}: a schedule file is .yaml, .yml or .json`)
+  })
+})
+
+describe('the example schedule file', () => {
+  it('is valid, and says what its comments say', async () => {
+    const path = fileURLToPath(new URL('../../bots/announce/schedule.example.yaml', import.meta.url))
+    expect(await loadScheduleFile(path, { defaultTimezone: 'UTC' })).toEqual({
+      announcements: [
+        { id: 'standup', text: 'Stand-up in 10 minutes, in the usual room.', timezone: 'Europe/Paris', to: ['dev', 'ops'], schedule: { kind: 'cron', expression: '50 8 * * 1-5' } },
+        {
+          id: 'weekly-digest',
+          text: 'Have a good weekend!\nThe week\'s notes are in the wiki; send /unsubscribe to stop these messages.',
+          timezone: 'Europe/Paris',
+          to: ['subscribers'],
+          schedule: { kind: 'cron', expression: '0 17 * * 5' }
+        },
+        // 09:00 in New York, not in the file's Paris nor in UTC.
+        { id: 'launch', text: 'We launch today. Thank you all!', timezone: 'America/New_York', to: 'everyone', schedule: { kind: 'once', at: new Date('2026-12-01T14:00:00Z') } },
+        { id: 'maintenance', text: 'The service is down for maintenance from 22:00 to 23:00 UTC.', timezone: 'Europe/Paris', to: 'everyone', schedule: { kind: 'once', at: new Date('2026-12-05T22:00:00Z') } }
+      ],
+      feeds: [
+        { id: 'blog', url: 'https://example.org/blog/feed.xml', everyMs: 15 * 60_000, to: 'everyone' },
+        { id: 'status', url: 'https://status.example.org/history.rss', everyMs: 5 * 60_000, to: ['ops'] }
+      ]
+    } satisfies ScheduleFile)
   })
 })
