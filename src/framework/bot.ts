@@ -35,7 +35,7 @@ import { assessHealth, createHttpApp, startHttpServer, type BotHealth } from './
 import { BotMetrics } from './metrics.ts'
 import { Outbox } from './outbox.ts'
 import { listenToPeer } from './peer-events.ts'
-import { registerWithReplicas } from './replicas.ts'
+import { ReplicaKeeper } from './replicas.ts'
 import { BotSchedules } from './bot-schedules.ts'
 import { Scheduler, type Schedule, type ScheduleOptions } from './schedule.ts'
 import { BotStore } from './store.ts'
@@ -102,6 +102,7 @@ export class Bot<Settings = Record<string, never>> {
   #store: BotStore | undefined
   #outbox: Outbox | undefined
   #scheduler: Scheduler | undefined
+  #replicas: ReplicaKeeper | undefined
   #handling: Handling | undefined
   #stopping: Promise<void> | undefined
   readonly #metrics: BotMetrics
@@ -368,7 +369,7 @@ export class Bot<Settings = Record<string, never>> {
       chain: () => compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()]),
       onError: () => this.#errorHandler,
       running: () => this.#status === 'running',
-      afterHandled: (ctx) => { if (ctx.type === 'groupInvitation' || ctx.type === 'contactAccepted') void this.#ensureReplicas() }
+      committed: () => { this.#replicas?.check() }
     })
     this.#handling = handling
     if (!this.#commands.has('help')) {
@@ -390,7 +391,8 @@ export class Bot<Settings = Record<string, never>> {
     this.#startedAt = new Date(this.#clock.now())
     outbox.wake()
     await this.#scheduler.start()
-    void this.#ensureReplicas()
+    this.#replicas = new ReplicaKeeper({ peer, store, replicas: config.replicas, logger: namespaced(this.#logger, 'framework:replicas') })
+    this.#replicas.check()
     if (config.http !== undefined) {
       this.#http ??= createHttpApp(namespaced(this.#logger, 'framework:http'))
       this.#httpAddress = await startHttpServer(this.#http, config.http, { health: async () => await this.health(), metrics })
@@ -419,6 +421,7 @@ export class Bot<Settings = Record<string, never>> {
       await this.#http?.close()
       await this.#scheduler?.stop()
       await this.#handling?.drain()
+      await this.#replicas?.stop()
       const drained = await this.#outbox?.drain(this.#options.drainTimeoutMs ?? 10_000)
       if (drained === false) this.#logger.warn('stopping with messages still queued; they will be sent at the next start')
       this.#outbox?.stop()
@@ -432,14 +435,6 @@ export class Bot<Settings = Record<string, never>> {
   #running (): { store: BotStore, peer: Peer } {
     if (this.#status !== 'running' || this.#store === undefined || this.#peer === undefined) throw new NotRunningError('the bot is not running')
     return { store: this.#store, peer: this.#peer }
-  }
-
-  /** Registers every conversation with the configured replicas, once each. */
-  async #ensureReplicas (): Promise<void> {
-    const peer = this.#peer
-    const store = this.#store
-    if (peer === undefined || store === undefined || this.config.replicas.length === 0) return
-    await registerWithReplicas(peer, store, this.config.replicas, { running: () => this.#status === 'running', logger: this.#logger })
   }
 
   #handleSignals (): void {

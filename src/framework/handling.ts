@@ -38,8 +38,8 @@ export interface HandlingParts {
   onError: () => (error: BotError) => unknown
   /** False once the bot stops: events not handled by then are delivered again at the next start. */
   running: () => boolean
-  /** After an event's effects are committed and the peer told. */
-  afterHandled: (ctx: Context) => void
+  /** After effects are committed (an event's, a schedule's, a run's): the bot may be in new conversations. */
+  committed: () => void
 }
 
 export class Handling {
@@ -114,7 +114,6 @@ export class Handling {
     this.lastHandledAt = new Date(clock.now())
     if (ctx === undefined) return
     if (ctx.type === 'message') metrics.received(ctx.group.id, (clock.now() - ctx.message.sentAt.getTime()) / 1000)
-    this.#parts.afterHandled(ctx)
   }
 
   /**
@@ -136,6 +135,7 @@ export class Handling {
       }
     }
     this.#parts.outbox.enqueue(queued)
+    this.#parts.committed()
     for (const callback of tx?.committedCallbacks() ?? []) {
       try {
         callback()

@@ -63,18 +63,31 @@ describe('bot configuration', () => {
     await expect(createBot({ env: {}, listen: ['nope'] })).rejects.toThrow('option listen: "nope" is not a multiaddr')
   })
 
-  it('registers a bot\'s conversations with the replicas it is given', async () => {
+  it('registers a bot\'s conversations with the replicas it is given, also those its handlers create', async () => {
     const network = await createTestNetwork()
     try {
       const replica = await createReplica({ dataDir: await network.tempDir('replica'), logger: createLogger({ level: 'warn' }) })
-      const bot = await network.bot((b) => { b.use(autoAcceptContacts()) }, { replicas: [replica.link()] })
+      const bot = await network.bot((b) => {
+        b.use(autoAcceptContacts())
+        // A group made by a handler, as the announcement bot's channels are.
+        b.command('room', async (ctx) => { await ctx.reply((await ctx.bot.peer.createGroup({ name: 'room' })).id) })
+      }, { replicas: [replica.link()] })
+      const replicated = async (groupId: string): Promise<void> => {
+        await new Promise<void>((resolve) => {
+          const check = (): void => {
+            if (!replica.groups().some((g) => g.id === groupId)) return
+            replica.off('group', check)
+            resolve()
+          }
+          replica.on('group', check)
+          check()
+        })
+      }
       const alice = await network.user('alice')
       const group = await alice.addContact(bot)
-      await new Promise<void>((resolve) => {
-        const check = (): void => { if (replica.groups().some((g) => g.id === group.id)) resolve() }
-        replica.on('group', check)
-        check()
-      })
+      await replicated(group.id)
+      await alice.send('/room')
+      await replicated(await alice.nextReply())
       await replica.stop()
     } finally {
       await network.stop()
