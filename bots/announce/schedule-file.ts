@@ -41,7 +41,8 @@ export interface FileAnnouncement {
 export interface FileFeed {
   id: string
   url: string
-  everyMs: number
+  /** Unset: the bot's default (ANNOUNCE_FEED_EVERY). */
+  everyMs: number | undefined
   to: Recipients
 }
 
@@ -64,7 +65,7 @@ export class ScheduleFileError extends BertybotError {
   }
 }
 
-const FEED_EVERY = { default: '15m', min: 60_000, max: 7 * 24 * 3_600_000 }
+const FEED_EVERY = { min: 60_000, max: 7 * 24 * 3_600_000 }
 const MAX_TEXT = 4000
 /** A time zone is checked with a cron expression known to be valid, so an issue is the zone's. */
 const ANY_MINUTE = '* * * * *'
@@ -133,8 +134,8 @@ const feedSchema = strict({
   url: z.string().superRefine(guarded((url: string) => {
     if (!/^https?:$/.test(URL.parse(url)?.protocol ?? '')) throw new Error(`"${url}" is not an http or https URL`)
   })),
-  every: z.string({ error: 'expected a duration, like 15m or 1h' }).default(FEED_EVERY.default)
-    .transform(guarded((every: string) => parseDuration(every, FEED_EVERY))),
+  every: z.string({ error: 'expected a duration, like 15m or 1h' })
+    .transform(guarded((every: string) => parseDuration(every, FEED_EVERY))).optional(),
   to: recipients.optional()
 })
 

@@ -38,9 +38,9 @@ function announcementFrom (entry: FileAnnouncement, at: Date): Announcement {
 const sameAnnouncement = (a: Announcement, b: Announcement): boolean =>
   a.text === b.text && a.timezone === b.timezone && JSON.stringify(a.to) === JSON.stringify(b.to) && JSON.stringify(a.schedule) === JSON.stringify(b.schedule)
 
-function feedFrom (entry: FileFeed, previous: Feed | undefined): Feed {
+function feedFrom (entry: FileFeed, previous: Feed | undefined, everyMs: number): Feed {
   const base = previous !== undefined && previous.url === entry.url ? previous : { primed: false, validators: {} }
-  return { ...base, id: `${FILE}${entry.id}`, url: entry.url, everyMs: entry.everyMs, to: entry.to, source: 'file', addedBy: 'schedule file' }
+  return { ...base, id: `${FILE}${entry.id}`, url: entry.url, everyMs: entry.everyMs ?? everyMs, to: entry.to, source: 'file', addedBy: 'schedule file' }
 }
 
 const sameFeed = (a: Feed, b: Feed): boolean => a.url === b.url && a.everyMs === b.everyMs && JSON.stringify(a.to) === JSON.stringify(b.to)
@@ -86,7 +86,7 @@ export async function applyScheduleFile (app: AnnounceApp, poller: FeedPoller, f
     }
     for (const [id, entry] of wantedFeeds) {
       const existing = feeds.get(id)
-      const next = feedFrom(entry, existing)
+      const next = feedFrom(entry, existing, app.settings.feedEveryMs)
       if (existing !== undefined && sameFeed(existing, next)) continue
       if (existing !== undefined && existing.url !== next.url) await state.forgetSeen(id)
       feeds.set(id, next)

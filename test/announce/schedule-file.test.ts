@@ -66,7 +66,7 @@ const EXPECTED: ScheduleFile = {
     { id: 'exact', text: 'On time', timezone: 'Europe/Paris', to: 'everyone', schedule: { kind: 'once', at: new Date('2026-12-01T03:30:00Z') } }
   ],
   feeds: [
-    { id: 'blog', url: 'https://example.org/feed.xml', everyMs: 15 * 60_000, to: 'everyone' },
+    { id: 'blog', url: 'https://example.org/feed.xml', everyMs: undefined, to: 'everyone' },
     { id: 'status', url: 'http://status.example.org/rss', everyMs: 90 * 60_000, to: ['ops'] }
   ]
 }
@@ -304,7 +304,7 @@ describe('the example schedule file', () => {
         { id: 'maintenance', text: 'The service is down for maintenance from 22:00 to 23:00 UTC.', timezone: 'Europe/Paris', to: 'everyone', schedule: { kind: 'once', at: new Date('2026-12-05T22:00:00Z') } }
       ],
       feeds: [
-        { id: 'blog', url: 'https://example.org/blog/feed.xml', everyMs: 15 * 60_000, to: 'everyone' },
+        { id: 'blog', url: 'https://example.org/blog/feed.xml', everyMs: undefined, to: 'everyone' },
         { id: 'status', url: 'https://status.example.org/history.rss', everyMs: 5 * 60_000, to: ['ops'] }
       ]
     } satisfies ScheduleFile)
