@@ -78,6 +78,9 @@ export interface SealedMessage {
 /** How far back `sendSealed` looks for the same message already sent. */
 const RESEND_LOOKBACK = 256
 
+/** Entries kept at most, per group, while their devices are not seen joining. */
+const MAX_AWAITING_DEVICE = 1000
+
 interface MetadataFollowUps {
   shareChainKeyWith: Set<string>
   newChains: Set<string>
@@ -97,6 +100,12 @@ export class Group {
   readonly #processing = new PQueue({ concurrency: 1 })
   readonly #sending = new PQueue({ concurrency: 1 })
   readonly #appliedMetadata = new Set<string>()
+  /**
+   * Entries of devices not known to have joined yet, by hash: the device's
+   * MemberDeviceAdded may be an ancestor that had not reached us when they
+   * were scanned. Tried again after each scan; dropped past the limit.
+   */
+  readonly #awaitingDevice = new Map<string, { entry: HashedEntry, device: string }>()
   /** `memberJoined` events delivered this session and not yet marked handled. */
   readonly #joinsAwaitingHandled = new Set<string>()
   /** Other devices' chains (only `#processing` tasks touch them). */
@@ -338,6 +347,11 @@ export class Group {
       await this.#applyMetadata(entry, followUps)
       this.#appliedMetadata.add(entry.hash)
     }
+    for (const [hash, { entry, device }] of this.#awaitingDevice) {
+      if (!this.#membership.isDevice(device)) continue
+      this.#awaitingDevice.delete(hash)
+      await this.#applyMetadata(entry, followUps)
+    }
     // Our chain key goes out before anyone hears of the new member: what is sent
     // after `memberJoined` must be readable by that member.
     for (const account of followUps.shareChainKeyWith) await this.#shareChainKey(account)
@@ -350,6 +364,13 @@ export class Group {
 
   #dropMetadata (entry: HashedEntry, reason: DropReason, detail: string): void {
     this.#logger.warn({ entry: entry.hash, reason, detail }, 'dropped a metadata entry')
+  }
+
+  /** Keeps an entry of a device not (yet) known to be a member until that device's arrival is applied. */
+  #awaitDevice (entry: HashedEntry, device: string, what: string): void {
+    if (this.#awaitingDevice.size >= MAX_AWAITING_DEVICE) return this.#dropMetadata(entry, 'not-a-member', `${what} from a device that never joined`)
+    this.#logger.debug({ entry: entry.hash, device }, `${what} from a device not seen joining yet: kept until it is`)
+    this.#awaitingDevice.set(entry.hash, { entry, device })
   }
 
   async #applyMetadata (entry: HashedEntry, followUps: MetadataFollowUps): Promise<void> {
@@ -388,7 +409,7 @@ export class Group {
         if (box === undefined) return this.#dropMetadata(entry, 'malformed', 'DeviceChainKeyAdded body')
         // Boxes to other members, and our own, are not ours to open.
         if (keyToId(box.to) !== keyToId(identity.account.publicKey) || deviceId === keyToId(identity.device.publicKey)) return
-        if (!this.#membership.isDevice(deviceId)) return this.#dropMetadata(entry, 'not-a-member', 'chain key from a device that never joined')
+        if (!this.#membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'chain key')
         if (await this.#chains.get(deviceId) !== undefined) return
         const shared = openChainKey(identity.account, device, this.#keys.publicKey, box.box)
         if (shared === undefined) return this.#dropMetadata(entry, 'wrong-key', 'chain key box does not open')
@@ -401,7 +422,7 @@ export class Group {
       case MetadataEventType.PayloadSent: {
         const sent = decodeBody(body, payloadSentSchema)
         if (sent === undefined) return this.#dropMetadata(entry, 'malformed', 'PayloadSent body')
-        if (!this.#membership.isDevice(deviceId)) return this.#dropMetadata(entry, 'not-a-member', 'info from a device that never joined')
+        if (!this.#membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'info')
         const decoded = decodeAppMessage(sent.m)
         if (!decoded.ok) return this.#dropMetadata(entry, decoded.reason, decoded.detail)
         const message = decoded.message
@@ -417,7 +438,7 @@ export class Group {
       case MetadataEventType.GroupReplicating: {
         const replicating = decodeBody(body, groupReplicatingSchema)
         if (replicating === undefined) return this.#dropMetadata(entry, 'malformed', 'GroupReplicating body')
-        if (!this.#membership.isDevice(deviceId)) return this.#dropMetadata(entry, 'not-a-member', 'replica announced by a device that never joined')
+        if (!this.#membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'replica announcement')
         this.#replicas.set(replicating.peer, replicating.hints.filter((hint) => hint.includes(`/p2p/${replicating.peer}`)))
         return
       }
