@@ -38,7 +38,9 @@ export class ReplicaKeeper {
       this.#again = true
       return
     }
-    this.#pass = this.#register().finally(() => {
+    this.#pass = this.#register().catch((err: unknown) => {
+      this.#logger.error({ err }, 'registering conversations with the replicas failed')
+    }).finally(() => {
       this.#pass = undefined
       if (this.#again) {
         this.#again = false
