@@ -227,7 +227,8 @@ export class Contacts {
     if (record?.state !== 'outgoing' || group.contact !== account) return
     this.#senders.get(account)?.abort()
     void this.#save(account, { ...record, state: 'accepted', delivered: true })
-      .then(() => { this.#deliverAccepted(account) })
+      // This group, not a lookup: it may still be opening, not yet among the peer's groups.
+      .then(() => { this.#deliverAccepted(account, group) })
       .catch((err: unknown) => { this.#deps.logger.error({ err }, 'could not record an accepted contact') })
   }
 
@@ -255,9 +256,9 @@ export class Contacts {
     })
   }
 
-  #deliverAccepted (account: string): void {
+  #deliverAccepted (account: string, opened?: Group): void {
     const record = this.#records.get(account)
-    const group = record === undefined ? undefined : this.#deps.contactGroup(record.pk)
+    const group = opened ?? (record === undefined ? undefined : this.#deps.contactGroup(record.pk))
     if (record === undefined || group === undefined) return
     this.#deps.events.deliver('contactAccepted', {
       contact: this.get(account) as Contact,

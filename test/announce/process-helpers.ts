@@ -181,10 +181,8 @@ export function accountOf (link: string): string {
 
 /**
  * Adds the bot by its link and waits for its greeting, then opens that
- * conversation. The greeting, not the peer's `contactAccepted` (which
- * `TestUser.addContact` waits for), proves the bot accepted: a requester's
- * `contactAccepted` is lost when the bot's acceptance arrives while the
- * contact group is still opening (`Contacts.memberSeen` finds no group yet).
+ * conversation: the greeting proves that the bot accepted, and that what it
+ * sends is readable.
  */
 export async function meetBot (user: TestUser, link: string, timeoutMs = 60_000): Promise<Group> {
   const bot = accountOf(link)
