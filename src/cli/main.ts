@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /**
  * The `bertybot` command. It speaks to the peer only through
- * `bertybot/protocol`, as a bot or any other client does.
+ * `bertybot/protocol`, as any other client does; `bridge` is a bot, made
+ * with the framework like any other.
  */
 import { resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import QRCode from 'qrcode'
 import packageJson from '../../package.json' with { type: 'json' }
 import { BertybotError, createLogger, createPeer, createReplica, loggerOptionsFromEnv, type Logger } from '../protocol/index.ts'
+import { BRIDGE_HELP, runBridge } from './bridge.ts'
 import { runChat } from './chat.ts'
 import { createProject, NewProjectError, nextSteps } from './new.ts'
 
@@ -22,6 +24,7 @@ const USAGE = `Usage: bertybot <command> [options]
 Commands:
   chat          Talk to people and bots from the terminal.
   replica       Keep groups' encrypted logs for members who are offline.
+  bridge        Post webhooks (Alertmanager, Grafana, GitHub, any) into groups.
   id            Print this peer's contact link, then exit.
   new <dir>     Create a bot project (code, tests, .env.example, Dockerfile).
   help [cmd]    Show help, for a command too.
@@ -66,6 +69,10 @@ ${PEER_OPTIONS.replace('./.bertybot', './.bertybot-replica')}
 
 ${ENVIRONMENT}`,
     options: {}
+  },
+  bridge: {
+    help: BRIDGE_HELP,
+    options: { admin: { type: 'string', multiple: true } }
   },
   id: {
     help: `Usage: bertybot id [--qr] [options]
@@ -174,6 +181,16 @@ async function main (argv: string[]): Promise<number> {
     return 0
   }
   if (rest.length > 0) throw new UsageError(`"bertybot ${command}" takes no arguments (got "${rest.join(' ')}")`)
+
+  if (command === 'bridge') {
+    for (const option of ['announce', 'bootstrap']) {
+      if (values[option] !== undefined) throw new UsageError(`"bertybot bridge" has no --${option} option (BERTYBOT_${option.toUpperCase()} sets it)`)
+    }
+    const listen = values.listen as string[] | undefined
+    if (listen !== undefined && listen.length > 1) throw new UsageError('"bertybot bridge" listens on one address: --listen <host:port>')
+    await runBridge({ dataDir: values.data as string | undefined, listen: listen?.[0], admins: (values.admin as string[] | undefined) ?? [] })
+    return 0
+  }
 
   if (command === 'id') {
     const peer = await createPeer({ ...peerOptions(values, '.bertybot'), logger: logger('warn') })

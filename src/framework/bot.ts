@@ -291,6 +291,16 @@ export class Bot<Settings = Record<string, never>> {
     }
   }
 
+  /** The id of the message sent with `tag` (`SendOptions.tag`), once it has left the outbox. */
+  async messageIdOf (tag: string): Promise<string | undefined> {
+    return await this.#running().store.messageIdOf(tag)
+  }
+
+  /** The tag of a message the bot sent (to recognise what a user's reply answers), if it had one. */
+  async tagOf (messageId: string): Promise<string | undefined> {
+    return await this.#running().store.tagOf(messageId)
+  }
+
   /** Queues a message from outside any handler (sent even if the bot crashes right after). */
   async send (to: Group | string, text: string): Promise<void> {
     await this.run(async (ctx) => { await ctx.send(to, text) })

@@ -25,6 +25,14 @@ export interface KeyValue {
 export interface SendOptions {
   /** The id of the message this one answers. */
   replyTo?: string
+  /**
+   * A name for this message, unique to the bot: once it is sent, its id is
+   * recorded under it (`bot.messageIdOf(tag)`, `bot.tagOf(id)`), so that a
+   * later message can answer it and a user's answer to it can be recognised.
+   */
+  tag?: string
+  /** Answer the message sent with this tag, even if it is still queued (ignored if there is none). */
+  replyToTag?: string
 }
 
 /** What every context is built from. */
@@ -45,7 +53,7 @@ export function queueMessage (services: Pick<ContextServices, 'peer' | 'tx'>, to
   const group = typeof to === 'string' ? services.peer.group(to) ?? services.peer.contact(to)?.group : to
   if (group === undefined) throw new InvalidMessageError(`no group or contact "${String(to)}" to send to`)
   if (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`a message is a text of at most ${MAX_TEXT_LENGTH} characters`)
-  services.tx.send({ group: group.id, text, replyTo: options.replyTo })
+  services.tx.send({ group: group.id, text, replyTo: options.replyTo, tag: options.tag, replyToTag: options.replyToTag })
 }
 
 function scopedState (services: ContextServices, scope: string): KeyValue {
@@ -157,7 +165,9 @@ export class MessageContext extends ConversationContext<'message'> {
 
   /** Queues a message to this conversation; `quote: true` marks it as an answer to the message handled. */
   override async reply (text: string, options: SendOptions & { quote?: boolean } = {}): Promise<void> {
-    await super.reply(text, { ...(options.quote === true ? { replyTo: this.message.id } : {}), ...(options.replyTo === undefined ? {} : { replyTo: options.replyTo }) })
+    const { quote, replyTo, ...rest } = options
+    const answers = replyTo ?? (quote === true ? this.message.id : undefined)
+    await super.reply(text, { ...rest, ...(answers === undefined ? {} : { replyTo: answers }) })
   }
 }
 

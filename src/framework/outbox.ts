@@ -104,6 +104,12 @@ export class Outbox {
     this.#stop.abort()
   }
 
+  /** What the message answers: its own `replyTo`, else the message sent with `replyToTag` (sent before it: one group's messages leave in order). */
+  async #replyTo (item: OutboxItem): Promise<string | undefined> {
+    if (item.replyTo !== undefined || item.replyToTag === undefined) return item.replyTo
+    return await this.#store.messageIdOf(item.replyToTag)
+  }
+
   async #deliver (item: OutboxItem, mayBeSent: boolean): Promise<void> {
     let backoff = 500
     try {
@@ -117,10 +123,10 @@ export class Outbox {
         }
         try {
           const sealed = item.sealed === undefined
-            ? await this.#store.setSealed(item, await group.seal({ text: item.text, replyTo: item.replyTo }))
+            ? await this.#store.setSealed(item, await group.seal({ text: item.text, replyTo: await this.#replyTo(item) }))
             : item
-          await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array }, { mayBeSent: mayBeSent || item.sealed !== undefined })
-          await this.#store.sent(item)
+          const id = await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array }, { mayBeSent: mayBeSent || item.sealed !== undefined })
+          await this.#store.sent(item, id)
           this.#sentCount++
           this.#pendingSince.delete(item.seq)
           this.#hooks.onSent?.()

@@ -38,6 +38,10 @@ export interface OutboxItem {
   readonly group: string
   readonly text: string
   readonly replyTo?: string | undefined
+  /** A name for the message: once sent, its id is recorded under it (`messageIdOf`, `tagOf`). */
+  readonly tag?: string | undefined
+  /** Answer the message sent with this tag (its id is looked up when this one is sealed). */
+  readonly replyToTag?: string | undefined
   /** Set once the message is sealed: from then on the same bytes are sent, so a retry is not a second message. */
   readonly sealed?: Uint8Array | undefined
 }
@@ -46,6 +50,8 @@ const outboxItemSchema = z.object({
   group: z.string(),
   text: z.string(),
   replyTo: z.string().optional(),
+  tag: z.string().optional(),
+  replyToTag: z.string().optional(),
   sealed: z.string().optional()
 })
 
@@ -68,6 +74,9 @@ export class BotStore {
   readonly #outbox: Sub
   readonly #schedules: Sub
   readonly #replicated: Sub
+  /** tag → id of the message sent with it, and back. */
+  readonly #sentTags: Sub
+  readonly #tagsOfSent: Sub
   #nextSeq = 0
   /** State key → how many commits wrote it since the store was opened. */
   readonly #versions = new Map<string, number>()
@@ -82,6 +91,8 @@ export class BotStore {
     this.#outbox = sub('outbox')
     this.#schedules = sub('schedules')
     this.#replicated = sub('replicated')
+    this.#sentTags = sub('sent-tags')
+    this.#tagsOfSent = sub('tags-of-sent')
   }
 
   static async open (dataDir: string): Promise<BotStore> {
@@ -159,12 +170,34 @@ export class BotStore {
 
   async setSealed (item: OutboxItem, sealed: SealedMessage): Promise<OutboxItem> {
     const next = { ...item, sealed: sealed.bytes }
-    await this.#outbox.put(seqKey(item.seq), json({ group: item.group, text: item.text, replyTo: item.replyTo, sealed: Buffer.from(sealed.bytes).toString('base64') }))
+    const { seq: _seq, sealed: _sealed, ...rest } = item
+    await this.#outbox.put(seqKey(item.seq), json({ ...rest, sealed: Buffer.from(sealed.bytes).toString('base64') }))
     return next
   }
 
-  async sent (item: OutboxItem): Promise<void> {
-    await this.#outbox.del(seqKey(item.seq))
+  /** The message left (with id `messageId`), or was dropped (no id): out of the outbox, and its tag recorded. */
+  async sent (item: OutboxItem, messageId?: string): Promise<void> {
+    if (item.tag === undefined || messageId === undefined) {
+      await this.#outbox.del(seqKey(item.seq))
+      return
+    }
+    await this.#db.batch([
+      { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) },
+      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: encoder.encode(messageId) },
+      { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
+    ])
+  }
+
+  /** The id of the message sent with `tag`, once it left. */
+  async messageIdOf (tag: string): Promise<string | undefined> {
+    const value = await this.#sentTags.get(tag)
+    return value === undefined ? undefined : decoder.decode(value)
+  }
+
+  /** The tag a message the bot sent had, if any. */
+  async tagOf (messageId: string): Promise<string | undefined> {
+    const value = await this.#tagsOfSent.get(messageId)
+    return value === undefined ? undefined : decoder.decode(value)
   }
 
   // Schedules

@@ -44,6 +44,8 @@ export interface StartAlertmanagerOptions {
   routePrefix?: string
   /** How long to wait for `/-/ready`; 30 s by default (a loaded machine). */
   readyTimeoutMs?: number
+  /** Listen on this port (for a client configured before it starts); default: a free one. */
+  port?: number
 }
 
 export interface RunningAlertmanager {
@@ -267,7 +269,7 @@ export async function startAlertmanager (options: StartAlertmanagerOptions = {})
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000)
   // The port is free when picked but could be taken before Alertmanager binds it: then try another.
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort()
+    const port = options.port ?? await freePort()
     const base = `http://127.0.0.1:${port}`
     const child = spawn(binary, [
       `--config.file=${configFile}`,
@@ -299,7 +301,7 @@ export async function startAlertmanager (options: StartAlertmanagerOptions = {})
       await stopChild(child)
       // (bounded: a process that failed to spawn may never close)
       await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000).unref())])
-      if (error instanceof ExitedEarly && /address already in use/.test(output()) && attempt < 5) continue
+      if (error instanceof ExitedEarly && /address already in use/.test(output()) && attempt < 5 && options.port === undefined) continue
       await rm(dir, { recursive: true, force: true })
       throw error instanceof ExitedEarly ? new Error(`alertmanager exited before it was ready (${child.exitCode ?? child.signalCode}):\n${output()}`) : error
     }

@@ -1,0 +1,146 @@
+/**
+ * Talking back to Alertmanager from the chat: `/alerts`, `/silence`,
+ * `/silences`, `/unsilence`; and `/silence 1h` sent as an answer to an alert
+ * message silences that message's alerts. Only the members of a route's
+ * groups (in that group) and the admins may use them: alerts tell about
+ * systems, and a silence hides them from everyone.
+ */
+import { z } from 'zod'
+import type { CommandContext } from '../context.ts'
+import type { AlertmanagerClient } from './alertmanager-api.ts'
+import type { BridgeApp } from './bridge.ts'
+import { formatMatchers, parseDuration, parseMatcher, type Matcher } from './matchers.ts'
+
+const REFUSAL = 'Only the members of a group the bridge posts alerts to (in that group) and the admins of this bot may do that.'
+const NOT_CONFIGURED = 'No Alertmanager is configured for this bot (BRIDGE_ALERTMANAGER_URL).'
+const LIST_LIMIT = 30
+/** The words of a command, quotes kept inside a word: `alertname="High latency"` is one word. */
+const WORD = /(?:[^\s"“”]+|["“”](?:\\.|[^"“”\\])*["“”])+/g
+
+export function splitWords (text: string): string[] {
+  return [...text.matchAll(WORD)].map((m) => m[0].replace(/[“”]/g, '"'))
+}
+
+const utc = (at: Date): string => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`
+
+export function setupAlertCommands (app: BridgeApp): void {
+  const { bot } = app
+  const words = z.object({ words: z.string().optional() })
+
+  /** The client, if the sender may use it here; otherwise replies why not. */
+  const allowed = async (ctx: CommandContext<unknown>): Promise<AlertmanagerClient | undefined> => {
+    const inRouteGroup = ctx.group.kind === 'multi-member' && app.routes().list().some((r) => r.to.includes(ctx.group.id) || r.matchers.some((m) => m.to.includes(ctx.group.id)))
+    if (!inRouteGroup && !app.options.isAdmin(ctx.sender.account)) {
+      await ctx.reply(REFUSAL)
+      return undefined
+    }
+    if (app.alertmanager === undefined) await ctx.reply(NOT_CONFIGURED)
+    return app.alertmanager
+  }
+
+  /** Runs an Alertmanager call; its failure is told to the user in words, not thrown. */
+  const call = async (ctx: CommandContext<unknown>, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn()
+    } catch (err) {
+      ctx.log.warn({ err }, 'an Alertmanager call failed')
+      await ctx.reply(`Alertmanager: ${(err as Error).message}`)
+    }
+  }
+
+  bot.command('alerts', { description: 'list the alerts firing now (Alertmanager)' }, async (ctx) => {
+    const client = await allowed(ctx)
+    if (client === undefined) return
+    await call(ctx, async () => {
+      const alerts = await client.alerts({ active: true, silenced: false, inhibited: false })
+      if (alerts.length === 0) return await ctx.reply('Nothing is firing.')
+      const lines = alerts.slice(0, LIST_LIMIT).map((a) => {
+        const { alertname = 'alert', severity, ...rest } = a.labels
+        const summary = a.annotations.summary ?? a.annotations.description
+        const others = Object.entries(rest).map(([k, v]) => `${k}="${v}"`).join(', ')
+        return `- ${alertname}${others === '' ? '' : `{${others}}`}${severity === undefined ? '' : ` [${severity}]`} since ${utc(a.startsAt)}${summary === undefined ? '' : `: ${summary}`}`
+      })
+      const more = alerts.length > LIST_LIMIT ? [`… and ${alerts.length - LIST_LIMIT} more`] : []
+      await ctx.reply([`Firing now (${alerts.length}):`, ...lines, ...more].join('\n'))
+    })
+  })
+
+  bot.command('silence', {
+    args: words,
+    description: 'silence alerts: /silence <matcher…> <duration> [comment], or answer an alert message with /silence 1h'
+  }, async (ctx) => {
+    const client = await allowed(ctx)
+    if (client === undefined) return
+    const parsed = await silenceRequest(app, ctx)
+    if ('error' in parsed) return await ctx.reply(parsed.error)
+    const author = ctx.sender.displayName ?? ctx.sender.account.slice(0, 8)
+    await call(ctx, async () => {
+      const endsAt = new Date(bot.clock.now() + parsed.durationMs)
+      const id = await client.createSilence({ matchers: parsed.matchers, endsAt, createdBy: author, comment: parsed.comment })
+      await ctx.reply(`Silenced ${formatMatchers(parsed.matchers)} until ${utc(endsAt)} (silence ${id}). /unsilence ${id} ends it.`, { quote: true })
+    })
+  })
+
+  bot.command('silences', { description: 'list the silences in force (Alertmanager)' }, async (ctx) => {
+    const client = await allowed(ctx)
+    if (client === undefined) return
+    await call(ctx, async () => {
+      const silences = (await client.silences()).filter((s) => s.status.state !== 'expired')
+      if (silences.length === 0) return await ctx.reply('No silences in force.')
+      const lines = silences.slice(0, LIST_LIMIT).map((s) =>
+        `- ${s.id} ${s.status.state === 'pending' ? 'from' : 'until'} ${utc(s.status.state === 'pending' ? s.startsAt : s.endsAt)}, by ${s.createdBy}: ${formatMatchers(s.matchers)}${s.comment === '' ? '' : ` (${s.comment})`}`)
+      await ctx.reply([`Silences (${silences.length}):`, ...lines].join('\n'))
+    })
+  })
+
+  bot.command('unsilence', {
+    args: z.object({ id: z.string().regex(/^[0-9a-f-]{8,64}$/i, 'a silence id, as /silences shows it') }),
+    description: 'end a silence: /unsilence <id>'
+  }, async (ctx) => {
+    const client = await allowed(ctx)
+    if (client === undefined) return
+    await call(ctx, async () => {
+      await client.expireSilence(ctx.args.id)
+      await ctx.reply(`Silence ${ctx.args.id} is over: its alerts notify again.`)
+    })
+  })
+}
+
+type SilenceRequest = { matchers: Matcher[], durationMs: number, comment: string } | { error: string }
+
+/**
+ * `<matcher…> <duration> [comment]`; with no matcher, as an answer to an
+ * alert message, the labels of that message's alert (those its alerts share).
+ */
+async function silenceRequest (app: BridgeApp, ctx: CommandContext<unknown>): Promise<SilenceRequest> {
+  const usage = 'Say /silence alertname="HighLatency" 2h [comment], or answer an alert message with /silence 1h.'
+  const all = splitWords(ctx.rawArgs)
+  const matchers: Matcher[] = []
+  let i = 0
+  for (; i < all.length && /^[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)/.test(all[i] ?? ''); i++) {
+    try {
+      matchers.push(parseMatcher(all[i] as string))
+    } catch (err) {
+      return { error: `${(err as Error).message}. ${usage}` }
+    }
+  }
+  const duration = all[i]
+  if (duration === undefined) return { error: `How long? ${usage}` }
+  let durationMs: number
+  try {
+    durationMs = parseDuration(duration)
+  } catch (err) {
+    return { error: `${(err as Error).message}. ${usage}` }
+  }
+  const comment = all.slice(i + 1).join(' ').replace(/^"(.*)"$/, '$1') || `from ${ctx.group.name} by way of the bridge`
+  if (matchers.length > 0) return { matchers, durationMs, comment }
+  const answered = ctx.message.replyTo === undefined ? undefined : await ctx.bot.tagOf(ctx.message.replyTo)
+  const alertMessage = answered === undefined ? undefined : await app.delivery.alertMessage(answered)
+  if (alertMessage === undefined) {
+    return { error: ctx.message.replyTo === undefined ? `Which alerts? ${usage}` : 'That message is not an alert I can silence (or it is too old): name the alerts, like /silence alertname="HighLatency" 2h.' }
+  }
+  const shared = alertMessage.labels.reduce<Record<string, string>>((common, labels) =>
+    Object.fromEntries(Object.entries(common).filter(([k, v]) => labels[k] === v)), { ...alertMessage.labels[0] })
+  if (Object.keys(shared).length === 0) return { error: 'The alerts of that message share no label: name the alerts to silence.' }
+  return { matchers: Object.entries(shared).map(([name, value]) => ({ name, value, isRegex: false, isEqual: true })), durationMs, comment }
+}

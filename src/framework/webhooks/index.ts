@@ -1,0 +1,7 @@
+/** Webhooks into groups (the alert bridge), and the source adapters for a bot's own routes. */
+export { bridgeOptions, bridgeSettingsSchema, useBridge, type Bridge, type BridgeOptions, type BridgeSettings } from './bridge.ts'
+export { alertmanagerSource, defaultSources, genericSource, githubSource, grafanaSource } from './sources/index.ts'
+export type { AlertInfo, Notification, PayloadProblem, WebhookParseResult, WebhookRequest, WebhookRouteInfo, WebhookSource } from './source.ts'
+export { AlertmanagerClient, AlertmanagerError } from './alertmanager-api.ts'
+export { formatMatchers, matchesLabels, parseMatcher, type Matcher } from './matchers.ts'
+export type { Route } from './routes.ts'
