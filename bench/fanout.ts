@@ -106,7 +106,7 @@ export async function botFanOut (): Promise<FanOutFigures> {
   try {
     network = await createTestNetwork()
     const admin = await network.user('admin')
-    const settings = { admins: [admin.peer.accountId], missed: 'send' as const, scheduleFile: undefined, feedEveryMs: 15 * 60_000, feedTimeoutMs: 20_000 }
+    const settings = { admins: [admin.peer.accountId], missed: 'send' as const, scheduleFile: undefined, feedEveryMs: 15 * 60_000, feedTimeoutMs: 20_000, bridge: undefined }
     const bot = await network.bot((b) => { setupAnnounceBot(b, settings) }, { dataDir: botDir, displayName: 'Announcements' })
     const contact = await admin.addContact(bot)
     await admin.nextReply()

@@ -30,7 +30,7 @@ async function main (request: IdleRequest): Promise<() => Promise<void>> {
     return peer.stop
   }
   const bot = await createBot({ dataDir: request.dataDir, env: {}, envFile: false, printLink: false, handleSignals: false, logger: createLogger({ level: 'warn' }) })
-  setupAnnounceBot(bot, { admins: [request.admin], missed: 'send', scheduleFile: undefined, feedEveryMs: 15 * 60_000, feedTimeoutMs: 20_000 })
+  setupAnnounceBot(bot, { admins: [request.admin], missed: 'send', scheduleFile: undefined, feedEveryMs: 15 * 60_000, feedTimeoutMs: 20_000, bridge: undefined })
   await bot.start()
   const groups = bot.peer.groups().length
   if (groups < request.groups) throw new Error(`the bot is in ${groups} groups, not ${request.groups}`)

@@ -4,8 +4,8 @@
  * setup is a function of its own, so that tests start the same bot on a test
  * network; `index.ts` runs it from `.env`.
  */
-import { autoAcceptContacts, type Bot } from 'bertybot'
-import { notifyAdmins, stateOf, type AnnounceApp } from './app.ts'
+import { autoAcceptContacts, useBridge, type Bot } from 'bertybot'
+import { isAdmin, notifyAdmins, stateOf, type AnnounceApp } from './app.ts'
 import { setupAnnouncementCommands } from './announce-commands.ts'
 import { arm } from './announcements.ts'
 import { setupAudience } from './audience.ts'
@@ -16,7 +16,10 @@ import { applyScheduleFile, type SyncResult } from './schedule-sync.ts'
 import type { AnnounceSettings } from './settings.ts'
 
 export interface AnnounceBot {
-  /** Loads the schedule file again (SIGHUP): applied whole, or refused whole with the line at fault. */
+  /**
+   * Loads the schedule file again (SIGHUP): applied whole, or refused whole
+   * with the line at fault; and the bridge's routes file, if the bridge is on.
+   */
   reload: () => Promise<SyncResult | ScheduleFileError | undefined>
 }
 
@@ -30,11 +33,13 @@ export function setupAnnounceBot (bot: Bot<unknown>, settings: AnnounceSettings)
   setupAudience(bot, app)
   setupAnnouncementCommands(app)
   setupFeedCommands(app, poller)
+  // Webhooks into channels: an admin's /bridge add in a channel makes a route to it.
+  const bridge = settings.bridge === undefined ? undefined : useBridge(bot, { ...settings.bridge, isAdmin: (account) => isAdmin(app, account) })
   bot.onContactAccepted(async (ctx) => { await ctx.reply(INTRO) })
   // Chat in a channel is for its members; only a 1:1 conversation gets an answer.
   bot.onMessage(async (ctx) => { if (ctx.group.kind === 'contact') await ctx.reply(INTRO) })
 
-  const reload = async (): Promise<SyncResult | ScheduleFileError | undefined> => {
+  const reloadSchedule = async (): Promise<SyncResult | ScheduleFileError | undefined> => {
     const path = settings.scheduleFile
     if (path === undefined) return undefined
     try {
@@ -53,9 +58,14 @@ export function setupAnnounceBot (bot: Bot<unknown>, settings: AnnounceSettings)
   bot.onStart(async () => {
     const announcements = await bot.run(async (ctx) => await stateOf(ctx).announcements())
     for (const a of announcements.values()) arm(app, a)
-    await reload()
+    await reloadSchedule()
     await poller.start()
   })
   bot.onStop(async () => { await poller.stop() })
+  const reload = async (): Promise<SyncResult | ScheduleFileError | undefined> => {
+    const refused = await bridge?.reload()
+    if (refused !== undefined) await bot.run(async (ctx) => { await notifyAdmins(app, ctx, `The routes file is refused; the routes in force are unchanged.\n${refused.message}`) })
+    return await reloadSchedule()
+  }
   return { reload }
 }

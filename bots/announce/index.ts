@@ -4,7 +4,7 @@
  * `bots/announce`, so its `.env` and data directory are there. Or the Docker
  * image. SIGHUP reloads the schedule file.
  */
-import { ConfigError, createBot } from 'bertybot'
+import { ConfigError, ConfigFileError, createBot } from 'bertybot'
 import { setupAnnounceBot } from './bot.ts'
 import { announceSettings, announceSettingsSchema } from './settings.ts'
 
@@ -16,7 +16,7 @@ try {
   bot.onStop(() => { process.off('SIGHUP', onHangUp) })
   await bot.start()
 } catch (err) {
-  if (!(err instanceof ConfigError)) throw err
+  if (!(err instanceof ConfigError) && !(err instanceof ConfigFileError)) throw err
   process.stderr.write(`The announcement bot cannot start: ${err.message}\n`)
   process.exitCode = 1
 }

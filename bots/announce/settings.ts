@@ -4,7 +4,7 @@
  * `BERTYBOT_NAME`, `BERTYBOT_TIMEZONE`, `BERTYBOT_REPLICAS`, `BERTYBOT_HTTP`,
  * ...) are read by `createBot()`.
  */
-import { accountListSchema } from 'bertybot'
+import { accountListSchema, bridgeOptions, bridgeSettingsSchema, type BridgeOptions } from 'bertybot'
 import { z } from 'zod'
 import { parseDuration } from './when.ts'
 
@@ -28,7 +28,10 @@ export const announceSettingsSchema = z.object({
   /** A YAML or JSON file of announcements and feeds, loaded at start and on SIGHUP. */
   ANNOUNCE_SCHEDULE_FILE: z.string().optional(),
   /** How often a feed is checked unless `/feed add --every` says otherwise. */
-  ANNOUNCE_FEED_EVERY: duration('15m', { min: MINUTE, max: 7 * 24 * 60 * MINUTE })
+  ANNOUNCE_FEED_EVERY: duration('15m', { min: MINUTE, max: 7 * 24 * 60 * MINUTE }),
+  /** `on`: the alert bridge (webhooks into channels, /bridge, /alerts, /silence); needs BERTYBOT_HTTP. */
+  ANNOUNCE_BRIDGE: z.enum(['on', 'off']).default('off'),
+  ...bridgeSettingsSchema.shape
 })
 
 /** The settings as the bot uses them. */
@@ -39,6 +42,8 @@ export interface AnnounceSettings {
   feedEveryMs: number
   /** How long one check of a feed may take. */
   feedTimeoutMs: number
+  /** The alert bridge's options, when it is on (the admins are the bot's). */
+  bridge: Omit<BridgeOptions, 'isAdmin'> | undefined
 }
 
 export function announceSettings (env: z.output<typeof announceSettingsSchema>): AnnounceSettings {
@@ -47,6 +52,7 @@ export function announceSettings (env: z.output<typeof announceSettingsSchema>):
     missed: env.ANNOUNCE_MISSED,
     scheduleFile: env.ANNOUNCE_SCHEDULE_FILE,
     feedEveryMs: env.ANNOUNCE_FEED_EVERY,
-    feedTimeoutMs: 20_000
+    feedTimeoutMs: 20_000,
+    bridge: env.ANNOUNCE_BRIDGE === 'on' ? bridgeOptions(env) : undefined
   }
 }

@@ -6,7 +6,7 @@ import type { AnnounceSettings } from '../../bots/announce/settings.ts'
 
 export const INTRO = /^Hello! I send announcements/
 
-export async function startAnnounceBot (network: TestNetwork, options: { admins: TestUser[], clock: ManualClock, dataDir?: string, settings?: Partial<AnnounceSettings> }): Promise<{ bot: Bot, announce: AnnounceBot }> {
+export async function startAnnounceBot (network: TestNetwork, options: { admins: TestUser[], clock: ManualClock, dataDir?: string, settings?: Partial<AnnounceSettings>, http?: boolean }): Promise<{ bot: Bot, announce: AnnounceBot }> {
   let announce: AnnounceBot | undefined
   const bot = await network.bot((b) => {
     announce = setupAnnounceBot(b, {
@@ -15,9 +15,15 @@ export async function startAnnounceBot (network: TestNetwork, options: { admins:
       scheduleFile: undefined,
       feedEveryMs: 15 * 60_000,
       feedTimeoutMs: 5_000,
+      bridge: undefined,
       ...options.settings
     })
-  }, { clock: options.clock, timezone: 'UTC', ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) })
+  }, {
+    clock: options.clock,
+    timezone: 'UTC',
+    ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+    ...(options.http === true ? { http: { host: '127.0.0.1', port: 0 } } : {})
+  })
   if (announce === undefined) throw new Error('the announcement bot was not set up')
   return { bot, announce }
 }

@@ -138,7 +138,9 @@ describe('the announcement bot in its own process', () => {
     { wrong: 'an empty ANNOUNCE_ADMINS', env: { ANNOUNCE_ADMINS: '' }, says: /^The announcement bot cannot start: ANNOUNCE_ADMINS: is required$/ },
     { wrong: 'ANNOUNCE_ADMINS naming nobody', env: { ANNOUNCE_ADMINS: `${ANY_ACCOUNT},bob` }, says: /^The announcement bot cannot start: ANNOUNCE_ADMINS: "bob" is neither a contact link nor an account id$/ },
     { wrong: 'BERTYBOT_CONCURRENCY=0', env: { ANNOUNCE_ADMINS: ANY_ACCOUNT, BERTYBOT_CONCURRENCY: '0' }, says: /^The announcement bot cannot start: BERTYBOT_CONCURRENCY: / },
-    { wrong: 'ANNOUNCE_FEED_EVERY=10s in .env', env: { ANNOUNCE_ADMINS: ANY_ACCOUNT }, dotenv: 'ANNOUNCE_FEED_EVERY=10s\n', says: /^The announcement bot cannot start: ANNOUNCE_FEED_EVERY: / }
+    { wrong: 'ANNOUNCE_FEED_EVERY=10s in .env', env: { ANNOUNCE_ADMINS: ANY_ACCOUNT }, dotenv: 'ANNOUNCE_FEED_EVERY=10s\n', says: /^The announcement bot cannot start: ANNOUNCE_FEED_EVERY: / },
+    { wrong: 'the bridge on with no HTTP address', env: { ANNOUNCE_ADMINS: ANY_ACCOUNT, ANNOUNCE_BRIDGE: 'on' }, says: /^The announcement bot cannot start: BERTYBOT_HTTP: / },
+    { wrong: 'BRIDGE_ALERTMANAGER_URL not a URL', env: { ANNOUNCE_ADMINS: ANY_ACCOUNT, ANNOUNCE_BRIDGE: 'on', BRIDGE_ALERTMANAGER_URL: 'alertmanager:9093' }, says: /^The announcement bot cannot start: BRIDGE_ALERTMANAGER_URL: / }
   ]
   it.each(wrongConfigurations)('does not start with $wrong: exits with code 1, naming the variable', async ({ env, dotenv, says }) => {
     network = await createTestNetwork()
