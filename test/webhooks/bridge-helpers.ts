@@ -1,5 +1,5 @@
 /** A bridge bot on a test network, an admin with a group the bot is in, and requests to its hooks. */
-import { autoAcceptContacts, useBridge, type Bot, type BridgeOptions } from 'bertybot'
+import { autoAcceptContacts, useBridge, type Bot, type Bridge, type BridgeOptions } from 'bertybot'
 import type { ManualClock, TestNetwork, TestUser } from 'bertybot/testing'
 import type { Group } from 'bertybot/protocol'
 
@@ -12,10 +12,11 @@ export interface BridgeSetup {
   ops: Group
 }
 
-export async function startBridgeBot (network: TestNetwork, options: { clock?: ManualClock, admin: TestUser, dataDir?: string, bridge?: Partial<BridgeOptions> }): Promise<Bot> {
+export async function startBridgeBot (network: TestNetwork, options: { clock?: ManualClock, admin: TestUser, dataDir?: string, bridge?: Partial<BridgeOptions>, onBridge?: (bridge: Bridge) => void }): Promise<Bot> {
   return await network.bot((bot) => {
     bot.use(autoAcceptContacts())
-    useBridge(bot, { isAdmin: (account) => account === options.admin.peer.accountId, ...options.bridge })
+    const bridge = useBridge(bot, { isAdmin: (account) => account === options.admin.peer.accountId, ...options.bridge })
+    options.onBridge?.(bridge)
     bot.onGroupInvitation(async (ctx) => { if (ctx.sender.account === options.admin.peer.accountId) await ctx.accept() })
   }, { ...(options.clock === undefined ? {} : { clock: options.clock }), http: { host: '127.0.0.1', port: 0 }, ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }) })
 }
