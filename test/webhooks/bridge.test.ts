@@ -20,7 +20,8 @@ const fixture = async (name: string): Promise<Record<string, unknown>> =>
 
 describe('the webhook bridge', () => {
   it('posts a route\'s webhooks to its group, and answers each bad request with its status, posting nothing', async () => {
-    network = await createTestNetwork()
+    // Each refused payload is logged as a warning: quiet here.
+    network = await createTestNetwork({ logLevel: 'error' })
     const clock = new ManualClock(new Date('2026-11-25T08:00:00Z'))
     const admin = await network.user('admin')
     const bot = await startBridgeBot(network, { clock, admin, bridge: { requestsPerMinute: 40 } })
@@ -69,6 +70,9 @@ describe('the webhook bridge', () => {
     // Still up, and nothing of the above reached the group: the next message there is this one.
     const health = await fetch(url.replace(/\/hooks\/.*/, '/healthz'))
     expect(health.status).toBe(200)
+    const metrics = await (await fetch(url.replace(/\/hooks\/.*/, '/metrics'))).text()
+    expect(metrics).toContain('bertybot_webhook_requests_total{route="backups",source="generic",status="202"} 2')
+    expect(metrics).toMatch(/bertybot_webhook_requests_total\{route="backups",source="generic",status="429"\} [1-9]/)
     const other = await addRoute(admin, direct, '/bridge add other generic --to ops')
     expect((await post(other.url, 'the end', bearer(other.secret))).status).toBe(202)
     admin.open(ops)
@@ -205,6 +209,23 @@ describe('the webhook bridge', () => {
     expect(warnings).toContain(instances[1])
     expect(warnings).toContain(instances[2])
     expect(warnings).not.toContain(instances[0])
+  })
+
+  it('keeps a digest that waits for its minute across a restart', async () => {
+    network = await createTestNetwork()
+    const clock = new ManualClock(new Date('2026-11-25T08:00:00Z'))
+    const admin = await network.user('admin')
+    const dataDir = await network.tempDir('bridge')
+    let bot = await startBridgeBot(network, { clock, admin, dataDir, bridge: { messagesPerMinute: 1 } })
+    const { direct, ops } = await adminWithGroup(bot, admin)
+    const { url, secret } = await addRoute(admin, direct, '/bridge add jobs generic --to ops')
+    for (const text of ['job 1 done', 'job 2 done', 'job 3 done']) expect((await post(url, text, bearer(secret))).status).toBe(202)
+    admin.open(ops)
+    expect(await admin.nextReply()).toBe('job 1 done')
+    await bot.stop()
+    bot = await startBridgeBot(network, { clock, admin, dataDir, bridge: { messagesPerMinute: 1 } })
+    await clock.advance(60_000)
+    expect(await admin.nextReply()).toBe('+2 more messages:\n- job 2 done\n- job 3 done')
   })
 
   it('turns a burst of 500 alerts into a few digests within the group\'s rate, naming each alert once', async () => {

@@ -87,12 +87,14 @@ export function formatDigest (entries: readonly DigestEntry[]): string[] {
   const other = entries.filter((e) => e.status === undefined).map((e) => e.name)
   const chunks: string[] = []
   const listed = (heading: (n: number) => string, names: string[], separator: string): void => {
+    // Room for the heading ("+1234 more messages:") is kept in each chunk.
+    const HEADING = 32
     let part: string[] = []
-    let length = 0
+    let length = HEADING
     const flush = (): void => {
       if (part.length > 0) chunks.push(`${heading(part.length)}${separator === '\n' ? '\n' : ' '}${part.join(separator)}`)
       part = []
-      length = 0
+      length = HEADING
     }
     for (const name of names) {
       if (length + name.length > DIGEST_CHUNK) flush()
