@@ -34,8 +34,8 @@ describe('the webhook bridge', () => {
     const stored = await stat(join(bot.config.dataDir, 'bridge', 'routes.json'))
     expect(stored.mode & 0o777).toBe(0o600)
 
-    // As curl sends it: -d is application/x-www-form-urlencoded unless told; text/plain here.
-    const accepted = await post(url, 'backup done', bearer(secret))
+    // As `curl -d` sends it: labelled a form, read as the text.
+    const accepted = await post(url, 'backup done', { ...bearer(secret), 'content-type': 'application/x-www-form-urlencoded' })
     expect(accepted.status).toBe(202)
     expect(accepted.body.id).toMatch(/^[0-9a-f-]{36}$/)
     admin.open(ops)

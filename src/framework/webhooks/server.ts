@@ -6,7 +6,7 @@
  * first: the route and a bearer secret before the body is read.
  */
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { Counter, type Registry } from 'prom-client'
 import { NotRunningError, type Logger } from '../../protocol/index.ts'
 import type { Accepted } from './delivery.ts'
@@ -138,4 +138,3 @@ function webhookRequest (request: FastifyRequest): WebhookRequest {
   return { body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0), contentType: mediaType(request), headers }
 }
 
-export type { FastifyReply }

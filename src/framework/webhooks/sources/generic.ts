@@ -5,8 +5,7 @@
  * Mustache template, the template rendered with the JSON, whatever its shape.
  *
  * @example
- * // curl -H 'Authorization: Bearer <secret>' -H 'Content-Type: text/plain' \
- * //   --data 'Backup finished' https://bot.example/hooks/generic/ops
+ * // curl -H 'Authorization: Bearer <secret>' -d 'Backup finished' https://bot.example/hooks/generic/ops
  */
 import Mustache from 'mustache'
 import { z } from 'zod'
@@ -20,6 +19,12 @@ const message = z.looseObject({
   severity: z.string().max(40).optional()
 })
 
+/**
+ * Bodies taken as the message's text: `text/plain`, and what `curl -d` sends
+ * (it labels any data a form), so that the shortest curl line works.
+ */
+const TEXT_TYPES: readonly string[] = ['text/plain', 'application/x-www-form-urlencoded']
+
 /** Printable ASCII, as the Idempotency-Key draft and our outbox keys expect. */
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,200}$/
 
@@ -27,7 +32,7 @@ export function genericSource (): WebhookSource {
   return {
     kind: 'generic',
     auth: 'bearer',
-    contentTypes: ['application/json', 'text/plain'],
+    contentTypes: ['application/json', ...TEXT_TYPES],
     parse: (request, route) => {
       const key = request.headers['idempotency-key']
       if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -35,12 +40,13 @@ export function genericSource (): WebhookSource {
       }
       const text = decodeUtf8(request.body)
       if (!text.ok) return text
-      const rendered = request.contentType === 'text/plain'
+      const plain = TEXT_TYPES.includes(request.contentType)
+      const rendered = plain
         ? { ok: true as const, value: { text: text.value } }
         : fromJson(text.value, route.template)
       if (!rendered.ok) return rendered
       const body = rendered.value.text.trim()
-      if (body === '') return route.template !== undefined && request.contentType !== 'text/plain' ? problem('template', 'rendered to an empty message') : problem('body', 'is empty')
+      if (body === '') return route.template !== undefined && !plain ? problem('template', 'rendered to an empty message') : problem('body', 'is empty')
       if (countChars(body, MAX_MESSAGE_CHARS) > MAX_MESSAGE_CHARS) {
         return problem(rendered.value.field ?? 'body', `is longer than ${MAX_MESSAGE_CHARS} characters`)
       }
