@@ -27,8 +27,17 @@ export class BatchedRunner {
     const done = new Promise<T>((resolve, reject) => {
       this.#waiting.push({ job, resolve: resolve as (value: unknown) => void, reject })
     })
-    this.#working ??= this.#work().finally(() => { this.#working = undefined })
+    this.#kick()
     return await done
+  }
+
+  #kick (): void {
+    if (this.#working !== undefined) return
+    this.#working = this.#work().finally(() => {
+      this.#working = undefined
+      // Submitted after the loop's last look, before this ran: not left waiting.
+      if (this.#waiting.length > 0) this.#kick()
+    })
   }
 
   /** Resolves once everything submitted so far is committed or failed. */
