@@ -18,74 +18,33 @@
  * - Fan-out (`fanout.ts`): one announcement to BENCH_CHANNELS channels, and the
  *   memory of an idle bot in that many groups, against plain @orbitdb/core.
  *
+ * - Webhooks (`webhooks.ts`): a webhook's latency until a group member has its
+ *   message, against plain group messages; webhooks accepted and delivered per second.
+ *
  * Options (environment): BENCH_ROUNDS (3), BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300),
- * BENCH_CHANNELS (100), BENCH_ONLY=messaging,fanout (sections to run; all by default), BENCH_JSON=1.
+ * BENCH_CHANNELS (100), BENCH_HOOK_SAMPLES (200), BENCH_HOOK_REQUESTS (2000), BENCH_HOOK_CONCURRENCY (32),
+ * BENCH_ONLY=messaging,fanout,webhooks (sections to run; all by default), BENCH_JSON=1.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Database } from '@orbitdb/core'
-import { createLogger, createPeer, type Group, type MessageEvent, type Peer } from 'bertybot/protocol'
+import type { MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork } from 'bertybot/testing'
 import { setupEchoBot } from '../bots/echo/bot.ts'
 import { botFanOut, CHANNELS, plainFanOut, type FanOutFigures } from './fanout.ts'
+import { arrivals, bertybotPair, burst, median, percentile, sampleLatencies, TEXT, withPair, type Pair, type Section } from './shared.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
+import { webhooks } from './webhooks.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
 const BURST = Number(process.env.BENCH_BURST ?? 300)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const TEXT = 'The quick brown fox jumps over the lazy dog; a message of about a hundred bytes, as bots send.'
 
 interface Figures { p50: number, p95: number, throughput: number }
 
-/** One side of the comparison: sends a message, and tells when the receiver has a given one. */
-interface Pair {
-  send: () => Promise<string>
-  received: (id: string) => Promise<void>
-  stop: () => Promise<void>
-}
-
-function percentile (sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number
-}
-
-/** Waiters by id, fed by the receiver's events; an id that arrived first is remembered. */
-function arrivals (): { arrived: (id: string) => void, received: (id: string) => Promise<void> } {
-  const seen = new Set<string>()
-  const waiting = new Map<string, () => void>()
-  return {
-    arrived: (id) => {
-      const wake = waiting.get(id)
-      if (wake === undefined) seen.add(id)
-      else { waiting.delete(id); wake() }
-    },
-    received: async (id) => {
-      if (seen.delete(id)) return
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => { reject(new Error(`message ${id} not received within 60 s`)) }, 60_000)
-        waiting.set(id, () => { clearTimeout(timer); resolve() })
-      })
-    }
-  }
-}
-
 async function measure (pair: Pair): Promise<Figures> {
-  for (let i = 0; i < WARMUP; i++) await pair.received(await pair.send())
-  const latencies: number[] = []
-  for (let i = 0; i < SAMPLES; i++) {
-    const start = performance.now()
-    await pair.received(await pair.send())
-    latencies.push(performance.now() - start)
-  }
-  latencies.sort((a, b) => a - b)
-  const start = performance.now()
-  const ids: string[] = []
-  for (let i = 0; i < BURST; i++) ids.push(await pair.send())
-  await Promise.all(ids.map(async (id) => { await pair.received(id) }))
-  const seconds = (performance.now() - start) / 1000
-  return { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95), throughput: BURST / seconds }
+  const { fromSend } = await sampleLatencies(pair, SAMPLES, WARMUP)
+  return { p50: percentile(fromSend, 0.5), p95: percentile(fromSend, 0.95), throughput: await burst(pair, BURST) }
 }
 
 async function plainPair (dirs: string[]): Promise<Pair> {
@@ -105,37 +64,11 @@ async function plainPair (dirs: string[]): Promise<Pair> {
   }
 }
 
-async function bertybotPair (dirs: string[]): Promise<Pair> {
-  const logger = createLogger({ level: 'warn' })
-  const a: Peer = await createPeer({ dataDir: dirs[0] as string, logger })
-  const b: Peer = await createPeer({ dataDir: dirs[1] as string, logger })
-  const joined = new Promise<void>((resolve) => { a.on('memberJoined', () => { resolve() }) })
-  const group: Group = await a.createGroup({ name: 'bench' })
-  await b.joinGroup(group.invitation())
-  await joined
-  const { arrived, received } = arrivals()
-  b.on('message', (m: MessageEvent) => { arrived(m.id) })
-  await received(await group.send({ text: TEXT }))
-  return {
-    send: async () => await group.send({ text: TEXT }),
-    received,
-    stop: async () => { await a.stop(); await b.stop() }
-  }
-}
-
 async function run (name: string, make: (dirs: string[]) => Promise<Pair>): Promise<Figures> {
-  const dirs = [await mkdtemp(join(tmpdir(), 'bertybot-bench-')), await mkdtemp(join(tmpdir(), 'bertybot-bench-'))]
-  try {
-    const pair = await make(dirs)
-    try {
-      process.stderr.write(`measuring ${name}...\n`)
-      return await measure(pair)
-    } finally {
-      await pair.stop()
-    }
-  } finally {
-    await Promise.all(dirs.map(async (d) => { await rm(d, { recursive: true, force: true }) }))
-  }
+  return await withPair(make, async (pair) => {
+    process.stderr.write(`measuring ${name}...\n`)
+    return await measure(pair)
+  })
 }
 
 /** The echo, by hand, on plain logs: A writes to its log; B, reading it, writes the same to its own; A reads B's. */
@@ -176,16 +109,9 @@ async function botEchoPair (): Promise<Pair> {
   return { send, received, stop: async () => { await network.stop() } }
 }
 
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
-}
-
 function medians (rounds: Figures[]): Figures {
   return { p50: median(rounds.map((r) => r.p50)), p95: median(rounds.map((r) => r.p95)), throughput: median(rounds.map((r) => r.throughput)) }
 }
-
-interface Section { json: Record<string, unknown>, lines: string[] }
 
 async function messaging (): Promise<Section> {
   const rounds: Record<'plain' | 'ours' | 'plainEcho' | 'bot', Figures[]> = { plain: [], ours: [], plainEcho: [], bot: [] }
@@ -242,7 +168,7 @@ async function fanOut (): Promise<Section> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut }
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
 if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)
