@@ -259,7 +259,7 @@ describe('default sources', () => {
       ['alertmanager', 'bearer', ['application/json']],
       ['grafana', 'bearer', ['application/json']],
       ['github', 'signature', ['application/json', 'application/x-www-form-urlencoded']],
-      ['generic', 'bearer', ['application/json', 'text/plain']]
+      ['generic', 'bearer', ['application/json', 'text/plain', 'application/x-www-form-urlencoded']]
     ])
     expect(sources.find((source) => source.kind === 'github')?.verify).toBeTypeOf('function')
   })

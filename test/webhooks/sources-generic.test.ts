@@ -23,6 +23,10 @@ describe('generic source: text', () => {
     })
   })
 
+  it('reads what `curl -d` sends (labelled a form) as the text', () => {
+    expect(text(parse('backup done', 'application/x-www-form-urlencoded'))).toBe('backup done')
+  })
+
   it('refuses text that is not UTF-8, empty, or too long', () => {
     expect(parse(Buffer.from([0x48, 0x69, 0x20, 0xc3, 0x28]), 'text/plain')).toEqual({ ok: false, problem: { field: 'body', why: 'is not valid UTF-8' } })
     expect(parse(' \n\t ', 'text/plain')).toEqual({ ok: false, problem: { field: 'body', why: 'is empty' } })
