@@ -32,6 +32,11 @@ describe('the routes file', () => {
       '    source: generic',
       '    to: ops',
       `    secret: ${SECRET}`,
+      '  - name: uptime',
+      '    source: generic',
+      '    to: ops',
+      `    secret: ${SECRET}`,
+      '    template: "{{monitor.name}} is {{status}} ({{#checks}}{{.}} {{/checks}})"',
       '  - name: alerts',
       '    source: alertmanager',
       '    to: [ops]',
@@ -42,11 +47,16 @@ describe('the routes file', () => {
       ''
     ].join('\n'))
     expect(await bridge?.reload()).toBeUndefined()
-    expect(bridge?.routes().map((r) => r.name)).toEqual(['alerts', 'backups'])
+    expect(bridge?.routes().map((r) => r.name)).toEqual(['alerts', 'backups', 'uptime'])
     const url = bridge?.urlOf({ source: 'generic', name: 'backups' }) ?? ''
     expect((await post(url, 'from the file', bearer(SECRET))).status).toBe(202)
     admin.open(ops)
     expect(await admin.nextReply()).toBe('from the file')
+
+    // A payload of any shape, through the route's template.
+    const uptime = bridge?.urlOf({ source: 'generic', name: 'uptime' }) ?? ''
+    expect((await post(uptime, { monitor: { name: 'api' }, status: 'down', checks: ['eu', 'us'] }, bearer(SECRET))).status).toBe(202)
+    expect(await admin.nextReply()).toBe('api is down (eu us )')
 
     const list = await ask(admin, direct, '/bridge list')
     expect(list).toContain('backups (generic, from the routes file) → ops')
