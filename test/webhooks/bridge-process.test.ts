@@ -35,7 +35,8 @@ afterEach(async ({ task }) => {
 })
 
 /** The environment of every bridge process here: loopback only, JSON logs. */
-const ENV = { BERTYBOT_LISTEN: '/ip4/127.0.0.1/tcp/0', BERTYBOT_LOG_FORMAT: 'json', BERTYBOT_LOG_LEVEL: 'warn' }
+// Logs as verbose as they get: none of them may hold a route's secret.
+const ENV = { BERTYBOT_LISTEN: '/ip4/127.0.0.1/tcp/0', BERTYBOT_LOG_FORMAT: 'json', BERTYBOT_LOG_LEVEL: 'trace' }
 
 /** `bertybot <args>`, in `cwd`. */
 function bertybot (cwd: string, args: string[]): BotProcess {
@@ -263,6 +264,7 @@ describe('bertybot bridge, run as an operator runs it', () => {
     // Some kill landed between the 202 and the delivery: the durable outbox did the work there.
     expect(rounds.some((r) => !r.atKill), JSON.stringify(rounds)).toBe(true)
     expect(errorsLogged(processes)).toEqual([])
+    for (const bridge of processes) expect(bridge.stderr).not.toContain(secret)
   }, 600_000)
 
   it('stops on SIGTERM: posts the webhook it just accepted, then its process exits with code 0', async () => {
