@@ -29,6 +29,7 @@ export interface SendOptions {
    * A name for this message, unique to the bot: once it is sent, its id is
    * recorded under it (`bot.messageIdOf(tag)`, `bot.tagOf(id)`), so that a
    * later message can answer it and a user's answer to it can be recognised.
+   * Tags are remembered for 30 days.
    */
   tag?: string
   /** Answer the message sent with this tag, even if it is still queued (ignored if there is none). */

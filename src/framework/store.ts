@@ -56,6 +56,10 @@ const outboxItemSchema = z.object({
 })
 
 const scheduleRunSchema = z.object({ lastRun: z.number() })
+const sentTagSchema = z.object({ id: z.string(), at: z.number() })
+
+/** How long a sent message's tag is remembered (an answer to an older message is not recognised). */
+export const TAG_RETENTION_MS = 30 * 24 * 3_600_000
 
 function json (value: unknown): Bytes {
   return encoder.encode(JSON.stringify(value))
@@ -98,6 +102,7 @@ export class BotStore {
   static async open (dataDir: string): Promise<BotStore> {
     const store = new BotStore(await openPrivateLevel(join(dataDir, 'bot'), { what: 'the bot store', format: STORE_FORMAT }))
     for await (const key of store.#outbox.keys({ reverse: true, limit: 1 })) store.#nextSeq = Number(key) + 1
+    await store.forgetTagsBefore(Date.now() - TAG_RETENTION_MS)
     return store
   }
 
@@ -183,15 +188,30 @@ export class BotStore {
     }
     await this.#db.batch([
       { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) },
-      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: encoder.encode(messageId) },
+      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: Date.now() }) },
       { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
     ])
   }
 
-  /** The id of the message sent with `tag`, once it left. */
+  /** The id of the message sent with `tag`, once it left (and for `TAG_RETENTION_MS` after). */
   async messageIdOf (tag: string): Promise<string | undefined> {
     const value = await this.#sentTags.get(tag)
-    return value === undefined ? undefined : decoder.decode(value)
+    if (value === undefined) return undefined
+    const parsed = sentTagSchema.safeParse(parseJson(value))
+    return parsed.success ? parsed.data.id : undefined
+  }
+
+  /** Forgets the tags of messages sent before `before` (ms): a bot that tags every message would keep them all. */
+  async forgetTagsBefore (before: number): Promise<number> {
+    const ops: Op[] = []
+    for await (const [tag, value] of this.#sentTags.iterator()) {
+      const parsed = sentTagSchema.safeParse(parseJson(value))
+      if (parsed.success && parsed.data.at >= before) continue
+      ops.push({ type: 'del', sublevel: this.#sentTags, key: tag })
+      if (parsed.success) ops.push({ type: 'del', sublevel: this.#tagsOfSent, key: parsed.data.id })
+    }
+    if (ops.length > 0) await this.#db.batch(ops)
+    return ops.length
   }
 
   /** The tag a message the bot sent had, if any. */
