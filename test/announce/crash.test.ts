@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { createLogger, createPeer, type MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork, TestUser, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { waitFor } from '../helpers/wait.ts'
+import { pollUntil, waitFor } from '../helpers/wait.ts'
 import { INTRO } from './helpers.ts'
 import { accountOf, ask, botEnvironment, cleanUp, meetBot, startAnnounceProcess, type AnnounceProcess } from './process-helpers.ts'
 
@@ -77,19 +77,6 @@ class Received {
       return () => { this.#waiters.delete(check) }
     }, timeoutMs)
   }
-}
-
-/**
- * Waits until `condition` holds, looking again every 50 ms: for a state the
- * peers expose no event for (the connections they hold).
- */
-async function pollUntil (what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  await waitFor(what, (done) => {
-    const check = (): void => { if (condition()) done(true) }
-    const timer = setInterval(check, 50)
-    check()
-    return () => { clearInterval(timer) }
-  }, timeoutMs)
 }
 
 describe('the announcement bot killed with kill -9 during a broadcast, several times', () => {

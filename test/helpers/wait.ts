@@ -23,6 +23,19 @@ export async function waitFor<T> (what: string, subscribe: (done: (value: T) => 
   })
 }
 
+/**
+ * Waits until `condition` holds, looking again every 50 ms: only for a state
+ * a peer exposes no event for (the connections it holds).
+ */
+export async function pollUntil (what: string, condition: () => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+  await waitFor(what, (done) => {
+    const check = (): void => { if (condition()) done(true) }
+    const timer = setInterval(check, 50)
+    check()
+    return () => { clearInterval(timer) }
+  }, timeoutMs)
+}
+
 interface Subscribable<E> {
   on: (name: any, listener: (event: E) => void) => unknown
   off: (name: any, listener: (event: E) => void) => unknown

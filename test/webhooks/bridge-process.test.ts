@@ -19,7 +19,7 @@ import { decodeContactLink, type Group, type MessageEvent } from 'bertybot/proto
 import { createTestNetwork, type TestNetwork, type TestUser } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { accountOf, ask, BotProcess, cleanUp, meetBot } from '../helpers/bot-process.ts'
-import { Inbox, waitFor } from '../helpers/wait.ts'
+import { Inbox, pollUntil, waitFor } from '../helpers/wait.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const INTRO = /^Hello! I bridge webhooks/
@@ -116,16 +116,6 @@ function peerIdOf (link: string): string {
   const id = decodeContactLink(link).hints.map((hint) => /\/p2p\/(\w+)$/.exec(hint)?.[1]).find((id) => id !== undefined)
   if (id === undefined) throw new Error(`no peer id in the hints of ${link}`)
   return id
-}
-
-/** Waits until `condition` holds, looking again every 50 ms: for a state the peer has no event for (its connections). */
-async function pollUntil (what: string, condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  await waitFor(what, (done) => {
-    const check = (): void => { if (condition()) done(true) }
-    const timer = setInterval(check, 50)
-    check()
-    return () => { clearInterval(timer) }
-  }, timeoutMs)
 }
 
 interface Setup extends BridgeRun {
