@@ -61,6 +61,9 @@ export async function runBridge (options: BridgeCommandOptions): Promise<void> {
   if (options.listen !== undefined) env.BERTYBOT_HTTP = options.listen
   if ((env.BERTYBOT_HTTP ?? '').trim() === '') env.BERTYBOT_HTTP = '127.0.0.1:8080'
   if (options.admins.length > 0) env.BRIDGE_ADMINS = options.admins.join(',')
+  if ((env.BRIDGE_ADMINS ?? '').trim() === '') {
+    throw new ConfigError('BRIDGE_ADMINS', 'name at least one admin: --admin <contact link>, or BRIDGE_ADMINS in the environment or ./.env')
+  }
   const settings = bridgeSettingsSchema.extend({
     BRIDGE_ADMINS: accountListSchema.refine((ids) => ids.length > 0, 'name at least one admin (--admin <contact link>, or BRIDGE_ADMINS)')
   })
