@@ -10,7 +10,7 @@
  */
 import { z } from 'zod'
 import type { WebhookSource } from '../source.ts'
-import { alertFields, alertNotification, formatMatchers, groupFields, labelsFingerprint, type AlertEntry } from './alerts-common.ts'
+import { alertEntry, alertFields, alertNotification, formatMatchers, groupFields, type AlertEntry } from './alerts-common.ts'
 import { check, parseJsonBody, problem } from './payload.ts'
 
 // Checked first and alone: another version is a different format, whatever else the payload holds.
@@ -39,16 +39,7 @@ export function alertmanagerSource (): WebhookSource {
         if (alert.generatorURL !== undefined && alert.generatorURL.trim() !== '') links.push(['source', alert.generatorURL.trim()])
         const silence = alert.status === 'firing' ? silenceUrl(body.externalURL, alert.labels) : undefined
         if (silence !== undefined) links.push(['silence', silence])
-        return {
-          fingerprint: alert.fingerprint !== undefined && alert.fingerprint !== '' ? alert.fingerprint : labelsFingerprint(alert.labels),
-          status: alert.status,
-          labels: alert.labels,
-          annotations: alert.annotations,
-          startsAt: alert.startsAt,
-          endsAt: alert.endsAt,
-          details: [],
-          links
-        }
+        return alertEntry(alert, [], links)
       })
       const notification = alertNotification({
         sender: 'Alertmanager',

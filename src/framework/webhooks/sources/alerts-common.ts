@@ -49,6 +49,30 @@ export interface AlertEntry {
   readonly links: ReadonlyArray<readonly [label: string, url: string]>
 }
 
+/** The fields Alertmanager and Grafana both give an alert (Grafana's payload is Alertmanager's, extended). */
+export interface PayloadAlert {
+  readonly fingerprint?: string | undefined
+  readonly status: 'firing' | 'resolved'
+  readonly labels: Readonly<Record<string, string>>
+  readonly annotations: Readonly<Record<string, string>>
+  readonly startsAt: string
+  readonly endsAt?: string | undefined
+}
+
+/** An alert of a payload as the message shows it, with what its source adds; no fingerprint given, one of its labels. */
+export function alertEntry (alert: PayloadAlert, details: readonly string[], links: ReadonlyArray<readonly [string, string]>): AlertEntry {
+  return {
+    fingerprint: alert.fingerprint !== undefined && alert.fingerprint !== '' ? alert.fingerprint : labelsFingerprint(alert.labels),
+    status: alert.status,
+    labels: alert.labels,
+    annotations: alert.annotations,
+    startsAt: alert.startsAt,
+    endsAt: alert.endsAt,
+    details,
+    links
+  }
+}
+
 /** What a notification says about its group, beyond its alerts. */
 export interface AlertGroup {
   /** Who grouped the alerts, for the truncation note: `Alertmanager`, `Grafana`. */

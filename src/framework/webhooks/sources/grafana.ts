@@ -6,7 +6,7 @@
  */
 import { z } from 'zod'
 import type { WebhookSource } from '../source.ts'
-import { alertFields, alertNotification, groupFields, labelsFingerprint, type AlertEntry } from './alerts-common.ts'
+import { alertEntry, alertFields, alertNotification, groupFields, type AlertEntry } from './alerts-common.ts'
 import { check, clip, parseJsonBody, problem } from './payload.ts'
 
 const grafanaAlert = z.looseObject({
@@ -49,16 +49,7 @@ export function grafanaSource (): WebhookSource {
         const links = [['silence', alert.status === 'firing' ? alert.silenceURL : undefined], ['dashboard', alert.dashboardURL], ['panel', alert.panelURL]]
           .filter((link): link is [string, string] => link[1] !== undefined && link[1].trim() !== '')
           .map(([label, url]): [string, string] => [label, url.trim()])
-        return {
-          fingerprint: alert.fingerprint !== undefined && alert.fingerprint !== '' ? alert.fingerprint : labelsFingerprint(alert.labels),
-          status: alert.status,
-          labels: alert.labels,
-          annotations: alert.annotations,
-          startsAt: alert.startsAt,
-          endsAt: alert.endsAt,
-          details,
-          links
-        }
+        return alertEntry(alert, details, links)
       })
       const preamble: string[] = []
       if (body.state !== undefined && body.state.trim() !== '') preamble.push(`State: ${clip(body.state.trim(), 40)}`)
