@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
 import { generateSigningKeyPair, randomBytes } from '../src/protocol/crypto.ts'
 import { REPLICATION_PROTOCOL, requestReplication } from '../src/protocol/replication.ts'
+import { StateStore } from '../src/protocol/state-store.ts'
 import { createReplica, decodeInvitation, decodeReplicaLink, type ContactAcceptedEvent, type ContactRequestEvent, type MessageEvent, type Replica } from '../src/protocol/index.ts'
 import { startPeer } from './helpers/peers.ts'
 import { allBlocks, startPlainOrbitDB } from './helpers/plain-orbitdb.ts'
@@ -63,17 +64,20 @@ describe('a replica', () => {
     expect(new Set(inbox.items.map((m) => m.id)).size).toBe(inbox.items.length)
     await back.peer.stop()
 
-    // The replica held everything, and could read none of it.
+    // The replica held everything, and could read none of it: neither the entries it keeps nor any other block.
     await replica.stop()
+    const held: Uint8Array[] = []
+    const state = await StateStore.open(replicaDir)
+    for await (const { bytes } of state.entries()) held.push(bytes)
+    await state.close()
+    expect(held.length).toBeGreaterThanOrEqual(20)
     const blocks = new LevelBlockstore(join(replicaDir, 'ipfs', 'blocks'))
     await blocks.open()
-    let count = 0
-    for await (const { bytes } of allBlocks(blocks)) {
-      count++
+    for await (const { bytes } of allBlocks(blocks)) held.push(bytes)
+    await blocks.close()
+    for (const bytes of held) {
       for (const text of [...texts, ...names]) expect(Buffer.from(bytes).includes(Buffer.from(text))).toBe(false)
     }
-    await blocks.close()
-    expect(count).toBeGreaterThanOrEqual(20)
   })
 
   it('keeps its groups across a restart', async () => {
@@ -94,7 +98,7 @@ describe('a replica', () => {
     const replica = await startReplica(await tempDir('replica'))
     const { keys } = decodeInvitation((await (await startPeer()).peer.createGroup({ name: 'g' })).invitation())
     const link = decodeReplicaLink(replica.link())
-    const node = await startPlainOrbitDB(await tempDir('client'))
+    const node = await startPlainOrbitDB(await tempDir('client'), { anonymous: true })
     const stream = await node.libp2p.dialProtocol(multiaddr(link.hints[0] as string), REPLICATION_PROTOCOL)
     await expect(requestReplication(stream, {
       link: { ...link, token: randomBytes(32) },

@@ -2,14 +2,15 @@
  * The primitives the protocol is built from, all from audited libraries:
  * @noble/curves (Ed25519, X25519), @noble/hashes (HKDF, HMAC, SHA-2/3),
  * @noble/ciphers (XSalsa20-Poly1305 = NaCl secretbox, XChaCha20-Poly1305).
- * Ed25519 signing and verification go through @libp2p/crypto, which uses
- * Node's native implementation (Ed25519 is deterministic: the signatures are
- * the ones noble would make, as the test vectors check). They are on every
- * message's path, twice on each side (device and group signatures), and a
- * received entry costs up to ~17 verifications (OrbitDB re-checks the
- * entries it points to): native is 5-10x faster here.
+ * Ed25519 signing and verification use Node's native implementation
+ * (Ed25519 is deterministic: the signatures are the ones noble would make, as
+ * the test vectors check). They are on every message's path, twice on each
+ * side (device and group signatures): native is 5-10x faster here, and the
+ * native key objects are made once per key, not once per signature (making
+ * one costs about as much as the signature).
  */
-import { privateKeyFromRaw, publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { createPrivateKey, createPublicKey, sign as nativeSign, verify as nativeVerify, type KeyObject } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { secretbox } from '@noble/ciphers/salsa.js'
 import { ed25519, x25519 } from '@noble/curves/ed25519.js'
@@ -43,24 +44,34 @@ export function signingKeyPairFromSeed (seed: Uint8Array): SigningKeyPair {
   return { seed, publicKey: ed25519.getPublicKey(seed) }
 }
 
-const nativeKeys = new WeakMap<SigningKeyPair, ReturnType<typeof privateKeyFromRaw>>()
+// DER framings of a raw Ed25519 key (RFC 8410): PKCS #8 for a seed, SPKI for a public key.
+const PKCS8_ED25519_PREFIX = hexToBytes('302e020100300506032b657004220420')
+const SPKI_ED25519_PREFIX = hexToBytes('302a300506032b6570032100')
+
+const privateKeys = new WeakMap<SigningKeyPair, KeyObject>()
+/** Public keys verified against recently: a group's signing key, its members' devices. */
+const publicKeys = new LRUCache<string, KeyObject>({ max: 4096 })
 
 export function sign (key: SigningKeyPair, message: Uint8Array): Uint8Array {
-  let native = nativeKeys.get(key)
+  let native = privateKeys.get(key)
   if (native === undefined) {
-    native = privateKeyFromRaw(concatBytes(key.seed, key.publicKey))
-    nativeKeys.set(key, native)
+    native = createPrivateKey({ key: Buffer.from(concatBytes(PKCS8_ED25519_PREFIX, key.seed)), format: 'der', type: 'pkcs8' })
+    privateKeys.set(key, native)
   }
-  const signature = native.sign(message)
-  if (!(signature instanceof Uint8Array)) throw new Error('Ed25519 signing is expected to be synchronous in Node')
-  return signature
+  return new Uint8Array(nativeSign(null, message, native))
 }
 
 /** True when `signature` is `publicKey`'s Ed25519 signature of `message`; false for any malformed input. */
 export function verifySignature (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (publicKey.length !== KEY_SIZE || signature.length !== SIGNATURE_SIZE) return false
   try {
-    return publicKeyFromRaw(publicKey).verify(message, signature) === true
+    const id = bytesToHex(publicKey)
+    let native = publicKeys.get(id)
+    if (native === undefined) {
+      native = createPublicKey({ key: Buffer.from(concatBytes(SPKI_ED25519_PREFIX, publicKey)), format: 'der', type: 'spki' })
+      publicKeys.set(id, native)
+    }
+    return nativeVerify(null, message, native, signature)
   } catch {
     return false
   }
@@ -120,6 +131,20 @@ export function sealAead (key: Uint8Array, plaintext: Uint8Array, associatedData
   const nonce = randomBytes(NONCE_SIZE)
   const sealed = xchacha20poly1305(key, nonce, associatedData).encrypt(plaintext)
   return concatBytes(nonce, sealed)
+}
+
+/** XChaCha20-Poly1305 under a nonce the caller makes unique for `key`. Output: ciphertext ‖ tag. */
+export function sealAeadWithNonce (key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, associatedData?: Uint8Array): Uint8Array {
+  return xchacha20poly1305(key, nonce, associatedData).encrypt(plaintext)
+}
+
+export function openAeadWithNonce (key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, associatedData?: Uint8Array): Uint8Array | undefined {
+  if (key.length !== KEY_SIZE || nonce.length !== NONCE_SIZE || sealed.length < 16) return undefined
+  try {
+    return xchacha20poly1305(key, nonce, associatedData).decrypt(sealed)
+  } catch {
+    return undefined
+  }
 }
 
 export function openAead (key: Uint8Array, sealed: Uint8Array, associatedData?: Uint8Array): Uint8Array | undefined {

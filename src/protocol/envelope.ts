@@ -22,7 +22,7 @@
  */
 import { z } from 'zod'
 import {
-  concatBytes, hkdfSha256, openAead, openSecretbox, randomBytes, sealAead, sealSecretbox, sign,
+  concatBytes, equalBytes, hkdfSha256, openAead, openAeadWithNonce, openSecretbox, randomBytes, sealAead, sealAeadWithNonce, sealSecretbox, sign,
   toX25519PublicKey, toX25519SecretKey, uint64BE, utf8ToBytes, verifySignature, x25519Agreement,
   KEY_SIZE, NONCE_SIZE, type SigningKeyPair
 } from './crypto.ts'
@@ -47,8 +47,35 @@ export type MetadataEventTypeNumber = typeof MetadataEventType[keyof typeof Meta
 const sealedSchema = z.object({ n: nonceBytes, e: bytes() })
 const metadataEventSchema = z.object({ t: uint, d: publicKeyBytes, p: bytes(), s: signatureBytes })
 
-export const memberDeviceAddedSchema = z.object({ m: publicKeyBytes, ms: signatureBytes })
-export const deviceChainKeyAddedSchema = z.object({ to: publicKeyBytes, box: bytes() })
+/** Recipients one entry seals a chain key to at most: a group's members, with room. */
+export const MAX_CHAIN_KEY_RECIPIENTS = 1024
+/** How much of a member's key names it among the boxes: enough that members never collide. */
+const RECIPIENT_PREFIX = 8
+
+/**
+ * A device's chain key sealed to several members at once (`sealChainKeys`):
+ * one random nonce for the entry, and for each member the first bytes of its
+ * key and a box only it can open.
+ */
+const sealedChainKeysSchema = z.object({
+  n: nonceBytes,
+  k: z.array(z.tuple([bytes(RECIPIENT_PREFIX, 'recipient'), bytes(KEY_SIZE + 8 + 16, 'chain key box')])).max(MAX_CHAIN_KEY_RECIPIENTS)
+})
+export type SealedChainKeys = z.infer<typeof sealedChainKeysSchema>
+
+/**
+ * A device joining: its member (account) key and the member's signature of it;
+ * and, so that joining takes one entry, its chain key sealed to the members it
+ * knows (`k`) and its display name (`info`, a SetUserInfo app message).
+ */
+export const memberDeviceAddedSchema = z.object({
+  m: publicKeyBytes,
+  ms: signatureBytes,
+  k: sealedChainKeysSchema.optional(),
+  info: bytes().optional()
+})
+/** Our chain key sealed to members who joined since: to many at once (`k`), or to one, as earlier builds wrote it (`to`, `box`). */
+export const deviceChainKeyAddedSchema = z.object({ k: sealedChainKeysSchema }).or(z.object({ to: publicKeyBytes, box: bytes() }))
 export const payloadSentSchema = z.object({ m: bytes() })
 export const groupReplicatingSchema = z.object({ peer: z.string().min(1).max(128), hints: z.array(z.string().max(1024)).max(32) })
 const chainKeySchema = z.object({ ck: bytes(KEY_SIZE, 'chain key'), c: uint })
@@ -101,12 +128,48 @@ function chainKeyBoxKey (ownSeed: Uint8Array, otherPublicKey: Uint8Array, groupP
   return hkdfSha256(shared, groupPublicKey, DOMAIN_CHAIN_KEY, KEY_SIZE)
 }
 
-/** Seals our device's chain to a member: any device holding that member's key can open it. */
+/** Seals our device's chain to a member, as earlier builds did (one entry per member): any device holding that member's key can open it. */
 export function sealChainKey (device: SigningKeyPair, memberPublicKey: Uint8Array, groupPublicKey: Uint8Array, chain: SenderChain): Uint8Array {
   const key = chainKeyBoxKey(device.seed, memberPublicKey, groupPublicKey)
   return sealAead(key, encodeCbor({ ck: chain.chainKey, c: chain.counter }), concatBytes(groupPublicKey, device.publicKey, memberPublicKey))
 }
 
+function chainKeyAssociatedData (groupPublicKey: Uint8Array, devicePublicKey: Uint8Array, memberPublicKey: Uint8Array): Uint8Array {
+  return concatBytes(groupPublicKey, devicePublicKey, memberPublicKey)
+}
+
+/**
+ * Seals our device's chain to each of `members` in one go. Each box has a key
+ * of its own (our device's agreement with that member), so one random nonce
+ * serves them all; the plaintext is the chain key and its counter, raw.
+ */
+export function sealChainKeys (device: SigningKeyPair, members: Uint8Array[], groupPublicKey: Uint8Array, chain: SenderChain): SealedChainKeys {
+  const n = randomBytes(NONCE_SIZE)
+  const plaintext = concatBytes(chain.chainKey, uint64BE(chain.counter))
+  return {
+    n,
+    k: members.map((member) => [
+      member.subarray(0, RECIPIENT_PREFIX),
+      sealAeadWithNonce(chainKeyBoxKey(device.seed, member, groupPublicKey), n, plaintext, chainKeyAssociatedData(groupPublicKey, device.publicKey, member))
+    ])
+  }
+}
+
+/** Opens the box of `sealed` meant for `member`, if there is one. */
+export function openChainKeys (member: SigningKeyPair, devicePublicKey: Uint8Array, groupPublicKey: Uint8Array, sealed: SealedChainKeys): SenderChain | undefined {
+  const prefix = member.publicKey.subarray(0, RECIPIENT_PREFIX)
+  for (const [to, box] of sealed.k) {
+    if (!equalBytes(to, prefix)) continue
+    const plain = openAeadWithNonce(chainKeyBoxKey(member.seed, devicePublicKey, groupPublicKey), sealed.n, box, chainKeyAssociatedData(groupPublicKey, devicePublicKey, member.publicKey))
+    if (plain?.length === KEY_SIZE + 8) {
+      const counter = new DataView(plain.buffer, plain.byteOffset + KEY_SIZE, 8).getBigUint64(0)
+      if (counter <= BigInt(Number.MAX_SAFE_INTEGER)) return { chainKey: plain.slice(0, KEY_SIZE), counter: Number(counter) }
+    }
+  }
+  return undefined
+}
+
+/** Opens a chain key sealed to one member, as earlier builds sealed them. */
 export function openChainKey (member: SigningKeyPair, devicePublicKey: Uint8Array, groupPublicKey: Uint8Array, box: Uint8Array): SenderChain | undefined {
   const key = chainKeyBoxKey(member.seed, devicePublicKey, groupPublicKey)
   const plain = openAead(key, box, concatBytes(groupPublicKey, devicePublicKey, member.publicKey))

@@ -1,11 +1,11 @@
 /**
  * What every long-running peer of ours stands on, peers and replicas alike:
  * the data directory (0700), the identity keys, the state database, the
- * network node, our access controller registered, and the log sync.
+ * network node, what the group logs share, and the log sync.
  */
 import { mkdir } from 'node:fs/promises'
-import { useAccessController } from '@orbitdb/core'
-import { GroupAccessController } from './access-controller.ts'
+import { EntryCache } from './entry-cache.ts'
+import type { LogStoreContext } from './group-log.ts'
 import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
 import { LogSync } from './log-sync.ts'
 import { namespaced, type Logger } from './logger.ts'
@@ -16,6 +16,8 @@ export interface Foundation {
   identity: IdentityKeys
   state: StateStore
   node: Node
+  /** What the group logs share: the state database, the blockstore, the entry cache. */
+  logs: LogStoreContext
   sync: LogSync
 }
 
@@ -29,12 +31,18 @@ export async function withFoundation<T> (options: NodeOptions, logger: Logger, b
   const state = await StateStore.open(options.dataDir)
   let node: Node | undefined
   try {
-    node = await startNode(options)
-    // Process-wide registry: lets OrbitDB open any group log by address.
-    useAccessController(GroupAccessController)
-    const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'))
+    node = await startNode(options, { entries: async (hash) => await state.entryBytes(hash).catch(() => undefined) })
+    const logs: LogStoreContext = { state, blocks: node.blocks, cache: new EntryCache() }
+    const helia = node.helia
+    const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'), {
+      fetchBlock: async (cid, signal) => {
+        const chunks: Uint8Array[] = []
+        for await (const chunk of helia.blockstore.get(cid, { signal })) chunks.push(chunk)
+        return chunks.length === 1 ? chunks[0] as Uint8Array : Buffer.concat(chunks)
+      }
+    })
     await sync.start()
-    return await build({ identity, state, node, sync })
+    return await build({ identity, state, node, logs, sync })
   } catch (err) {
     await node?.stop().catch(() => {})
     await state.close().catch(() => {})

@@ -1,35 +1,93 @@
 /**
  * A group log: an OrbitDB events log whose entries are signed with the
- * group's signing key rather than the OrbitDB instance's identity, synced by
- * our `LogSync`, with its heads and index kept in the peer's state database.
+ * group's signing key. The entries, the manifest and the address are
+ * OrbitDB's own, byte for byte, so a stock OrbitDB peer opening the same
+ * address sees an ordinary events log of opaque bytes (and `orbitdb.open`
+ * with `GroupAccessController` registered replicates it).
  *
- * It plugs into `orbitdb.open(name, { Database })`, so the manifest, the
- * address and the access controller are OrbitDB's own: a stock OrbitDB peer
- * opening the same address sees an ordinary events log of opaque bytes.
+ * The store under it is ours, because OrbitDB's `Log.joinEntry` is what a
+ * busy group cannot afford: it re-reads and re-verifies the ~17 entries each
+ * new entry points to, checks each of their parents in the index, decodes
+ * every head on every join, and blocks the log's whole queue while it fetches
+ * a missing ancestor block by block over bitswap. Here:
+ *
+ * - an entry is verified once (shape, then the group key's signature) and
+ *   joined only when every entry it points to (`next`) is in the log, so the
+ *   log never has holes and needs no walk to join; one that comes before its
+ *   ancestors waits in a bounded buffer, and `join` names what is missing so
+ *   the sync can ask a peer for it in bulk;
+ * - the heads live in memory; a batch of entries is written in one atomic
+ *   batch of the state database: the entries' bytes (kept by hash; the
+ *   peer's blockstore serves them from there over bitswap) and the new heads,
+ *   so the log on disk is never ahead of its entries nor behind them;
+ * - decoded entries are kept in one cache for the whole peer.
+ *
+ * Data directories written before kept entries the way OrbitDB's Log does
+ * (blocks in the blockstore, an index beside the heads): those are still read.
  */
-import { EventEmitter } from 'node:events'
-import {
-  ComposedStorage, IPFSBlockStorage, LRUStorage, Log,
-  type Database, type DatabaseFactory, type Identity, type LogEntry, type OrbitDB, type Storage
-} from '@orbitdb/core'
+import * as dagCbor from '@ipld/dag-cbor'
+import { EventEmitter } from 'eventemitter3'
+import { base58btc } from 'multiformats/bases/base58'
+import * as Block from 'multiformats/block'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 import PQueue from 'p-queue'
+import { z } from 'zod'
+import { GROUP_ACCESS_CONTROLLER_TYPE } from './access-controller.ts'
+import type { Identity } from '@orbitdb/core'
 import { bytesToHex, sign, type SigningKeyPair } from './crypto.ts'
-import { cachedEntrySignatureVerifier, groupPayload } from './log-entry.ts'
-import type { LogSync } from './log-sync.ts'
-import type { StateStore } from './state-store.ts'
-import { GroupAccessController } from './access-controller.ts'
-
-/** How far back each entry points (OrbitDB's default): lets a peer fetch a long history in parallel. */
-const REFERENCES_COUNT = 16
-
-export interface GroupLog extends Database {
-  /** Appends `value` (already sealed) and returns the entry's hash, which is the message id. */
-  add: (value: Uint8Array) => Promise<string>
-}
+import type { EntryCache } from './entry-cache.ts'
+import { NotRunningError } from './errors.ts'
+import { cachedEntrySignatureVerifier, createEntry, decodeEntry, groupPayload, isSignedBy, type StoredEntry } from './log-entry.ts'
+import { byCausalOrder } from './log-order.ts'
+import type { StateOp, StateStore } from './state-store.ts'
 
 /**
- * An OrbitDB identity that signs with the group's signing key and keeps it off
- * disk; given only the public key (a replica), it verifies and cannot sign.
+ * How far back an entry points besides its parents (`refs`, at distances 2, 4, 8, ... 64):
+ * a stock OrbitDB peer fetching our history block by block fetches along them in
+ * parallel. Our own peers fetch history in bulk and do not need them.
+ */
+const REFERENCE_DISTANCES = [2, 4, 8, 16, 32, 64]
+/** Entries kept, per log, while an ancestor of theirs has not arrived. */
+const MAX_WAITING_FOR_PARENTS = 10_000
+
+/** The peer's blockstore: logs' manifests, and entries stored before they were kept in the state database. */
+export interface BlockStore {
+  get: (cid: CID) => Promise<Uint8Array | undefined>
+  has: (cid: CID) => Promise<boolean>
+  put: (cid: CID, bytes: Uint8Array) => Promise<void>
+}
+
+/** What every log of a peer shares. */
+export interface LogStoreContext {
+  state: StateStore
+  blocks: BlockStore
+  cache: EntryCache
+}
+
+export interface GroupLogEvents {
+  /** Entries joined or appended, in causal order (a parent before its children). */
+  update: (entries: StoredEntry[]) => void
+}
+
+/** What `join` did with what it was given. */
+export interface JoinOutcome {
+  /** Entries now in the log, in causal order. */
+  joined: StoredEntry[]
+  /** Entries refused (not of this log, or not signed by the group), with the reason. */
+  rejected: Array<{ hash: string, reason: string }>
+  /** Hashes of entries the log lacks and that entries given are waiting for. */
+  missing: string[]
+}
+
+interface Head { hash: string, next: string[], time: number }
+
+const headsRecordSchema = z.array(z.object({ hash: z.string(), next: z.array(z.string()) }))
+
+/**
+ * An OrbitDB identity that signs with a group's signing key, for a member
+ * writing with stock OrbitDB (`orbitdb.open(address, { Database })` with a
+ * factory that substitutes it); given only the public key, it verifies.
  */
 export function groupIdentity (signing: SigningKeyPair | { publicKey: Uint8Array }): Identity {
   const publicKey = bytesToHex(signing.publicKey)
@@ -39,123 +97,319 @@ export function groupIdentity (signing: SigningKeyPair | { publicKey: Uint8Array
     hash: publicKey,
     type: 'bertybot-group',
     sign: async (_identity, data) => {
-      if (!('seed' in signing)) throw new Error('this peer holds no key to write to this log')
+      if (!('seed' in signing)) throw new NotRunningError('this peer holds no key to write to this log')
       return bytesToHex(sign(signing, data))
     },
     verify: cachedEntrySignatureVerifier()
   }
 }
 
-/** An OrbitDB `Storage` over a key range of the state database. */
-function stateStorage (state: StateStore, prefix: string): Storage {
-  const range = { gte: prefix, lt: prefix + '\xff' }
-  return {
-    put: async (key, value) => {
-      // OrbitDB's index stores `true`; everything else it stores is bytes.
-      await state.logs.put(prefix + key, value instanceof Uint8Array ? value : Uint8Array.of(1))
-    },
-    get: async (key) => await state.logs.get(prefix + key),
-    del: async (key) => { await state.logs.del(prefix + key) },
-    iterator: async function * ({ amount, reverse } = {}) {
-      for await (const [key, value] of state.logs.iterator({ ...range, limit: amount ?? -1, reverse: reverse ?? false })) {
-        yield [key.slice(prefix.length), value]
+export function cidOf (hash: string): CID {
+  return CID.parse(hash, base58btc)
+}
+
+export class GroupLog extends EventEmitter<GroupLogEvents> {
+  /** The OrbitDB address, `/orbitdb/<manifest hash>`; also the log's gossipsub topic. */
+  readonly address: string
+  readonly #context: LogStoreContext
+  readonly #signing: SigningKeyPair | undefined
+  readonly #signingKeyHex: string
+  readonly #heads = new Map<string, Head>()
+  /** The latest entries, oldest first: where `refs` point. */
+  readonly #recent: string[] = []
+  /** Entries waiting for an ancestor, by hash; and which of them wait for which missing hash. */
+  readonly #waiting = new Map<string, StoredEntry>()
+  readonly #waitingOn = new Map<string, Set<string>>()
+  /** Heads peers told us of that the log lacks. */
+  readonly #wanted = new Set<string>()
+  readonly #queue = new PQueue({ concurrency: 1 })
+  #closed = false
+
+  private constructor (context: LogStoreContext, address: string, signing: SigningKeyPair | { publicKey: Uint8Array }) {
+    super()
+    this.#context = context
+    this.address = address
+    this.#signing = 'seed' in signing ? signing : undefined
+    this.#signingKeyHex = bytesToHex(signing.publicKey)
+  }
+
+  /**
+   * Opens the log named `name` whose writers hold `signing` (a replica gives
+   * the public half and can only verify). The address depends only on the
+   * name and the signing key, so every member computes it without fetching.
+   */
+  static async open (context: LogStoreContext, name: string, signing: SigningKeyPair | { publicKey: Uint8Array }): Promise<GroupLog> {
+    const address = await storeManifests(context.blocks, name, bytesToHex(signing.publicKey))
+    const log = new GroupLog(context, address, signing)
+    await log.#loadHeads()
+    return log
+  }
+
+  /** The hashes of the entries no other entry points to. */
+  heads (): string[] {
+    return [...this.#heads.keys()]
+  }
+
+  /** The largest clock time in the log: its length along the longest path. */
+  get time (): number {
+    let time = 0
+    for (const head of this.#heads.values()) time = Math.max(time, head.time)
+    return time
+  }
+
+  /** Whether an entry is in the log (joined, with all its ancestors). */
+  async has (hash: string): Promise<boolean> {
+    return this.#heads.has(hash) || await this.get(hash) !== undefined
+  }
+
+  /** An entry of the log, or `undefined` if the log does not hold it. */
+  async get (hash: string): Promise<StoredEntry | undefined> {
+    const { cache, state, blocks } = this.#context
+    const cached = cache.get(hash)
+    if (cached !== undefined) return cached.id === this.address ? cached : undefined
+    let bytes = await state.entryBytes(hash)
+    if (bytes === undefined && await state.inLegacyIndex(this.address, hash)) bytes = await blocks.get(cidOf(hash))
+    if (bytes === undefined) return undefined
+    let entry: StoredEntry
+    try {
+      entry = await decodeEntry(bytes)
+    } catch {
+      return undefined
+    }
+    if (entry.hash !== hash) return undefined
+    cache.set(entry)
+    return entry.id === this.address ? entry : undefined
+  }
+
+  /** Entries from the heads backwards, newest first, up to `amount`. */
+  async * recent (amount: number): AsyncGenerator<StoredEntry> {
+    const seen = new Set<string>()
+    const frontier = await this.#entries(this.heads())
+    let given = 0
+    while (frontier.length > 0 && given < amount) {
+      frontier.sort(byCausalOrder)
+      const entry = frontier.pop() as StoredEntry
+      if (seen.has(entry.hash)) continue
+      seen.add(entry.hash)
+      yield entry
+      given++
+      frontier.push(...await this.#entries(entry.next.filter((hash) => !seen.has(hash))))
+    }
+  }
+
+  /** Appends `values` (already sealed), one entry each, chained in order; resolves with the entries. */
+  async append (values: Uint8Array[]): Promise<StoredEntry[]> {
+    const signing = this.#signing
+    if (signing === undefined) throw new NotRunningError('this peer holds no key to write to this log')
+    return await this.#queue.add(async () => {
+      if (this.#closed) throw new NotRunningError(`log ${this.address} is closed`)
+      const entries: StoredEntry[] = []
+      let next = this.heads()
+      let time = this.time
+      for (const value of values) {
+        const entry = await createEntry(signing, { id: this.address, payload: groupPayload(value), next, refs: this.#refs(), time: ++time })
+        entries.push(entry)
+        this.#remember(entry)
+        next = [entry.hash]
       }
-    },
-    merge: async () => {},
-    clear: async () => { await state.logs.clear(range) },
-    close: async () => {}
+      await this.#store(entries)
+      this.emit('update', entries)
+      return entries
+    })
+  }
+
+  /**
+   * Takes entries from the network: verifies each, joins those whose ancestors
+   * are all here (in causal order, with the ones given), and keeps the others
+   * until their ancestors come. Never throws for a bad entry: it is `rejected`.
+   */
+  async join (entries: StoredEntry[]): Promise<JoinOutcome> {
+    return await this.#queue.add(async () => {
+      const outcome: JoinOutcome = { joined: [], rejected: [], missing: [] }
+      if (this.#closed) return outcome
+      const fresh: StoredEntry[] = []
+      for (const entry of entries) {
+        if (this.#waiting.has(entry.hash) || fresh.some((e) => e.hash === entry.hash) || await this.has(entry.hash)) continue
+        if (entry.id !== this.address) outcome.rejected.push({ hash: entry.hash, reason: 'belongs to another log' })
+        else if (!isSignedBy(entry, this.#signingKeyHex)) outcome.rejected.push({ hash: entry.hash, reason: 'not signed by the group' })
+        else fresh.push(entry)
+      }
+      const missing = new Set<string>()
+      const ready = new Set<string>()
+      const consider = async (entry: StoredEntry): Promise<void> => {
+        const absent: string[] = []
+        for (const parent of entry.next) {
+          if (!ready.has(parent) && !await this.has(parent)) absent.push(parent)
+        }
+        if (absent.length === 0) {
+          this.#stopWaiting(entry.hash)
+          this.#wanted.delete(entry.hash)
+          ready.add(entry.hash)
+          outcome.joined.push(entry)
+          this.#remember(entry)
+          // Its children that were waiting for it may be complete now.
+          for (const child of this.#waitingOn.get(entry.hash) ?? []) {
+            const waiting = this.#waiting.get(child)
+            if (waiting !== undefined) await consider(waiting)
+          }
+          this.#waitingOn.delete(entry.hash)
+          return
+        }
+        this.#wait(entry, absent)
+        for (const hash of absent) missing.add(hash)
+      }
+      for (const entry of fresh.sort(byCausalOrder)) await consider(entry)
+      for (const hash of ready) missing.delete(hash)
+      for (const hash of missing) if (!this.#waiting.has(hash)) outcome.missing.push(hash)
+      if (outcome.joined.length > 0) {
+        await this.#store(outcome.joined)
+        this.emit('update', outcome.joined)
+      }
+      return outcome
+    })
+  }
+
+  /** Hashes some waiting entry still lacks, and heads peers have that this log lacks: what to ask peers for. */
+  missing (): string[] {
+    const missing = new Set([...this.#waitingOn.keys()].filter((hash) => !this.#waiting.has(hash)))
+    for (const hash of this.#wanted) missing.add(hash)
+    return [...missing]
+  }
+
+  /** Notes heads a peer has; resolves with how many of them this log lacks. */
+  async want (hashes: string[]): Promise<number> {
+    let lacking = 0
+    for (const hash of hashes) {
+      if (this.#wanted.has(hash)) lacking++
+      if (this.#wanted.has(hash) || this.#waiting.has(hash) || await this.has(hash)) continue
+      if (this.#wanted.size >= MAX_WAITING_FOR_PARENTS) break
+      this.#wanted.add(hash)
+      lacking++
+    }
+    return lacking
+  }
+
+  /** Forgets the heads peers told of and nobody could give: they come again with the next exchange. */
+  unwant (): void {
+    this.#wanted.clear()
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#queue.onIdle()
+    this.#waiting.clear()
+    this.#waitingOn.clear()
+    this.#wanted.clear()
+    this.removeAllListeners()
+  }
+
+  // Internals
+
+  async #loadHeads (): Promise<void> {
+    const stored = await this.#context.state.logHeads(this.address)
+    if (stored === undefined) return
+    const record = headsRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(stored)))
+    if (!record.success) return
+    for (const { hash } of record.data) {
+      const entry = await this.get(hash)
+      if (entry !== undefined) this.#heads.set(hash, { hash, next: entry.next, time: entry.clock.time })
+    }
+    // Where `refs` point: the heads' recent ancestors, oldest first.
+    this.#recent.push(...[...this.#heads.keys()])
+  }
+
+  /** Updates the heads and the recent list with an entry whose parents are all in the log. */
+  #remember (entry: StoredEntry): void {
+    for (const parent of entry.next) this.#heads.delete(parent)
+    this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
+    this.#context.cache.set(entry)
+    this.#recent.push(entry.hash)
+    if (this.#recent.length > 2 * REFERENCE_DISTANCES[REFERENCE_DISTANCES.length - 1]!) this.#recent.splice(0, this.#recent.length - REFERENCE_DISTANCES[REFERENCE_DISTANCES.length - 1]!)
+  }
+
+  #refs (): string[] {
+    const refs: string[] = []
+    for (const distance of REFERENCE_DISTANCES) {
+      const hash = this.#recent[this.#recent.length - distance]
+      if (hash !== undefined && !this.#heads.has(hash)) refs.push(hash)
+    }
+    return refs
+  }
+
+  /** Writes joined or appended entries and the heads they make, atomically. */
+  async #store (entries: StoredEntry[]): Promise<void> {
+    const { state } = this.#context
+    // OrbitDB's heads record: JSON of { hash, next }.
+    const heads = JSON.stringify([...this.#heads.values()].map(({ hash, next }) => ({ hash, next })))
+    const ops: StateOp[] = entries.map((entry) => state.putEntryOp(entry.hash, entry.bytes))
+    ops.push(state.putLogHeadsOp(this.address, new TextEncoder().encode(heads)))
+    await state.batch(ops)
+  }
+
+  #wait (entry: StoredEntry, absent: string[]): void {
+    if (!this.#waiting.has(entry.hash) && this.#waiting.size >= MAX_WAITING_FOR_PARENTS) {
+      // Forget the oldest: it comes again with the next heads exchange.
+      const oldest = this.#waiting.keys().next().value as string
+      this.#stopWaiting(oldest)
+    }
+    this.#waiting.set(entry.hash, entry)
+    for (const hash of absent) {
+      let children = this.#waitingOn.get(hash)
+      if (children === undefined) this.#waitingOn.set(hash, children = new Set())
+      children.add(entry.hash)
+    }
+  }
+
+  #stopWaiting (hash: string): void {
+    const entry = this.#waiting.get(hash)
+    if (entry === undefined) return
+    this.#waiting.delete(hash)
+    for (const parent of entry.next) {
+      const children = this.#waitingOn.get(parent)
+      children?.delete(hash)
+      if (children?.size === 0) this.#waitingOn.delete(parent)
+    }
+  }
+
+  async #entries (hashes: string[]): Promise<StoredEntry[]> {
+    const found = await Promise.all(hashes.map(async (hash) => await this.get(hash)))
+    return found.filter((e): e is StoredEntry => e !== undefined)
   }
 }
 
-export interface GroupLogOptions {
-  /** The group's signing key; a replica, which only verifies, has the public half. */
-  signing: SigningKeyPair | { publicKey: Uint8Array }
-  state: StateStore
-  sync: LogSync
+/**
+ * Writes a log's manifest and its access controller's manifest to the
+ * blockstore, if they are not there, exactly as `orbitdb.open()` with
+ * `GroupAccessController` would; returns the log's address.
+ */
+async function storeManifests (blocks: BlockStore, name: string, signingKeyHex: string): Promise<string> {
+  const controller = await Block.encode({ value: { type: GROUP_ACCESS_CONTROLLER_TYPE, signingKey: signingKeyHex }, codec: dagCbor, hasher: sha256 })
+  const manifest = await Block.encode({
+    value: { name, type: 'events', accessController: `/${GROUP_ACCESS_CONTROLLER_TYPE}/${controller.cid.toString(base58btc)}` },
+    codec: dagCbor,
+    hasher: sha256
+  })
+  for (const block of [controller, manifest]) {
+    if (!await blocks.has(block.cid)) await blocks.put(block.cid, block.bytes)
+  }
+  return `/orbitdb/${manifest.cid.toString(base58btc)}`
 }
 
-export function groupLogDatabase ({ signing, state, sync }: GroupLogOptions): DatabaseFactory {
-  return async ({ ipfs, address, name, access, meta }) => {
-    const identity = groupIdentity(signing)
-    const entryStorage = await ComposedStorage(await LRUStorage({ size: 1000 }), await IPFSBlockStorage({ ipfs, pin: true }))
-    // An LRU in front of each store, as OrbitDB's own Database has: joining an entry checks
-    // the index for every entry it points to.
-    const log = await Log(identity, {
-      logId: address,
-      access,
-      entryStorage,
-      headsStorage: await ComposedStorage(await LRUStorage({ size: 1000 }), stateStorage(state, `${address}/heads/`)),
-      indexStorage: await ComposedStorage(await LRUStorage({ size: 1000 }), stateStorage(state, `${address}/index/`))
-    })
-    const events = new EventEmitter()
-    // Appends and joins one at a time, in call order, as OrbitDB's own Database does.
-    const queue = new PQueue({ concurrency: 1 })
-    let closed = false
-
-    const add = async (value: Uint8Array): Promise<string> => await queue.add(async () => {
-      const entry = await log.append(groupPayload(value), { referencesCount: REFERENCES_COUNT })
-      const bytes: unknown = await log.storage.get(entry.hash)
-      if (bytes instanceof Uint8Array) await sync.publish(address, bytes)
-      events.emit('update', entry)
-      return entry.hash
-    })
-
-    const join = async (entry: LogEntry): Promise<void> => {
-      await queue.add(async () => {
-        if (closed) return
-        if (await log.joinEntry(entry)) events.emit('update', entry)
-      })
-    }
-
-    sync.register(address, { log, join })
-
-    const close = async (): Promise<void> => {
-      if (closed) return
-      closed = true
-      sync.unregister(address)
-      await queue.onIdle()
-      await log.close()
-      await access.close?.()
-      events.emit('close')
-    }
-
-    const drop = async (): Promise<void> => {
-      queue.clear()
-      await log.clear()
-      await access.drop?.()
-      events.emit('drop')
-    }
-
-    const database: GroupLog = {
-      type: 'events',
-      address,
-      name,
-      meta,
-      identity,
-      log,
-      events,
-      access,
-      add,
-      all: async () => (await log.values()).map((e) => ({ hash: e.hash ?? '', value: (e.payload as { value?: unknown }).value })),
-      close,
-      drop,
-      peers: new Set<string>()
-    } as GroupLog
-    return database
-  }
+/** The names of a group's two logs (Wesh names stores `<hex group key>_<store>`). */
+export function groupLogName (groupKey: Uint8Array, store: 'metadata' | 'messages'): string {
+  return `${bytesToHex(groupKey)}_bertybot_group_${store}`
 }
 
 /**
  * Opens a group's two logs. Their names and access controller depend only on
  * the group key and the signing key, so every member and replica computes the
- * same addresses without fetching anything (Wesh names: `<hex group key>_<store>`).
+ * same addresses without fetching anything.
  */
-export async function openGroupLogs (orbitdb: OrbitDB, options: GroupLogOptions & { groupKey: Uint8Array }): Promise<{ metadata: GroupLog, messages: GroupLog }> {
-  const prefix = bytesToHex(options.groupKey)
-  const open = async (store: 'metadata' | 'messages'): Promise<GroupLog> => await orbitdb.open(`${prefix}_bertybot_group_${store}`, {
-    type: 'events',
-    AccessController: GroupAccessController({ signingKey: bytesToHex(options.signing.publicKey) }),
-    Database: groupLogDatabase(options)
-  }) as GroupLog
-  return { metadata: await open('metadata'), messages: await open('messages') }
+export async function openGroupLogs (context: LogStoreContext, options: { groupKey: Uint8Array, signing: SigningKeyPair | { publicKey: Uint8Array } }): Promise<{ metadata: GroupLog, messages: GroupLog }> {
+  const [metadata, messages] = await Promise.all([
+    GroupLog.open(context, groupLogName(options.groupKey, 'metadata'), options.signing),
+    GroupLog.open(context, groupLogName(options.groupKey, 'messages'), options.signing)
+  ])
+  return { metadata, messages }
 }

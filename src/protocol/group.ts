@@ -10,24 +10,23 @@
  * Message log: turned into events by the `MessagePipeline`.
  */
 import type { Libp2p } from '@libp2p/interface'
-import type { OrbitDB } from '@orbitdb/core'
 import PQueue from 'p-queue'
 import { AppMessageType, MAX_TEXT_LENGTH, decodeAppMessage, encodeAppMessage, appMessageSchema, type AppMessage } from './app-messages.ts'
 import { DeviceChains } from './device-chains.ts'
 import { equalBytes } from './crypto.ts'
 import { decodeCbor as decodeBody, keyToId } from './encoding.ts'
 import {
-  MetadataEventType, deviceChainKeyAddedSchema, groupReplicatingSchema, memberDeviceAddedSchema, openChainKey, openMetadataEvent,
-  payloadSentSchema, sealChainKey, sealMessage, sealMetadataEvent, signMemberDevice, verifyMemberDevice,
-  type MetadataEventTypeNumber
+  MetadataEventType, deviceChainKeyAddedSchema, groupReplicatingSchema, memberDeviceAddedSchema, openChainKey, openChainKeys, openMetadataEvent,
+  payloadSentSchema, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, verifyMemberDevice,
+  type MetadataEventTypeNumber, type SealedChainKeys
 } from './envelope.ts'
 import { BertybotError, DataDirectoryError, InvalidOptionError, NotRunningError, type DropReason } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
-import { openGroupLogs, type GroupLog } from './group-log.ts'
+import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
 import type { IdentityKeys } from './keystore.ts'
-import { groupPayloadSchema } from './log-entry.ts'
+import { groupPayloadSchema, type StoredEntry } from './log-entry.ts'
 import { unsettledEntries, type HashedEntry } from './log-order.ts'
 import type { LogSync } from './log-sync.ts'
 import type { Logger } from './logger.ts'
@@ -43,7 +42,7 @@ import type { GroupRecord, LogKind, StateStore } from './state-store.ts'
 export interface GroupDeps {
   identity: IdentityKeys
   state: StateStore
-  orbitdb: OrbitDB
+  logs: LogStoreContext
   sync: LogSync
   libp2p: Libp2p<NodeServices>
   logger: Logger
@@ -78,11 +77,13 @@ export interface SealedMessage {
 /** How far back `sendSealed` looks for the same message already sent. */
 const RESEND_LOOKBACK = 256
 
+/** How long a newcomer waits to hear from a member before it joins without knowing anyone. */
+const FIRST_SYNC_TIMEOUT_MS = 3_000
+
 /** Entries kept at most, per group, while their devices are not seen joining. */
 const MAX_AWAITING_DEVICE = 1000
 
 interface MetadataFollowUps {
-  shareChainKeyWith: Set<string>
   newChains: Set<string>
   /** DeviceAdded entries of new members, by entry hash, with the device that joined. */
   joined: Map<string, string>
@@ -120,6 +121,8 @@ export class Group {
   /** Replicas keeping this group, as the metadata log announces them: peer id → addresses. */
   readonly #replicas = new Map<string, string[]>()
   #ownDeviceAnnounced = false
+  /** Members our chain key was sealed to (mirrors the state database; only `#sending` tasks change it). */
+  #chainKeySentTo = new Set<string>()
   readonly #scanQueued: Record<LogKind, boolean> = { metadata: false, messages: false }
   #closed = false
 
@@ -218,14 +221,13 @@ export class Group {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
     if (sealed.group !== this.id) throw new InvalidMessageError(`this message was sealed for group ${sealed.group}`)
     return await this.#sending.add(async () => {
-      if (options.mayBeSent === false) return await this.#messages.add(sealed.bytes)
-      let looked = 0
-      for await (const entry of this.#messages.log.iterator({ amount: RESEND_LOOKBACK })) {
-        const value = (entry.payload as { value?: unknown }).value
-        if (entry.hash !== undefined && value instanceof Uint8Array && equalBytes(value, sealed.bytes)) return entry.hash
-        if (++looked >= RESEND_LOOKBACK) break
+      if (options.mayBeSent !== false) {
+        for await (const entry of this.#messages.recent(RESEND_LOOKBACK)) {
+          const value = (entry.payload as { value?: unknown }).value
+          if (value instanceof Uint8Array && equalBytes(value, sealed.bytes)) return entry.hash
+        }
       }
-      return await this.#messages.add(sealed.bytes)
+      return await this.#append(this.#messages, sealed.bytes)
     })
   }
 
@@ -244,19 +246,22 @@ export class Group {
     if (this.#closed) return
     this.#closed = true
     this.#pipeline.close()
-    this.#deps.sync.off('peer', this.#onSyncPeer)
+    const { sync } = this.#deps
+    sync.off('peer', this.#onSyncPeer)
     await this.#connector.stop()
     await this.#processing.onIdle()
     await this.#sending.onIdle()
-    await this.#metadata.close()
-    await this.#messages.close()
+    for (const log of [this.#metadata, this.#messages]) {
+      sync.unregister(log.address)
+      await log.close()
+    }
   }
 
   // Start-up
 
   async #start (creating: boolean): Promise<void> {
-    const { orbitdb, state, sync, libp2p } = this.#deps
-    const logs = await openGroupLogs(orbitdb, { groupKey: this.#keys.publicKey, signing: this.#keys.signing, state, sync })
+    const { state, sync, libp2p } = this.#deps
+    const logs = await openGroupLogs(this.#deps.logs, { groupKey: this.#keys.publicKey, signing: this.#keys.signing })
     this.#metadata = logs.metadata
     this.#messages = logs.messages
     this.#pipeline = new MessagePipeline({
@@ -264,7 +269,7 @@ export class Group {
       keys: this.#keys,
       identity: this.#deps.identity,
       state,
-      log: this.#messages.log,
+      log: this.#messages,
       membership: this.#membership,
       chains: this.#chains,
       events: this.#deps.events,
@@ -272,6 +277,7 @@ export class Group {
       joinGroup: this.#deps.joinGroup,
       rescan: () => { this.#schedule('messages') }
     })
+    this.#chainKeySentTo = await state.chainKeySentTo(this.id)
     const stored = await state.ownChain(this.id)
     if (stored === undefined) {
       this.#ownChain = newSenderChain()
@@ -280,15 +286,10 @@ export class Group {
       this.#ownChain = stored
     }
     sync.on('peer', this.#onSyncPeer)
-    this.#metadata.events.on('update', () => { this.#schedule('metadata') })
-    this.#messages.events.on('update', () => { this.#schedule('messages') })
-
-    await this.#processing.add(async () => {
-      await this.#scanMetadata()
-      await this.#announce(creating)
-      for (const device of await state.waitingDevices(this.id)) await this.#pipeline.retryWaiting(device)
-      await this.#pipeline.scan()
-    })
+    this.#metadata.on('update', () => { this.#schedule('metadata') })
+    this.#messages.on('update', () => { this.#schedule('messages') })
+    sync.register(this.#metadata)
+    sync.register(this.#messages)
 
     this.#connector = new GroupConnector({
       libp2p,
@@ -298,23 +299,42 @@ export class Group {
       ...(libp2p.services.dht === undefined ? {} : { rendezvous: await groupRendezvousCid(this.#keys.linkKey) })
     })
     this.#connector.start()
+
+    await this.#processing.add(async () => { await this.#scanMetadata() })
+    // A newcomer first learns who is there, so that it joins in one entry that
+    // carries its chain key sealed to each of them; with nobody to answer, it joins alone.
+    if (!creating && !this.#ownDeviceAnnounced) await sync.whenSynced(this.#metadata.address, FIRST_SYNC_TIMEOUT_MS)
+    await this.#processing.add(async () => {
+      await this.#scanMetadata()
+      await this.#announce(creating)
+      for (const device of await state.waitingDevices(this.id)) await this.#pipeline.retryWaiting(device)
+      await this.#pipeline.scan()
+    })
   }
 
-  /** Posts what this device owes the metadata log: itself, its chain key to every member, its name. */
+  /**
+   * Posts what this device owes the metadata log: itself, with its chain key
+   * sealed to every member it knows and its name, in one entry when it first
+   * joins; afterwards its key to members it has not sealed it to, and its name
+   * if it changed.
+   */
   async #announce (creating: boolean): Promise<void> {
     const { identity, displayName } = this.#deps
-    if (!this.#ownDeviceAnnounced) {
-      await this.#postMetadata(MetadataEventType.MemberDeviceAdded, {
-        m: identity.account.publicKey,
-        ms: signMemberDevice(identity.account, this.#keys.publicKey, identity.device.publicKey)
-      })
-    }
-    for (const member of this.#membership.list()) await this.#shareChainKey(member.account)
-    // In a contact group the other member is known before it shows up (Wesh does the same).
-    if (this.contact !== undefined) await this.#shareChainKey(this.contact)
     const ownAccount = keyToId(identity.account.publicKey)
-    if (displayName !== undefined && this.#membership.member(ownAccount)?.displayName !== displayName) {
-      await this.#postMetadata(MetadataEventType.PayloadSent, { m: encodeAppMessage({ type: AppMessageType.SetUserInfo, displayName, sentAt: this.#deps.now() }) })
+    const info = displayName !== undefined && this.#membership.member(ownAccount)?.displayName !== displayName
+      ? encodeAppMessage({ type: AppMessageType.SetUserInfo, displayName, sentAt: this.#deps.now() })
+      : undefined
+    if (!this.#ownDeviceAnnounced) {
+      await this.#sending.add(async () => {
+        await this.#shareChainKey(async (k) => await this.#postMetadata(MetadataEventType.MemberDeviceAdded, {
+          m: identity.account.publicKey,
+          ms: signMemberDevice(identity.account, this.#keys.publicKey, identity.device.publicKey),
+          k,
+          ...(info === undefined ? {} : { info })
+        }), { evenIfNone: true })
+      })
+    } else if (info !== undefined) {
+      await this.#postMetadata(MetadataEventType.PayloadSent, { m: info })
     }
     if (creating && this.kind === 'multi-member') {
       await this.#postMetadata(MetadataEventType.PayloadSent, { m: encodeAppMessage({ type: AppMessageType.SetGroupInfo, name: this.#record.name, sentAt: this.#deps.now() }) })
@@ -341,8 +361,8 @@ export class Group {
   // Metadata
 
   async #scanMetadata (): Promise<void> {
-    const entries = await unsettledEntries(this.#metadata.log, (hash) => this.#appliedMetadata.has(hash))
-    const followUps: MetadataFollowUps = { shareChainKeyWith: new Set(), newChains: new Set(), joined: new Map() }
+    const entries = await unsettledEntries(this.#metadata, (hash) => this.#appliedMetadata.has(hash))
+    const followUps: MetadataFollowUps = { newChains: new Set(), joined: new Map() }
     for (const entry of entries) {
       await this.#applyMetadata(entry, followUps)
       this.#appliedMetadata.add(entry.hash)
@@ -352,9 +372,6 @@ export class Group {
       this.#awaitingDevice.delete(hash)
       await this.#applyMetadata(entry, followUps)
     }
-    // Our chain key goes out before anyone hears of the new member: what is sent
-    // after `memberJoined` must be readable by that member.
-    for (const account of followUps.shareChainKeyWith) await this.#shareChainKey(account)
     // After the whole batch, so that a display name posted with the device is known.
     for (const [entryHash, device] of followUps.joined) await this.#deliverMemberJoined(entryHash, device)
     for (const device of followUps.newChains) await this.#pipeline.retryWaiting(device)
@@ -396,8 +413,9 @@ export class Group {
         const { added: ok, newMember } = this.#membership.addDevice(added.m, device)
         if (!ok) return this.#dropMetadata(entry, 'bad-signature', 'device already belongs to another member')
         if (deviceId === keyToId(identity.device.publicKey)) this.#ownDeviceAnnounced = true
+        if (added.info !== undefined) this.#applyInfo(entry, deviceId, added.info)
         if (account === keyToId(identity.account.publicKey)) return
-        followUps.shareChainKeyWith.add(account)
+        if (added.k !== undefined) await this.#acceptChainKey(entry, device, added.k, followUps)
         if (newMember) {
           followUps.joined.set(entry.hash, deviceId)
           this.#deps.onMemberSeen(this, account)
@@ -405,35 +423,17 @@ export class Group {
         return
       }
       case MetadataEventType.DeviceChainKeyAdded: {
-        const box = decodeBody(body, deviceChainKeyAddedSchema)
-        if (box === undefined) return this.#dropMetadata(entry, 'malformed', 'DeviceChainKeyAdded body')
-        // Boxes to other members, and our own, are not ours to open.
-        if (keyToId(box.to) !== keyToId(identity.account.publicKey) || deviceId === keyToId(identity.device.publicKey)) return
+        const shared = decodeBody(body, deviceChainKeyAddedSchema)
+        if (shared === undefined) return this.#dropMetadata(entry, 'malformed', 'DeviceChainKeyAdded body')
         if (!this.#membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'chain key')
-        if (await this.#chains.get(deviceId) !== undefined) return
-        const shared = openChainKey(identity.account, device, this.#keys.publicKey, box.box)
-        if (shared === undefined) return this.#dropMetadata(entry, 'wrong-key', 'chain key box does not open')
-        const chain = receiverChainFrom(shared, this.#keys.publicKey)
-        await state.batch([this.#chains.putOp(deviceId, chain)])
-        this.#chains.remember(deviceId, chain)
-        followUps.newChains.add(deviceId)
+        await this.#acceptChainKey(entry, device, 'k' in shared ? shared.k : shared, followUps)
         return
       }
       case MetadataEventType.PayloadSent: {
         const sent = decodeBody(body, payloadSentSchema)
         if (sent === undefined) return this.#dropMetadata(entry, 'malformed', 'PayloadSent body')
         if (!this.#membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'info')
-        const decoded = decodeAppMessage(sent.m)
-        if (!decoded.ok) return this.#dropMetadata(entry, decoded.reason, decoded.detail)
-        const message = decoded.message
-        if (message.type === AppMessageType.SetUserInfo) {
-          this.#membership.setDisplayName(deviceId, message.displayName, message.sentAt)
-        } else if (message.type === AppMessageType.SetGroupInfo) {
-          if (this.#groupName === undefined || message.sentAt >= this.#groupName.sentAt) this.#groupName = { name: message.name, sentAt: message.sentAt }
-        } else {
-          return this.#dropMetadata(entry, 'unknown-type', `app message type ${message.type} does not belong on the metadata log`)
-        }
-        return
+        return this.#applyInfo(entry, deviceId, sent.m)
       }
       case MetadataEventType.GroupReplicating: {
         const replicating = decodeBody(body, groupReplicatingSchema)
@@ -445,6 +445,37 @@ export class Group {
       default:
         return this.#dropMetadata(entry, 'unknown-type', `metadata event type ${type}`)
     }
+  }
+
+  /** A display name or the group's name, from a device known to be a member. */
+  #applyInfo (entry: HashedEntry, deviceId: string, bytes: Uint8Array): void {
+    const decoded = decodeAppMessage(bytes)
+    if (!decoded.ok) return this.#dropMetadata(entry, decoded.reason, decoded.detail)
+    const message = decoded.message
+    if (message.type === AppMessageType.SetUserInfo) {
+      this.#membership.setDisplayName(deviceId, message.displayName, message.sentAt)
+    } else if (message.type === AppMessageType.SetGroupInfo) {
+      if (this.#groupName === undefined || message.sentAt >= this.#groupName.sentAt) this.#groupName = { name: message.name, sentAt: message.sentAt }
+    } else {
+      this.#dropMetadata(entry, 'unknown-type', `app message type ${message.type} does not belong on the metadata log`)
+    }
+  }
+
+  /** Opens the box addressed to us in `sealed` (or the one box of an earlier build's entry), if any: that device's chain, from now on. */
+  async #acceptChainKey (entry: HashedEntry, device: Uint8Array, sealed: SealedChainKeys | { to: Uint8Array, box: Uint8Array }, followUps: MetadataFollowUps): Promise<void> {
+    const { identity, state } = this.#deps
+    const deviceId = keyToId(device)
+    // Our own boxes are not ours to open, nor boxes to others.
+    if (deviceId === keyToId(identity.device.publicKey) || await this.#chains.get(deviceId) !== undefined) return
+    const ownKey = identity.account.publicKey
+    if ('to' in sealed && !equalBytes(sealed.to, ownKey)) return
+    if ('k' in sealed && !sealed.k.some(([to]) => equalBytes(to, ownKey.subarray(0, to.length)))) return
+    const shared = 'k' in sealed ? openChainKeys(identity.account, device, this.#keys.publicKey, sealed) : openChainKey(identity.account, device, this.#keys.publicKey, sealed.box)
+    if (shared === undefined) return this.#dropMetadata(entry, 'wrong-key', 'chain key box does not open')
+    const chain = receiverChainFrom(shared, this.#keys.publicKey)
+    await state.batch([this.#chains.putOp(deviceId, chain)])
+    this.#chains.remember(deviceId, chain)
+    followUps.newChains.add(deviceId)
   }
 
   async #deliverMemberJoined (entryHash: string, deviceId: string): Promise<void> {
@@ -464,24 +495,45 @@ export class Group {
     })
   }
 
-  /** Seals our chain key to `account` once (Wesh `SendSecret`), so it can read what we send from now on. */
-  async #shareChainKey (account: string): Promise<void> {
+  /**
+   * Seals our chain key to each member it was not sealed to yet (Wesh
+   * `SendSecret`, once per member), so they read what we send from now on:
+   * all of them in one entry, which `post` makes (a DeviceChainKeyAdded by
+   * default). Only `#sending` tasks call it: before the first message after
+   * members joined (`#sealNext`), and in the entry that announces our device.
+   *
+   * Wesh sends it to each member as soon as it sees them join: in a group of
+   * a hundred that is ten thousand entries, each carried to every member,
+   * for chains most of whose owners never send. Here a device that never
+   * sends shares nothing, and one that does shares once with everyone new.
+   */
+  async #shareChainKey (
+    post: (sealed: SealedChainKeys) => Promise<string> = async (k) => await this.#postMetadata(MetadataEventType.DeviceChainKeyAdded, { k }),
+    options: { evenIfNone?: boolean } = {}
+  ): Promise<void> {
     const { identity, state } = this.#deps
-    if (account === keyToId(identity.account.publicKey)) return
-    const accountKey = this.#membership.accountKey(account) ?? (account === this.contact ? this.#record.contact : undefined)
-    if (accountKey === undefined) return
-    await this.#sending.add(async () => {
-      if (await state.chainKeySentTo(this.id, account)) return
-      await this.#postMetadata(MetadataEventType.DeviceChainKeyAdded, {
-        to: accountKey,
-        box: sealChainKey(identity.device, accountKey, this.#keys.publicKey, this.#ownChain)
-      })
-      await state.batch([state.chainKeySentOp(this.id, account)])
-    })
+    const ownAccount = keyToId(identity.account.publicKey)
+    const recipients = new Map<string, Uint8Array>()
+    // In a contact group the other member is known before it shows up (Wesh does the same).
+    if (this.contact !== undefined && this.#record.contact !== undefined) recipients.set(this.contact, this.#record.contact)
+    for (const member of this.#membership.list()) recipients.set(member.account, this.#membership.accountKey(member.account) as Uint8Array)
+    recipients.delete(ownAccount)
+    for (const account of this.#chainKeySentTo) recipients.delete(account)
+    if (recipients.size === 0 && options.evenIfNone !== true) return
+    await post(sealChainKeys(identity.device, [...recipients.values()], this.#keys.publicKey, this.#ownChain))
+    await state.batch([...recipients.keys()].map((account) => state.chainKeySentOp(this.id, account)))
+    for (const account of recipients.keys()) this.#chainKeySentTo.add(account)
   }
 
   async #postMetadata (type: MetadataEventTypeNumber, body: unknown): Promise<string> {
-    return await this.#metadata.add(sealMetadataEvent(this.#keys.secret, this.#keys.publicKey, this.#deps.identity.device, type, body))
+    return await this.#append(this.#metadata, sealMetadataEvent(this.#keys.secret, this.#keys.publicKey, this.#deps.identity.device, type, body))
+  }
+
+  /** Appends to one of the group's logs and publishes the entry; resolves with its hash. */
+  async #append (log: GroupLog, value: Uint8Array): Promise<string> {
+    const [entry] = await log.append([value])
+    await this.#deps.sync.publish(log.address, [entry as StoredEntry])
+    return (entry as StoredEntry).hash
   }
 
   #userMessage (options: SendOptions): AppMessage {
@@ -493,13 +545,15 @@ export class Group {
   async #sendApp (message: AppMessage): Promise<string> {
     const plaintext = encodeChecked(message)
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
-    return await this.#sending.add(async () => await this.#messages.add(await this.#sealNext(plaintext)))
+    return await this.#sending.add(async () => await this.#append(this.#messages, await this.#sealNext(plaintext)))
   }
 
   /** Seals with the next key of our chain; only `#sending` tasks call it. */
   async #sealNext (plaintext: Uint8Array): Promise<Uint8Array> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
     const { identity, state } = this.#deps
+    // Members who joined since our last message get our chain key first, so they can read this one.
+    await this.#shareChainKey()
     const step = nextSendingKey(this.#ownChain, this.#keys.publicKey)
     // The chain moves on before the message exists anywhere: a crash may skip a counter, never reuse one.
     await state.batch([state.putOwnChainOp(this.id, step.chain)])

@@ -4,9 +4,13 @@
  * the group identity and the sync, so every path an entry can come in by
  * checks it the same way.
  */
+import * as dagCbor from '@ipld/dag-cbor'
 import { Entry, type LogEntry } from '@orbitdb/core'
+import { base58btc } from 'multiformats/bases/base58'
+import { CID } from 'multiformats/cid'
+import { sha256 as multihashSha256 } from 'multiformats/hashes/sha2'
 import { z } from 'zod'
-import { bytesToHex, hexToBytes, sha256, verifySignature } from './crypto.ts'
+import { bytesToHex, hexToBytes, sha256, sign, verifySignature, type SigningKeyPair } from './crypto.ts'
 import { bytes } from './schemas.ts'
 
 const hex = (max: number): z.ZodString => z.string().max(max).regex(/^[0-9a-f]+$/)
@@ -83,4 +87,51 @@ export async function isValidGroupEntry (entry: LogEntry, signingKeyHex: string,
   } catch {
     return false
   }
+}
+
+/** An entry with its hash and the bytes it was decoded from (what is stored and sent). */
+export interface StoredEntry extends LogEntry {
+  readonly hash: string
+  readonly bytes: Uint8Array
+}
+
+/** OrbitDB's hash of an entry: the base58btc string of the CIDv1 (dag-cbor, sha2-256) of its bytes. */
+export async function entryHash (bytes: Uint8Array): Promise<string> {
+  return CID.createV1(dagCbor.code, await multihashSha256.digest(bytes)).toString(base58btc)
+}
+
+/**
+ * Decodes an entry from the network or the blockstore, checks its shape, and
+ * computes its hash from the bytes (so a hash always names what was received).
+ * Throws `Error` with the reason when the bytes are not an entry.
+ */
+export async function decodeEntry (bytes: Uint8Array): Promise<StoredEntry> {
+  const value: unknown = dagCbor.decode(bytes)
+  const shape = logEntrySchema.safeParse(value)
+  if (!shape.success) throw new Error(`not a log entry: ${shape.error.issues[0]?.path.join('.') ?? ''} ${shape.error.issues[0]?.message ?? ''}`)
+  return { ...(shape.data as LogEntry), hash: await entryHash(bytes), bytes }
+}
+
+/** What an entry's signature covers, exactly as OrbitDB's `Entry.create` and `Entry.verify` encode it. */
+function signedPart (entry: Pick<LogEntry, 'id' | 'payload' | 'next' | 'refs' | 'clock' | 'v'>): Uint8Array {
+  return dagCbor.encode({ id: entry.id, payload: entry.payload, next: entry.next, refs: entry.refs, clock: entry.clock, v: entry.v })
+}
+
+/** True when `entry` is signed by `signingKeyHex` (and says so in `key`). */
+export function isSignedBy (entry: LogEntry, signingKeyHex: string): boolean {
+  if (entry.key !== signingKeyHex) return false
+  try {
+    return verifySignature(hexToBytes(signingKeyHex), signedPart(entry), hexToBytes(entry.sig))
+  } catch {
+    return false
+  }
+}
+
+/** Makes and signs an entry as OrbitDB's `Entry.create` + `Entry.encode` would, byte for byte. */
+export async function createEntry (signing: SigningKeyPair, fields: { id: string, payload: unknown, next: string[], refs: string[], time: number }): Promise<StoredEntry> {
+  const key = bytesToHex(signing.publicKey)
+  const unsigned = { id: fields.id, payload: fields.payload, next: fields.next, refs: fields.refs, clock: { id: key, time: fields.time }, v: 2 as const }
+  const entry = { ...unsigned, key, identity: key, sig: bytesToHex(sign(signing, signedPart(unsigned))) }
+  const bytes = dagCbor.encode(entry)
+  return { ...entry, hash: await entryHash(bytes), bytes }
 }

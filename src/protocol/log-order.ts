@@ -4,9 +4,15 @@
  * between concurrent entries the same way on every run) puts every entry
  * after everything it depends on.
  */
-import type { Log, LogEntry } from '@orbitdb/core'
+import type { LogEntry } from '@orbitdb/core'
 
 export type HashedEntry = LogEntry & { hash: string }
+
+/** What a walk needs of a log. */
+export interface WalkableLog {
+  heads: () => string[]
+  get: (hash: string) => Promise<HashedEntry | undefined>
+}
 
 export function byCausalOrder (a: HashedEntry, b: HashedEntry): number {
   return a.clock.time - b.clock.time || (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)
@@ -17,10 +23,10 @@ export function byCausalOrder (a: HashedEntry, b: HashedEntry): number {
  * done with, oldest first. The walk stops, on each branch, at the first done
  * entry, so `isDone` must hold only for entries whose ancestors are done too.
  */
-export async function unsettledEntries (log: Log, isDone: (hash: string) => boolean | Promise<boolean>): Promise<HashedEntry[]> {
+export async function unsettledEntries (log: WalkableLog, isDone: (hash: string) => boolean | Promise<boolean>): Promise<HashedEntry[]> {
   const found: HashedEntry[] = []
   const visited = new Set<string>()
-  const pending = (await log.heads()).map((head) => head.hash).filter((h): h is string => h !== undefined)
+  const pending = log.heads()
   while (pending.length > 0) {
     const hash = pending.pop() as string
     if (visited.has(hash)) continue
@@ -28,7 +34,7 @@ export async function unsettledEntries (log: Log, isDone: (hash: string) => bool
     if (await isDone(hash)) continue
     const entry = await log.get(hash)
     if (entry === undefined) continue
-    found.push({ ...entry, hash })
+    found.push(entry)
     for (const next of entry.next) if (!visited.has(next)) pending.push(next)
   }
   return found.sort(byCausalOrder)

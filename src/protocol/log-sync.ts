@@ -5,52 +5,75 @@
  *   address, one entry per message, as OrbitDB's own sync does, so a stock
  *   OrbitDB peer receives them too.
  * - When a peer subscribes to one of our topics (or we open a log it already
- *   serves), both sides swap their heads over `/bertybot/heads/1.0.0`, one
- *   length-prefixed CBOR message each way covering every log they share.
- *   OrbitDB's own heads exchange writes entries back to back with no framing,
- *   which a receiver in another process cannot split (STACK.md); ours frames.
- * - A peer that does not speak our protocol (a stock OrbitDB replica) gets
- *   our heads on the topic instead, where each message is one entry, and we
- *   read its heads over OrbitDB's own protocol, sending it nothing (the
- *   direction in which the missing framing cannot hurt: we split what it
- *   sends as a CBOR sequence).
+ *   serves), both sides swap the hashes of their heads over `HEADS_PROTOCOL`,
+ *   one length-prefixed CBOR message each way covering every log they share;
+ *   each then fetches what it lacks (below). OrbitDB's own heads exchange
+ *   sends whole entries, back to back with no framing, which a receiver in
+ *   another process cannot split (STACK.md); ours frames, and sends hashes.
+ * - History comes in bulk over `ENTRIES_PROTOCOL`: a peer that holds entries
+ *   whose ancestors it lacks (a member back after a while, a gossip message
+ *   missed) asks the peer that sent them for everything it lacks, naming its
+ *   own heads; the other side walks back from what is wanted to where the
+ *   asker's history begins and streams the difference oldest first, in
+ *   frames, so the asker joins (and hands over) the first entries while the
+ *   rest is still on the way. OrbitDB fetches history one block per bitswap
+ *   want, each after a DHT provider lookup.
+ * - A peer that does not speak our protocols (a stock OrbitDB replica) swaps
+ *   heads with us over OrbitDB's own protocol, which we dial: we write one
+ *   entry per stream (it reads each chunk as one entry), and split what it
+ *   writes as a CBOR sequence; we fetch the history it has over bitswap, as
+ *   it fetches ours.
  *
- * Entries from the network are validated here (shape, then OrbitDB's own
- * checks through the access controller when joined); a bad one is logged and
- * dropped, never thrown.
+ * Entries from the network are decoded and checked here and in the log's
+ * `join` (shape, log, signature); a bad one is logged and dropped, never thrown.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
-import { Entry, type Log, type LogEntry } from '@orbitdb/core'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { EventEmitter } from 'eventemitter3'
+import FlatQueue from 'flatqueue'
+import type { CID } from 'multiformats/cid'
 import { z } from 'zod'
 import { concatBytes } from './crypto.ts'
-import { decodeCbor, describeIssues, encodeCbor, splitCborSequence } from './encoding.ts'
-import { logEntrySchema } from './log-entry.ts'
+import { decodeCbor, encodeCbor, splitCborSequence } from './encoding.ts'
+import { cidOf, type GroupLog } from './group-log.ts'
+import { decodeEntry, type StoredEntry } from './log-entry.ts'
 import type { Logger } from './logger.ts'
 import { bytes } from './schemas.ts'
 
-export const HEADS_PROTOCOL = '/bertybot/heads/1.0.0'
+export const HEADS_PROTOCOL = '/bertybot/heads/2.0.0'
+export const ENTRIES_PROTOCOL = '/bertybot/entries/1.0.0'
 /** OrbitDB's own heads protocol: this prefix followed by the log address. */
 const STOCK_HEADS_PROTOCOL_PREFIX = '/orbitdb/heads'
 const MAX_HEADS_MESSAGE = 4 * 1024 * 1024
 const MAX_ENTRY_BYTES = 256 * 1024
 const EXCHANGE_TIMEOUT_MS = 15_000
+/** A history transfer may take long; it fails only when nothing arrives for this long. */
+const FETCH_IDLE_TIMEOUT_MS = 15_000
+/** Entries per frame of a history transfer, and bytes at most. */
+const FRAME_ENTRIES = 256
+const FRAME_BYTES = 1024 * 1024
+/** Entries one history transfer sends at most; the asker asks again for the rest. */
+const MAX_TRANSFER = 200_000
+/** Blocks fetched over bitswap, one by one, from a stock OrbitDB peer in one go. */
+const MAX_BITSWAP_FETCH = 10_000
+const BITSWAP_TIMEOUT_MS = 10_000
 
+const hash = z.string().min(1).max(128)
 const headsMessageSchema = z.object({
-  logs: z.array(z.object({ address: z.string().max(512), heads: z.array(bytes()).max(256) })).max(4096)
+  logs: z.array(z.object({ address: z.string().max(512), heads: z.array(hash).max(1024) })).max(4096)
 })
-
-export interface SyncedLog {
-  readonly log: Log
-  /** Joins a verified-shape entry into the log; rejects if OrbitDB refuses it. */
-  join: (entry: LogEntry & { hash: string }) => Promise<void>
-}
+const entriesRequestSchema = z.object({ address: z.string().max(512), want: z.array(hash).max(1024), have: z.array(hash).max(1024) })
+const entriesFrameSchema = z.object({ entries: z.array(bytes()).max(FRAME_ENTRIES) }).or(z.object({ end: z.literal(true) }))
 
 export interface LogSyncEvents {
   /** A peer swapped heads with us for `address`: it serves that log. */
   peer: (address: string, peerId: string) => void
+}
+
+export interface LogSyncOptions {
+  /** Fetches a block from the network (bitswap), for peers that do not speak `ENTRIES_PROTOCOL`. */
+  fetchBlock: (cid: CID, signal: AbortSignal) => Promise<Uint8Array>
 }
 
 type Services = { pubsub: GossipSub }
@@ -58,14 +81,20 @@ type Services = { pubsub: GossipSub }
 export class LogSync extends EventEmitter<LogSyncEvents> {
   readonly #libp2p: Libp2p<Services>
   readonly #logger: Logger
-  readonly #logs = new Map<string, SyncedLog>()
+  readonly #options: LogSyncOptions
+  readonly #logs = new Map<string, GroupLog>()
+  /** Logs whose missing history is being fetched: the peers that have offered it since, and the fetch. */
+  readonly #fetching = new Map<string, { peers: Map<string, PeerId>, done: Promise<void> }>()
+  /** Logs not yet synced with any peer since they were registered, with what waits for it. */
+  readonly #unsynced = new Map<string, { synced: Promise<void>, resolve: () => void }>()
   readonly #stopping = new AbortController()
   #started = false
 
-  constructor (libp2p: Libp2p<Services>, logger: Logger) {
+  constructor (libp2p: Libp2p<Services>, logger: Logger, options: LogSyncOptions) {
     super()
     this.#libp2p = libp2p
     this.#logger = logger
+    this.#options = options
   }
 
   get #pubsub (): GossipSub {
@@ -76,7 +105,8 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     if (this.#started) return
     this.#started = true
     await this.#libp2p.handle(HEADS_PROTOCOL, (stream, connection) => { void this.#answer(stream, connection) }, { maxInboundStreams: 64 })
-    this.#pubsub.addEventListener('message', this.#onMessage)
+    await this.#libp2p.handle(ENTRIES_PROTOCOL, (stream, connection) => { void this.#serveEntries(stream, connection) }, { maxInboundStreams: 32 })
+    this.#pubsub.addEventListener('gossipsub:message', this.#onMessage)
     this.#pubsub.addEventListener('subscription-change', this.#onSubscriptionChange)
   }
 
@@ -84,32 +114,56 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     if (!this.#started) return
     this.#started = false
     this.#stopping.abort()
-    this.#pubsub.removeEventListener('message', this.#onMessage)
+    this.#pubsub.removeEventListener('gossipsub:message', this.#onMessage)
     this.#pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange)
     await this.#libp2p.unhandle(HEADS_PROTOCOL)
+    await this.#libp2p.unhandle(ENTRIES_PROTOCOL)
     for (const address of this.#logs.keys()) this.#pubsub.unsubscribe(address)
     this.#logs.clear()
   }
 
   /** Starts syncing a log: subscribes to its topic and swaps heads with the peers already on it. */
-  register (address: string, synced: SyncedLog): void {
-    this.#logs.set(address, synced)
-    this.#pubsub.subscribe(address)
-    for (const peer of this.#pubsub.getSubscribers(address)) void this.#exchange(peer, [address])
+  register (log: GroupLog): void {
+    this.#logs.set(log.address, log)
+    let resolve = (): void => {}
+    const synced = new Promise<void>((r) => { resolve = r })
+    this.#unsynced.set(log.address, { synced, resolve })
+    this.#pubsub.subscribe(log.address)
+    for (const peer of this.#pubsub.getSubscribers(log.address)) void this.#exchange(peer, [log.address])
+  }
+
+  /**
+   * Resolves once the log has swapped heads with a peer and fetched what that
+   * peer had and it lacked, or after `timeoutMs` (false then: nobody answered).
+   */
+  async whenSynced (address: string, timeoutMs: number): Promise<boolean> {
+    const unsynced = this.#unsynced.get(address)
+    if (unsynced === undefined) return true
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<boolean>((resolve) => { timer = setTimeout(() => { resolve(false) }, timeoutMs) })
+    try {
+      return await Promise.race([unsynced.synced.then(() => true), expired])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   unregister (address: string): void {
+    this.#unsynced.get(address)?.resolve()
+    this.#unsynced.delete(address)
     if (!this.#logs.delete(address)) return
     if (this.#started) this.#pubsub.unsubscribe(address)
   }
 
-  /** Announces a new entry of ours to the log's topic. */
-  async publish (address: string, entryBytes: Uint8Array): Promise<void> {
+  /** Announces new entries of ours to the log's topic. */
+  async publish (address: string, entries: StoredEntry[]): Promise<void> {
     if (!this.#started) return
-    try {
-      await this.#pubsub.publish(address, entryBytes)
-    } catch (err) {
-      this.#logger.debug({ address, err }, 'could not publish entry (peers will get it with the next heads exchange)')
+    for (const entry of entries) {
+      try {
+        await this.#pubsub.publish(address, entry.bytes)
+      } catch (err) {
+        this.#logger.debug({ address, err }, 'could not publish entry (peers will get it with the next heads exchange)')
+      }
     }
   }
 
@@ -119,27 +173,16 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     if (addresses.length > 0) void this.#exchange(peerId, addresses)
   }
 
-  readonly #onMessage = (event: CustomEvent<{ topic: string, data: Uint8Array }>): void => {
-    const { topic, data } = event.detail
-    const synced = this.#logs.get(topic)
-    if (synced === undefined) return
-    void this.#receive(topic, synced, [data], 'pubsub')
+  readonly #onMessage = (event: CustomEvent<{ propagationSource: PeerId, msg: { topic: string, data: Uint8Array } }>): void => {
+    const { propagationSource, msg } = event.detail
+    const log = this.#logs.get(msg.topic)
+    if (log === undefined) return
+    // Messages name no author: what an entry lacks, ask the peer that passed it on (then the topic's other peers).
+    void this.#receive(log, [msg.data], propagationSource)
   }
 
-  async #heads (address: string): Promise<Uint8Array[]> {
-    const synced = this.#logs.get(address)
-    if (synced === undefined) return []
-    const out: Uint8Array[] = []
-    for (const head of await synced.log.heads()) {
-      const bytes: unknown = head.hash === undefined ? undefined : await synced.log.storage.get(head.hash)
-      if (bytes instanceof Uint8Array) out.push(bytes)
-    }
-    return out
-  }
-
-  async #headsMessage (addresses: string[]): Promise<Uint8Array> {
-    const logs = await Promise.all(addresses.map(async (address) => ({ address, heads: await this.#heads(address) })))
-    return encodeCbor({ logs })
+  #headsMessage (addresses: string[]): Uint8Array {
+    return encodeCbor({ logs: addresses.map((address) => ({ address, heads: this.#logs.get(address)?.heads().slice(0, 1024) ?? [] })) })
   }
 
   /** Dials `peer` and swaps heads for `addresses`. */
@@ -151,10 +194,14 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       stream = await this.#libp2p.dialProtocol(peer, HEADS_PROTOCOL, { signal })
     } catch (err) {
       if ((err as Error).name === 'UnsupportedProtocolError') {
-        // A stock OrbitDB peer: give it our heads where it listens, on the topics, and read its own.
+        // A stock OrbitDB peer: swap heads over its own protocol. It reads what a stream
+        // brings as one entry per chunk, so each of our heads goes on a stream of its own.
         for (const address of addresses) {
-          for (const head of await this.#heads(address)) await this.publish(address, head)
-          await this.#pullStockHeads(peer, address, signal)
+          const log = this.#logs.get(address)
+          if (log === undefined) continue
+          const heads = (await Promise.all(log.heads().map(async (head) => await log.get(head)))).filter((e): e is StoredEntry => e !== undefined)
+          await this.#stockHeadsExchange(peer, log, heads[0]?.bytes, signal)
+          for (const head of heads.slice(1)) await this.#stockHeadsExchange(peer, log, head.bytes, signal)
         }
       } else if (this.#started) {
         this.#logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'heads exchange: dial failed')
@@ -163,7 +210,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     }
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
-      await lp.write(await this.#headsMessage(addresses), { signal })
+      await lp.write(this.#headsMessage(addresses), { signal })
       const reply = await lp.read({ signal })
       await stream.close({ signal }).catch(() => {})
       this.#logger.debug({ peer: peer.toString(), logs: addresses.length }, 'swapped heads')
@@ -174,10 +221,13 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     }
   }
 
-  /** Reads a stock OrbitDB peer's heads for `address`: it writes them back to back, unframed, then closes. */
-  async #pullStockHeads (peer: PeerId, address: string, signal: AbortSignal): Promise<void> {
-    const synced = this.#logs.get(address)
-    if (synced === undefined) return
+  /**
+   * Swaps heads with a stock OrbitDB peer over its protocol: gives it `head`
+   * (at most one: it splits what arrives by chunk), and reads its heads, which
+   * it writes back to back, unframed, then closes (we split them as a CBOR sequence).
+   */
+  async #stockHeadsExchange (peer: PeerId, log: GroupLog, head: Uint8Array | undefined, signal: AbortSignal): Promise<void> {
+    const address = log.address
     let stream: Stream
     try {
       stream = await this.#libp2p.dialProtocol(peer, STOCK_HEADS_PROTOCOL_PREFIX + address, { signal })
@@ -200,12 +250,12 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
           chunks.push(bytes)
         }
       })()
-      // We send no heads of ours on this stream (they went on the topic): close our side at once.
+      if (head !== undefined) stream.send(head)
       await stream.close({ signal })
       await reading
       const { items, rest } = splitCborSequence(concatBytes(...chunks))
       if (rest.length > 0) this.#logger.warn({ peer: peer.toString(), address, bytes: rest.length }, 'dropped undecodable bytes from a stock heads exchange')
-      await this.#receive(address, synced, items, peer.toString())
+      await this.#receive(log, items, peer)
     } catch (err) {
       stream.abort(err as Error)
       if (this.#started) this.#logger.debug({ peer: peer.toString(), address, err: (err as Error).message }, 'stock heads exchange failed')
@@ -221,7 +271,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       const lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
       const request = (await lp.read({ signal })).subarray()
       const addresses = this.#parseHeadsMessage(request, connection.remotePeer)?.logs.map((l) => l.address).filter((a) => this.#logs.has(a)) ?? []
-      await lp.write(await this.#headsMessage(addresses), { signal })
+      await lp.write(this.#headsMessage(addresses), { signal })
       await stream.close({ signal }).catch(() => {})
       await this.#receiveHeadsMessage(request, connection.remotePeer)
     } catch (err) {
@@ -236,44 +286,229 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     })
   }
 
+  /** A peer's heads: what of them we lack, we fetch from it. */
   async #receiveHeadsMessage (bytes: Uint8Array, from: PeerId): Promise<void> {
     const message = this.#parseHeadsMessage(bytes, from)
     if (message === undefined) return
     for (const { address, heads } of message.logs) {
-      const synced = this.#logs.get(address)
-      if (synced === undefined) continue
+      const log = this.#logs.get(address)
+      if (log === undefined) continue
       this.emit('peer', address, from.toString())
-      await this.#receive(address, synced, heads, from.toString())
+      if (await log.want(heads) > 0) await this.#fetchMissing(log, [from])
+      this.#unsynced.get(address)?.resolve()
+      this.#unsynced.delete(address)
     }
   }
 
-  async #receive (address: string, synced: SyncedLog, entries: Uint8Array[], from: string): Promise<void> {
+  /** Decodes entries, joins them, and asks `from` for what they are missing. */
+  async #receive (log: GroupLog, entries: Uint8Array[], from: PeerId): Promise<void> {
+    await this.#join(log, entries, from.toString())
+    if (log.missing().length > 0) void this.#fetchMissing(log, [from])
+  }
+
+  async #join (log: GroupLog, entries: Uint8Array[], from: string): Promise<void> {
+    const decoded: StoredEntry[] = []
     for (const bytes of entries) {
       if (bytes.length > MAX_ENTRY_BYTES) {
-        this.#logger.warn({ address, from, size: bytes.length }, 'dropped an oversized log entry')
-        continue
-      }
-      let entry: LogEntry & { hash: string }
-      try {
-        entry = await Entry.decode(bytes)
-      } catch (err) {
-        this.#logger.warn({ address, from, reason: (err as Error).message }, 'dropped a log entry that does not decode')
-        continue
-      }
-      const shape = logEntrySchema.safeParse(entry)
-      if (!shape.success || entry.id !== address) {
-        this.#logger.warn({ address, from, entry: entry.hash, reason: shape.success ? 'belongs to another log' : describeIssues(shape.error) }, 'dropped a malformed log entry')
+        this.#logger.warn({ address: log.address, from, size: bytes.length }, 'dropped an oversized log entry')
         continue
       }
       try {
-        await synced.join(entry)
+        decoded.push(await decodeEntry(bytes))
       } catch (err) {
-        if (this.#started) this.#logger.warn({ address, from, entry: entry.hash, reason: firstLine(err) }, 'rejected a log entry')
+        this.#logger.warn({ address: log.address, from, reason: (err as Error).message }, 'dropped a log entry that does not decode')
       }
+    }
+    if (decoded.length === 0) return
+    try {
+      const { rejected } = await log.join(decoded)
+      for (const { hash, reason } of rejected) this.#logger.warn({ address: log.address, from, entry: hash, reason }, 'rejected a log entry')
+    } catch (err) {
+      if (this.#started) this.#logger.warn({ address: log.address, from, err }, 'could not join log entries')
+    }
+  }
+
+  // History in bulk
+
+  /**
+   * Fetches what `log` lacks, from `peers` first, then from whoever else
+   * offered it meanwhile, then from the other peers on its topic; one fetch
+   * per log at a time.
+   */
+  async #fetchMissing (log: GroupLog, peers: PeerId[]): Promise<void> {
+    const running = this.#fetching.get(log.address)
+    if (running !== undefined) {
+      for (const peer of peers) running.peers.set(peer.toString(), peer)
+      await running.done
+      return
+    }
+    const candidates = new Map(peers.map((peer) => [peer.toString(), peer]))
+    const done = (async () => {
+      const tried = new Set<string>()
+      let askedTopic = false
+      while (this.#started && this.#logs.get(log.address) === log) {
+        const before = log.missing()
+        if (before.length === 0) break
+        let next = [...candidates.values()].find((p) => !tried.has(p.toString()))
+        if (next === undefined && !askedTopic) {
+          askedTopic = true
+          for (const peer of this.#pubsub.getSubscribers(log.address)) candidates.set(peer.toString(), peer)
+          next = [...candidates.values()].find((p) => !tried.has(p.toString()))
+        }
+        if (next === undefined) break
+        tried.add(next.toString())
+        await this.#fetchFrom(next, log)
+        // Progress: the same peer may have more (a transfer is capped); no progress: the next one.
+        if (log.missing().some((hash) => !before.includes(hash))) tried.delete(next.toString())
+      }
+      // Heads peers named and nobody gave may not exist: they come again with the next exchange.
+      log.unwant()
+    })().catch((err: unknown) => {
+      if (this.#started) this.#logger.debug({ address: log.address, err }, 'fetching history failed')
+    }).finally(() => { this.#fetching.delete(log.address) })
+    this.#fetching.set(log.address, { peers: candidates, done })
+    await done
+  }
+
+  /** Asks `peer` for the entries `log` lacks and joins them as they come. */
+  async #fetchFrom (peer: PeerId, log: GroupLog): Promise<void> {
+    const want = log.missing().slice(0, 1024)
+    if (want.length === 0) return
+    let idle = new AbortController()
+    let idleTimer = setTimeout(() => { idle.abort() }, FETCH_IDLE_TIMEOUT_MS)
+    const signal = (): AbortSignal => AbortSignal.any([this.#stopping.signal, idle.signal])
+    const alive = (): void => {
+      clearTimeout(idleTimer)
+      idle = new AbortController()
+      idleTimer = setTimeout(() => { idle.abort() }, FETCH_IDLE_TIMEOUT_MS)
+    }
+    let stream: Stream
+    try {
+      stream = await this.#libp2p.dialProtocol(peer, ENTRIES_PROTOCOL, { signal: signal() })
+    } catch (err) {
+      clearTimeout(idleTimer)
+      if ((err as Error).name === 'UnsupportedProtocolError') await this.#fetchBlocks(peer, log)
+      else if (this.#started) this.#logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'history fetch: dial failed')
+      return
+    }
+    let received = 0
+    try {
+      const lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
+      await lp.write(encodeCbor({ address: log.address, want, have: log.heads().slice(0, 1024) } satisfies z.infer<typeof entriesRequestSchema>), { signal: signal() })
+      for (;;) {
+        const frame = decodeCbor((await lp.read({ signal: signal() })).subarray(), entriesFrameSchema)
+        alive()
+        if (frame === undefined) throw new Error('malformed history frame')
+        if ('end' in frame) break
+        received += frame.entries.length
+        await this.#join(log, frame.entries, peer.toString())
+      }
+      await stream.close({ signal: signal() }).catch(() => {})
+      this.#logger.debug({ peer: peer.toString(), address: log.address, entries: received }, 'fetched history')
+    } catch (err) {
+      stream.abort(err as Error)
+      if (this.#started) this.#logger.debug({ peer: peer.toString(), address: log.address, received, err: (err as Error).message }, 'history fetch failed')
+    } finally {
+      clearTimeout(idleTimer)
+    }
+  }
+
+  /** A stock OrbitDB peer's history, one block at a time over bitswap, as OrbitDB itself fetches it. */
+  async #fetchBlocks (peer: PeerId, log: GroupLog): Promise<void> {
+    let fetched = 0
+    for (let want = log.missing(); want.length > 0 && fetched < MAX_BITSWAP_FETCH && this.#started; want = log.missing()) {
+      const blocks = await Promise.all(want.slice(0, 32).map(async (hash) => {
+        try {
+          return await this.#options.fetchBlock(cidOf(hash), AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(BITSWAP_TIMEOUT_MS)]))
+        } catch {
+          return undefined
+        }
+      }))
+      const found = blocks.filter((b): b is Uint8Array => b !== undefined)
+      if (found.length === 0) break
+      fetched += found.length
+      await this.#join(log, found, peer.toString())
+    }
+  }
+
+  /** Answers a history request: what the asker lacks of what it wants, oldest first, in frames. */
+  async #serveEntries (stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(10 * EXCHANGE_TIMEOUT_MS)])
+    let lp: LengthPrefixedStream<Stream>
+    try {
+      lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
+      const request = decodeCbor((await lp.read({ signal })).subarray(), entriesRequestSchema, (reason) => {
+        this.#logger.warn({ peer: connection.remotePeer.toString(), reason }, 'dropped a malformed history request')
+      })
+      const log = request === undefined ? undefined : this.#logs.get(request.address)
+      if (request !== undefined && log !== undefined) {
+        const hashes = await difference(log, request.want, request.have)
+        let frame: Uint8Array[] = []
+        let size = 0
+        for (const hash of hashes) {
+          const entry = await log.get(hash)
+          if (entry === undefined) continue
+          if (frame.length === FRAME_ENTRIES || (frame.length > 0 && size + entry.bytes.length > FRAME_BYTES)) {
+            await lp.write(encodeCbor({ entries: frame }), { signal })
+            frame = []
+            size = 0
+          }
+          frame.push(entry.bytes)
+          size += entry.bytes.length
+        }
+        if (frame.length > 0) await lp.write(encodeCbor({ entries: frame }), { signal })
+      }
+      await lp.write(encodeCbor({ end: true }), { signal })
+      await stream.close({ signal }).catch(() => {})
+    } catch (err) {
+      stream.abort(err as Error)
+      if (this.#started) this.#logger.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'serving history failed')
     }
   }
 }
 
-function firstLine (err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n').join(' ')
+/**
+ * The entries reachable from `want` and not from `have`, oldest first (at
+ * most MAX_TRANSFER, the oldest ones). Walks both sides at once, newest clock
+ * first, and stops once only `have`'s ancestry is left (git's "paint down to
+ * the common ancestors"): an entry's parents have smaller clocks, so whatever
+ * `have` reaches is painted before the walk gets down to it.
+ */
+async function difference (log: GroupLog, want: string[], have: string[]): Promise<string[]> {
+  const queue = new FlatQueue<string>()
+  const painted = new Map<string, 'want' | 'have'>()
+  const times = new Map<string, number>()
+  let wanted = 0
+  const paint = async (hash: string, side: 'want' | 'have'): Promise<void> => {
+    const before = painted.get(hash)
+    if (before === side || before === 'have') return
+    const entry = await log.get(hash)
+    if (entry === undefined) return
+    if (before === 'want') wanted--
+    painted.set(hash, side)
+    if (side === 'want') wanted++
+    times.set(hash, entry.clock.time)
+    // Newest first: FlatQueue pops the smallest priority.
+    queue.push(hash, -entry.clock.time)
+  }
+  for (const hash of have) await paint(hash, 'have')
+  for (const hash of want) await paint(hash, 'want')
+  const found: string[] = []
+  const popped = new Set<string>()
+  while (queue.length > 0 && wanted > 0) {
+    const hash = queue.pop() as string
+    if (popped.has(hash)) continue
+    popped.add(hash)
+    const side = painted.get(hash) as 'want' | 'have'
+    if (side === 'want') {
+      wanted--
+      found.push(hash)
+    }
+    const entry = await log.get(hash)
+    for (const parent of entry?.next ?? []) {
+      if (!popped.has(parent)) await paint(parent, side)
+    }
+  }
+  found.sort((a, b) => (times.get(a) as number) - (times.get(b) as number) || (a < b ? -1 : a > b ? 1 : 0))
+  return found.slice(0, MAX_TRANSFER)
 }

@@ -15,7 +15,6 @@
  * those whose every ancestor is settled too; closure is recorded after each
  * scan, oldest first.
  */
-import type { Log } from '@orbitdb/core'
 import { AppMessageType, decodeAppMessage } from './app-messages.ts'
 import type { DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
@@ -26,7 +25,7 @@ import type { Group } from './group.ts'
 import { decodeInvitation, type GroupKeys } from './group-keys.ts'
 import type { IdentityKeys } from './keystore.ts'
 import { BoundedSet, groupPayloadSchema } from './log-entry.ts'
-import { byCausalOrder, unsettledEntries, type HashedEntry } from './log-order.ts'
+import { byCausalOrder, unsettledEntries, type HashedEntry, type WalkableLog } from './log-order.ts'
 import type { Logger } from './logger.ts'
 import type { Membership } from './membership.ts'
 import { takeMessageKey } from './ratchet.ts'
@@ -40,7 +39,7 @@ export interface MessagePipelineDeps {
   keys: GroupKeys
   identity: IdentityKeys
   state: StateStore
-  log: Log
+  log: WalkableLog
   membership: Membership
   chains: DeviceChains
   events: DeliveringEmitter
@@ -174,7 +173,7 @@ export class MessagePipeline {
     const entries: HashedEntry[] = []
     for (const hash of await state.waitingFor(this.#groupId, device)) {
       const entry = await log.get(hash)
-      if (entry !== undefined) entries.push({ ...entry, hash })
+      if (entry !== undefined) entries.push(entry)
     }
     for (const entry of entries.sort(byCausalOrder)) {
       const outcome = await this.#open(entry)

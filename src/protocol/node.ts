@@ -1,7 +1,8 @@
 /**
  * The network node under a peer: libp2p (TCP and WebSockets, Noise, Yamux,
- * identify, gossipsub, kad-dht; circuit relay and mDNS when asked), Helia with
- * its blocks and data on disk, and OrbitDB.
+ * identify, gossipsub, kad-dht; circuit relay and mDNS when asked) and Helia
+ * with its blocks and data on disk. (The group logs are OrbitDB logs, kept by
+ * our own store: `group-log.ts`.)
  *
  * Helia is composed by hand rather than with `createHelia()`, whose defaults
  * add public HTTP routers, gateways and a bootstrap list: with our defaults a
@@ -23,10 +24,10 @@ import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
-import { createOrbitDB, type OrbitDB } from '@orbitdb/core'
-import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight, type Helia } from 'helia'
+import { PeerBlockstore, type EntryLookup } from './blockstore.ts'
+import type { BlockStore } from './group-log.ts'
 
 /** Where the DHT runs: `lan` for loopback and local networks, `public` for the IPFS network (it reveals which rendezvous points a peer looks up), or off. */
 export type DhtMode = 'lan' | 'public' | 'off'
@@ -42,6 +43,11 @@ export interface NodeOptions {
   dht: DhtMode
 }
 
+export interface NodeStores {
+  /** The log entries kept in the state database, which the blockstore also serves. */
+  entries: EntryLookup
+}
+
 export type NodeServices = {
   identify: ReturnType<ReturnType<typeof identify>>
   ping: ReturnType<ReturnType<typeof ping>>
@@ -53,12 +59,13 @@ export type NodeServices = {
 export interface Node {
   readonly helia: Helia & { libp2p: Libp2p<NodeServices> }
   readonly libp2p: Libp2p<NodeServices>
-  readonly orbitdb: OrbitDB
+  /** The blockstore, local only (no network fetch). */
+  readonly blocks: BlockStore
   stop: () => Promise<void>
 }
 
-export async function startNode (options: NodeOptions): Promise<Node> {
-  const blockstore = new LevelBlockstore(join(options.dataDir, 'ipfs', 'blocks'))
+export async function startNode (options: NodeOptions, stores: NodeStores): Promise<Node> {
+  const blockstore = new PeerBlockstore(join(options.dataDir, 'ipfs', 'blocks'), stores.entries)
   const datastore = new LevelDatastore(join(options.dataDir, 'ipfs', 'data'))
   await blockstore.open()
   await datastore.open()
@@ -79,7 +86,20 @@ export async function startNode (options: NodeOptions): Promise<Node> {
       // its members. Many peers on one address is normal here (bots and replicas on one
       // host, people behind one NAT, tests on 127.0.0.1), and a sybil gains nothing:
       // every entry is checked against the group's key whoever relays it.
-      scoreParams: { IPColocationFactorWeight: 0 }
+      scoreParams: { IPColocationFactorWeight: 0 },
+      // Peer exchange: a peer that prunes another from a topic's mesh (it has more
+      // than it needs) tells it of other peers on the topic, which it then dials.
+      // Members of a group arrive through one inviter's address; without this they
+      // would all hang off that one peer, beyond the mesh it keeps, and each new
+      // entry would reach most of them only through lazy gossip, a heartbeat later.
+      doPX: true,
+      scoreThresholds: { acceptPXThreshold: 0 },
+      // Messages carry no peer signature and name no author (message ids are hashes of
+      // the data). Each entry is signed by its group, and checked against it, whoever
+      // relays it: a peer signature added nothing but a third of the CPU each message
+      // costs, and told everyone on the topic which peer wrote which entry. (A stock
+      // OrbitDB peer takes our messages only with the same policy.)
+      globalSignaturePolicy: 'StrictNoSign'
     })
   }
   if (options.dht !== 'off') {
@@ -104,6 +124,7 @@ export async function startNode (options: NodeOptions): Promise<Node> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
+    connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64, maxConnections: 2000 },
     services: services as any
   })) as unknown as Helia & { libp2p: Libp2p<NodeServices> }
 
@@ -116,17 +137,14 @@ export async function startNode (options: NodeOptions): Promise<Node> {
     throw err
   }
 
-  const orbitdb = await createOrbitDB({ ipfs: helia, id: 'bertybot', directory: join(options.dataDir, 'orbitdb') })
-
   let stopped = false
   return {
     helia,
     libp2p: helia.libp2p,
-    orbitdb,
+    blocks: blockstore.local(),
     stop: async () => {
       if (stopped) return
       stopped = true
-      await orbitdb.stop()
       await helia.stop()
       await blockstore.close()
       await datastore.close()

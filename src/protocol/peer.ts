@@ -23,6 +23,7 @@ import { bytesToHex } from './crypto.ts'
 import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
 import { withFoundation } from './foundation.ts'
 import type { IdentityKeys } from './keystore.ts'
+import type { LogStoreContext } from './group-log.ts'
 import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
 import type { DhtMode, Node } from './node.ts'
@@ -84,10 +85,10 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   const now = options.now ?? Date.now
 
   const nodeOptions = { dataDir: config.dataDir, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht }
-  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, sync }) => {
+  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
     if (config.displayName !== undefined) await state.putDisplayName(config.displayName)
     const displayName = config.displayName ?? await state.displayName()
-    const peer = new Peer({ identity, state, node, sync, logger, now, displayName, delivery: config.delivery })
+    const peer = new Peer({ identity, state, node, logs, sync, logger, now, displayName, delivery: config.delivery })
     await peer.start()
     return peer
   })
@@ -97,6 +98,7 @@ interface PeerParts {
   identity: IdentityKeys
   state: StateStore
   node: Node
+  logs: LogStoreContext
   sync: LogSync
   logger: Logger
   now: () => number
@@ -129,7 +131,7 @@ export class Peer extends DeliveringEmitter {
     this.#groupDeps = {
       identity: parts.identity,
       state: parts.state,
-      orbitdb: parts.node.orbitdb,
+      logs: parts.logs,
       sync: parts.sync,
       libp2p: parts.node.libp2p,
       logger: namespaced(parts.logger, 'protocol:group'),

@@ -14,7 +14,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { EventEmitter } from 'eventemitter3'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
-import { openGroupLogs, type GroupLog } from './group-log.ts'
+import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
 import { withFoundation } from './foundation.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { LogSync } from './log-sync.ts'
@@ -54,8 +54,8 @@ export async function createReplica (options: ReplicaOptions): Promise<Replica> 
     mdns: false,
     dht: options.dht ?? 'lan'
   }
-  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, sync }) => {
-    const replica = new Replica({ identity, state, node, sync, logger })
+  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
+    const replica = new Replica({ identity, state, node, logs, sync, logger })
     await replica.start()
     return replica
   })
@@ -65,6 +65,7 @@ interface ReplicaParts {
   identity: IdentityKeys
   state: StateStore
   node: Node
+  logs: LogStoreContext
   sync: LogSync
   logger: Logger
 }
@@ -114,9 +115,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.#stopping.abort()
     const { node, sync, state } = this.#parts
     await node.libp2p.unhandle(REPLICATION_PROTOCOL).catch(() => {})
-    for (const { metadata, messages } of this.#groups.values()) {
-      await metadata.close()
-      await messages.close()
+    for (const logs of this.#groups.values()) {
+      for (const log of [logs.metadata, logs.messages]) {
+        sync.unregister(log.address)
+        await log.close()
+      }
     }
     this.#groups.clear()
     await sync.stop()
@@ -147,11 +150,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   async #open (group: ReplicatedGroup): Promise<void> {
     const id = keyToId(group.pk)
     if (this.#groups.has(id)) return
-    const { node, state, sync, logger } = this.#parts
-    const logs = await openGroupLogs(node.orbitdb, { groupKey: group.pk, signing: { publicKey: group.signPub }, state, sync })
+    const { node, sync, logger } = this.#parts
+    const logs = await openGroupLogs(this.#parts.logs, { groupKey: group.pk, signing: { publicKey: group.signPub } })
     this.#groups.set(id, logs)
     for (const [log, db] of [['metadata', logs.metadata], ['messages', logs.messages]] as const) {
-      db.events.on('update', (entry: { hash: string }) => { this.emit('entry', { group: id, log, hash: entry.hash }) })
+      db.on('update', (entries) => { for (const entry of entries) this.emit('entry', { group: id, log, hash: entry.hash }) })
+      sync.register(db)
     }
     this.emit('group', { id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address } })
     // Members of the group look for this key when none of them is reachable.

@@ -108,8 +108,12 @@ export class StateStore {
   readonly #groupPeers: Sub
   readonly #contacts: Sub
   readonly #replicated: Sub
-  /** OrbitDB's per-log heads and index, kept here rather than in two LevelDBs per log. */
-  readonly logs: Sub
+  readonly #entries: Sub
+  /** Each log's heads (and, in data directories written before entries moved here, its index). */
+  readonly #logs: Sub
+  /** Batches waiting for the write in progress to end. */
+  readonly #queued: Array<{ ops: StateOp[], resolve: () => void, reject: (err: unknown) => void }> = []
+  #writing: Promise<void> | undefined
 
   private constructor (db: ClassicLevel<string, Bytes>) {
     this.#db = db
@@ -125,7 +129,8 @@ export class StateStore {
     this.#groupPeers = sub('group-peers')
     this.#contacts = sub('contacts')
     this.#replicated = sub('replicated')
-    this.logs = sub('logs')
+    this.#entries = sub('entries')
+    this.#logs = sub('logs')
   }
 
   static async open (dataDir: string): Promise<StateStore> {
@@ -133,11 +138,38 @@ export class StateStore {
   }
 
   async close (): Promise<void> {
+    while (this.#writing !== undefined) await this.#writing
     await this.#db.close()
   }
 
+  /**
+   * Writes `ops` atomically. Batches asked for while one is being written are
+   * written together next (group commit): each is still all or nothing, and a
+   * busy peer makes one write for many messages of many groups instead of
+   * several each, with no wait when it is not busy.
+   */
   async batch (ops: StateOp[]): Promise<void> {
-    if (ops.length > 0) await this.#db.batch(ops)
+    if (ops.length === 0) return
+    await new Promise<void>((resolve, reject) => {
+      this.#queued.push({ ops, resolve, reject })
+      if (this.#writing === undefined) this.#flush()
+    })
+  }
+
+  #flush (): void {
+    const queued = this.#queued.splice(0)
+    if (queued.length === 0) return
+    this.#writing = (async () => {
+      try {
+        await this.#db.batch(queued.flatMap((q) => q.ops))
+        for (const q of queued) q.resolve()
+      } catch (err) {
+        for (const q of queued) q.reject(err)
+      }
+    })().finally(() => {
+      this.#writing = undefined
+      this.#flush()
+    })
   }
 
   // Groups
@@ -155,6 +187,34 @@ export class StateStore {
       if (record !== undefined) out.push({ groupId, record })
     }
     return out
+  }
+
+  // Log entries (by hash: a hash names one entry of one log) and each log's heads
+
+  async entryBytes (hash: string): Promise<Uint8Array | undefined> {
+    return await this.#entries.get(hash)
+  }
+
+  /** Every log entry held, whatever its log. */
+  async * entries (): AsyncGenerator<{ hash: string, bytes: Uint8Array }> {
+    for await (const [hash, bytes] of this.#entries.iterator()) yield { hash, bytes }
+  }
+
+  putEntryOp (hash: string, bytes: Uint8Array): StateOp {
+    return { type: 'put', sublevel: this.#entries, key: hash, value: bytes }
+  }
+
+  async logHeads (address: string): Promise<Uint8Array | undefined> {
+    return await this.#logs.get(`${address}/heads/heads`)
+  }
+
+  putLogHeadsOp (address: string, heads: Uint8Array): StateOp {
+    return { type: 'put', sublevel: this.#logs, key: `${address}/heads/heads`, value: heads }
+  }
+
+  /** Entries joined before they were kept here: OrbitDB's index said so, and the block is in the blockstore. */
+  async inLegacyIndex (address: string, hash: string): Promise<boolean> {
+    return (await this.#logs.get(`${address}/index/${hash}`)) !== undefined
   }
 
   // Chains
@@ -246,8 +306,12 @@ export class StateStore {
 
   // Chain keys we sent, by member
 
-  async chainKeySentTo (groupId: string, memberId: string): Promise<boolean> {
-    return (await this.#chainKeySent.get(`${groupId}/${memberId}`)) !== undefined
+  /** The members (account ids) our chain key in the group was sealed to. */
+  async chainKeySentTo (groupId: string): Promise<Set<string>> {
+    const prefix = `${groupId}/`
+    const members = new Set<string>()
+    for await (const key of this.#chainKeySent.keys({ gte: prefix, lt: prefix + '\xff' })) members.add(key.slice(prefix.length))
+    return members
   }
 
   chainKeySentOp (groupId: string, memberId: string): StateOp {

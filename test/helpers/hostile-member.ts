@@ -5,11 +5,12 @@
  * It runs on a plain OrbitDB node, not on a bertybot peer.
  */
 import { multiaddr } from '@multiformats/multiaddr'
-import { Events, type Database, type DatabaseFactory } from '@orbitdb/core'
+import { Events, useAccessController, type Database, type DatabaseFactory } from '@orbitdb/core'
+import { GroupAccessController } from '../../src/protocol/access-controller.ts'
 import { AppMessageType } from '../../src/protocol/app-messages.ts'
 import { generateSigningKeyPair, randomBytes, type SigningKeyPair } from '../../src/protocol/crypto.ts'
 import { encodeCbor, idToKey } from '../../src/protocol/encoding.ts'
-import { MetadataEventType, sealChainKey, sealMessage, sealMetadataEvent, signMemberDevice } from '../../src/protocol/envelope.ts'
+import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice } from '../../src/protocol/envelope.ts'
 import { decodeInvitation, type GroupKeys } from '../../src/protocol/group-keys.ts'
 import { groupIdentity } from '../../src/protocol/group-log.ts'
 import { newSenderChain, nextSendingKey, type SenderChain } from '../../src/protocol/ratchet.ts'
@@ -33,7 +34,9 @@ export class HostileMember {
 
   static async join (invitation: string, addresses: { metadata: string, messages: string }, dial: string, dir: string): Promise<HostileMember> {
     const { keys } = decodeInvitation(invitation)
-    const node = await startPlainOrbitDB(dir)
+    const node = await startPlainOrbitDB(dir, { anonymous: true })
+    // As any OrbitDB user opening a group's logs must: the logs name this controller.
+    useAccessController(GroupAccessController)
     await node.libp2p.dial(multiaddr(dial))
     // OrbitDB's stock events database, signing with the group's key as a member can.
     const Database: DatabaseFactory = async (params) => await Events()({ ...params, identity: groupIdentity(keys.signing) })
@@ -62,13 +65,10 @@ export class HostileMember {
    */
   sealChainKey (memberAccounts: string[]): () => Promise<void> {
     const { secret, publicKey } = this.keys
-    const events = memberAccounts.map((account) => {
-      const to = idToKey(account) as Uint8Array
-      return sealMetadataEvent(secret, publicKey, this.device, MetadataEventType.DeviceChainKeyAdded, {
-        to, box: sealChainKey(this.device, to, publicKey, this.chain)
-      })
+    const event = sealMetadataEvent(secret, publicKey, this.device, MetadataEventType.DeviceChainKeyAdded, {
+      k: sealChainKeys(this.device, memberAccounts.map((account) => idToKey(account) as Uint8Array), publicKey, this.chain)
     })
-    return async () => { for (const event of events) await this.metadata.add(event) }
+    return async () => { await this.metadata.add(event) }
   }
 
   /** Seals an app message as a member would, with the next counter of its chain; `bend` changes one thing. */

@@ -1,0 +1,112 @@
+import { Entry } from '@orbitdb/core'
+import { describe, expect, it } from 'vitest'
+import { bytesToHex, generateSigningKeyPair } from '../src/protocol/crypto.ts'
+import { EntryCache } from '../src/protocol/entry-cache.ts'
+import { GroupLog, groupIdentity, type BlockStore, type LogStoreContext } from '../src/protocol/group-log.ts'
+import { createEntry, decodeEntry, groupPayload, isSignedBy, type StoredEntry } from '../src/protocol/log-entry.ts'
+import { StateStore } from '../src/protocol/state-store.ts'
+import { tempDir } from './helpers/temp.ts'
+
+/** A blockstore in memory: the log keeps its entries in the state database, blocks only for manifests. */
+function memoryBlocks (): BlockStore {
+  const blocks = new Map<string, Uint8Array>()
+  return {
+    get: async (cid) => blocks.get(cid.toString()),
+    has: async (cid) => blocks.has(cid.toString()),
+    put: async (cid, bytes) => { blocks.set(cid.toString(), bytes) }
+  }
+}
+
+async function openLog (signing = generateSigningKeyPair()): Promise<{ log: GroupLog, context: LogStoreContext, close: () => Promise<void> }> {
+  const state = await StateStore.open(await tempDir('log'))
+  const context = { state, blocks: memoryBlocks(), cache: new EntryCache() }
+  const log = await GroupLog.open(context, 'test-log', signing)
+  return { log, context, close: async () => { await log.close(); await state.close() } }
+}
+
+describe('log entries', () => {
+  it('are made and read byte for byte as OrbitDB makes and reads them', async () => {
+    const signing = generateSigningKeyPair()
+    const ours = await createEntry(signing, { id: '/orbitdb/zdpuTest', payload: groupPayload(new Uint8Array([1, 2, 3])), next: [], refs: [], time: 1 })
+    // OrbitDB's decoder reads ours, hashes it the same, and its verifier accepts the signature.
+    const decoded = await Entry.decode(ours.bytes)
+    expect(decoded.hash).toBe(ours.hash)
+    expect(await Entry.verify(groupIdentity(signing), decoded)).toBe(true)
+    const reencoded = await Entry.encode(decoded)
+    expect(reencoded.hash).toBe(ours.hash)
+    expect(bytesToHex(reencoded.bytes)).toBe(bytesToHex(ours.bytes))
+    // Our check of the signature agrees.
+    expect(isSignedBy(await decodeEntry(ours.bytes), bytesToHex(signing.publicKey))).toBe(true)
+    expect(isSignedBy(await decodeEntry(ours.bytes), bytesToHex(generateSigningKeyPair().publicKey))).toBe(false)
+  })
+
+  it('refuse bytes that are not an entry, with the reason', async () => {
+    await expect(decodeEntry(new Uint8Array([0xa1, 0x61, 0x76, 0x02]))).rejects.toThrow(/not a log entry/)
+  })
+})
+
+describe('a group log', () => {
+  it('joins an entry only once its ancestors are in, in causal order, and names what is missing meanwhile', async () => {
+    const signing = generateSigningKeyPair()
+    const writer = await openLog(signing)
+    const reader = await openLog(signing)
+    try {
+      const written = await writer.log.append([1, 2, 3].map((n) => new Uint8Array([n])))
+      const [first, second, third] = written as [StoredEntry, StoredEntry, StoredEntry]
+      // The newest first: nothing can be joined, the missing parent is named.
+      const early = await reader.log.join([third])
+      expect(early.joined).toEqual([])
+      expect(early.missing).toEqual([second.hash])
+      expect(reader.log.missing()).toEqual([second.hash])
+      const updates: string[][] = []
+      reader.log.on('update', (entries) => { updates.push(entries.map((e) => e.hash)) })
+      // The rest, out of order: all three are joined, parents first.
+      const rest = await reader.log.join([second, first])
+      expect(rest.joined.map((e) => e.hash)).toEqual([first.hash, second.hash, third.hash])
+      expect(updates).toEqual([[first.hash, second.hash, third.hash]])
+      expect(reader.log.heads()).toEqual([third.hash])
+      expect(reader.log.missing()).toEqual([])
+      expect(await reader.log.has(first.hash)).toBe(true)
+      // Joining again does nothing.
+      expect((await reader.log.join([first, third])).joined).toEqual([])
+    } finally {
+      await writer.close()
+      await reader.close()
+    }
+  })
+
+  it('rejects entries signed by another key or belonging to another log, and keeps going', async () => {
+    const signing = generateSigningKeyPair()
+    const { log, close } = await openLog(signing)
+    try {
+      const forged = await createEntry(generateSigningKeyPair(), { id: log.address, payload: groupPayload(new Uint8Array([9])), next: [], refs: [], time: 1 })
+      const elsewhere = await createEntry(signing, { id: '/orbitdb/zdpuElsewhere', payload: groupPayload(new Uint8Array([9])), next: [], refs: [], time: 1 })
+      const good = await createEntry(signing, { id: log.address, payload: groupPayload(new Uint8Array([1])), next: [], refs: [], time: 1 })
+      const outcome = await log.join([forged, elsewhere, good])
+      expect(outcome.rejected.map((r) => r.reason).sort()).toEqual(['belongs to another log', 'not signed by the group'])
+      expect(outcome.joined.map((e) => e.hash)).toEqual([good.hash])
+      expect(await log.has(forged.hash)).toBe(false)
+    } finally {
+      await close()
+    }
+  })
+
+  it('keeps its heads and entries across a restart', async () => {
+    const signing = generateSigningKeyPair()
+    const state = await StateStore.open(await tempDir('log'))
+    const context = { state, blocks: memoryBlocks(), cache: new EntryCache() }
+    const log = await GroupLog.open(context, 'kept', signing)
+    const [a, b] = await log.append([new Uint8Array([1]), new Uint8Array([2])]) as [StoredEntry, StoredEntry]
+    await log.close()
+    // A fresh cache: what it reads comes from disk.
+    const again = await GroupLog.open({ ...context, cache: new EntryCache() }, 'kept', signing)
+    expect(again.address).toBe(log.address)
+    expect(again.heads()).toEqual([b.hash])
+    expect(new Uint8Array((await again.get(a.hash))?.bytes ?? [])).toEqual(new Uint8Array(a.bytes))
+    const [c] = await again.append([new Uint8Array([3])]) as [StoredEntry]
+    expect(c.next).toEqual([b.hash])
+    expect(c.clock.time).toBe(3)
+    await again.close()
+    await state.close()
+  })
+})
