@@ -23,7 +23,7 @@ describe('symmetric ratchet', () => {
   it('gives the receiver the same key as the sender, for each message, once', () => {
     const start = newSenderChain()
     const { keys } = send(start, 5)
-    let receiver = receiverChainFrom(start, groupKey)
+    let receiver = receiverChainFrom(start)
     for (const [counter, key] of keys) {
       const lookup = takeMessageKey(receiver, counter, groupKey)
       expect(lookup.outcome).toBe('found')
@@ -37,7 +37,7 @@ describe('symmetric ratchet', () => {
   it('opens messages that arrive out of order within the window', () => {
     const start = newSenderChain()
     const { keys } = send(start, 10)
-    let receiver = receiverChainFrom(start, groupKey)
+    let receiver = receiverChainFrom(start)
     for (const counter of [10, 3, 7, 1, 2, 9, 4, 8, 6, 5]) {
       const lookup = takeMessageKey(receiver, counter, groupKey)
       if (lookup.outcome !== 'found') throw new Error(`${counter}: ${lookup.outcome}`)
@@ -48,14 +48,14 @@ describe('symmetric ratchet', () => {
 
   it('treats messages sent before the chain was shared as history', () => {
     const before = send(newSenderChain(), 4).chain
-    const receiver = receiverChainFrom(before, groupKey)
+    const receiver = receiverChainFrom(before)
     expect(takeMessageKey(receiver, 4, groupKey).outcome).toBe('before-join')
     expect(takeMessageKey(receiver, 5, groupKey).outcome).toBe('found')
   })
 
   it('holds a bounded window ahead of the last used key, and slides it', () => {
     const start = newSenderChain()
-    let receiver = receiverChainFrom(start, groupKey)
+    let receiver = receiverChainFrom(start)
     expect(takeMessageKey(receiver, PRECOMPUTED_MESSAGE_KEYS + 1, groupKey).outcome).toBe('out-of-window')
     receiver = take(receiver, PRECOMPUTED_MESSAGE_KEYS)
     expect(takeMessageKey(receiver, 2 * PRECOMPUTED_MESSAGE_KEYS, groupKey).outcome).toBe('found')
@@ -64,7 +64,7 @@ describe('symmetric ratchet', () => {
 
   it('forgets the oldest skipped keys past the bound', () => {
     const start = newSenderChain()
-    let receiver = receiverChainFrom(start, groupKey)
+    let receiver = receiverChainFrom(start)
     receiver = take(receiver, PRECOMPUTED_MESSAGE_KEYS) // skips 1..99
     receiver = take(receiver, 2 * PRECOMPUTED_MESSAGE_KEYS) // skips 101..199: 198 skipped in all
     expect([...receiver.keys.keys()].filter((c) => c < 2 * PRECOMPUTED_MESSAGE_KEYS)).toHaveLength(MAX_SKIPPED_MESSAGE_KEYS)

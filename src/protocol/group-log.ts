@@ -123,6 +123,8 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   /** Heads peers told us of that the log lacks. */
   readonly #wanted = new Set<string>()
   readonly #queue = new PQueue({ concurrency: 1 })
+  /** Whether entries from before they were kept in the state database may be there. */
+  #legacy = false
   #closed = false
 
   private constructor (context: LogStoreContext, address: string, signing: SigningKeyPair | { publicKey: Uint8Array }) {
@@ -141,6 +143,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   static async open (context: LogStoreContext, name: string, signing: SigningKeyPair | { publicKey: Uint8Array }): Promise<GroupLog> {
     const address = await storeManifests(context.blocks, name, bytesToHex(signing.publicKey))
     const log = new GroupLog(context, address, signing)
+    log.#legacy = await context.state.hasLegacyIndex(address)
     await log.#loadHeads()
     return log
   }
@@ -168,7 +171,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     const cached = cache.get(hash)
     if (cached !== undefined) return cached.id === this.address ? cached : undefined
     let bytes = await state.entryBytes(hash)
-    if (bytes === undefined && await state.inLegacyIndex(this.address, hash)) bytes = await blocks.get(cidOf(hash))
+    if (bytes === undefined && this.#legacy && await state.inLegacyIndex(this.address, hash)) bytes = await blocks.get(cidOf(hash))
     if (bytes === undefined) return undefined
     let entry: StoredEntry
     try {
@@ -228,8 +231,11 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       const outcome: JoinOutcome = { joined: [], rejected: [], missing: [] }
       if (this.#closed) return outcome
       const fresh: StoredEntry[] = []
+      const seen = new Set<string>()
+      const held = await this.#holds(entries.map((entry) => entry.hash))
       for (const entry of entries) {
-        if (this.#waiting.has(entry.hash) || fresh.some((e) => e.hash === entry.hash) || await this.has(entry.hash)) continue
+        if (this.#waiting.has(entry.hash) || seen.has(entry.hash) || held.has(entry.hash)) continue
+        seen.add(entry.hash)
         if (entry.id !== this.address) outcome.rejected.push({ hash: entry.hash, reason: 'belongs to another log' })
         else if (!isSignedBy(entry, this.#signingKeyHex)) outcome.rejected.push({ hash: entry.hash, reason: 'not signed by the group' })
         else fresh.push(entry)
@@ -305,6 +311,24 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   }
 
   // Internals
+
+  /** Which of `hashes` the log holds, asking the state database once for all it does not know of in memory. */
+  async #holds (hashes: string[]): Promise<Set<string>> {
+    const held = new Set<string>()
+    const unknown: string[] = []
+    for (const hash of hashes) {
+      const cached = this.#context.cache.get(hash)
+      if (this.#heads.has(hash) || cached?.id === this.address) held.add(hash)
+      else if (cached === undefined) unknown.push(hash)
+    }
+    if (unknown.length === 0) return held
+    const stored = await this.#context.state.entriesBytes(unknown)
+    for (let i = 0; i < unknown.length; i++) {
+      const hash = unknown[i] as string
+      if (stored[i] !== undefined ? await this.get(hash) !== undefined : (this.#legacy && await this.has(hash))) held.add(hash)
+    }
+    return held
+  }
 
   async #loadHeads (): Promise<void> {
     const stored = await this.#context.state.logHeads(this.address)

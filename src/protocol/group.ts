@@ -287,7 +287,10 @@ export class Group {
     }
     sync.on('peer', this.#onSyncPeer)
     this.#metadata.on('update', () => { this.#schedule('metadata') })
-    this.#messages.on('update', () => { this.#schedule('messages') })
+    this.#messages.on('update', (entries) => {
+      this.#pipeline.noteJoined(entries.map((entry) => entry.hash))
+      this.#schedule('messages')
+    })
     sync.register(this.#metadata)
     sync.register(this.#messages)
 
@@ -472,7 +475,7 @@ export class Group {
     if ('k' in sealed && !sealed.k.some(([to]) => equalBytes(to, ownKey.subarray(0, to.length)))) return
     const shared = 'k' in sealed ? openChainKeys(identity.account, device, this.#keys.publicKey, sealed) : openChainKey(identity.account, device, this.#keys.publicKey, sealed.box)
     if (shared === undefined) return this.#dropMetadata(entry, 'wrong-key', 'chain key box does not open')
-    const chain = receiverChainFrom(shared, this.#keys.publicKey)
+    const chain = receiverChainFrom(shared)
     await state.batch([this.#chains.putOp(deviceId, chain)])
     this.#chains.remember(deviceId, chain)
     followUps.newChains.add(deviceId)

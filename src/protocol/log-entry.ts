@@ -51,6 +51,10 @@ export class BoundedSet<T> {
     return this.#items.has(item)
   }
 
+  delete (item: T): void {
+    this.#items.delete(item)
+  }
+
   add (item: T): void {
     this.#items.delete(item)
     this.#items.add(item)

@@ -29,7 +29,7 @@
  */
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
+import { lpStream } from '@libp2p/utils'
 import { EventEmitter } from 'eventemitter3'
 import FlatQueue from 'flatqueue'
 import type { CID } from 'multiformats/cid'
@@ -65,6 +65,13 @@ const headsMessageSchema = z.object({
 })
 const entriesRequestSchema = z.object({ address: z.string().max(512), want: z.array(hash).max(1024), have: z.array(hash).max(1024) })
 const entriesFrameSchema = z.object({ entries: z.array(bytes()).max(FRAME_ENTRIES) }).or(z.object({ end: z.literal(true) }))
+const entriesAckSchema = z.object({ ack: z.literal(true) })
+/**
+ * Frames sent ahead of the asker's acknowledgements. A stream buffers whatever
+ * arrives until it is read, up to a limit past which it fails: without this a
+ * fast sender overruns an asker busy joining what came before.
+ */
+const FRAMES_IN_FLIGHT = 2
 
 export interface LogSyncEvents {
   /** A peer swapped heads with us for `address`: it serves that log. */
@@ -402,6 +409,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
         if ('end' in frame) break
         received += frame.entries.length
         await this.#join(log, frame.entries, peer.toString())
+        await lp.write(encodeCbor({ ack: true } satisfies z.infer<typeof entriesAckSchema>), { signal: signal() })
       }
       await stream.close({ signal: signal() }).catch(() => {})
       this.#logger.debug({ peer: peer.toString(), address: log.address, entries: received }, 'fetched history')
@@ -431,35 +439,43 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     }
   }
 
-  /** Answers a history request: what the asker lacks of what it wants, oldest first, in frames. */
+  /** Answers a history request: what the asker lacks of what it wants, oldest first, in frames it acknowledges. */
   async #serveEntries (stream: Stream, connection: Connection): Promise<void> {
-    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(10 * EXCHANGE_TIMEOUT_MS)])
-    let lp: LengthPrefixedStream<Stream>
+    // Each step waits at most this long: the transfer as a whole may take long.
+    const step = (): AbortSignal => AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(FETCH_IDLE_TIMEOUT_MS)])
     try {
-      lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
-      const request = decodeCbor((await lp.read({ signal })).subarray(), entriesRequestSchema, (reason) => {
+      const lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
+      const request = decodeCbor((await lp.read({ signal: step() })).subarray(), entriesRequestSchema, (reason) => {
         this.#logger.warn({ peer: connection.remotePeer.toString(), reason }, 'dropped a malformed history request')
       })
       const log = request === undefined ? undefined : this.#logs.get(request.address)
       if (request !== undefined && log !== undefined) {
-        const hashes = await difference(log, request.want, request.have)
+        let unacknowledged = 0
+        const send = async (entries: Uint8Array[]): Promise<void> => {
+          if (unacknowledged === FRAMES_IN_FLIGHT) {
+            if (decodeCbor((await lp.read({ signal: step() })).subarray(), entriesAckSchema) === undefined) throw new Error('not an acknowledgement')
+            unacknowledged--
+          }
+          await lp.write(encodeCbor({ entries }), { signal: step() })
+          unacknowledged++
+        }
         let frame: Uint8Array[] = []
         let size = 0
-        for (const hash of hashes) {
+        for (const hash of await difference(log, request.want, request.have)) {
           const entry = await log.get(hash)
           if (entry === undefined) continue
           if (frame.length === FRAME_ENTRIES || (frame.length > 0 && size + entry.bytes.length > FRAME_BYTES)) {
-            await lp.write(encodeCbor({ entries: frame }), { signal })
+            await send(frame)
             frame = []
             size = 0
           }
           frame.push(entry.bytes)
           size += entry.bytes.length
         }
-        if (frame.length > 0) await lp.write(encodeCbor({ entries: frame }), { signal })
+        if (frame.length > 0) await send(frame)
       }
-      await lp.write(encodeCbor({ end: true }), { signal })
-      await stream.close({ signal }).catch(() => {})
+      await lp.write(encodeCbor({ end: true }), { signal: step() })
+      await stream.close({ signal: step() }).catch(() => {})
     } catch (err) {
       stream.abort(err as Error)
       if (this.#started) this.#logger.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'serving history failed')

@@ -77,6 +77,8 @@ export class MessagePipeline {
   readonly #settled = new BoundedSet<string>(50_000)
   /** Entries closed (they and all behind them settled): a cache in front of the store. */
   readonly #closedEntries = new BoundedSet<string>(50_000)
+  /** Entries joined this session and not closed yet: they have no status on disk, so none is read. */
+  readonly #fresh = new BoundedSet<string>(50_000)
   /** Entries delivered this session and not yet marked handled: not delivered again until a restart. */
   readonly #awaitingHandled = new Set<string>()
   readonly #deferredSince = new Map<string, number>()
@@ -96,6 +98,11 @@ export class MessagePipeline {
   close (): void {
     this.#closed = true
     clearTimeout(this.#deferTimer)
+  }
+
+  /** Told of entries just joined to (or appended to) the log. */
+  noteJoined (hashes: string[]): void {
+    for (const hash of hashes) this.#fresh.add(hash)
   }
 
   /** Takes every unsettled entry of the log, oldest first. */
@@ -150,7 +157,9 @@ export class MessagePipeline {
     const closedNow = new Set<string>()
     const ops = [...pending.ops]
     for (const entry of entries) {
-      if (!pending.settled.has(entry.hash) && !this.#settled.has(entry.hash) && await state.entryStatus(this.#groupId, 'messages', entry.hash) === undefined) continue
+      const settled = pending.settled.has(entry.hash) || this.#settled.has(entry.hash) ||
+        (!this.#fresh.has(entry.hash) && await state.entryStatus(this.#groupId, 'messages', entry.hash) !== undefined)
+      if (!settled) continue
       let ancestorsClosed = true
       for (const parent of entry.next) {
         if (!closedNow.has(parent) && !await this.#isClosed(parent)) {
@@ -164,7 +173,10 @@ export class MessagePipeline {
     }
     await state.batch(ops)
     for (const hash of pending.settled) this.#settled.add(hash)
-    for (const hash of closedNow) this.#closedEntries.add(hash)
+    for (const hash of closedNow) {
+      this.#closedEntries.add(hash)
+      this.#fresh.delete(hash)
+    }
   }
 
   /** Entries that waited for `device`'s chain key, now that it may have come. */
@@ -184,14 +196,14 @@ export class MessagePipeline {
 
   async #isClosed (hash: string): Promise<boolean> {
     if (this.#closedEntries.has(hash)) return true
-    if (!await this.#deps.state.isClosed(this.#groupId, hash)) return false
+    if (this.#fresh.has(hash) || !await this.#deps.state.isClosed(this.#groupId, hash)) return false
     this.#closedEntries.add(hash)
     return true
   }
 
   async #isSettled (hash: string): Promise<boolean> {
     if (this.#settled.has(hash) || this.#awaitingHandled.has(hash)) return true
-    if (await this.#deps.state.entryStatus(this.#groupId, 'messages', hash) === undefined) return false
+    if (this.#fresh.has(hash) || await this.#deps.state.entryStatus(this.#groupId, 'messages', hash) === undefined) return false
     this.#settled.add(hash)
     return true
   }
@@ -224,7 +236,10 @@ export class MessagePipeline {
         ])
         this.#awaitingHandled.delete(entry.hash)
         this.#settled.add(entry.hash)
-        if (closes) this.#closedEntries.add(entry.hash)
+        if (closes) {
+          this.#closedEntries.add(entry.hash)
+          this.#fresh.delete(entry.hash)
+        }
       })
       logger.trace({ entry: entry.hash, event: outcome.name }, 'delivering')
       events.deliver(outcome.name, { ...outcome.event, markHandled } as never)

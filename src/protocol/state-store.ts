@@ -195,6 +195,10 @@ export class StateStore {
     return await this.#entries.get(hash)
   }
 
+  async entriesBytes (hashes: string[]): Promise<Array<Uint8Array | undefined>> {
+    return await this.#entries.getMany(hashes)
+  }
+
   /** Every log entry held, whatever its log. */
   async * entries (): AsyncGenerator<{ hash: string, bytes: Uint8Array }> {
     for await (const [hash, bytes] of this.#entries.iterator()) yield { hash, bytes }
@@ -215,6 +219,13 @@ export class StateStore {
   /** Entries joined before they were kept here: OrbitDB's index said so, and the block is in the blockstore. */
   async inLegacyIndex (address: string, hash: string): Promise<boolean> {
     return (await this.#logs.get(`${address}/index/${hash}`)) !== undefined
+  }
+
+  /** Whether a log has entries from before they were kept here (then `inLegacyIndex` is worth asking). */
+  async hasLegacyIndex (address: string): Promise<boolean> {
+    const prefix = `${address}/index/`
+    for await (const _key of this.#logs.keys({ gte: prefix, lt: prefix + '\xff', limit: 1 })) return true
+    return false
   }
 
   // Chains
