@@ -34,6 +34,8 @@ import { botFanOut, CHANNELS, plainFanOut, type FanOutFigures } from './fanout.t
 import { arrivals, bertybotPair, burst, median, percentile, sampleLatencies, TEXT, withPair, type Pair, type Section } from './shared.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
 import { webhooks } from './webhooks.ts'
+import { groups } from './groups.ts'
+import { contacts } from './contacts.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
@@ -168,13 +170,22 @@ async function fanOut (): Promise<Section> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks }
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
 if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)
 const results: Record<string, Section> = {}
 for (const [name, section] of Object.entries(SECTIONS)) {
-  if (only === undefined || only.includes(name)) results[name] = await section()
+  if (only === undefined || only.includes(name)) {
+    try {
+      results[name] = await section()
+    } catch (err) {
+      // One section failing says so and lets the others run.
+      const reason = err instanceof Error ? err.message : String(err)
+      process.stderr.write(`${name} failed: ${reason}\n`)
+      results[name] = { json: { failed: reason }, lines: [`${name}: failed: ${reason}`] }
+    }
+  }
 }
 if (process.env.BENCH_JSON === '1') {
   console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.json]))))

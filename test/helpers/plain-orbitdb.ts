@@ -9,7 +9,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import * as dagCbor from '@ipld/dag-cbor'
-import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { gossipsub, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
@@ -26,7 +26,12 @@ export interface PlainOrbitDB {
   stop: () => Promise<void>
 }
 
-export async function startPlainOrbitDB (dir: string): Promise<PlainOrbitDB> {
+export interface PlainOrbitDBOptions {
+  /** Gossipsub settings on top of `allowPublishToZeroTopicPeers` (which sync needs); stock otherwise. */
+  gossipsub?: Partial<GossipsubOpts>
+}
+
+export async function startPlainOrbitDB (dir: string, options: PlainOrbitDBOptions = {}): Promise<PlainOrbitDB> {
   const blockstore = new LevelBlockstore(join(dir, 'blocks'))
   const datastore = new LevelDatastore(join(dir, 'data'))
   await blockstore.open()
@@ -36,7 +41,7 @@ export async function startPlainOrbitDB (dir: string): Promise<PlainOrbitDB> {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) }
+    services: { identify: identify(), pubsub: gossipsub({ ...options.gossipsub, allowPublishToZeroTopicPeers: true }) }
   })) as unknown as PlainOrbitDB['helia']
   await helia.start()
   const orbitdb = await createOrbitDB({ ipfs: helia, directory: join(dir, 'orbitdb') })
