@@ -238,10 +238,10 @@ export class Cluster {
     })
   }
 
-  /** The summed resident memory of `workers` (all by default), each after `settleMs` and a garbage collection. */
-  async rss (settleMs: number, workers: WorkerProcess[] = this.#workers): Promise<number> {
+  /** The summed memory (resident, and the JS heap in use) of `workers` (all by default), each after `settleMs` and a garbage collection; bytes. */
+  async memory (settleMs: number, workers: WorkerProcess[] = this.#workers): Promise<{ rss: number, heapUsed: number }> {
     const reports = await Promise.all(workers.map(async (w) => await w.call('memory', { settleMs }, settleMs + CALL_TIMEOUT_MS)))
-    return reports.reduce((sum, r) => sum + r.rss, 0)
+    return { rss: reports.reduce((sum, r) => sum + r.rss, 0), heapUsed: reports.reduce((sum, r) => sum + r.heapUsed, 0) }
   }
 
   /** Makes one worker exit (its peers stop); a note if it had to be killed. */
@@ -252,8 +252,9 @@ export class Cluster {
     for (const [peer, home] of this.#home) if (home === worker) this.#home.delete(peer)
   }
 
-  /** Makes every worker exit; resolves with the notes (crashes, stragglers killed). */
+  /** Makes every worker exit; resolves with the notes (crashes, stragglers killed). Once all have ended, does nothing more. */
   async exit (): Promise<string[]> {
+    if (this.#workers.length === 0) return []
     await Promise.all([...this.#workers].map(async (w) => { await this.exitWorker(w) }))
     for (const note of this.notes) process.stderr.write(`note: ${note}\n`)
     return this.notes

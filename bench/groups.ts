@@ -145,7 +145,7 @@ async function measure (side: Side, size: number): Promise<Round> {
   try {
     cluster = await Cluster.fork(Math.min(PROCESSES, size))
     await (side === 'bertybot' ? bertybotRound(cluster, dirs, round) : plainRound(cluster, dirs, round))
-    round.rss = await cluster.rss(0)
+    round.rss = (await cluster.memory(0)).rss
   } catch (err) {
     note(round, err instanceof Error ? err.message : String(err))
   } finally {

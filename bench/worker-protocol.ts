@@ -22,7 +22,7 @@ export const commands = {
   /** Starts a peer on `dataDir`; `ms` is how long its start (createPeer, the bot's start, the plain node) took. */
   start: {
     args: z.object({ peer, kind: peerKind, dataDir: z.string(), displayName: z.string().optional() }),
-    result: z.object({ ms: z.number(), resolvedAt: time, multiaddrs: z.array(z.string()), contactLink: z.string().optional() })
+    result: z.object({ ms: z.number(), resolvedAt: time, multiaddrs: z.array(z.string()), accountId: z.string().optional(), contactLink: z.string().optional() })
   },
   stop: { args: z.object({ peer }), result: z.object({}) },
   /** Stops every peer still running, answers, then lets go of IPC: the process must end on its own. */

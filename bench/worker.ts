@@ -159,7 +159,8 @@ const handlers: Handlers = {
     const entry = kind === 'bertybot' ? await startBertybot(peer, dataDir, displayName) : kind === 'echo' ? await startEcho(dataDir, displayName) : await startPlain(dataDir)
     const ms = performance.now() - start
     hosted.set(peer, entry)
-    return { ms, resolvedAt: now(), multiaddrs: multiaddrsOf(entry), contactLink: entry.kind === 'echo' ? entry.bot.contactLink() : undefined }
+    const account = entry.kind === 'echo' ? entry.bot.peer.accountId : entry.kind === 'bertybot' ? entry.peer.accountId : undefined
+    return { ms, resolvedAt: now(), multiaddrs: multiaddrsOf(entry), accountId: account, contactLink: entry.kind === 'echo' ? entry.bot.contactLink() : undefined }
   },
   stop: async ({ peer }) => {
     const entry = hosted.get(peer)
