@@ -11,7 +11,9 @@ import { commands, fromWorker, type Args, type Op, type PeerKind, type Result, t
 const WORKER = new URL('./worker.ts', import.meta.url)
 /** How long a command may take unless the caller says otherwise. */
 const CALL_TIMEOUT_MS = 300_000
-/** How long a worker has to end on its own after `exit`. */
+/** How long a worker may take to stop its peers: dozens of them on a loaded machine take a while. */
+const STOP_TIMEOUT_MS = 60_000
+/** How long a worker has to end on its own once its peers stopped. */
 const EXIT_TIMEOUT_MS = 20_000
 /** How often a long wait says how far it got. */
 const PROGRESS_EVERY_MS = 15_000
@@ -110,11 +112,11 @@ export class WorkerProcess {
   async exit (): Promise<string | undefined> {
     if (this.ended !== undefined) return undefined
     this.#exiting = true
-    let asked: string | undefined
+    let refused: string | undefined
     try {
-      await this.call('exit', {}, EXIT_TIMEOUT_MS)
+      await this.call('exit', {}, STOP_TIMEOUT_MS)
     } catch (err) {
-      asked = err instanceof Error ? err.message : String(err)
+      refused = err instanceof Error ? err.message : String(err)
     }
     let timer: NodeJS.Timeout | undefined
     const endedInTime = await Promise.race([
@@ -122,9 +124,10 @@ export class WorkerProcess {
       new Promise<boolean>((resolve) => { timer = setTimeout(() => { resolve(false) }, EXIT_TIMEOUT_MS) })
     ])
     clearTimeout(timer)
-    if (endedInTime) return asked === undefined ? undefined : `${this.label} did not stop its peers cleanly: ${asked}`
+    if (endedInTime) return refused === undefined ? undefined : `${this.label} did not stop its peers cleanly: ${refused}`
     await this.kill()
-    return `${this.label} was still running ${EXIT_TIMEOUT_MS / 1000} s after exit (something kept it alive): killed`
+    if (refused !== undefined) return `${this.label} did not stop its peers (${refused}): killed`
+    return `${this.label} stopped its peers but was still running ${EXIT_TIMEOUT_MS / 1000} s later (something kept it alive): killed`
   }
 
   async kill (): Promise<void> {

@@ -64,6 +64,9 @@ export const commands = {
     args: z.object({ peer, log: z.string(), count: z.number().int().nonnegative() }),
     result: z.object({ hashes: z.array(z.string()), calledAt: z.array(time) })
   },
+  /** Subscribes to a gossipsub topic of its own (none of OrbitDB's), reporting each `gossip` message: plain gossip, without OrbitDB. */
+  subscribe: { args: z.object({ peer, topic: z.string() }), result: z.object({}) },
+  publish: { args: z.object({ peer, topic: z.string(), text: z.string() }), result: z.object({ calledAt: time }) },
   /**
    * The echo by hand: opens the user's log `userLog`, creates the answer log `name`,
    * and answers each entry of the user's with that entry's hash.
@@ -86,6 +89,7 @@ export const workerEvent = z.discriminatedUnion('name', [
   z.object({ name: z.literal('members'), peer, group: z.string(), count: z.number(), at: time }),
   z.object({ name: z.literal('sent'), peer, group: z.string(), id: z.string(), calledAt: time }),
   z.object({ name: z.literal('entries'), peer, log: z.string(), count: z.number(), at: time }),
+  z.object({ name: z.literal('gossip'), peer, topic: z.string(), text: z.string(), at: time }),
   z.object({ name: z.literal('update'), peer, log: z.string(), hash: z.string(), value: z.string(), at: time })
 ])
 export type WorkerEvent = z.infer<typeof workerEvent>

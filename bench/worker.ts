@@ -276,6 +276,19 @@ const handlers: Handlers = {
     }
     return { hashes, calledAt }
   },
+  subscribe: async ({ peer, topic }) => {
+    const pubsub = host(peer, 'plain').node.libp2p.services.pubsub
+    pubsub.addEventListener('message', (e) => {
+      if (e.detail.topic === topic) emit({ name: 'gossip', peer, topic, text: new TextDecoder().decode(e.detail.data), at: now() })
+    })
+    pubsub.subscribe(topic)
+    return {}
+  },
+  publish: async ({ peer, topic, text }) => {
+    const calledAt = now()
+    await host(peer, 'plain').node.libp2p.services.pubsub.publish(topic, new TextEncoder().encode(text))
+    return { calledAt }
+  },
   plainEcho: async ({ peer, userLog, name }) => {
     const entry = host(peer, 'plain')
     const incoming = await openPlainLog(peer, userLog, false)
