@@ -5,7 +5,7 @@
  * reporting any that does not.
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { retrying } from './shared.ts'
 import { commands, fromWorker, type Args, type Op, type PeerKind, type Result, type WorkerEvent } from './worker-protocol.ts'
 
 const WORKER = new URL('./worker.ts', import.meta.url)
@@ -199,16 +199,7 @@ export class Cluster {
    * 5 new connections a second from one host.
    */
   async connect (peer: number, address: string, timeoutMs: number): Promise<void> {
-    const deadline = performance.now() + timeoutMs
-    for (;;) {
-      try {
-        await this.call('dial', { peer, address })
-        return
-      } catch (err) {
-        if (performance.now() > deadline) throw err
-        await sleep(REDIAL_MS * (1 + Math.random()))
-      }
-    }
+    await retrying(async () => await this.call('dial', { peer, address }), timeoutMs, REDIAL_MS)
   }
 
   on (listener: (event: WorkerEvent) => void): () => void {

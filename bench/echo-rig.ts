@@ -15,7 +15,7 @@
  * message's id (entry hash) to when its reply arrived at the user.
  */
 import { Cluster } from './cluster.ts'
-import { now, removeDirs, tempDir } from './shared.ts'
+import { now, removeDirs, retrying, tempDir } from './shared.ts'
 
 export type Side = 'plain' | 'bertybot'
 
@@ -111,9 +111,11 @@ export class EchoRig {
       }
       await this.cluster.connect(user, this.#echoAddress, timeoutMs)
       const { address: userLog } = await this.cluster.call('openLog', { peer: user, name: `bench-user-${user}`, watch: false })
-      const { answerLog } = await this.cluster.call('plainEcho', { peer: ECHO, userLog, name: `bench-answers-${user}` })
+      // Opening a log by address fetches its manifest from the other side, which a busy peer can
+      // fail to serve in time (`Failed to load block`): by hand, one tries again.
+      const { answerLog } = await retrying(async () => await this.cluster.call('plainEcho', { peer: ECHO, userLog, name: `bench-answers-${user}` }), timeoutMs)
       this.#conversations.set(user, { side: 'plain', userLog, answerLog })
-      const opened = await this.cluster.call('openLog', { peer: user, address: answerLog, watch: true })
+      const opened = await retrying(async () => await this.cluster.call('openLog', { peer: user, address: answerLog, watch: true }), timeoutMs)
       acceptedAt.set(user, opened.resolvedAt)
       const { hash } = await this.cluster.call('add', { peer: user, log: userLog, value: FIRST_MESSAGE })
       firstIds.set(hash, user)

@@ -18,7 +18,7 @@
  * sees the entry the peer then adds to the first log.
  */
 import { Cluster, type WorkerProcess } from './cluster.ts'
-import { envNumber, envSizes, median, now, removeDirs, showSpread, spread, tempDir, verdict, type Section, type Spread } from './shared.ts'
+import { envNumber, envSizes, median, now, removeDirs, retrying, showSpread, spread, tempDir, verdict, type Section, type Spread } from './shared.ts'
 
 const SIZES = envSizes('BENCH_MEMORY_SIZES', [10, 100, 1000]).sort((a, b) => a - b)
 const USERS = envNumber('BENCH_MEMORY_USERS', 10)
@@ -103,8 +103,9 @@ class MemoryRig {
       const messages = await this.#cluster.call('openLog', { peer: user, name: `conversation-${k}-messages-${Date.now()}`, watch: false })
       key = metadata.address
       calledAt = now()
-      await this.#cluster.call('openLog', { peer: MEMBER, address: metadata.address, watch: false })
-      await this.#cluster.call('openLog', { peer: MEMBER, address: messages.address, watch: false })
+      // As in echo-rig.ts: a manifest not served in time is asked for again.
+      await retrying(async () => await this.#cluster.call('openLog', { peer: MEMBER, address: metadata.address, watch: false }), TIMEOUT_MS)
+      await retrying(async () => await this.#cluster.call('openLog', { peer: MEMBER, address: messages.address, watch: false }), TIMEOUT_MS)
       await this.#cluster.call('add', { peer: MEMBER, log: metadata.address, value: 'joined' })
     }
     if (!await this.#cluster.until(() => this.#joined.has(key), TIMEOUT_MS)) throw new Error(`conversation ${k}: its user did not see the join within ${TIMEOUT_MS / 1000} s`)

@@ -38,6 +38,19 @@ export function now (): number {
   return performance.timeOrigin + performance.now()
 }
 
+/** Calls `attempt` until it succeeds or `timeoutMs` passed (then throws its last error), pausing about `pauseMs` between tries. */
+export async function retrying<T> (attempt: () => Promise<T>, timeoutMs: number, pauseMs = 300): Promise<T> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (performance.now() > deadline) throw err
+      await new Promise((resolve) => setTimeout(resolve, pauseMs * (1 + Math.random())))
+    }
+  }
+}
+
 /** A number from the environment, or `fallback`; anything else than a positive number is an error, not a silent default. */
 export function envNumber (name: string, fallback: number): number {
   const raw = process.env[name]
