@@ -57,6 +57,8 @@ export class WorkerProcess {
       })
     })
     this.#child.on('message', (raw) => { this.#receive(raw) })
+    // A send to a worker that is going away fails its call (below), not the benchmark.
+    this.#child.on('error', (err) => { process.stderr.write(`${this.label}: ${err.message}\n`) })
   }
 
   /** Forks a worker and waits until it is ready; `onCrash` hears of an exit nobody asked for. */
@@ -98,7 +100,12 @@ export class WorkerProcess {
         reject(new Error(`${this.label}: ${op} did not answer within ${(timeoutMs / 1000).toFixed(0)} s`))
       }, timeoutMs)
       this.#pending.set(id, { op, resolve: resolve as (result: unknown) => void, reject, timer })
-      this.#child.send({ id, op, args })
+      this.#child.send({ id, op, args }, (err) => {
+        if (err === null || !this.#pending.has(id)) return
+        clearTimeout(timer)
+        this.#pending.delete(id)
+        reject(new Error(`${this.label}: ${op} could not be sent: ${err.message}`))
+      })
     })
   }
 
@@ -148,6 +155,8 @@ export class Cluster {
   readonly #wakers = new Set<() => void>()
   /** What went wrong with processes: crashes, and stragglers killed at exit. */
   readonly notes: string[] = []
+  /** Aborted when the cluster exits: loops that retry on its peers stop then. */
+  readonly #closing = new AbortController()
   #crash: string | undefined
   #spread: WorkerProcess[] = []
 
@@ -199,7 +208,12 @@ export class Cluster {
    * 5 new connections a second from one host.
    */
   async connect (peer: number, address: string, timeoutMs: number): Promise<void> {
-    await retrying(async () => await this.call('dial', { peer, address }), timeoutMs, REDIAL_MS)
+    await this.retrying(async () => await this.call('dial', { peer, address }), timeoutMs, REDIAL_MS)
+  }
+
+  /** `retrying()`, given up when the cluster exits. */
+  async retrying<T> (attempt: () => Promise<T>, timeoutMs: number, pauseMs?: number): Promise<T> {
+    return await retrying(attempt, timeoutMs, { pauseMs, signal: this.#closing.signal })
   }
 
   on (listener: (event: WorkerEvent) => void): () => void {
@@ -248,6 +262,7 @@ export class Cluster {
 
   /** Makes every worker exit; resolves with the notes (crashes, stragglers killed). Once all have ended, does nothing more. */
   async exit (): Promise<string[]> {
+    this.#closing.abort()
     if (this.#workers.length === 0) return []
     await Promise.all([...this.#workers].map(async (w) => { await this.exitWorker(w) }))
     for (const note of this.notes) process.stderr.write(`note: ${note}\n`)

@@ -15,7 +15,7 @@
  * message's id (entry hash) to when its reply arrived at the user.
  */
 import { Cluster } from './cluster.ts'
-import { now, removeDirs, retrying, tempDir } from './shared.ts'
+import { now, removeDirs, tempDir } from './shared.ts'
 
 export type Side = 'plain' | 'bertybot'
 
@@ -113,9 +113,9 @@ export class EchoRig {
       const { address: userLog } = await this.cluster.call('openLog', { peer: user, name: `bench-user-${user}`, watch: false })
       // Opening a log by address fetches its manifest from the other side, which a busy peer can
       // fail to serve in time (`Failed to load block`): by hand, one tries again.
-      const { answerLog } = await retrying(async () => await this.cluster.call('plainEcho', { peer: ECHO, userLog, name: `bench-answers-${user}` }), timeoutMs)
+      const { answerLog } = await this.cluster.retrying(async () => await this.cluster.call('plainEcho', { peer: ECHO, userLog, name: `bench-answers-${user}` }), timeoutMs)
       this.#conversations.set(user, { side: 'plain', userLog, answerLog })
-      const opened = await retrying(async () => await this.cluster.call('openLog', { peer: user, address: answerLog, watch: true }), timeoutMs)
+      const opened = await this.cluster.retrying(async () => await this.cluster.call('openLog', { peer: user, address: answerLog, watch: true }), timeoutMs)
       acceptedAt.set(user, opened.resolvedAt)
       const { hash } = await this.cluster.call('add', { peer: user, log: userLog, value: FIRST_MESSAGE })
       firstIds.set(hash, user)

@@ -18,7 +18,7 @@
  * sees the entry the peer then adds to the first log.
  */
 import { Cluster, type WorkerProcess } from './cluster.ts'
-import { envNumber, envSizes, median, now, removeDirs, retrying, showSpread, spread, tempDir, verdict, type Section, type Spread } from './shared.ts'
+import { envNumber, envSizes, median, now, removeDirs, showSpread, spread, tempDir, verdict, type Section, type Spread } from './shared.ts'
 
 const SIZES = envSizes('BENCH_MEMORY_SIZES', [10, 100, 1000]).sort((a, b) => a - b)
 const USERS = envNumber('BENCH_MEMORY_USERS', 10)
@@ -104,8 +104,8 @@ class MemoryRig {
       key = metadata.address
       calledAt = now()
       // As in echo-rig.ts: a manifest not served in time is asked for again.
-      await retrying(async () => await this.#cluster.call('openLog', { peer: MEMBER, address: metadata.address, watch: false }), TIMEOUT_MS)
-      await retrying(async () => await this.#cluster.call('openLog', { peer: MEMBER, address: messages.address, watch: false }), TIMEOUT_MS)
+      await this.#cluster.retrying(async () => await this.#cluster.call('openLog', { peer: MEMBER, address: metadata.address, watch: false }), TIMEOUT_MS)
+      await this.#cluster.retrying(async () => await this.#cluster.call('openLog', { peer: MEMBER, address: messages.address, watch: false }), TIMEOUT_MS)
       await this.#cluster.call('add', { peer: MEMBER, log: metadata.address, value: 'joined' })
     }
     if (!await this.#cluster.until(() => this.#joined.has(key), TIMEOUT_MS)) throw new Error(`conversation ${k}: its user did not see the join within ${TIMEOUT_MS / 1000} s`)

@@ -38,15 +38,18 @@ export function now (): number {
   return performance.timeOrigin + performance.now()
 }
 
-/** Calls `attempt` until it succeeds or `timeoutMs` passed (then throws its last error), pausing about `pauseMs` between tries. */
-export async function retrying<T> (attempt: () => Promise<T>, timeoutMs: number, pauseMs = 300): Promise<T> {
+/**
+ * Calls `attempt` until it succeeds, or `timeoutMs` passed or `signal` fired
+ * (then throws its last error), pausing about `pauseMs` between tries.
+ */
+export async function retrying<T> (attempt: () => Promise<T>, timeoutMs: number, options: { pauseMs?: number, signal?: AbortSignal } = {}): Promise<T> {
   const deadline = performance.now() + timeoutMs
   for (;;) {
     try {
       return await attempt()
     } catch (err) {
-      if (performance.now() > deadline) throw err
-      await new Promise((resolve) => setTimeout(resolve, pauseMs * (1 + Math.random())))
+      if (performance.now() > deadline || options.signal?.aborted === true) throw err
+      await new Promise((resolve) => setTimeout(resolve, (options.pauseMs ?? 300) * (1 + Math.random())))
     }
   }
 }

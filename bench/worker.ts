@@ -35,7 +35,9 @@ const hosted = new Map<number, Hosted>()
 let exiting = false
 
 function post (message: FromWorker): void {
-  process.send?.(fromWorker.parse(message))
+  // Once the parent let go (or went), there is nobody to tell: a late event is dropped.
+  if (process.connected !== true) return
+  process.send?.(fromWorker.parse(message), undefined, {}, () => {})
 }
 
 function emit (event: WorkerEvent): void {
