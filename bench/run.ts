@@ -21,9 +21,34 @@
  * - Webhooks (`webhooks.ts`): a webhook's latency until a group member has its
  *   message, against plain group messages; webhooks accepted and delivered per second.
  *
+ * Scale sections: peers spread over BENCH_PROCESSES worker processes (`worker.ts`, driven over IPC by
+ * `cluster.ts`), each measured next to plain @orbitdb/core (stock OrbitDB on Helia and libp2p, no
+ * bertybot code) in the same run and the same process layout, with one line per target of the scale
+ * issue saying `met` or `NOT met`. Each runs BENCH_ROUNDS rounds on fresh peers and prints the
+ * median and the min–max range; a timeout is reported with how far it got, and the section goes on.
+ *
+ * - Groups (`groups.ts`): groups of BENCH_GROUP_SIZES members: time until all know all, latency of a
+ *   message to each other member, summed RSS.
+ * - Contacts (`contacts.ts`): BENCH_CONTACT_USERS users add the echo bot at once, each sends a first
+ *   message once accepted: time until all accepted, until all answered, per contact.
+ * - Throughput (`throughput.ts`): 1 and 10 senders (BENCH_THROUGHPUT_SENDERS) send
+ *   BENCH_THROUGHPUT_MESSAGES each to the echo bot: handled and replied per second, round trip.
+ * - Catch-up (`catchup.ts`): a reader comes back to BENCH_CATCHUP messages: restart time, time to the
+ *   first and to the last, order.
+ * - Memory (`memory.ts`): an idle bot in BENCH_MEMORY_SIZES conversations: RSS, per conversation,
+ *   and the time to join the first and the last.
+ * - Disk (`disk.ts`): bytes on disk per message, of the writer and the reader of BENCH_DISK_MESSAGES.
+ *
  * Options (environment): BENCH_ROUNDS (3), BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300),
  * BENCH_CHANNELS (100), BENCH_HOOK_SAMPLES (200), BENCH_HOOK_REQUESTS (2000), BENCH_HOOK_CONCURRENCY (32),
- * BENCH_ONLY=messaging,fanout,webhooks (sections to run; all by default), BENCH_JSON=1.
+ * BENCH_PROCESSES (4), BENCH_TIMEOUT (300 s: how long a scale section waits for anything),
+ * BENCH_GROUP_SIZES (5,20,50,100), BENCH_GROUP_MESSAGES (20), BENCH_GROUP_TIMEOUT (300 s),
+ * BENCH_GROUP_PLAIN_DIALS (4: how many earlier plain peers each plain peer dials, besides the first),
+ * BENCH_CONTACT_USERS (200), BENCH_THROUGHPUT_SENDERS (1,10), BENCH_THROUGHPUT_MESSAGES (300 per sender),
+ * BENCH_CATCHUP (1000,10000), BENCH_MEMORY_SIZES (10,100,1000), BENCH_MEMORY_USERS (10),
+ * BENCH_DISK_MESSAGES (10000),
+ * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk (sections to run;
+ * all by default), BENCH_JSON=1.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Database } from '@orbitdb/core'
@@ -34,6 +59,12 @@ import { botFanOut, CHANNELS, plainFanOut, type FanOutFigures } from './fanout.t
 import { arrivals, bertybotPair, burst, median, percentile, sampleLatencies, TEXT, withPair, type Pair, type Section } from './shared.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
 import { webhooks } from './webhooks.ts'
+import { groups } from './groups.ts'
+import { contacts } from './contacts.ts'
+import { throughput } from './throughput.ts'
+import { catchup } from './catchup.ts'
+import { memory } from './memory.ts'
+import { disk } from './disk.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
@@ -168,13 +199,22 @@ async function fanOut (): Promise<Section> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks }
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, catchup, memory, disk }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
 if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)
 const results: Record<string, Section> = {}
 for (const [name, section] of Object.entries(SECTIONS)) {
-  if (only === undefined || only.includes(name)) results[name] = await section()
+  if (only === undefined || only.includes(name)) {
+    try {
+      results[name] = await section()
+    } catch (err) {
+      // One section failing says so and lets the others run.
+      const reason = err instanceof Error ? err.message : String(err)
+      process.stderr.write(`${name} failed: ${reason}\n`)
+      results[name] = { json: { failed: reason }, lines: [`${name}: failed: ${reason}`] }
+    }
+  }
 }
 if (process.env.BENCH_JSON === '1') {
   console.log(JSON.stringify(Object.fromEntries(Object.entries(results).map(([name, r]) => [name, r.json]))))

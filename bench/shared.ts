@@ -2,7 +2,9 @@
  * What the benchmark's sections share: a sender and a receiver compared as a
  * `Pair`, the latency sampling and the burst every section measures the same
  * way, and bertybot's plain group messages between two peers (the baseline of
- * the sections that add something on top of them).
+ * the sections that add something on top of them); for the scale sections,
+ * options read from the environment, figures over rounds (median and range),
+ * and temporary directories.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -29,6 +31,75 @@ export function percentile (sorted: number[], p: number): number {
 export function median (values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)] as number
+}
+
+/** Now, in epoch ms: comparable between processes on one machine, finer than `Date.now()`. */
+export function now (): number {
+  return performance.timeOrigin + performance.now()
+}
+
+/**
+ * Calls `attempt` until it succeeds, or `timeoutMs` passed or `signal` fired
+ * (then throws its last error), pausing about `pauseMs` between tries.
+ */
+export async function retrying<T> (attempt: () => Promise<T>, timeoutMs: number, options: { pauseMs?: number, signal?: AbortSignal } = {}): Promise<T> {
+  const deadline = performance.now() + timeoutMs
+  for (;;) {
+    try {
+      return await attempt()
+    } catch (err) {
+      if (performance.now() > deadline || options.signal?.aborted === true) throw err
+      await new Promise((resolve) => setTimeout(resolve, (options.pauseMs ?? 300) * (1 + Math.random())))
+    }
+  }
+}
+
+/** A number from the environment, or `fallback`; anything else than a positive number is an error, not a silent default. */
+export function envNumber (name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, not "${raw}"`)
+  return value
+}
+
+/** A comma-separated list of positive integers from the environment, or `fallback`. */
+export function envSizes (name: string, fallback: number[]): number[] {
+  const raw = process.env[name]
+  if (raw === undefined || raw.trim() === '') return fallback
+  const sizes = raw.split(',').map((s) => Number(s.trim()))
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`${name} must list positive integers, not "${raw}"`)
+  return sizes
+}
+
+/** A figure over rounds: the median, and the range. */
+export interface Spread { median: number, min: number, max: number, rounds: number }
+
+/** The spread of the rounds that produced the figure; undefined if none did. */
+export function spread (values: Array<number | undefined>): Spread | undefined {
+  const present = values.filter((v): v is number => v !== undefined && Number.isFinite(v))
+  if (present.length === 0) return undefined
+  return { median: median(present), min: Math.min(...present), max: Math.max(...present), rounds: present.length }
+}
+
+/** "12.3 (11.0–14.2)": the median and, over more than one round, the range; "-" for none. */
+export function showSpread (s: Spread | undefined, digits = 0): string {
+  if (s === undefined) return '-'
+  if (s.rounds === 1) return s.median.toFixed(digits)
+  return `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`
+}
+
+/** The verdict of a target, as the summary lines print it. */
+export function verdict (met: boolean): string {
+  return met ? 'met' : 'NOT met'
+}
+
+export async function tempDir (): Promise<string> {
+  return await mkdtemp(join(tmpdir(), 'bertybot-bench-'))
+}
+
+export async function removeDirs (dirs: string[]): Promise<void> {
+  await Promise.all(dirs.map(async (d) => { await rm(d, { recursive: true, force: true }) }))
 }
 
 /** Waiters by id, fed by the receiver's events; an id that arrived first is remembered. */

@@ -9,7 +9,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
 import * as dagCbor from '@ipld/dag-cbor'
-import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { gossipsub, type GossipSub, type GossipsubOpts } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
@@ -34,6 +34,8 @@ export interface PlainOrbitDBOptions {
    * benchmark's baseline is OrbitDB as it comes.
    */
   anonymous?: boolean
+  /** Gossipsub settings on top of `allowPublishToZeroTopicPeers` (which sync needs); stock otherwise. */
+  gossipsub?: Partial<GossipsubOpts>
 }
 
 export async function startPlainOrbitDB (dir: string, options: PlainOrbitDBOptions = {}): Promise<PlainOrbitDB> {
@@ -46,7 +48,14 @@ export async function startPlainOrbitDB (dir: string, options: PlainOrbitDBOptio
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, ...(options.anonymous === true ? { globalSignaturePolicy: 'StrictNoSign' as const } : {}) }) }
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        ...options.gossipsub,
+        ...(options.anonymous === true ? { globalSignaturePolicy: 'StrictNoSign' as const } : {}),
+        allowPublishToZeroTopicPeers: true
+      })
+    }
   })) as unknown as PlainOrbitDB['helia']
   await helia.start()
   const orbitdb = await createOrbitDB({ ipfs: helia, directory: join(dir, 'orbitdb') })
