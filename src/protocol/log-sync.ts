@@ -30,6 +30,7 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
+import { setTimeout as delay } from 'node:timers/promises'
 import { EventEmitter } from 'eventemitter3'
 import FlatQueue from 'flatqueue'
 import type { CID } from 'multiformats/cid'
@@ -37,9 +38,11 @@ import { z } from 'zod'
 import { concatBytes } from './crypto.ts'
 import { decodeCbor, encodeCbor, splitCborSequence } from './encoding.ts'
 import { cidOf, type GroupLog } from './group-log.ts'
+import { GossipStreamKeeper } from './gossip-streams.ts'
 import { decodeEntry, type StoredEntry } from './log-entry.ts'
 import type { Logger } from './logger.ts'
 import { bytes } from './schemas.ts'
+import { SettleRounds } from './settle-rounds.ts'
 
 export const HEADS_PROTOCOL = '/bertybot/heads/2.0.0'
 export const ENTRIES_PROTOCOL = '/bertybot/entries/1.0.0'
@@ -58,6 +61,20 @@ const MAX_TRANSFER = 200_000
 /** Blocks fetched over bitswap, one by one, from a stock OrbitDB peer in one go. */
 const MAX_BITSWAP_FETCH = 10_000
 const BITSWAP_TIMEOUT_MS = 10_000
+/** How soon heads that no gossip message carried are offered again. */
+const UNHEARD_RETRY_MS = 1_000
+/** Stands for "everyone on the topic by then" among the peers an entry missed. */
+const TOPIC = ''
+/**
+ * Pauses before a failed heads exchange is tried again: a stream reset by a
+ * connection that was replaced, or a peer too busy to answer, would otherwise
+ * leave two peers that are both on a topic without each other's entries,
+ * since no later event makes them swap heads.
+ */
+const EXCHANGE_RETRY_MS = [1_000, 4_000, 15_000]
+/** Anti-entropy after a log changes (`settle-rounds.ts`): when, and with how many of its peers. */
+const SETTLE_ROUNDS_MS = [2_000, 8_000, 30_000]
+const SETTLE_PEERS_PER_ROUND = 3
 
 const hash = z.string().min(1).max(128)
 const headsMessageSchema = z.object({
@@ -94,7 +111,14 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   readonly #fetching = new Map<string, { peers: Map<string, PeerId>, done: Promise<void> }>()
   /** Logs not yet synced with any peer since they were registered, with what waits for it. */
   readonly #unsynced = new Map<string, { synced: Promise<void>, resolve: () => void }>()
+  /** Logs with an entry of ours that missed some peers, with those peers (see `#unheard`). */
+  readonly #unheardLogs = new Map<string, Map<string, PeerId>>()
+  #unheardTimer: NodeJS.Timeout | undefined
   readonly #stopping = new AbortController()
+  readonly #gossipStreams: GossipStreamKeeper
+  readonly #settleRounds: SettleRounds
+  /** What each registered log's 'update' runs, to take it off again. */
+  readonly #onUpdate = new Map<string, () => void>()
   #started = false
 
   constructor (libp2p: Libp2p<Services>, logger: Logger, options: LogSyncOptions) {
@@ -102,6 +126,13 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     this.#libp2p = libp2p
     this.#logger = logger
     this.#options = options
+    this.#gossipStreams = new GossipStreamKeeper(libp2p, logger)
+    this.#settleRounds = new SettleRounds({
+      delaysMs: SETTLE_ROUNDS_MS,
+      peersPerRound: SETTLE_PEERS_PER_ROUND,
+      peersOf: (address) => this.#pubsub.getSubscribers(address),
+      exchange: (peer, addresses) => { void this.#exchange(peer, addresses) }
+    })
   }
 
   get #pubsub (): GossipSub {
@@ -115,23 +146,32 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     await this.#libp2p.handle(ENTRIES_PROTOCOL, (stream, connection) => { void this.#serveEntries(stream, connection) }, { maxInboundStreams: 32 })
     this.#pubsub.addEventListener('gossipsub:message', this.#onMessage)
     this.#pubsub.addEventListener('subscription-change', this.#onSubscriptionChange)
+    this.#gossipStreams.start()
   }
 
   async stop (): Promise<void> {
     if (!this.#started) return
     this.#started = false
     this.#stopping.abort()
+    this.#gossipStreams.stop()
+    this.#settleRounds.stop()
+    clearTimeout(this.#unheardTimer)
     this.#pubsub.removeEventListener('gossipsub:message', this.#onMessage)
     this.#pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange)
     await this.#libp2p.unhandle(HEADS_PROTOCOL)
     await this.#libp2p.unhandle(ENTRIES_PROTOCOL)
     for (const address of this.#logs.keys()) this.#pubsub.unsubscribe(address)
+    for (const [address, onUpdate] of this.#onUpdate) this.#logs.get(address)?.off('update', onUpdate)
+    this.#onUpdate.clear()
     this.#logs.clear()
   }
 
   /** Starts syncing a log: subscribes to its topic and swaps heads with the peers already on it. */
   register (log: GroupLog): void {
     this.#logs.set(log.address, log)
+    const onUpdate = (): void => { this.#settleRounds.changed(log.address) }
+    this.#onUpdate.set(log.address, onUpdate)
+    log.on('update', onUpdate)
     let resolve = (): void => {}
     const synced = new Promise<void>((r) => { resolve = r })
     this.#unsynced.set(log.address, { synced, resolve })
@@ -158,6 +198,10 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   unregister (address: string): void {
     this.#unsynced.get(address)?.resolve()
     this.#unsynced.delete(address)
+    const onUpdate = this.#onUpdate.get(address)
+    if (onUpdate !== undefined) this.#logs.get(address)?.off('update', onUpdate)
+    this.#onUpdate.delete(address)
+    this.#settleRounds.forget(address)
     if (!this.#logs.delete(address)) return
     if (this.#started) this.#pubsub.unsubscribe(address)
   }
@@ -166,12 +210,54 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   async publish (address: string, entries: StoredEntry[]): Promise<void> {
     if (!this.#started) return
     for (const entry of entries) {
+      const subscribers = this.#pubsub.getSubscribers(address)
       try {
-        await this.#pubsub.publish(address, entry.bytes)
+        const { recipients } = await this.#pubsub.publish(address, entry.bytes)
+        if (recipients.length < subscribers.length) {
+          const reached = new Set(recipients.map((peer) => peer.toString()))
+          this.#unheard(address, subscribers.filter((peer) => !reached.has(peer.toString())))
+        }
+        if (recipients.length === 0) this.#unheard(address, 'topic')
       } catch (err) {
         this.#logger.debug({ address, err }, 'could not publish entry (peers will get it with the next heads exchange)')
+        this.#unheard(address, 'topic')
       }
     }
+  }
+
+  /**
+   * A new entry of ours did not reach some peers: gossipsub drops a message
+   * for a peer it has no outgoing stream to yet (a connection just opened),
+   * or knew nobody on the topic (a log just opened on both sides, each
+   * subscribing as the other published), and no later event would tell them.
+   * Shortly after, its heads go to those peers, or to whoever is on the topic
+   * by then (`'topic'`).
+   */
+  #unheard (address: string, peers: PeerId[] | 'topic'): void {
+    const missed = this.#unheardLogs.get(address) ?? new Map<string, PeerId>()
+    this.#unheardLogs.set(address, missed)
+    if (peers === 'topic') missed.set(TOPIC, this.#libp2p.peerId)
+    else for (const peer of peers) missed.set(peer.toString(), peer)
+    if (this.#unheardTimer !== undefined) return
+    this.#unheardTimer = setTimeout(() => {
+      this.#unheardTimer = undefined
+      const byPeer = new Map<string, { peer: PeerId, addresses: string[] }>()
+      for (const [address, missed] of this.#unheardLogs) {
+        if (!this.#logs.has(address)) continue
+        if (missed.delete(TOPIC)) {
+          // Nobody there yet: whoever subscribes later swaps heads with us then.
+          for (const peer of this.#pubsub.getSubscribers(address)) missed.set(peer.toString(), peer)
+        }
+        for (const [key, peer] of missed) {
+          const entry = byPeer.get(key) ?? { peer, addresses: [] }
+          entry.addresses.push(address)
+          byPeer.set(key, entry)
+        }
+      }
+      this.#unheardLogs.clear()
+      for (const { peer, addresses } of byPeer.values()) void this.#exchange(peer, addresses)
+    }, UNHEARD_RETRY_MS)
+    this.#unheardTimer.unref()
   }
 
   readonly #onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
@@ -192,9 +278,25 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     return encodeCbor({ logs: addresses.map((address) => ({ address, heads: this.#logs.get(address)?.heads().slice(0, 1024) ?? [] })) })
   }
 
-  /** Dials `peer` and swaps heads for `addresses`. */
-  async #exchange (peer: PeerId, addresses: string[]): Promise<void> {
+  /** Dials `peer` and swaps heads for `addresses`; a failure is tried again after a pause, a few times. */
+  async #exchange (peer: PeerId, addresses: string[], attempt = 0): Promise<void> {
     if (!this.#started) return
+    if (await this.#exchangeOnce(peer, addresses)) return
+    const pause = EXCHANGE_RETRY_MS[attempt]
+    if (pause === undefined) return
+    try {
+      await delay(pause * (1 + Math.random() / 2), undefined, { signal: this.#stopping.signal })
+    } catch {
+      return // stopped
+    }
+    // A peer that went away swaps heads when it comes back (its subscriptions arrive again).
+    if (this.#libp2p.getConnections(peer).length === 0) return
+    const still = addresses.filter((address) => this.#logs.has(address))
+    if (still.length > 0) await this.#exchange(peer, still, attempt + 1)
+  }
+
+  /** One heads exchange with `peer`: false when it failed and is worth trying again. */
+  async #exchangeOnce (peer: PeerId, addresses: string[]): Promise<boolean> {
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)])
     let stream: Stream
     try {
@@ -210,10 +312,10 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
           await this.#stockHeadsExchange(peer, log, heads[0]?.bytes, signal)
           for (const head of heads.slice(1)) await this.#stockHeadsExchange(peer, log, head.bytes, signal)
         }
-      } else if (this.#started) {
-        this.#logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'heads exchange: dial failed')
+        return true
       }
-      return
+      if (this.#started) this.#logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'heads exchange: dial failed')
+      return false
     }
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
@@ -222,9 +324,11 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       await stream.close({ signal }).catch(() => {})
       this.#logger.debug({ peer: peer.toString(), logs: addresses.length }, 'swapped heads')
       await this.#receiveHeadsMessage(reply.subarray(), peer)
+      return true
     } catch (err) {
       stream.abort(err as Error)
       if (this.#started) this.#logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'heads exchange failed')
+      return false
     }
   }
 

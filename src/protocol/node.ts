@@ -93,6 +93,11 @@ export async function startNode (options: NodeOptions, stores: NodeStores): Prom
       // would all hang off that one peer, beyond the mesh it keeps, and each new
       // entry would reach most of them only through lazy gossip, a heartbeat later.
       doPX: true,
+      // ...but a few of them: each pruned peer dials every peer it is told of, and with
+      // gossipsub's 16 a group of a hundred grew towards everyone connected to everyone (40
+      // connections a member and rising, each with its handshake, identify and heads
+      // exchange), which kept every process busy and the group from converging.
+      prunePeers: 4,
       scoreThresholds: { acceptPXThreshold: 0 },
       // Messages carry no peer signature and name no author (message ids are hashes of
       // the data). Each entry is signed by its group, and checked against it, whoever
@@ -125,6 +130,13 @@ export async function startNode (options: NodeOptions, stores: NodeStores): Prom
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64, maxConnections: 2000 },
+    // libp2p's connection monitor pings every connection every 10 s, records the round trip in
+    // the peer store (a LevelDB read and write each) and drops the connection if a ping fails.
+    // A ping fails when it overlaps the DHT's own ping of that peer (one outbound ping stream
+    // per peer) or when the process is busy for a few seconds: a bot taking a burst of contacts
+    // lost them that way, and in a group of a hundred the pings and their writes kept every
+    // process busy. A peer that is really gone is seen by TCP, or by our protocols' timeouts.
+    connectionMonitor: { enabled: false },
     services: services as any
   })) as unknown as Helia & { libp2p: Libp2p<NodeServices> }
 

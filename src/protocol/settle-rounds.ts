@@ -1,0 +1,108 @@
+/**
+ * Anti-entropy after a log changes: a few rounds of heads exchanges with a
+ * few peers on its topic, at growing intervals, until the log has been quiet
+ * for a while.
+ *
+ * Gossip carries each new entry once. One that a peer missed (a stream that
+ * was down, a relay that dropped it) is repaired by the next entry anyone
+ * writes, which names it as a parent; but a group goes quiet right after its
+ * members join (nobody shares a key before sending anything), and then a
+ * missed join stays missed: a group of fifty had members that never saw one
+ * other. Each round here swaps heads with a few random peers on the topic,
+ * both sides fetching what they lack, so what most have spreads to all in a
+ * round or two. A log that changes again starts over from the first round;
+ * an idle log costs nothing.
+ */
+import type { PeerId } from '@libp2p/interface'
+
+export interface SettleRoundsOptions {
+  /** When each round runs: after the log's last change, then after the round before. */
+  delaysMs: number[]
+  /** How many of the topic's peers each round swaps heads with. */
+  peersPerRound: number
+  /** The peers on a log's topic now. */
+  peersOf: (address: string) => PeerId[]
+  /** Swaps heads with `peer` for `addresses` (it handles its own failures). */
+  exchange: (peer: PeerId, addresses: string[]) => void
+}
+
+interface Pending {
+  /** When the next round is due (ms since the epoch). */
+  due: number
+  /** Which of `delaysMs` that round is. */
+  round: number
+  /** Whether the log changed since its last round. */
+  changed: boolean
+}
+
+const TICK_MS = 500
+
+export class SettleRounds {
+  readonly #options: SettleRoundsOptions
+  readonly #pending = new Map<string, Pending>()
+  #timer: NodeJS.Timeout | undefined
+
+  constructor (options: SettleRoundsOptions) {
+    this.#options = options
+  }
+
+  /** The log at `address` changed (an entry of ours, or one that came in). */
+  changed (address: string): void {
+    const pending = this.#pending.get(address)
+    if (pending !== undefined) {
+      pending.changed = true
+      return
+    }
+    this.#pending.set(address, { due: Date.now() + (this.#options.delaysMs[0] ?? 0), round: 0, changed: false })
+    this.#timer ??= setInterval(() => { this.#tick() }, TICK_MS)
+    this.#timer.unref()
+  }
+
+  /** The log is closed: no more rounds for it. */
+  forget (address: string): void {
+    this.#pending.delete(address)
+  }
+
+  stop (): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#pending.clear()
+  }
+
+  #tick (): void {
+    const now = Date.now()
+    const byPeer = new Map<string, { peer: PeerId, addresses: string[] }>()
+    for (const [address, pending] of this.#pending) {
+      if (pending.due > now) continue
+      for (const peer of sample(this.#options.peersOf(address), this.#options.peersPerRound)) {
+        const key = peer.toString()
+        const entry = byPeer.get(key) ?? { peer, addresses: [] }
+        entry.addresses.push(address)
+        byPeer.set(key, entry)
+      }
+      // A change since the last round starts the rounds over; otherwise on to the next, or done.
+      const round = pending.changed ? 0 : pending.round + 1
+      const delay = this.#options.delaysMs[round]
+      if (delay === undefined) {
+        this.#pending.delete(address)
+        continue
+      }
+      Object.assign(pending, { due: now + delay, round, changed: false })
+    }
+    if (this.#pending.size === 0) {
+      clearInterval(this.#timer)
+      this.#timer = undefined
+    }
+    for (const { peer, addresses } of byPeer.values()) this.#options.exchange(peer, addresses)
+  }
+}
+
+/** Up to `count` items of `items`, picked at random. */
+function sample<T> (items: T[], count: number): T[] {
+  const copy = [...items]
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    ;[copy[i], copy[j]] = [copy[j] as T, copy[i] as T]
+  }
+  return copy.slice(0, count)
+}
