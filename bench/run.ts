@@ -41,7 +41,8 @@
  *
  * Options (environment): BENCH_ROUNDS (3), BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300),
  * BENCH_CHANNELS (100), BENCH_HOOK_SAMPLES (200), BENCH_HOOK_REQUESTS (2000), BENCH_HOOK_CONCURRENCY (32),
- * BENCH_PROCESSES (4), BENCH_TIMEOUT (300 s: how long a scale section waits for anything),
+ * BENCH_PROCESSES (4), BENCH_PEER_DHT (off: the DHT of the peers other than the echo bot, `off` or `lan`;
+ * see `worker.ts`), BENCH_TIMEOUT (300 s: how long a scale section waits for anything),
  * BENCH_GROUP_SIZES (5,20,50,100), BENCH_GROUP_MESSAGES (20), BENCH_GROUP_TIMEOUT (300 s),
  * BENCH_GROUP_PLAIN_DIALS (4: how many earlier plain peers each plain peer dials, besides the first),
  * BENCH_CONTACT_USERS (200), BENCH_THROUGHPUT_SENDERS (1,10), BENCH_THROUGHPUT_MESSAGES (300 per sender),

@@ -12,12 +12,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { IPFSAccessController, type Database } from '@orbitdb/core'
 import { createBot, type Bot } from 'bertybot'
-import { createLogger, createPeer, type Group, type Peer } from 'bertybot/protocol'
+import { createLogger, createPeer, loggerOptionsFromEnv, type Group, type Peer } from 'bertybot/protocol'
 import { setupEchoBot } from '../bots/echo/bot.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
 import { now, TEXT } from './shared.ts'
 import { commands, fromWorker, request, type Commands, type FromWorker, type Op, type Result, type WorkerEvent } from './worker-protocol.ts'
-import type { z } from 'zod'
+import { z } from 'zod'
 
 /** How often a watched group's member count is looked at, besides on each `memberJoined`. */
 const MEMBERS_POLL_MS = 100
@@ -30,8 +30,17 @@ type Hosted =
   | { kind: 'plain', node: PlainOrbitDB, logs: Map<string, Database>, echo: EchoCount }
   | { kind: 'echo', bot: Bot, echo: EchoCount }
 
-const logger = createLogger({ level: 'warn' })
+// Warnings only, unless BERTYBOT_LOG_LEVEL / BERTYBOT_LOG_FORMAT say otherwise (to look into a failed run).
+const logger = createLogger({ level: 'warn', ...loggerOptionsFromEnv() })
 const hosted = new Map<number, Hosted>()
+/**
+ * The DHT of the peers other than the echo bot (users, group members): off unless BENCH_PEER_DHT=lan.
+ * In real use each of them runs on a machine of its own; here a hundred DHTs keeping their routing
+ * tables on two shared cores time out each other's connections and starve every process (with it,
+ * the echo answered 40-66 of 100 users' first messages within 2 minutes; without, all within 10 s),
+ * which measures the machine, not the bot. The echo bot runs its default peer, DHT included.
+ */
+const PEER_DHT = z.enum(['off', 'lan']).parse(process.env.BENCH_PEER_DHT ?? 'off')
 let exiting = false
 
 function post (message: FromWorker): void {
@@ -72,7 +81,7 @@ function plainLog (peer: number, address: string): Database {
 }
 
 async function startBertybot (n: number, dataDir: string, displayName: string | undefined): Promise<Hosted> {
-  const peer = await createPeer({ dataDir, displayName, logger })
+  const peer = await createPeer({ dataDir, displayName, logger, dht: PEER_DHT })
   const entry: Hosted = { kind: 'bertybot', peer, firstMessage: undefined, watchers: [] }
   // Listeners go on at once: what a restarted peer catches up is held for the first listener.
   peer.on('message', (m) => {
