@@ -180,6 +180,29 @@ export class BotStore {
     return next
   }
 
+  /** `setSealed` for several items, in one write. */
+  async setSealedMany (items: OutboxItem[], sealed: SealedMessage[]): Promise<OutboxItem[]> {
+    const next = items.map((item, i) => ({ ...item, sealed: (sealed[i] as SealedMessage).bytes }))
+    await this.#db.batch(next.map(({ seq, sealed: bytes, ...rest }) => ({
+      type: 'put' as const, sublevel: this.#outbox, key: seqKey(seq), value: json({ ...rest, sealed: Buffer.from(bytes).toString('base64') })
+    })))
+    return next
+  }
+
+  /** `sent` for several items that left, with their ids, in one write. */
+  async sentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
+    await this.#db.batch(items.flatMap((item, i) => {
+      const messageId = messageIds[i] as string
+      const out = { type: 'del' as const, sublevel: this.#outbox, key: seqKey(item.seq) }
+      if (item.tag === undefined) return [out]
+      return [
+        out,
+        { type: 'put' as const, sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: Date.now() }) },
+        { type: 'put' as const, sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
+      ]
+    }))
+  }
+
   /** The message left (with id `messageId`), or was dropped (no id): out of the outbox, and its tag recorded. */
   async sent (item: OutboxItem, messageId?: string): Promise<void> {
     if (item.tag === undefined || messageId === undefined) {

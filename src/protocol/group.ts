@@ -208,8 +208,18 @@ export class Group {
    * never undone; sending the same sealed message twice sends it once.
    */
   async seal (options: SendOptions): Promise<SealedMessage> {
-    const plaintext = encodeChecked(this.#userMessage(options))
-    return { group: this.id, bytes: await this.#sending.add(async () => await this.#sealNext(plaintext)) }
+    return (await this.sealMany([options]))[0] as SealedMessage
+  }
+
+  /**
+   * Seals several text messages at once, in order, as `seal()` does each: the
+   * chain moves on by all of them in one write, for an outbox that sends in batches.
+   */
+  async sealMany (messages: SendOptions[]): Promise<SealedMessage[]> {
+    const plaintexts = messages.map((options) => encodeChecked(this.#userMessage(options)))
+    if (plaintexts.length === 0) return []
+    const sealed = await this.#sending.add(async () => await this.#sealBatch(plaintexts))
+    return sealed.map((bytes) => ({ group: this.id, bytes }))
   }
 
   /**
@@ -218,16 +228,34 @@ export class Group {
    * for the first try of a message sealed in this session.
    */
   async sendSealed (sealed: SealedMessage, options: { mayBeSent?: boolean } = {}): Promise<string> {
+    return (await this.sendSealedMany([sealed], options))[0] as string
+  }
+
+  /**
+   * Sends sealed messages, in order, as `sendSealed()` does each, in one
+   * append to the log (one write, one entry after another); resolves with their ids.
+   */
+  async sendSealedMany (sealed: SealedMessage[], options: { mayBeSent?: boolean } = {}): Promise<string[]> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
-    if (sealed.group !== this.id) throw new InvalidMessageError(`this message was sealed for group ${sealed.group}`)
+    const foreign = sealed.find((message) => message.group !== this.id)
+    if (foreign !== undefined) throw new InvalidMessageError(`this message was sealed for group ${foreign.group}`)
+    if (sealed.length === 0) return []
     return await this.#sending.add(async () => {
+      const ids: Array<string | undefined> = sealed.map(() => undefined)
       if (options.mayBeSent !== false) {
         for await (const entry of this.#messages.recent(RESEND_LOOKBACK)) {
           const value = (entry.payload as { value?: unknown }).value
-          if (value instanceof Uint8Array && equalBytes(value, sealed.bytes)) return entry.hash
+          if (!(value instanceof Uint8Array)) continue
+          sealed.forEach((message, i) => { if (ids[i] === undefined && equalBytes(value, message.bytes)) ids[i] = entry.hash })
         }
       }
-      return await this.#append(this.#messages, sealed.bytes)
+      const unsent = sealed.flatMap((message, i) => ids[i] === undefined ? [{ i, bytes: message.bytes }] : [])
+      if (unsent.length > 0) {
+        const entries = await this.#messages.append(unsent.map((message) => message.bytes))
+        await this.#deps.sync.publish(this.#messages.address, entries)
+        unsent.forEach(({ i }, k) => { ids[i] = (entries[k] as StoredEntry).hash })
+      }
+      return ids as string[]
     })
   }
 
@@ -553,15 +581,25 @@ export class Group {
 
   /** Seals with the next key of our chain; only `#sending` tasks call it. */
   async #sealNext (plaintext: Uint8Array): Promise<Uint8Array> {
+    return (await this.#sealBatch([plaintext]))[0] as Uint8Array
+  }
+
+  /** Seals each with the next key of our chain, in order; only `#sending` tasks call it. */
+  async #sealBatch (plaintexts: Uint8Array[]): Promise<Uint8Array[]> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
     const { identity, state } = this.#deps
-    // Members who joined since our last message get our chain key first, so they can read this one.
+    // Members who joined since our last message get our chain key first, so they can read these.
     await this.#shareChainKey()
-    const step = nextSendingKey(this.#ownChain, this.#keys.publicKey)
-    // The chain moves on before the message exists anywhere: a crash may skip a counter, never reuse one.
-    await state.batch([state.putOwnChainOp(this.id, step.chain)])
-    this.#ownChain = step.chain
-    return sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintext)
+    let chain = this.#ownChain
+    const steps = plaintexts.map(() => {
+      const step = nextSendingKey(chain, this.#keys.publicKey)
+      chain = step.chain
+      return step
+    })
+    // The chain moves on before the messages exist anywhere: a crash may skip counters, never reuse one.
+    await state.batch([state.putOwnChainOp(this.id, chain)])
+    this.#ownChain = chain
+    return steps.map((step, i) => sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintexts[i] as Uint8Array))
   }
 }
 

@@ -73,6 +73,32 @@ describe('a bot', () => {
     expect(bot.stats()).toMatchObject({ errors: 1 })
   })
 
+  it('answers a burst in order, once each: replies queued together leave together, and one answering another queued with it names it', async () => {
+    network = await createTestNetwork()
+    const bot = await network.bot((b) => {
+      b.use(autoAcceptContacts())
+      b.onMessage(async (ctx) => {
+        await ctx.reply(`head ${ctx.text}`, { tag: `head-${ctx.text}` })
+        await ctx.reply(`follow ${ctx.text}`, { replyToTag: `head-${ctx.text}` })
+      })
+    })
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+    const count = 60
+    // Back to back, without waiting: the bot's replies pile up behind one another.
+    await Promise.all(Array.from({ length: count }, async (_, i) => await alice.send(String(i))))
+    const replies = []
+    for (let i = 0; i < 2 * count; i++) replies.push(await alice.nextMessage())
+    const heads = replies.filter((m) => m.text.startsWith('head '))
+    // Each conversation's replies leave in the order the bot queued them: handled in order, each head before its follow.
+    expect(replies.map((m) => m.text)).toEqual(Array.from({ length: count }, (_, i) => [`head ${i}`, `follow ${i}`]).flat())
+    for (const [i, head] of heads.entries()) {
+      const follow = replies.find((m) => m.text === `follow ${i}`)
+      expect(follow?.replyTo, `follow ${i}`).toBe(head.id)
+    }
+    expect(new Set(replies.map((m) => m.id)).size).toBe(2 * count)
+  })
+
   it('keeps conversation state across a restart', async () => {
     network = await createTestNetwork()
     const bot = await network.bot(diceBot)
