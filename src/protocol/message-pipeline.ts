@@ -31,6 +31,8 @@ import type { Membership } from './membership.ts'
 import { takeMessageKey } from './ratchet.ts'
 import type { EntryStatus, StateOp, StateStore } from './state-store.ts'
 
+/** How often at most a scan walks back to the closed entries rather than to the quiet ones (see `#quiet`). */
+const FULL_WALK_EVERY_MS = 1_000
 /** How long a message whose sender's chain key is missing holds back the messages after it. */
 export const DEFER_GRACE_MS = 60_000
 
@@ -81,6 +83,17 @@ export class MessagePipeline {
   readonly #fresh = new BoundedSet<string>(50_000)
   /** Entries delivered this session and not yet marked handled: not delivered again until a restart. */
   readonly #awaitingHandled = new Set<string>()
+  /**
+   * Entries that need nothing more from a scan this session: settled, or
+   * delivered and awaiting their handler, with all behind them closed or quiet.
+   * Only closed entries stop a walk for good (a restart redelivers what was
+   * not handled); quiet ones stop the walks in between full ones, so a bot
+   * whose handlers lag behind a burst does not walk the whole backlog for
+   * every message that arrives.
+   */
+  readonly #quiet = new BoundedSet<string>(50_000)
+  /** When the last walk that stopped at closed entries only began (it closes what became closed). */
+  #lastFullWalk = 0
   readonly #deferredSince = new Map<string, number>()
   #deferTimer: NodeJS.Timeout | undefined
   #closed = false
@@ -108,7 +121,9 @@ export class MessagePipeline {
   /** Takes every unsettled entry of the log, oldest first. */
   async scan (): Promise<void> {
     const { state, logger } = this.#deps
-    const entries = await unsettledEntries(this.#deps.log, async (hash) => await this.#isClosed(hash))
+    const full = Date.now() - this.#lastFullWalk >= FULL_WALK_EVERY_MS
+    if (full) this.#lastFullWalk = Date.now()
+    const entries = await unsettledEntries(this.#deps.log, async (hash) => (!full && this.#quiet.has(hash)) || await this.#isClosed(hash))
     logger.trace({ entries: entries.length }, 'scanning messages')
     const now = Date.now()
     const deferred = new Set<string>()
@@ -148,6 +163,10 @@ export class MessagePipeline {
       await this.#settle(entry, outcome, [], batch)
     }
     await this.#close(entries, batch)
+    for (const entry of entries) {
+      const done = this.#settled.has(entry.hash) || this.#awaitingHandled.has(entry.hash)
+      if (done && entry.next.every((parent) => this.#quiet.has(parent) || this.#closedEntries.has(parent))) this.#quiet.add(entry.hash)
+    }
     this.#armDeferTimer()
   }
 
