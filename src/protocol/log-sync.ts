@@ -18,6 +18,12 @@
  *   frames, so the asker joins (and hands over) the first entries while the
  *   rest is still on the way. OrbitDB fetches history one block per bitswap
  *   want, each after a DHT provider lookup.
+ * - Nothing is left to one gossip message: a failed heads exchange is tried
+ *   again; an entry of ours that gossipsub did not hand to some subscriber
+ *   goes to it as heads a second later (`#unheard`); gossipsub's outgoing
+ *   streams are kept open (`gossip-streams.ts`); and a log that changed swaps
+ *   heads with a few random peers on its topic a few times as it goes quiet
+ *   (`settle-rounds.ts`).
  * - A peer that does not speak our protocols (a stock OrbitDB replica) swaps
  *   heads with us over OrbitDB's own protocol, which we dial: we write one
  *   entry per stream (it reads each chunk as one entry), and split what it

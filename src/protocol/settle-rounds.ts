@@ -31,8 +31,6 @@ interface Pending {
   due: number
   /** Which of `delaysMs` that round is. */
   round: number
-  /** Whether the log changed since its last round. */
-  changed: boolean
 }
 
 const TICK_MS = 500
@@ -48,12 +46,15 @@ export class SettleRounds {
 
   /** The log at `address` changed (an entry of ours, or one that came in). */
   changed (address: string): void {
+    const first = Date.now() + (this.#options.delaysMs[0] ?? 0)
     const pending = this.#pending.get(address)
     if (pending !== undefined) {
-      pending.changed = true
+      // Back to the first round, and no later than it would be for a fresh change.
+      pending.round = 0
+      pending.due = Math.min(pending.due, first)
       return
     }
-    this.#pending.set(address, { due: Date.now() + (this.#options.delaysMs[0] ?? 0), round: 0, changed: false })
+    this.#pending.set(address, { due: first, round: 0 })
     this.#timer ??= setInterval(() => { this.#tick() }, TICK_MS)
     this.#timer.unref()
   }
@@ -80,14 +81,13 @@ export class SettleRounds {
         entry.addresses.push(address)
         byPeer.set(key, entry)
       }
-      // A change since the last round starts the rounds over; otherwise on to the next, or done.
-      const round = pending.changed ? 0 : pending.round + 1
+      const round = pending.round + 1
       const delay = this.#options.delaysMs[round]
       if (delay === undefined) {
         this.#pending.delete(address)
         continue
       }
-      Object.assign(pending, { due: now + delay, round, changed: false })
+      Object.assign(pending, { due: now + delay, round })
     }
     if (this.#pending.size === 0) {
       clearInterval(this.#timer)
