@@ -110,10 +110,12 @@ export class Outbox {
         this.#logger.debug({ err, group: run[0]?.item.group, messages: run.length }, 'a batch of queued messages failed; sending them one by one')
       }
     }
+    // After a failed batch, each as the store holds it now (sealed, perhaps): read once.
+    const stored = run.length > 1 ? new Map((await this.#store.pending()).map((i) => [i.seq, i])) : undefined
     for (const { item, mayBeSent } of run) {
       // One that went out with the batch is out of the outbox already.
       if (!this.#inFlight.has(item.seq)) continue
-      const current = run.length > 1 ? (await this.#store.pending()).find((i) => i.seq === item.seq) : item
+      const current = stored === undefined ? item : stored.get(item.seq)
       if (current === undefined) {
         this.#inFlight.delete(item.seq)
         this.#pendingSince.delete(item.seq)

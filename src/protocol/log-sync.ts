@@ -19,11 +19,11 @@
  *   rest is still on the way. OrbitDB fetches history one block per bitswap
  *   want, each after a DHT provider lookup.
  * - Nothing is left to one gossip message: a failed heads exchange is tried
- *   again; an entry of ours that gossipsub did not hand to some subscriber
- *   goes to it as heads a second later (`#unheard`); gossipsub's outgoing
- *   streams are kept open (`gossip-streams.ts`); and a log that changed swaps
+ *   again; gossipsub's outgoing streams are kept open (`gossip-streams.ts`);
+ *   and a log that changed (an entry of ours, or one that came in) swaps
  *   heads with a few random peers on its topic a few times as it goes quiet
- *   (`settle-rounds.ts`).
+ *   (`settle-rounds.ts`), which also brings our new entries to peers gossip
+ *   did not reach.
  * - A peer that does not speak our protocols (a stock OrbitDB replica) swaps
  *   heads with us over OrbitDB's own protocol, which we dial: we write one
  *   entry per stream (it reads each chunk as one entry), and split what it
@@ -67,10 +67,6 @@ const MAX_TRANSFER = 200_000
 /** Blocks fetched over bitswap, one by one, from a stock OrbitDB peer in one go. */
 const MAX_BITSWAP_FETCH = 10_000
 const BITSWAP_TIMEOUT_MS = 10_000
-/** How soon heads that no gossip message carried are offered again. */
-const UNHEARD_RETRY_MS = 1_000
-/** Stands for "everyone on the topic by then" among the peers an entry missed. */
-const TOPIC = ''
 /**
  * Pauses before a failed heads exchange is tried again: a stream reset by a
  * connection that was replaced, or a peer too busy to answer, would otherwise
@@ -117,9 +113,6 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   readonly #fetching = new Map<string, { peers: Map<string, PeerId>, done: Promise<void> }>()
   /** Logs not yet synced with any peer since they were registered, with what waits for it. */
   readonly #unsynced = new Map<string, { synced: Promise<void>, resolve: () => void }>()
-  /** Logs with an entry of ours that missed some peers, with those peers (see `#unheard`). */
-  readonly #unheardLogs = new Map<string, Map<string, PeerId>>()
-  #unheardTimer: NodeJS.Timeout | undefined
   readonly #stopping = new AbortController()
   readonly #gossipStreams: GossipStreamKeeper
   readonly #settleRounds: SettleRounds
@@ -161,7 +154,6 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     this.#stopping.abort()
     this.#gossipStreams.stop()
     this.#settleRounds.stop()
-    clearTimeout(this.#unheardTimer)
     this.#pubsub.removeEventListener('gossipsub:message', this.#onMessage)
     this.#pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange)
     await this.#libp2p.unhandle(HEADS_PROTOCOL)
@@ -212,58 +204,20 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     if (this.#started) this.#pubsub.unsubscribe(address)
   }
 
-  /** Announces new entries of ours to the log's topic. */
+  /**
+   * Announces new entries of ours to the log's topic. One that gossipsub could
+   * not hand to some subscriber (no stream to it yet, nobody known on the
+   * topic yet) reaches it with the settle rounds that the append started.
+   */
   async publish (address: string, entries: StoredEntry[]): Promise<void> {
     if (!this.#started) return
     for (const entry of entries) {
-      const subscribers = this.#pubsub.getSubscribers(address)
       try {
-        const { recipients } = await this.#pubsub.publish(address, entry.bytes)
-        if (recipients.length < subscribers.length) {
-          const reached = new Set(recipients.map((peer) => peer.toString()))
-          this.#unheard(address, subscribers.filter((peer) => !reached.has(peer.toString())))
-        }
-        if (recipients.length === 0) this.#unheard(address, 'topic')
+        await this.#pubsub.publish(address, entry.bytes)
       } catch (err) {
         this.#logger.debug({ address, err }, 'could not publish entry (peers will get it with the next heads exchange)')
-        this.#unheard(address, 'topic')
       }
     }
-  }
-
-  /**
-   * A new entry of ours did not reach some peers: gossipsub drops a message
-   * for a peer it has no outgoing stream to yet (a connection just opened),
-   * or knew nobody on the topic (a log just opened on both sides, each
-   * subscribing as the other published), and no later event would tell them.
-   * Shortly after, its heads go to those peers, or to whoever is on the topic
-   * by then (`'topic'`).
-   */
-  #unheard (address: string, peers: PeerId[] | 'topic'): void {
-    const missed = this.#unheardLogs.get(address) ?? new Map<string, PeerId>()
-    this.#unheardLogs.set(address, missed)
-    if (peers === 'topic') missed.set(TOPIC, this.#libp2p.peerId)
-    else for (const peer of peers) missed.set(peer.toString(), peer)
-    if (this.#unheardTimer !== undefined) return
-    this.#unheardTimer = setTimeout(() => {
-      this.#unheardTimer = undefined
-      const byPeer = new Map<string, { peer: PeerId, addresses: string[] }>()
-      for (const [address, missed] of this.#unheardLogs) {
-        if (!this.#logs.has(address)) continue
-        if (missed.delete(TOPIC)) {
-          // Nobody there yet: whoever subscribes later swaps heads with us then.
-          for (const peer of this.#pubsub.getSubscribers(address)) missed.set(peer.toString(), peer)
-        }
-        for (const [key, peer] of missed) {
-          const entry = byPeer.get(key) ?? { peer, addresses: [] }
-          entry.addresses.push(address)
-          byPeer.set(key, entry)
-        }
-      }
-      this.#unheardLogs.clear()
-      for (const { peer, addresses } of byPeer.values()) void this.#exchange(peer, addresses)
-    }, UNHEARD_RETRY_MS)
-    this.#unheardTimer.unref()
   }
 
   readonly #onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
