@@ -5,7 +5,7 @@
  * hashlib/hmac and `cryptography`), not only produced by this code.
  */
 import { describe, expect, it } from 'vitest'
-import { bytesToHex, hexToBytes, signingKeyPairFromSeed } from '../src/protocol/crypto.ts'
+import { bytesToHex, hexToBytes, signingKeyPairFromSeed, x25519Agreement } from '../src/protocol/crypto.ts'
 import { decodeAppMessage } from '../src/protocol/app-messages.ts'
 import { MetadataEventType, memberDeviceAddedSchema, openChainKey, openMessageBody, openMessageHeaders, openMetadataEvent, verifyMemberDevice } from '../src/protocol/envelope.ts'
 import { decodeCbor } from '../src/protocol/encoding.ts'
@@ -15,6 +15,15 @@ import { deriveNextKeys } from '../src/protocol/ratchet.ts'
 const fill = (byte: number): Uint8Array => new Uint8Array(32).fill(byte)
 
 describe('key derivations', () => {
+  it('agrees on X25519 secrets as RFC 7748 says, and refuses a low-order public key', () => {
+    // RFC 7748, section 6.1: Alice's private key, Bob's public key, their shared secret.
+    const alice = hexToBytes('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a')
+    const bob = hexToBytes('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f')
+    expect(bytesToHex(x25519Agreement(alice, bob))).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742')
+    expect(() => x25519Agreement(alice, new Uint8Array(32))).toThrow()
+    expect(() => x25519Agreement(alice, new Uint8Array(31))).toThrow(TypeError)
+  })
+
   it('derives the next chain key and message key as Wesh does (HKDF-SHA256, info = group key)', () => {
     const { chainKey, messageKey } = deriveNextKeys(fill(1), fill(2))
     expect(bytesToHex(chainKey)).toBe('409b19f3755ff9514bde4aed778ec7af744029ff1eb3c059a371def5915f7153')
