@@ -31,7 +31,7 @@ export async function withFoundation<T> (options: NodeOptions, logger: Logger, b
   const state = await StateStore.open(options.dataDir)
   let node: Node | undefined
   try {
-    node = await startNode(options, { entries: async (hash) => await state.entryBytes(hash).catch(() => undefined) })
+    node = await startNode(options, { entries: async (hash) => await state.entryBytes(hash).catch(() => undefined) }, namespaced(logger, 'protocol:node'))
     const logs: LogStoreContext = { state, blocks: node.blocks, cache: new EntryCache() }
     const helia = node.helia
     const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'), {

@@ -28,6 +28,8 @@ import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight, type Helia } from 'helia'
 import { PeerBlockstore, type EntryLookup } from './blockstore.ts'
 import type { BlockStore } from './group-log.ts'
+import type { Logger } from './logger.ts'
+import { PeerRecordCache } from './peer-records.ts'
 
 /** Where the DHT runs: `lan` for loopback and local networks, `public` for the IPFS network (it reveals which rendezvous points a peer looks up), or off. */
 export type DhtMode = 'lan' | 'public' | 'off'
@@ -64,11 +66,18 @@ export interface Node {
   stop: () => Promise<void>
 }
 
-export async function startNode (options: NodeOptions, stores: NodeStores): Promise<Node> {
+export async function startNode (options: NodeOptions, stores: NodeStores, logger: Logger): Promise<Node> {
   const blockstore = new PeerBlockstore(join(options.dataDir, 'ipfs', 'blocks'), stores.entries)
   const datastore = new LevelDatastore(join(options.dataDir, 'ipfs', 'data'))
   await blockstore.open()
   await datastore.open()
+  // libp2p's view of it: the peer store's records in memory, written back (peer-records.ts).
+  const libp2pDatastore = new PeerRecordCache(datastore, logger)
+  const closeStores = async (): Promise<void> => {
+    await libp2pDatastore.flush().catch((err: unknown) => { logger.warn({ err }, 'could not write peer records') })
+    await blockstore.close()
+    await datastore.close()
+  }
 
   const peerDiscovery: Array<(components: any) => PeerDiscovery & PeerDiscoveryProvider> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap }) as never)
@@ -124,6 +133,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores): Prom
   if (options.relay.client) transports.push(circuitRelayTransport())
 
   const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [dagCbor] }), {
+    datastore: libp2pDatastore,
     addresses: { listen: options.listen, ...(options.announce.length > 0 ? { announce: options.announce } : {}) },
     transports,
     connectionEncrypters: [noise()],
@@ -144,8 +154,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores): Prom
     await helia.start()
   } catch (err) {
     await helia.stop().catch(() => {})
-    await blockstore.close()
-    await datastore.close()
+    await closeStores()
     throw err
   }
 
@@ -158,8 +167,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores): Prom
       if (stopped) return
       stopped = true
       await helia.stop()
-      await blockstore.close()
-      await datastore.close()
+      await closeStores()
     }
   }
 }

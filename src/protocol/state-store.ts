@@ -106,6 +106,8 @@ export class StateStore {
   readonly #waiting: Sub
   readonly #chainKeySent: Sub
   readonly #groupPeers: Sub
+  /** Group peers written this session (`addGroupPeer`). */
+  readonly #groupPeersWritten = new Set<string>()
   readonly #contacts: Sub
   readonly #replicated: Sub
   readonly #entries: Sub
@@ -338,8 +340,17 @@ export class StateStore {
     return peers
   }
 
+  /** Remembers a group's peer; written once a session (a heads exchange reports its peer each time, several a second in a big group). */
   async addGroupPeer (groupId: string, peerId: string): Promise<void> {
-    await this.#groupPeers.put(`${groupId}/${peerId}`, new Uint8Array())
+    const key = `${groupId}/${peerId}`
+    if (this.#groupPeersWritten.has(key)) return
+    this.#groupPeersWritten.add(key)
+    try {
+      await this.#groupPeers.put(key, new Uint8Array())
+    } catch (err) {
+      this.#groupPeersWritten.delete(key)
+      throw err
+    }
   }
 
   /** The display name last given to the peer, kept so a restart without one keeps it. */
