@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import type { ContactRequestEvent, MessageEvent } from '../src/protocol/index.ts'
@@ -17,8 +19,14 @@ describe('bertybot chat, in a terminal', () => {
     const term = new Terminal([process.execPath, '--conditions=bertybot-source', cli, 'chat', '--name', 'alice', '--data', await tempDir('chat')])
     const [, aliceLink] = await term.waitFor(/Your contact link:\n(bertybot:\/\/contact\/\S+)/)
     expect(aliceLink).toBeDefined()
+    // The QR code takes more than a 24-line screen: only on request.
+    expect(term.text).not.toMatch(/[▀▄█]/)
 
     let mark = term.text.length
+    term.type('/frobnicate')
+    await term.waitFor(/unknown command \/frobnicate, and no conversation open/, mark)
+
+    mark = term.text.length
     term.type(`/add ${bob.peer.contactLink()} hello from the terminal`)
     await term.waitFor(/request sent to bob/, mark)
     const [request] = await requests.count(1, 'the request at bob')
@@ -30,17 +38,34 @@ describe('bertybot chat, in a terminal', () => {
     term.type('/open bob')
     await term.waitFor(/now talking in bob/, mark)
     term.type('hi bob, typed by a person')
-    await bobInbox.until('bob to get the typed line', (ms) => ms.some((m) => m.text === 'hi bob, typed by a person'))
-    await group.send({ text: 'hello alice, from a peer' })
-    await term.waitFor(/\] bob: hello alice, from a peer/, mark)
+    const typed = (await bobInbox.until('bob to get the typed line', (ms) => ms.some((m) => m.text === 'hi bob, typed by a person')))
+      .find((m) => m.text === 'hi bob, typed by a person')
+    const bobsMessage = await group.send({ text: 'hello alice, from a peer', replyTo: typed!.id })
+    await term.waitFor(/#1 \[\d\d:\d\d\] bob \(re your "hi bob, typed by a person"\): hello alice, from a peer/, mark)
+
+    // A /command the client does not have goes to the conversation (a bot's), and //x sends /x.
+    term.type('/roll 6')
+    term.type('//help')
+    await bobInbox.until('bob to get the commands', (ms) => ms.some((m) => m.text === '/roll 6') && ms.some((m) => m.text === '/help'))
 
     mark = term.text.length
-    term.type('/frobnicate')
-    await term.waitFor(/unknown command \/frobnicate/, mark)
+    term.type('/reply 1 yes, this one')
+    const reply = (await bobInbox.until('bob to get the reply', (ms) => ms.some((m) => m.text === 'yes, this one'))).find((m) => m.text === 'yes, this one')
+    expect(reply!.replyTo).toBe(bobsMessage)
+    term.type('/reply 9 nothing to answer')
+    await term.waitFor(/no message #9/, mark)
+
+    mark = term.text.length
+    term.type('/link --qr')
+    await term.waitFor(/[▀▄█]{8}[^]*Your contact link:/, mark)
+
+    mark = term.text.length
     term.type('/add bertybot://contact/garbage')
     await term.waitFor(/error: .*contact link/, mark)
 
     term.press('\x03')
     expect(await term.exited).toBe(0)
+    // What the person saw, to look at: BERTYBOT_SCREENSHOTS=<dir> keeps it.
+    if (process.env.BERTYBOT_SCREENSHOTS !== undefined) await writeFile(join(process.env.BERTYBOT_SCREENSHOTS, 'chat.txt'), term.text)
   })
 })

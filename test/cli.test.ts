@@ -30,7 +30,17 @@ describe('the bertybot command', () => {
     const unknown = await bertybot('frobnicate')
     expect(unknown.code).toBe(2)
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/)
-    expect((await bertybot('id', '--nope')).code).toBe(2)
+    const option = await bertybot('id', '--nope')
+    expect(option.code).toBe(2)
+    expect(option.stderr).toBe('bertybot: unknown option --nope for "bertybot id". "bertybot id --help" lists the options.\n')
+    expect((await bertybot('id', '--data')).stderr).toMatch(/--data needs a value/)
+  })
+
+  it('names every bad address option, with its value, before starting anything', async () => {
+    const bad = await bertybot('id', '--listen', 'garbage', '--bootstrap', '/ip4/127.0.0.1/tcp/1', '--data', '/nonexistent/never-made')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toMatch(/--listen garbage: not a multiaddr/)
+    expect(bad.stderr).toMatch(/--bootstrap \/ip4\/127.0.0.1\/tcp\/1: needs a \/p2p\/<peer id> part/)
   })
 
   it('prints the contact link of the data directory\'s account, the same account each time', async () => {

@@ -1,10 +1,13 @@
 /**
  * `bertybot chat`: a terminal client for people, on the same protocol
- * interface a bot uses. Lines starting with `/` are commands; any other line
- * is sent to the open conversation. Incoming events print above the prompt.
+ * interface a bot uses. Lines starting with `/` are the client's commands
+ * when it has one of that name; any other line, `/roll 6` included, is sent
+ * to the open conversation (`//help` sends `/help`). Incoming events print
+ * above the prompt; messages are numbered, so `/reply 3 yes` answers one.
  */
 import { createInterface, type Interface } from 'node:readline'
 import QRCode from 'qrcode'
+import { ShownMessages } from './chat-messages.ts'
 import {
   BertybotError, type ContactAcceptedEvent, type ContactRequestEvent, type Group,
   type GroupInvitationEvent, type MemberJoinedEvent, type MessageEvent, type Peer
@@ -13,8 +16,10 @@ import {
 export interface ChatIo {
   input: NodeJS.ReadableStream
   output: NodeJS.WritableStream
-  /** Whether the output is a terminal (QR codes, cursor moves). */
+  /** Whether the output is a terminal (cursor moves, QR codes). */
   terminal: boolean
+  /** Print the contact link's QR code at start (on a terminal only; it takes more than 24 lines). */
+  qr?: boolean
 }
 
 interface Command {
@@ -39,6 +44,7 @@ class ChatSession {
   #isClosed = false
   /** A line is being handled: it prompts again when done, so events printed meanwhile do not. */
   #busy = false
+  readonly #shown = new ShownMessages()
 
   constructor (peer: Peer, io: ChatIo) {
     this.#peer = peer
@@ -52,7 +58,7 @@ class ChatSession {
     })
     this.#commands = {
       help: { usage: '/help', help: 'this list', run: async () => { this.#help() } },
-      link: { usage: '/link', help: 'your contact link (and its QR code), to give to people', run: async () => { await this.#showLink() } },
+      link: { usage: '/link [--qr]', help: 'your contact link, to give to people (with its QR code)', run: async (args) => { await this.#showLink(args.split(/\s+/).includes('--qr')) } },
       add: { usage: '/add <link> [message]', help: 'ask the owner of a contact link to be your contact', run: async (args) => { await this.#add(args) } },
       requests: { usage: '/requests', help: 'contact requests waiting for your answer', run: async () => { this.#requests() } },
       accept: { usage: '/accept [name]', help: 'accept a contact request (the latest one if no name)', run: async (args) => { await this.#answer(args, true) } },
@@ -63,6 +69,7 @@ class ChatSession {
       invite: { usage: '/invite [contact]', help: 'the open group\'s invitation; with a contact\'s name, send it to them', run: async (args) => { await this.#invite(args) } },
       join: { usage: '/join <invitation>', help: 'join a group from its invitation and open it', run: async (args) => { await this.#join(args) } },
       open: { usage: '/open <contact|group>', help: 'choose the conversation your lines go to', run: async (args) => { this.#openConversation(args) } },
+      reply: { usage: '/reply <n> <text>', help: 'answer message number n (in its conversation)', run: async (args) => { await this.#reply(args) } },
       replica: { usage: '/replica <link>', help: 'ask a replica to keep the open conversation while everyone is offline', run: async (args) => { await this.#replica(args) } },
       quit: { usage: '/quit', help: 'leave (Ctrl-C or Ctrl-D too)', run: async () => { this.#rl.close() } }
     }
@@ -71,7 +78,7 @@ class ChatSession {
   async run (): Promise<void> {
     this.#subscribe()
     this.#print(`You are ${this.#peer.displayName ?? 'anonymous (set a name with --name)'} (account ${short(this.#peer.accountId)}).`)
-    await this.#showLink()
+    await this.#showLink(this.#io.qr === true)
     this.#print('Type /help for commands.')
     this.#rl.prompt()
     this.#rl.on('line', (line) => { void this.#handle(line) })
@@ -85,27 +92,29 @@ class ChatSession {
     this.#busy = true
     try {
       if (line === '') return
+      // `//x` is `/x` said to the conversation (a bot's /help, where ours would answer).
+      if (line.startsWith('//')) return await this.#say(line.slice(1))
       if (line.startsWith('/')) {
         const [name = '', ...rest] = line.slice(1).split(/\s+/)
         const command = this.#commands[name.toLowerCase()]
-        if (command === undefined) {
-          this.#print(`unknown command /${name}. /help lists them.`)
-          return
-        }
-        await command.run(rest.join(' '))
-        return
+        if (command !== undefined) return await command.run(rest.join(' '))
+        // Not ours: a bot's command, for the open conversation.
+        if (this.#open === undefined) return this.#print(`unknown command /${name}, and no conversation open to send it to. /help lists the commands.`)
       }
-      if (this.#open === undefined) {
-        this.#print('no conversation open: /open one (see /groups), or /add a contact first.')
-        return
-      }
-      await this.#open.send({ text: line })
+      await this.#say(line)
     } catch (err) {
       this.#print(`error: ${err instanceof BertybotError ? err.message : (err as Error).message}`)
     } finally {
       this.#busy = false
       if (!this.#isClosed) this.#rl.prompt(true)
     }
+  }
+
+  /** Sends a line to the open conversation. */
+  async #say (text: string): Promise<void> {
+    if (this.#open === undefined) return this.#print('no conversation open: /open one (see /groups), or /add a contact first.')
+    const group = this.#open
+    this.#shown.sent(group, await group.send({ text }), text)
   }
 
   /** Prints above the prompt, keeping what the user was typing. */
@@ -120,8 +129,13 @@ class ChatSession {
   #subscribe (): void {
     const peer = this.#peer
     peer.on('message', (m: MessageEvent) => {
-      const where = m.group.id === this.#open?.id ? '' : ` in ${this.#conversationName(m.group)}`
-      this.#print(`[${time(m.sentAt)}] ${m.sender.displayName ?? short(m.sender.account)}${where}: ${m.text}`)
+      const number = this.#shown.received(m.group, m.id, m.text)
+      const notes: string[] = []
+      // A 1:1 conversation is named after the contact: say where only when it is another group.
+      if (m.group.id !== this.#open?.id) notes.push(m.group.kind === 'contact' ? 'to you' : `in "${m.group.name}"`)
+      if (m.replyTo !== undefined) notes.push(this.#shown.describe(m.replyTo))
+      const note = notes.length === 0 ? '' : ` (${notes.join(', ')})`
+      this.#print(`#${number} [${time(m.sentAt)}] ${this.#nameOf(m.sender.account, m.sender.displayName)}${note}: ${m.text}`)
     })
     peer.on('contactRequest', (r: ContactRequestEvent) => {
       const message = r.message === undefined || r.message === '' ? '' : `: "${r.message}"`
@@ -132,22 +146,45 @@ class ChatSession {
       this.#open ??= e.group
     })
     peer.on('groupInvitation', (i: GroupInvitationEvent) => {
-      this.#print(`${i.sender.displayName ?? short(i.sender.account)} invites you to "${i.groupName}": /join ${i.invitation}`)
+      this.#print(`${this.#nameOf(i.sender.account, i.sender.displayName)} invites you to "${i.groupName}": /join ${i.invitation}`)
     })
     peer.on('memberJoined', (e: MemberJoinedEvent) => {
-      if (e.group.kind === 'multi-member') this.#print(`${e.member.displayName ?? short(e.member.account)} joined "${e.group.name}"`)
+      if (e.group.kind === 'multi-member') this.#print(`${this.#nameOf(e.member.account, e.member.displayName)} joined "${e.group.name}"`)
     })
+  }
+
+  /** A person's name: the one they gave, else the one they have as our contact, else who they are not. */
+  #nameOf (account: string, given: string | undefined): string {
+    if (given !== undefined && given !== '') return given
+    const contact = this.#peer.contacts().find((c) => c.account === account)
+    if (contact !== undefined && contact.displayName !== '') return contact.displayName
+    return `someone unnamed (${short(account)})`
   }
 
   #help (): void {
     const width = Math.max(...Object.values(this.#commands).map((c) => c.usage.length))
-    this.#print(['Commands:', ...Object.values(this.#commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`), 'Any other line is sent to the open conversation.'].join('\n'))
+    this.#print([
+      'Commands:',
+      ...Object.values(this.#commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`),
+      'Any other line is sent to the open conversation, and so is a /command that is not one of these',
+      '(a bot\'s: /roll 6, /subscribe). Start a line with // to send one of these names: //help sends /help.'
+    ].join('\n'))
   }
 
-  async #showLink (): Promise<void> {
+  async #showLink (withQr: boolean): Promise<void> {
     const link = this.#peer.contactLink()
-    if (this.#io.terminal) this.#print(await QRCode.toString(link, { type: 'terminal', small: true }))
+    if (withQr && this.#io.terminal) this.#print(await QRCode.toString(link, { type: 'terminal', small: true }))
+    if (withQr && !this.#io.terminal) this.#print('(the QR code is shown on a terminal only)')
     this.#print(`Your contact link:\n${link}`)
+  }
+
+  async #reply (args: string): Promise<void> {
+    const [number = '', ...words] = args.split(/\s+/)
+    const text = words.join(' ')
+    if (!/^#?\d+$/.test(number) || text === '') return this.#print('usage: /reply <n> <text>, n being the number shown before a message (#3)')
+    const target = this.#shown.byNumber(Number(number.replace('#', '')))
+    if (target === undefined) return this.#print(`no message #${number.replace('#', '')} (the numbers are those shown since this chat started).`)
+    this.#shown.sent(target.group, await target.group.send({ text, replyTo: target.id }), text)
   }
 
   async #add (args: string): Promise<void> {

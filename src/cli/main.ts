@@ -4,6 +4,7 @@
  * `bertybot/protocol`, as any other client does; `bridge` is a bot, made
  * with the framework like any other.
  */
+import { multiaddr } from '@multiformats/multiaddr'
 import { resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import QRCode from 'qrcode'
@@ -42,19 +43,22 @@ const PEER_OPTIONS = `  --data <dir>         Data directory (keys, contacts, gro
 
 const COMMANDS: Record<string, { help: string, options: ParseArgsConfig['options'] }> = {
   chat: {
-    help: `Usage: bertybot chat [--name <name>] [options]
+    help: `Usage: bertybot chat [--name <name>] [--qr] [options]
 
-An interactive client: shows your contact link (and its QR code), then reads
-commands and messages. /help inside lists the commands: /add <link>, /accept,
-/contacts, /groups, /new <name>, /invite, /join <invitation>, /open <name>...
-Any other line goes to the open conversation. Ctrl-C or Ctrl-D leaves.
+An interactive client: shows your contact link, then reads commands and
+messages. /help inside lists the commands: /add <link>, /accept, /contacts,
+/groups, /new <name>, /invite, /join <invitation>, /open <name>, /reply <n>...
+Any other line goes to the open conversation, and so does a /command the
+client does not have (a bot's /subscribe, /roll 6); //help sends /help.
+Ctrl-C or Ctrl-D leaves.
 
 Options:
   --name <name>        The name others see (kept for next time)
+  --qr                 Also print the contact link as a QR code (/link --qr later)
 ${PEER_OPTIONS}
 
 ${ENVIRONMENT}`,
-    options: { name: { type: 'string' } }
+    options: { name: { type: 'string' }, qr: { type: 'boolean' } }
   },
   replica: {
     help: `Usage: bertybot replica [options]
@@ -112,21 +116,54 @@ export class UsageError extends BertybotError {
   }
 }
 
-function parse (argv: string[], extra: ParseArgsConfig['options'] = {}): ReturnType<typeof parseArgs> {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      data: { type: 'string' },
-      listen: { type: 'string', multiple: true },
-      announce: { type: 'string', multiple: true },
-      bootstrap: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      ...extra
+function parse (argv: string[], command: string | undefined, extra: ParseArgsConfig['options'] = {}): ReturnType<typeof parseArgs> {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        data: { type: 'string' },
+        listen: { type: 'string', multiple: true },
+        announce: { type: 'string', multiple: true },
+        bootstrap: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        ...extra
+      }
+    })
+  } catch (err) {
+    throw new UsageError(parseErrorMessage(err as Error & { code?: string }, command))
+  }
+}
+
+/** Node's parser speaks of positionals and `--`; say what is wrong with the command line instead. */
+function parseErrorMessage (err: Error & { code?: string }, command: string | undefined): string {
+  const help = command === undefined ? 'bertybot --help' : `bertybot ${command} --help`
+  const option = /'(-[^' ]+)/.exec(err.message)?.[1]
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${option ?? ''}${command === undefined ? '' : ` for "bertybot ${command}"`}. "${help}" lists the options.`
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return /argument missing/.test(err.message)
+      ? `${option ?? 'an option'} needs a value. "${help}" describes it.`
+      : `${option ?? 'an option'} takes no value. "${help}" describes it.`
+  }
+  return `${err.message}. "${help}" lists the options.`
+}
+
+/** Every address option that is not a multiaddr, named with its value (all of them, not the first). */
+function checkAddresses (values: Record<string, unknown>): void {
+  const problems: string[] = []
+  for (const option of ['listen', 'announce', 'bootstrap']) {
+    for (const value of (values[option] as string[] | undefined) ?? []) {
+      try {
+        const address = multiaddr(value)
+        if (option === 'bootstrap' && address.getComponents().every((c) => c.name !== 'p2p')) problems.push(`--bootstrap ${value}: needs a /p2p/<peer id> part`)
+      } catch {
+        problems.push(`--${option} ${value}: not a multiaddr (like /ip4/127.0.0.1/tcp/4001)`)
+      }
     }
-  })
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('; '))
 }
 
 function logger (defaultLevel: 'warn' | 'info'): Logger {
@@ -153,7 +190,7 @@ async function stopSignal (): Promise<void> {
 async function main (argv: string[]): Promise<number> {
   const command = argv.find((a) => !a.startsWith('-'))
   const spec = command === undefined ? undefined : COMMANDS[command]
-  const { values, positionals } = parse(argv, spec?.options)
+  const { values, positionals } = parse(argv, spec === undefined ? undefined : command, spec?.options)
   if (values.version === true) {
     process.stdout.write(`${packageJson.version}\n`)
     return 0
@@ -192,6 +229,9 @@ async function main (argv: string[]): Promise<number> {
     return 0
   }
 
+  // The bridge's --listen is its HTTP address; these are the peer's.
+  checkAddresses(values)
+
   if (command === 'id') {
     const peer = await createPeer({ ...peerOptions(values, '.bertybot'), logger: logger('warn') })
     try {
@@ -222,7 +262,7 @@ async function main (argv: string[]): Promise<number> {
   process.once('SIGTERM', () => { process.stdin.destroy() })
   const peer = await createPeer({ ...peerOptions(values, '.bertybot'), ...(name === undefined ? {} : { displayName: name }), logger: logger('warn') })
   try {
-    await runChat(peer, { input: process.stdin, output: process.stdout, terminal: process.stdout.isTTY === true && process.stdin.isTTY === true })
+    await runChat(peer, { input: process.stdin, output: process.stdout, terminal: process.stdout.isTTY === true && process.stdin.isTTY === true, qr: values.qr === true })
   } finally {
     await peer.stop()
   }
