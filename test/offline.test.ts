@@ -63,6 +63,28 @@ describe('a member that was offline', () => {
     await aliceInbox.until('alice to hear carol again', (ms) => ms.some((m) => m.text === 'back again'))
     expect((await carol.stop()).code).toBe(0)
   })
+
+  it('keeps its ports across restarts: a bot and a user that both restarted find each other, and what was sent in between arrives', async () => {
+    const botDir = await tempDir('bot')
+    const userDir = await tempDir('user')
+    let bot = await PeerProcess.start({ dataDir: botDir, displayName: 'bot' })
+    let user = await PeerProcess.start({ dataDir: userDir, displayName: 'user' })
+    const { id: group, invitation } = await bot.call<{ id: string, invitation: string }>('createGroup', 'bot and user')
+    await user.call('joinGroup', invitation)
+    const hello = await user.call<string>('send', group, 'hello bot')
+    await bot.messagesUntil('the bot to get the first message', (ms) => ms.some((m) => m.id === hello))
+    const addresses = { bot: bot.multiaddrs, user: user.multiaddrs }
+    expect((await bot.stop()).code).toBe(0)
+    expect((await user.stop()).code).toBe(0)
+
+    // Both were down; neither has a bootstrap. The user comes back first and writes; then the bot.
+    user = await PeerProcess.start({ dataDir: userDir, displayName: 'user' })
+    expect(user.multiaddrs).toEqual(addresses.user)
+    const meanwhile = await user.call<string>('send', group, 'sent while you were both away')
+    bot = await PeerProcess.start({ dataDir: botDir, displayName: 'bot' })
+    expect(bot.multiaddrs).toEqual(addresses.bot)
+    await bot.messagesUntil('the bot to get the message sent while it was away', (ms) => ms.some((m) => m.id === meanwhile), 60_000)
+  })
 })
 
 describe('two members who both moved', () => {

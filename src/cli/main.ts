@@ -37,7 +37,7 @@ Options:
 ${ENVIRONMENT}`
 
 const PEER_OPTIONS = `  --data <dir>         Data directory (keys, contacts, groups, logs). Default: $BERTYBOT_DATA, else ./.bertybot
-  --listen <multiaddr> Where to listen; repeatable. Default: 127.0.0.1, system-chosen ports
+  --listen <multiaddr> Where to listen; repeatable. Default: 127.0.0.1 on ports chosen at the first start, kept
   --announce <addr>    An address to give others instead (behind NAT, in a container); repeatable
   --bootstrap <addr>   A peer to connect to at start (multiaddr with /p2p/); repeatable`
 

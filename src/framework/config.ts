@@ -9,7 +9,7 @@
  * |---------------|----------------------|---------------------------------|
  * | dataDir       | BERTYBOT_DATA        | ./.bertybot                     |
  * | displayName   | BERTYBOT_NAME        | (kept from the last run)        |
- * | listen        | BERTYBOT_LISTEN      | 127.0.0.1, system-chosen ports  |
+ * | listen        | BERTYBOT_LISTEN      | 127.0.0.1, ports kept (port 0)  |
  * | announce      | BERTYBOT_ANNOUNCE    | the listening addresses         |
  * | bootstrap     | BERTYBOT_BOOTSTRAP   | none                            |
  * | replicas      | BERTYBOT_REPLICAS    | none                            |

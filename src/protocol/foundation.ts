@@ -9,6 +9,7 @@ import type { LogStoreContext } from './group-log.ts'
 import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
 import { LogSync } from './log-sync.ts'
 import { namespaced, type Logger } from './logger.ts'
+import { chosenPorts, withRememberedPorts } from './listen-ports.ts'
 import { startNode, type Node, type NodeOptions } from './node.ts'
 import { StateStore } from './state-store.ts'
 
@@ -31,7 +32,7 @@ export async function withFoundation<T> (options: NodeOptions, logger: Logger, b
   const state = await StateStore.open(options.dataDir)
   let node: Node | undefined
   try {
-    node = await startNode(options, { entries: async (hash) => await state.entryBytes(hash).catch(() => undefined) }, namespaced(logger, 'protocol:node'))
+    node = await startListening(options, state, logger)
     const logs: LogStoreContext = { state, blocks: node.blocks, cache: new EntryCache() }
     const helia = node.helia
     const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'), {
@@ -48,4 +49,31 @@ export async function withFoundation<T> (options: NodeOptions, logger: Logger, b
     await state.close().catch(() => {})
     throw err
   }
+}
+
+/**
+ * Starts the node on the ports it listened on before, where its listen
+ * addresses leave the port to the system (listen-ports.ts), and remembers
+ * the ports it got. With `announce` set the addresses it gives out are
+ * those, and the listening ports are not read back: give those a fixed port.
+ */
+async function startListening (options: NodeOptions, state: StateStore, logger: Logger): Promise<Node> {
+  const stores = { entries: async (hash: string) => await state.entryBytes(hash).catch(() => undefined) }
+  const nodeLogger = namespaced(logger, 'protocol:node')
+  const remembered = options.announce.length > 0 ? {} : await state.listenPorts()
+  const listen = await withRememberedPorts(options.listen, remembered, nodeLogger)
+  let node: Node
+  try {
+    node = await startNode({ ...options, listen }, stores, nodeLogger)
+  } catch (err) {
+    // Taken between the check and the start: on new ports, rather than not at all.
+    if (listen.every((address, i) => address === options.listen[i])) throw err
+    nodeLogger.warn({ err }, 'could not listen on the ports used before: listening on new ones')
+    node = await startNode(options, stores, nodeLogger)
+  }
+  if (options.announce.length === 0) {
+    const ports = chosenPorts(options.listen, node.libp2p.getMultiaddrs())
+    if (JSON.stringify(ports) !== JSON.stringify(remembered)) await state.putListenPorts(ports)
+  }
+  return node
 }

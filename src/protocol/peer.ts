@@ -35,7 +35,7 @@ export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'
 export interface PeerOptions {
   /** Where keys, groups and logs live. The same directory is the same account after a restart. */
   dataDir: string
-  /** Multiaddrs to listen on; loopback with system-chosen ports by default. */
+  /** Multiaddrs to listen on; loopback by default. A port 0 is chosen by the system at the first start and kept in the data directory for the next ones. */
   listen?: string[]
   /** Multiaddrs others should dial, given in links instead of the listening ones (behind NAT, in a container). */
   announce?: string[]

@@ -95,6 +95,8 @@ export type LogKind = 'metadata' | 'messages'
 
 export type StateOp = { type: 'put', sublevel: Sub, key: string, value: Bytes } | { type: 'del', sublevel: Sub, key: string }
 
+const listenPortsSchema = z.record(z.string().max(1024), z.number().int().min(1).max(65535))
+
 export class StateStore {
   readonly #db: ClassicLevel<string, Bytes>
   readonly #meta: Sub
@@ -351,6 +353,17 @@ export class StateStore {
       this.#groupPeersWritten.delete(key)
       throw err
     }
+  }
+
+  /** The ports chosen for listen addresses with port 0 (listen-ports.ts); a damaged record counts as none. */
+  async listenPorts (): Promise<Record<string, number>> {
+    const value = await this.#meta.get('listen-ports')
+    if (value === undefined) return {}
+    return decodeCbor(value, listenPortsSchema) ?? {}
+  }
+
+  async putListenPorts (ports: Record<string, number>): Promise<void> {
+    await this.#meta.put('listen-ports', encodeCbor(ports))
   }
 
   /** The display name last given to the peer, kept so a restart without one keeps it. */
