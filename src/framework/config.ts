@@ -158,6 +158,7 @@ export function environment (options: Pick<BotConfigOptions, 'env' | 'envFile'>)
 export function loadConfig (options: BotConfigOptions = {}): BotConfig {
   const env = environment(options)
   const config: Record<string, unknown> = { ...defaults }
+  const problems: Array<{ variable: string, message: string }> = []
   for (const [key, field] of Object.entries(fields) as Array<[keyof BotConfig, { variable: string, schema: z.ZodType, list?: boolean }]>) {
     const fromCode = options[key]
     const raw = env[field.variable]
@@ -177,11 +178,12 @@ export function loadConfig (options: BotConfigOptions = {}): BotConfig {
     }
     const parsed = field.schema.safeParse(value)
     if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      throw new ConfigError(name, issue?.message ?? 'invalid value')
+      problems.push({ variable: name, message: parsed.error.issues[0]?.message ?? 'invalid value' })
+      continue
     }
     config[key] = parsed.data
   }
+  if (problems.length > 0) throw ConfigError.of(problems)
   return config as unknown as BotConfig
 }
 
@@ -198,10 +200,14 @@ export function loadSettings<S extends SettingsSchema> (schema: S, options: Pick
   const values = Object.fromEntries(Object.keys(schema.shape).map((key) => [key, env[key]?.trim() === '' ? undefined : env[key]?.trim()]))
   const parsed = schema.safeParse(values)
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const variable = String(issue?.path[0] ?? 'settings')
-    const problem = issue?.code === 'invalid_type' && values[variable] === undefined ? 'is required' : issue?.message ?? 'invalid value'
-    throw new ConfigError(variable, problem)
+    // One problem per variable (the first zod found for it), every variable named.
+    const problems = new Map<string, string>()
+    for (const issue of parsed.error.issues) {
+      const variable = String(issue.path[0] ?? 'settings')
+      if (problems.has(variable)) continue
+      problems.set(variable, issue.code === 'invalid_type' && values[variable] === undefined ? 'is required' : issue.message)
+    }
+    throw ConfigError.of([...problems].map(([variable, message]) => ({ variable, message })))
   }
   return parsed.data
 }

@@ -16,11 +16,23 @@ export class BotError extends BertybotError {
 
 /** A configuration value is wrong; `variable` names it (an environment variable or an option). */
 export class ConfigError extends BertybotError {
+  /** The (first) bad variable. */
   readonly variable: string
+  /** Every bad variable with what is wrong with it, the first being `variable`: one start names them all. */
+  readonly problems: ReadonlyArray<{ readonly variable: string, readonly message: string }>
 
-  constructor (variable: string, message: string) {
-    super('ERR_CONFIG', `${variable}: ${message}`)
+  constructor (variable: string, message: string, more: Array<{ variable: string, message: string }> = []) {
+    const problems = [{ variable, message }, ...more]
+    super('ERR_CONFIG', problems.map((p) => `${p.variable}: ${p.message}`).join('; '))
     this.variable = variable
+    this.problems = problems
+  }
+
+  /** One error for several problems (at least one). */
+  static of (problems: Array<{ variable: string, message: string }>): ConfigError {
+    const [first, ...rest] = problems
+    if (first === undefined) throw new TypeError('ConfigError.of needs a problem')
+    return new ConfigError(first.variable, first.message, rest)
   }
 }
 

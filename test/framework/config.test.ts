@@ -63,6 +63,19 @@ describe('bot configuration', () => {
     await expect(createBot({ env: {}, listen: ['nope'] })).rejects.toThrow('option listen: "nope" is not a multiaddr')
   })
 
+  it('names every bad variable at once, not only the first', () => {
+    let error: ConfigError | undefined
+    try {
+      loadConfig({ env: { BERTYBOT_LISTEN: 'nowhere', BERTYBOT_DHT: 'maybe', BERTYBOT_LOG_LEVEL: 'loud' } })
+    } catch (err) {
+      error = err as ConfigError
+    }
+    expect(error?.problems.map((p) => p.variable)).toEqual(['BERTYBOT_LISTEN', 'BERTYBOT_DHT', 'BERTYBOT_LOG_LEVEL'])
+    expect(error?.message).toMatch(/^BERTYBOT_LISTEN: .*; BERTYBOT_DHT: .*; BERTYBOT_LOG_LEVEL: /)
+    const schema = z.object({ GREETING: z.string(), RETRIES: z.coerce.number().int().min(0) })
+    expect(() => loadSettings(schema, { env: { RETRIES: '-1' } })).toThrow(/^GREETING: is required; RETRIES: /)
+  })
+
   it('registers a bot\'s conversations with the replicas it is given, also those its handlers create', async () => {
     const network = await createTestNetwork()
     try {

@@ -1,6 +1,7 @@
 import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { setupEchoBot } from '../../bots/echo/bot.ts'
+import { LogCapture } from '../helpers/log-capture.ts'
 
 let network: TestNetwork
 afterEach(async () => { await network.stop() })
@@ -15,6 +16,20 @@ describe('the echo bot', () => {
     expect(await alice.nextReply()).toBe('hello, echo')
     await alice.send('and again')
     expect(await alice.nextReply()).toBe('and again')
+  })
+
+  it('logs one line when it accepts a contact and one for each answer, without the text', async () => {
+    network = await createTestNetwork()
+    const log = new LogCapture('info')
+    const bot = await network.bot(setupEchoBot, { displayName: 'echo', logger: log.logger })
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+    await alice.send('a secret')
+    expect(await alice.nextReply()).toBe('a secret')
+    await log.waitForLine('the answer logged', (line) => line.msg === 'answered a message')
+    expect(log.find((line) => line.msg === 'accepted a contact')).toMatchObject([{ name: 'alice' }])
+    expect(log.find((line) => line.msg === 'answered a message')).toMatchObject([{ from: 'alice', characters: 8 }])
+    expect(log.find((line) => JSON.stringify(line).includes('a secret'))).toEqual([])
   })
 
   it('answers in a group of three', async () => {
