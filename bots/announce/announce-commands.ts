@@ -68,7 +68,11 @@ export function setupAnnouncementCommands (app: AnnounceApp): void {
   }, adminOnly(app, async (ctx) => {
     const timezone = ctx.args.tz ?? bot.config.timezone
     const problem = checkCron(ctx.args.cron, timezone)
-    if (problem !== undefined) return await ctx.reply(problem)
+    if (problem !== undefined) {
+      // `/announce add 0 9 * * * Hi` reads "0" as the expression: the fields need quotes around them.
+      const unquoted = ctx.args.cron.trim().split(/\s+/).length < 5
+      return await ctx.reply(unquoted ? `${problem} Put the expression in quotes: /announce add "${[ctx.args.cron, ...ctx.args.text.split(/\s+/)].slice(0, 5).join(' ')}" ${ctx.args.text.split(/\s+/).slice(4).join(' ')}`.trimEnd() : problem)
+    }
     const state = stateOf(ctx)
     const to = parseRecipients(ctx.args.to, await state.channels())
     if (typeof to === 'object' && 'error' in to) return await ctx.reply(to.error)

@@ -112,7 +112,7 @@ export class CommandRegistry {
         rest = subRest
       }
       const command = this.#byName.get(name.toLowerCase())
-      if (command === undefined) return await this.#unknown(ctx, name)
+      if (command === undefined) return await this.#unknown(ctx, name, rest)
       const parsed = parseCommandArgs(rest, command.schema, { flags: command.flags })
       if (!parsed.ok) {
         await ctx.reply(`${parsed.error}\nUsage: ${usage(command)}`)
@@ -130,15 +130,22 @@ export class CommandRegistry {
     await ctx.reply([intro, ...subcommands.map((c) => `${usage(c)}${c.description === undefined ? '' : ` - ${c.description}`}`)].join('\n'))
   }
 
-  async #unknown (ctx: MessageContext, name: string): Promise<void> {
+  async #unknown (ctx: MessageContext, name: string, rest: string): Promise<void> {
     const wanted = name.toLowerCase()
     let best: { name: string, d: number } | undefined
-    for (const known of this.#byName.keys()) {
+    // Commands with subcommands count by their own name (`/annonce now` is close to `/announce`).
+    for (const known of [...this.#byName.keys(), ...this.#parents.keys()]) {
+      if (known.includes(' ')) continue
       const d = distance(wanted, known)
       if (best === undefined || d < best.d) best = { name: known, d }
     }
     const close = best !== undefined && best.d <= Math.max(2, Math.floor(wanted.length / 3))
-    await ctx.reply(`Unknown command /${name}.${close ? ` Did you mean /${best?.name}?` : ''} /help lists the commands.`)
+    let suggestion = best?.name
+    if (close && suggestion !== undefined && this.#parents.has(suggestion)) {
+      const sub = /^\S*/.exec(rest)?.[0]?.toLowerCase() ?? ''
+      if (this.#byName.has(`${suggestion} ${sub}`)) suggestion = `${suggestion} ${sub}`
+    }
+    await ctx.reply(`Unknown command /${name}.${close ? ` Did you mean /${suggestion}?` : ''} /help lists the commands.`)
   }
 }
 

@@ -51,14 +51,33 @@ const LOOKBACK_MS = 7 * 24 * 60 * MINUTE
 export function validateSchedule (expression: string, timezone: string): void {
   const check = nodeCron.validateDetailed(expression)
   if (!check.valid) {
-    const details = check.errors.map((e) => `${e.field}: ${e.message}`).join('; ')
-    throw new ScheduleError(`"${expression}" is not a cron expression (${details === '' ? 'expected 5 or 6 fields: [second] minute hour day-of-month month day-of-week' : details})`)
+    const details = check.errors.map((e) => cronProblem(e.field, e.value ?? '')).join('; ')
+    throw new ScheduleError(`"${expression}" is not a cron expression (${details === '' ? FIELDS_HELP : details})`)
   }
   try {
     new Intl.DateTimeFormat('en', { timeZone: timezone })
   } catch {
     throw new ScheduleError(`"${timezone}" is not a time zone (try Europe/Paris or UTC)`)
   }
+}
+
+const FIELDS_HELP = 'it has 5 fields, minute hour day-of-month month day-of-week, or 6 with seconds first: "0 9 * * 1-5" is 9:00 on weekdays'
+
+/** What each field of a cron expression takes, for messages in our words (node-cron's say "61 is a invalid expression for minute"). */
+const CRON_FIELDS: Record<string, string> = {
+  second: 'a second (0-59)',
+  minute: 'a minute (0-59)',
+  hour: 'an hour (0-23)',
+  dayOfMonth: 'a day of the month (1-31)',
+  month: 'a month (1-12 or jan-dec)',
+  dayOfWeek: 'a day of the week (0-7 or sun-sat, 0 and 7 both Sunday)'
+}
+
+function cronProblem (field: string, value: string): string {
+  const fields = value.trim() === '' ? 0 : value.trim().split(/\s+/).length
+  if (field === 'expression') return `${fields} field${fields === 1 ? '' : 's'} where ${FIELDS_HELP}`
+  const takes = CRON_FIELDS[field]
+  return takes === undefined ? `"${value}" is not valid there` : `"${value}" is not ${takes}`
 }
 
 /** The first time after `after` that a cron expression matches in `timezone` (validated first). */

@@ -101,7 +101,11 @@ describe('the announcement bot', () => {
     const { bot } = await startAnnounceBot(network, { admins: [admin], clock })
     await meet(admin, bot)
 
-    expect(await ask(admin, '/announce add "0 99 * * *" Hello')).toMatch(/^"0 99 \* \* \*" is not a cron expression \(.*hour.*\)\.$/)
+    expect(await ask(admin, '/announce add "0 99 * * *" Hello')).toBe('"0 99 * * *" is not a cron expression ("99" is not an hour (0-23)).')
+    expect(await ask(admin, '/announce add 0 9 * * 1-5 Stand-up time')).toBe(
+      '"0" is not a cron expression (1 field where it has 5 fields, minute hour day-of-month month day-of-week, or 6 with seconds first: "0 9 * * 1-5" is 9:00 on weekdays).' +
+      ' Put the expression in quotes: /announce add "0 9 * * 1-5" Stand-up time')
+    expect(await ask(admin, '/annonce now Hello')).toBe('Unknown command /annonce. Did you mean /announce now? /help lists the commands.')
     expect(await ask(admin, '/announce add "0 9 * * *" Hello --tz Mars/Olympus')).toBe('"Mars/Olympus" is not a time zone (try Europe/Paris or UTC).')
     expect(await ask(admin, '/announce once 2026-13-01 09:00 Hello')).toMatch(/there is no month 13\.$/)
     expect(await ask(admin, '/announce once 2026-11-01 09:00 Hello')).toMatch(/is in the past/)

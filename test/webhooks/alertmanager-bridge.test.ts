@@ -76,6 +76,7 @@ describeWithAlertmanager('the bridge with a real Alertmanager', () => {
     expect(await ask(admin, ops, `/unsilence ${id}`)).toMatch(/is over/)
     expect((await client.silence(id ?? '')).status.state).toBe('expired')
     expect(await ask(admin, ops, '/silence nonsense')).toMatch(/How long|not a|Which alerts/)
+    expect(await ask(admin, ops, '/silence foo 2h')).toMatch(/^"foo" is not a matcher: a label, an operator/)
 
     // /alerts shows what fires and is not silenced: nothing, DiskFull being silenced.
     await client.expireSilence(fromReply?.id ?? '')

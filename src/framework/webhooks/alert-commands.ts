@@ -112,6 +112,15 @@ type SilenceRequest = { matchers: Matcher[], durationMs: number, comment: string
  * `<matcher…> <duration> [comment]`; with no matcher, as an answer to an
  * alert message, the labels of that message's alert (those its alerts share).
  */
+function isDuration (word: string): boolean {
+  try {
+    parseDuration(word)
+    return true
+  } catch {
+    return false
+  }
+}
+
 async function silenceRequest (app: BridgeApp, ctx: CommandContext<unknown>): Promise<SilenceRequest> {
   const usage = 'Say /silence alertname="HighLatency" 2h [comment], or answer an alert message with /silence 1h.'
   const all = splitWords(ctx.rawArgs)
@@ -130,6 +139,9 @@ async function silenceRequest (app: BridgeApp, ctx: CommandContext<unknown>): Pr
   try {
     durationMs = parseDuration(duration)
   } catch (err) {
+    // `/silence foo 2h`: the duration is there, one word on; what comes first is a matcher gone wrong.
+    const next = all[i + 1]
+    if (next !== undefined && isDuration(next)) return { error: `"${duration}" is not a matcher: a label, an operator (=, !=, =~, !~) and a value, like alertname="HighLatency". ${usage}` }
     return { error: `${(err as Error).message}. ${usage}` }
   }
   const comment = all.slice(i + 1).join(' ').replace(/^"(.*)"$/, '$1') || `from ${ctx.group.name} by way of the bridge`
