@@ -278,8 +278,11 @@ export class Scheduler {
     }
     if (last === undefined) {
       // A cron schedule seen for the first time has missed nothing; from this
-      // minute on, what it misses while the bot is down is caught up.
-      await this.#store.setLastRun(entry.name, Math.floor(now / MINUTE) * MINUTE - 1)
+      // moment on, what it misses while the bot is down is caught up. (From the
+      // start of this minute, it took an occurrence earlier in the minute, before
+      // the schedule existed, for one missed at the next restart: an announcement
+      // resumed at 09:00:30 was sent "late" for 09:00.)
+      await this.#store.setLastRun(entry.name, now)
       return undefined
     }
     for (let t = Math.floor(now / MINUTE) * MINUTE; t >= Math.max(last + 1, now - LOOKBACK_MS); t -= MINUTE) {

@@ -65,6 +65,24 @@ describe('schedules', () => {
     expect(await alice.nextReply()).toBe('pong')
   })
 
+  it('do not take an occurrence from before they existed for one missed: a schedule first seen just after its time does not run late at the next restart', async () => {
+    network = await createTestNetwork()
+    // 30 s after 10:00 in Paris: the schedule first exists after that day's occurrence.
+    const clock = new ManualClock(new Date('2026-11-24T09:00:30Z'))
+    const bot = await network.bot(standUpBot, { clock })
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+    await alice.send('/ping')
+    expect(await alice.nextReply()).toBe('pong')
+
+    await bot.stop()
+    await clock.set(new Date('2026-11-24T09:05:00Z'))
+    await network.bot(standUpBot, { clock, dataDir: bot.config.dataDir })
+    // The next thing alice hears is the answer to her ping, not a stand-up "late".
+    await alice.send('/ping')
+    expect(await alice.nextReply()).toBe('pong')
+  })
+
   it('refuse a bad cron expression or time zone, saying what is wrong', async () => {
     network = await createTestNetwork()
     await expect(network.bot((b) => { b.schedule('61 * * * *', async () => {}) })).rejects.toThrow(ScheduleError)
