@@ -1,8 +1,8 @@
 /**
- * `bertybot new`: the project it makes installs and passes its own tests,
- * against this repository's bertybot, as a user's would. The project's
- * `bertybot` dependency points here (`file:`), so it uses the built `dist/`:
- * the test builds it first, from the sources as they are now.
+ * `bertybot new`: the project it makes carries this repository's bertybot
+ * (npm pack of it, built from the sources as they are now), installs from
+ * it without a registry copy of bertybot, passes its own tests and starts,
+ * as a user's would.
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -92,53 +92,75 @@ const rootPackage = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'
 }
 
 describe('bertybot new', () => {
-  it('makes a project that installs and passes its own tests', { timeout: 300_000 }, async () => {
-    // The project resolves bertybot to this repository's dist/: build it from the current sources.
-    const build = await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, timeoutMs: 120_000 })
-    expect(build.code, build.output).toBe(0)
-
+  it('makes a project that carries its bertybot, installs from it, passes its own tests and starts', { timeout: 420_000 }, async () => {
+    // No --from: the project gets npm pack of this checkout, built from the sources as they are now.
     const dir = join(await tempDir('template'), 'dice-bot')
-    const created = await bertybot(['new', dir, '--name', "Dice's bot"])
+    const created = await run(process.execPath, ['--conditions=bertybot-source', cli, 'new', dir, '--name', "Dice's bot"], { cwd: root, timeoutMs: 180_000 })
     expect(created.code, created.output).toBe(0)
     expect(created.output).toContain('npm install && npm test')
     expect(created.output).toContain('npm start')
+    expect(created.output).toContain(`vendor/bertybot-${rootPackage.version}.tgz`)
 
     const files = await readdir(dir)
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'bot.ts', 'bot.test.ts', '.env.example', 'Dockerfile', 'README.md', '.gitignore']))
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'bot.ts', 'bot.test.ts', '.env.example', 'Dockerfile', 'README.md', '.gitignore', 'vendor']))
     expect(files).not.toContain('gitignore')
-    const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as {
-      name: string
-      dependencies: Record<string, string>
-      devDependencies: Record<string, string>
-      allowScripts?: Record<string, boolean>
-    }
+    const pkg = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as { name: string, dependencies: Record<string, string> }
     expect(pkg.name).toBe('dice-bot')
-    expect(pkg.dependencies.bertybot).toBe(`^${rootPackage.version}`)
+    expect(pkg.dependencies.bertybot).toBe(`file:vendor/bertybot-${rootPackage.version}.tgz`)
     expect(await readFile(join(dir, 'bot.ts'), 'utf8')).toContain("displayName: 'Dice\\'s bot'")
     const env = await readFile(join(dir, '.env.example'), 'utf8')
     for (const variable of ['DATA', 'NAME', 'LISTEN', 'BOOTSTRAP', 'REPLICAS', 'DHT', 'TIMEZONE', 'CONCURRENCY', 'LOG_LEVEL', 'LOG_FORMAT']) {
       expect(env).toMatch(new RegExp(`^BERTYBOT_${variable}=`, 'm'))
     }
-    for (const file of files) expect(await readFile(join(dir, file), 'utf8'), `placeholders left in ${file}`).not.toMatch(/\{\{\w+\}\}/)
+    for (const file of files.filter((f) => f !== 'vendor')) expect(await readFile(join(dir, file), 'utf8'), `placeholders left in ${file}`).not.toMatch(/\{\{\w+\}\}/)
+    // The Docker image's build copies the tarball before npm ci.
+    expect(await readFile(join(dir, 'Dockerfile'), 'utf8')).toMatch(/COPY vendor \.\/vendor\nRUN npm ci/)
 
-    // Depend on this repository instead of the registry; it is built above, so npm need not run its `prepare`.
-    pkg.dependencies.bertybot = `file:${root}`
-    pkg.allowScripts = { ...pkg.allowScripts, bertybot: false }
-    await writeFile(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`)
+    // What npm pack put in it: the built JavaScript and its types, the command, the template.
+    const listing = await run('tar', ['-tzf', join(dir, 'vendor', `bertybot-${rootPackage.version}.tgz`)], { cwd: dir, timeoutMs: 30_000 })
+    for (const file of ['dist/framework/index.js', 'dist/framework/index.d.ts', 'dist/protocol/index.js', 'dist/cli/main.js', 'templates/bot/package.json', 'package.json']) {
+      expect(listing.output, file).toContain(`package/${file}`)
+    }
 
     const install = await npm(['install', '--prefer-offline', '--no-audit', '--no-fund'], dir, 180_000)
     expect(install.code, install.output).toBe(0)
     expect(existsSync(join(dir, 'node_modules', '.bin', 'node')), 'the project brings its own Node').toBe(true)
 
-    // The installed command (dist/cli) finds the template too.
+    // The installed command (dist/cli) makes projects too, carrying the installed bertybot.
     const second = join(dirname(dir), 'second-bot')
-    const fromDist = await run(process.execPath, [join(dir, 'node_modules', '.bin', 'bertybot'), 'new', second], { cwd: dir, timeoutMs: 30_000 })
+    const fromDist = await run(process.execPath, [join(dir, 'node_modules', '.bin', 'bertybot'), 'new', second], { cwd: dir, timeoutMs: 60_000 })
     expect(fromDist.code, fromDist.output).toBe(0)
-    expect(JSON.parse(await readFile(join(second, 'package.json'), 'utf8'))).toMatchObject({ name: 'second-bot' })
+    expect(JSON.parse(await readFile(join(second, 'package.json'), 'utf8'))).toMatchObject({ name: 'second-bot', dependencies: { bertybot: `file:vendor/bertybot-${rootPackage.version}.tgz` } })
+    expect(existsSync(join(second, 'vendor', `bertybot-${rootPackage.version}.tgz`))).toBe(true)
 
     const test = await npm(['test'], dir, 120_000)
     expect(test.code, test.output).toBe(0)
     expect(test.output.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Tests\s+2 passed/)
+
+    // And it runs (what npm start runs, on the project's own Node): it prints its contact link; SIGTERM stops it cleanly.
+    const start = spawn(join(dir, 'node_modules', '.bin', 'node'), ['bot.ts'], { cwd: dir, env: { ...childEnv(), BERTYBOT_DATA: join(dirname(dir), 'dice-data') }, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    if (start.pid !== undefined) running.add(start.pid)
+    let output = ''
+    const exited = new Promise<number | null>((resolve) => start.on('close', (code) => { resolve(code) }))
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`no contact link within 60 s:\n${output}`)) }, 60_000)
+      const look = (chunk: Buffer): void => {
+        output += chunk.toString()
+        if (/bertybot:\/\/contact\/\S+/.test(output)) { clearTimeout(timer); resolve() }
+      }
+      start.stdout.on('data', look)
+      start.stderr.on('data', look)
+    })
+    process.kill(-(start.pid as number), 'SIGTERM')
+    expect(await exited, output).toBe(0)
+  })
+
+  it('refuses a --from that is not bertybot, and leaves the directory as it was', async () => {
+    const dir = join(await tempDir('template'), 'nothing-bot')
+    const result = await bertybot(['new', dir, '--from', join(root, 'README.md')])
+    expect(result.code, result.output).toBe(2)
+    expect(result.output).toMatch(/--from .*README\.md: give a bertybot package directory or a \.tgz/)
+    expect(existsSync(join(dir, 'vendor'))).toBe(false)
   })
 
   it('refuses a directory that is not empty, with exit code 2, and writes nothing', async () => {

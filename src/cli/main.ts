@@ -93,20 +93,25 @@ ${ENVIRONMENT}`,
     options: { qr: { type: 'boolean' } }
   },
   new: {
-    help: `Usage: bertybot new <dir> [--name <bot name>]
+    help: `Usage: bertybot new <dir> [--name <bot name>] [--from <package dir or .tgz>]
 
 Creates a ready-to-run bot project in <dir> (a new or empty directory): the
 bot (bot.ts: contacts, groups, a welcome, a /roll command), its tests, a
 .env.example listing every setting, a Dockerfile, a README and a .gitignore.
-The project depends on this version of bertybot. Then:
+The project carries the bertybot it depends on, as a tarball in its vendor/
+directory (npm pack of this installation, or of --from): it installs with no
+registry copy of bertybot, and its Docker image builds from its directory.
+Then:
 
   cd <dir> && npm install && npm test
   npm start
 
 Options:
   --name <bot name>    The name people see. Default: the directory's name
+  --from <path>        The bertybot to carry: a checkout or installed package
+                       (packed with npm pack), or a tarball npm pack made
 `,
-    options: { name: { type: 'string' } }
+    options: { name: { type: 'string' }, from: { type: 'string' } }
   }
 }
 
@@ -213,7 +218,8 @@ async function main (argv: string[]): Promise<number> {
     const [dir, ...extra] = rest
     if (dir === undefined || extra.length > 0) throw new UsageError('"bertybot new" takes one directory: bertybot new <dir> [--name <bot name>]')
     const name = values.name as string | undefined
-    const project = await createProject({ dir, ...(name === undefined ? {} : { botName: name }) })
+    const from = values.from as string | undefined
+    const project = await createProject({ dir, ...(name === undefined ? {} : { botName: name }), ...(from === undefined ? {} : { from }) })
     process.stdout.write(nextSteps(project))
     return 0
   }

@@ -2,13 +2,17 @@
  * `bertybot new <dir>`: a ready-to-run bot project, from the template in
  * `templates/bot` of the bertybot package. The template's placeholders are
  * filled in: `{{name}}` (the project's npm name, from the directory's),
- * `{{botName}}` (the name people see) and `{{bertybotVersion}}` (this
- * package's version, which the project then depends on).
+ * `{{botName}}` (the name people see) and `{{bertybot}}` (the dependency:
+ * `file:vendor/bertybot-<version>.tgz`, the tarball `vendor.ts` puts in the
+ * project, so that it installs without a registry that has bertybot).
  */
-import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { BertybotError } from '../protocol/index.ts'
+import { NewProjectError } from './errors.ts'
+import { vendorBertybot, VENDOR_DIR } from './vendor.ts'
+
+export { NewProjectError }
 
 /** The package's root: two levels up from this module, in `src/cli/` as in `dist/cli/`. */
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -22,18 +26,13 @@ const SKIPPED = new Set(['node_modules', 'package-lock.json', '.env', 'data'])
 
 const MAX_BOT_NAME = 200
 
-/** The target directory cannot take a new project (it has files, or is not a directory); or a bad name. */
-export class NewProjectError extends BertybotError {
-  constructor (message: string) {
-    super('ERR_NEW_PROJECT', message)
-  }
-}
-
 export interface NewProjectOptions {
   /** Where to create the project: a new or empty directory. */
   dir: string
   /** The name people see. Default: the directory's name. */
   botName?: string
+  /** The bertybot to put in the project: a package directory or a tarball (`npm pack`). Default: the running one. */
+  from?: string
 }
 
 export interface NewProject {
@@ -43,7 +42,9 @@ export interface NewProject {
   name: string
   botName: string
   bertybotVersion: string
-  /** The files written, relative to `dir`. */
+  /** The bertybot tarball in the project, relative to `dir`. */
+  bertybotTarball: string
+  /** The files written, relative to `dir` (the tarball included). */
   files: string[]
 }
 
@@ -60,12 +61,6 @@ export function packageName (dirName: string): string {
 /** A value as it must appear inside a single- or double-quoted string literal of a .ts or .json file. */
 function escapeForQuotes (value: string): string {
   return JSON.stringify(value).slice(1, -1).replaceAll("'", "\\'")
-}
-
-async function bertybotVersion (): Promise<string> {
-  const pkg = JSON.parse(await readFile(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown }
-  if (typeof pkg.version !== 'string') throw new Error(`no version in ${join(PACKAGE_ROOT, 'package.json')}`)
-  return pkg.version
 }
 
 /** Refuses a directory that exists and is not empty, or is not a directory; creates it if missing. */
@@ -104,16 +99,22 @@ export async function createProject (options: NewProjectOptions): Promise<NewPro
   if (botName === '' || botName.length > MAX_BOT_NAME || /[\r\n]/.test(botName)) {
     throw new NewProjectError(`the bot's name must be one line of 1 to ${MAX_BOT_NAME} characters`)
   }
-  const version = await bertybotVersion()
-  const values: Record<string, { raw: string, quoted: string }> = {
-    name: { raw: name, quoted: name },
-    botName: { raw: botName, quoted: escapeForQuotes(botName) },
-    bertybotVersion: { raw: version, quoted: version }
-  }
-
   const templateFiles = await listFiles(TEMPLATE_DIR)
   if (!templateFiles.includes('package.json')) throw new Error(`the project template is missing: no package.json in ${TEMPLATE_DIR}`)
   await prepareTarget(dir)
+  let vendored
+  try {
+    vendored = await vendorBertybot(dir, PACKAGE_ROOT, options.from)
+  } catch (err) {
+    await rm(join(dir, VENDOR_DIR), { recursive: true, force: true })
+    throw err
+  }
+  const dependency = `file:${vendored.file}`
+  const values: Record<string, { raw: string, quoted: string }> = {
+    name: { raw: name, quoted: name },
+    botName: { raw: botName, quoted: escapeForQuotes(botName) },
+    bertybot: { raw: dependency, quoted: escapeForQuotes(dependency) }
+  }
 
   const written: string[] = []
   for (const file of templateFiles) {
@@ -130,7 +131,8 @@ export async function createProject (options: NewProjectOptions): Promise<NewPro
     await writeFile(join(dir, target), text, { flag: 'wx' })
     written.push(target)
   }
-  return { dir, name, botName, bertybotVersion: version, files: written }
+  written.push(vendored.file)
+  return { dir, name, botName, bertybotVersion: vendored.version, bertybotTarball: vendored.file, files: written }
 }
 
 /** What to type next, with `dir` as the user can `cd` to it from `cwd`. */
@@ -138,7 +140,8 @@ export function nextSteps (project: NewProject, cwd = process.cwd()): string {
   const rel = relative(cwd, project.dir)
   const cdTo = rel === '' ? '.' : rel.startsWith('..') ? project.dir : rel
   const shell = /^[\w./@+-]+$/.test(cdTo) ? cdTo : `'${cdTo.replaceAll("'", "'\\''")}'`
-  return `Created ${project.name} in ${project.dir}, a bot that depends on bertybot ^${project.bertybotVersion}.
+  return `Created ${project.name} in ${project.dir}, a bot that depends on bertybot ${project.bertybotVersion},
+from ${project.bertybotTarball} inside it (no registry needed for it: keep that file with the project).
 
 Next steps:
   cd ${shell} && npm install && npm test
