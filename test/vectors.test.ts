@@ -9,6 +9,7 @@ import { bytesToHex, hexToBytes, signingKeyPairFromSeed, x25519Agreement } from 
 import { decodeAppMessage } from '../src/protocol/app-messages.ts'
 import { MetadataEventType, memberDeviceAddedSchema, openChainKey, openMessageBody, openMessageHeaders, openMetadataEvent, verifyMemberDevice } from '../src/protocol/envelope.ts'
 import { decodeCbor } from '../src/protocol/encoding.ts'
+import { decodeContactLink, encodeContactLink } from '../src/protocol/contact-link.ts'
 import { computeLinkKey, decodeInvitation, deriveContactGroupKeys } from '../src/protocol/group-keys.ts'
 import { deriveNextKeys } from '../src/protocol/ratchet.ts'
 
@@ -93,5 +94,19 @@ describe('wire formats', () => {
     expect(invitation.keys.secret).toEqual(fill(14))
     expect(invitation.name).toBe('vectors')
     expect(invitation.hints).toEqual(['/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWJopZHiJzy3SA7wJEazptro9bTfK25Y14QpeicdszKkBk'])
+  })
+
+  it('reads a contact link made by an earlier build (text hints), and writes shorter ones that read back the same', () => {
+    const hints = ['/ip4/127.0.0.1/tcp/40885/p2p/12D3KooWK4BP1iWy8p6XRtywC4P2Q9xZ2CeLFn34s24ubEGZZsMG', '/ip4/127.0.0.1/tcp/42781/ws/p2p/12D3KooWK4BP1iWy8p6XRtywC4P2Q9xZ2CeLFn34s24ubEGZZsMG']
+    const old = decodeContactLink('bertybot://contact/KFT2n56RFbMbTiqk5vX6Kd8UCMreyjCd5CYo7RoN6mQshnUYvF7QiWCvFtjCwqEZfNa7SKYNDPojmopoBhHzyExwsvBanDx2iJJJ7MAt1vCgDPrCkEnY9YBZDz4yZXHaysCjEnfuFdQmmRKcW71f9LxK1gk3pZvLkd8CYRSY8RVYVr9fB3vtah5Mz3yurrVrJd5TBjK8U12DRy9HAVbFD312GiQQonb3M3GrxmcwB9enaysc7ceHBibn5mzwzEsYuFht1uTpceTeKk7DuSouNzyBbU9tviTg9sAhLFPXFYVwxQbMms8Z1b4ajmb7eorWh9jx6kHJrZPXx6SLwFSoK6vgWkpgdtdFasfeybe1GXFTStrrFCrfTfBzXMmichv64bQMqHnweYGY8YKVSD6u3BqmntbTUk4YU8mJnPV6gkJjpfXc3BYvC9qxZSHEUWZJvQ6fpXbDRCEx6r')
+    const account = signingKeyPairFromSeed(fill(7))
+    expect(old).toEqual({ accountKey: account.publicKey, seed: fill(9), displayName: 'alice', hints })
+
+    const link = encodeContactLink(account, fill(9), 'alice', hints)
+    expect(link).toBe('bertybot://contact/2gRrUEorM261GCtLPcke1X1TDUMi3kiZsiWrEWKS7sFtgm95CTDgZHuKvJCpesCYwCuZBBoXs4qSE6ypD1EMvs4imgeavrCpf1zeV3cT1phb8UVxbsrKZw8w1DNzDBpmbbpUWafKpdazyG8r9ydnZxwDqCWhx5BBp2KML4uPpFsomVWnPpFQc91dv7FCumVctYDvNGfnAZi3NZHt5bAQWHDwbxrpgF76L4vbbcBx2MR9kbmGt7xMPX1BN7YdoywpovsxpVbWHwsk3ZGL9ig5AmBTauA5KUwUrmdszqXeMriMmcn4qQsWKoG')
+    expect(decodeContactLink(link)).toEqual(old)
+    // A relayed address keeps its relay's id; ours is given once.
+    const relayed = '/ip4/10.0.0.1/tcp/4001/p2p/12D3KooWJopZHiJzy3SA7wJEazptro9bTfK25Y14QpeicdszKkBk/p2p-circuit/p2p/12D3KooWK4BP1iWy8p6XRtywC4P2Q9xZ2CeLFn34s24ubEGZZsMG'
+    expect(decodeContactLink(encodeContactLink(account, fill(9), 'alice', [hints[0] as string, relayed])).hints).toEqual([hints[0], relayed])
   })
 })

@@ -153,7 +153,7 @@ class ChatSession {
     })
   }
 
-  /** A person's name: the one they gave, else the one they have as our contact, else who they are not. */
+  /** A person's name: the one they gave, else the one they have as our contact, else the start of their account id. */
   #nameOf (account: string, given: string | undefined): string {
     if (given !== undefined && given !== '') return given
     const contact = this.#peer.contacts().find((c) => c.account === account)
