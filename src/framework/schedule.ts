@@ -74,8 +74,10 @@ const CRON_FIELDS: Record<string, string> = {
 }
 
 function cronProblem (field: string, value: string): string {
-  const fields = value.trim() === '' ? 0 : value.trim().split(/\s+/).length
-  if (field === 'expression') return `${fields} field${fields === 1 ? '' : 's'} where ${FIELDS_HELP}`
+  if (field === 'expression') {
+    const fields = value.trim() === '' ? 0 : value.trim().split(/\s+/).length
+    return `${fields} field${fields === 1 ? '' : 's'} where ${FIELDS_HELP}`
+  }
   const takes = CRON_FIELDS[field]
   return takes === undefined ? `"${value}" is not valid there` : `"${value}" is not ${takes}`
 }

@@ -1,5 +1,5 @@
 import { autoAcceptContacts, ScheduleError, type Bot } from 'bertybot'
-import { createTestNetwork, ManualClock, type TestNetwork } from 'bertybot/testing'
+import { createTestNetwork, ManualClock, type TestNetwork, type TestUser } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 
@@ -14,6 +14,24 @@ function standUpBot (bot: Bot): void {
     await ctx.broadcast(`stand-up at ${ctx.schedule.scheduledAt.toISOString()}${ctx.schedule.late ? ' (late)' : ''}`)
   }, { timezone: 'Europe/Paris', name: 'stand-up' })
   bot.schedule('0 10 * * *', async (ctx) => { await ctx.broadcast('the skipped one ran') }, { timezone: 'Europe/Paris', name: 'skippable', missed: 'skip' })
+}
+
+/**
+ * The stand-up bot's first start at `firstStart` (alice becomes its contact and is answered),
+ * then a stop and a start again on the same data directory at `restart`; returns alice.
+ */
+async function firstStartThenRestart (firstStart: string, restart: string): Promise<TestUser> {
+  network = await createTestNetwork()
+  const clock = new ManualClock(new Date(firstStart))
+  const bot = await network.bot(standUpBot, { clock })
+  const alice = await network.user('alice')
+  await alice.addContact(bot)
+  await alice.send('/ping')
+  expect(await alice.nextReply()).toBe('pong')
+  await bot.stop()
+  await clock.set(new Date(restart))
+  await network.bot(standUpBot, { clock, dataDir: bot.config.dataDir })
+  return alice
 }
 
 describe('schedules', () => {
@@ -48,36 +66,16 @@ describe('schedules', () => {
   })
 
   it('catch up on a run missed while the bot was down even when they had never run before', async () => {
-    network = await createTestNetwork()
-    const clock = new ManualClock(new Date('2026-11-24T08:00:00Z'))
-    const bot = await network.bot(standUpBot, { clock })
-    const alice = await network.user('alice')
-    await alice.addContact(bot)
-    await alice.send('/ping')
-    expect(await alice.nextReply()).toBe('pong')
-
     // Down from before the first 10:00 (Paris) to after it.
-    await bot.stop()
-    await clock.set(new Date('2026-11-24T09:30:00Z'))
-    await network.bot(standUpBot, { clock, dataDir: bot.config.dataDir })
+    const alice = await firstStartThenRestart('2026-11-24T08:00:00Z', '2026-11-24T09:30:00Z')
     expect(await alice.nextReply()).toBe('stand-up at 2026-11-24T09:00:00.000Z (late)')
     await alice.send('/ping')
     expect(await alice.nextReply()).toBe('pong')
   })
 
   it('do not take an occurrence from before they existed for one missed: a schedule first seen just after its time does not run late at the next restart', async () => {
-    network = await createTestNetwork()
-    // 30 s after 10:00 in Paris: the schedule first exists after that day's occurrence.
-    const clock = new ManualClock(new Date('2026-11-24T09:00:30Z'))
-    const bot = await network.bot(standUpBot, { clock })
-    const alice = await network.user('alice')
-    await alice.addContact(bot)
-    await alice.send('/ping')
-    expect(await alice.nextReply()).toBe('pong')
-
-    await bot.stop()
-    await clock.set(new Date('2026-11-24T09:05:00Z'))
-    await network.bot(standUpBot, { clock, dataDir: bot.config.dataDir })
+    // First started 30 s after 10:00 in Paris: the schedule first exists after that day's occurrence.
+    const alice = await firstStartThenRestart('2026-11-24T09:00:30Z', '2026-11-24T09:05:00Z')
     // The next thing alice hears is the answer to her ping, not a stand-up "late".
     await alice.send('/ping')
     expect(await alice.nextReply()).toBe('pong')
