@@ -94,7 +94,7 @@ export class CommandRegistry {
       const aliases = c.aliases.length > 0 ? ` (also ${c.aliases.map((a) => `/${a}`).join(', ')})` : ''
       return `${usage(c)}${c.description === undefined ? '' : ` - ${c.description}`}${aliases}`
     })
-    return ['Commands:', ...lines].join('\n')
+    return [HELP_HEADING, ...lines].join('\n')
   }
 
   /** Routes command messages to their command; everything else goes on to `next`. */
@@ -150,6 +150,35 @@ export class CommandRegistry {
 }
 
 /** `/name <required> [optional]` from the schema. */
+/** A command as a `/help` answer lists it. */
+export interface ListedCommand {
+  /** As typed, with its arguments: `/roll <sides>`. */
+  usage: string
+  description: string
+}
+
+const HELP_HEADING = 'Commands:'
+const ALIASES = / \(also \/[^)]*\)$/
+
+/**
+ * Reads the commands out of a `/help` answer in the form `help()` writes
+ * ("Commands:", then one `/usage - description` a line), so a client can
+ * offer them as completions. Undefined for any other text.
+ */
+export function parseHelp (text: string): ListedCommand[] | undefined {
+  const [heading, ...lines] = text.split('\n')
+  if (heading?.trim() !== HELP_HEADING || lines.length === 0 || lines.length > 200) return undefined
+  const commands: ListedCommand[] = []
+  for (const raw of lines) {
+    const line = raw.trim().replace(ALIASES, '')
+    if (!COMMAND_LINE.test(line)) return undefined
+    const split = line.indexOf(' - ')
+    const [usage, description] = split === -1 ? [line, ''] : [line.slice(0, split), line.slice(split + 3)]
+    commands.push({ usage: usage.slice(0, 500), description: description.slice(0, 1000) })
+  }
+  return commands
+}
+
 function usage (command: Command): string {
   const shape = command.schema?.shape ?? {}
   const parts = Object.entries(shape).map(([key, schema]) => {

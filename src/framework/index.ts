@@ -9,7 +9,7 @@ export {
   MemberJoinedContext, MessageContext, ScheduleContext, TaskContext,
   type Context, type ContextMap, type EventType, type KeyValue, type ScheduleRun, type SendOptions
 } from './context.ts'
-export { parseCommandArgs, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
+export { parseCommandArgs, parseHelp, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
 export { accountListSchema, accountSchema } from './accounts.ts'
 export { nextOccurrence, validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'

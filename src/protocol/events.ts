@@ -93,6 +93,17 @@ export interface ContactAcceptedEvent extends Delivery {
   readonly group: Group
 }
 
+/**
+ * Our messages in `group` up to position `upTo` (see `group.positionOf()`)
+ * have reached at least one other peer of the group, a member or a replica,
+ * which serves them to the rest. Not held nor marked handled: it says how far
+ * sending got, and comes again after a restart.
+ */
+export interface HandedOverEvent {
+  readonly group: Group
+  readonly upTo: number
+}
+
 export interface PeerEvents {
   message: (event: MessageEvent) => void
   acknowledgement: (event: AcknowledgementEvent) => void
@@ -100,9 +111,11 @@ export interface PeerEvents {
   memberJoined: (event: MemberJoinedEvent) => void
   contactRequest: (event: ContactRequestEvent) => void
   contactAccepted: (event: ContactAcceptedEvent) => void
+  handedOver: (event: HandedOverEvent) => void
 }
 
-export type DeliverableEventName = keyof PeerEvents
+/** The events that come from log entries, held until listened to and marked handled. */
+export type DeliverableEventName = Exclude<keyof PeerEvents, 'handedOver'>
 type EventOf<K extends DeliverableEventName> = Parameters<PeerEvents[K]>[0]
 
 export type DeliveryMode = 'auto' | 'manual'
@@ -141,17 +154,17 @@ export class DeliveringEmitter extends EventEmitter<PeerEvents> {
     this.#emitNow(name, event)
   }
 
-  override on<K extends DeliverableEventName>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
+  override on<K extends keyof PeerEvents>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
     super.on(name, listener, context)
     this.#scheduleFlush()
     return this
   }
 
-  override addListener<K extends DeliverableEventName>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
+  override addListener<K extends keyof PeerEvents>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
     return this.on(name, listener, context)
   }
 
-  override once<K extends DeliverableEventName>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
+  override once<K extends keyof PeerEvents>(name: K, listener: EventEmitter.EventListener<PeerEvents, K>, context?: unknown): this {
     super.once(name, listener, context)
     this.#scheduleFlush()
     return this

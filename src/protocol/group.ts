@@ -259,6 +259,14 @@ export class Group {
     })
   }
 
+  /**
+   * Where a message is in the message log, for `handedOver` events: its
+   * clock time. Undefined when the log does not hold it.
+   */
+  async positionOf (messageId: string): Promise<number | undefined> {
+    return (await this.#messages.get(messageId))?.clock.time
+  }
+
   /** Tells the group a message was received (Berty's acknowledgement). */
   async acknowledge (messageId: string): Promise<string> {
     return await this.#sendApp({ type: AppMessageType.Acknowledge, target: messageId, sentAt: this.#deps.now() })
@@ -276,6 +284,7 @@ export class Group {
     this.#pipeline.close()
     const { sync } = this.#deps
     sync.off('peer', this.#onSyncPeer)
+    sync.off('handedOver', this.#onHandedOver)
     await this.#connector.stop()
     await this.#processing.onIdle()
     await this.#sending.onIdle()
@@ -314,6 +323,7 @@ export class Group {
       this.#ownChain = stored
     }
     sync.on('peer', this.#onSyncPeer)
+    sync.on('handedOver', this.#onHandedOver)
     this.#metadata.on('update', () => { this.#schedule('metadata') })
     this.#messages.on('update', (entries) => {
       this.#pipeline.noteJoined(entries.map((entry) => entry.hash))
@@ -375,6 +385,10 @@ export class Group {
   readonly #onSyncPeer = (address: string, peerId: string): void => {
     if (address !== this.#metadata.address && address !== this.#messages.address) return
     this.#deps.state.addGroupPeer(this.id, peerId).catch((err: unknown) => { this.#logger.warn({ err }, 'could not remember a group peer') })
+  }
+
+  readonly #onHandedOver = (address: string, upTo: number): void => {
+    if (address === this.#messages.address) this.#deps.events.emit('handedOver', { group: this, upTo })
   }
 
   // Scheduling: one scan at a time, and at most one more of each log queued behind it.

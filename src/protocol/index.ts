@@ -8,7 +8,7 @@ export { MAX_TEXT_LENGTH } from './app-messages.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
 export type {
-  AcknowledgementEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent,
+  AcknowledgementEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent, HandedOverEvent,
   MemberJoinedEvent, MessageEvent, PeerEvents, Sender
 } from './events.ts'
 export { ContactRequestRefusedError, type Contact } from './contacts.ts'

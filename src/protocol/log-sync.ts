@@ -95,6 +95,14 @@ const FRAMES_IN_FLIGHT = 2
 export interface LogSyncEvents {
   /** A peer swapped heads with us for `address`: it serves that log. */
   peer: (address: string, peerId: string) => void
+  /**
+   * A peer on the log has been given our entries up to clock time `upTo`:
+   * our heads reached it (a heads exchange), or an entry of ours reached a
+   * subscriber (gossip), which fetches its ancestors. An entry of ours with a
+   * clock time above `upTo` was appended after, so this covers exactly ours
+   * at or below it.
+   */
+  handedOver: (address: string, upTo: number) => void
 }
 
 export interface LogSyncOptions {
@@ -213,7 +221,8 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     if (!this.#started) return
     for (const entry of entries) {
       try {
-        await this.#pubsub.publish(address, entry.bytes)
+        const { recipients } = await this.#pubsub.publish(address, entry.bytes)
+        if (recipients.length > 0) this.emit('handedOver', address, entry.clock.time)
       } catch (err) {
         this.#logger.debug({ address, err }, 'could not publish entry (peers will get it with the next heads exchange)')
       }
@@ -279,10 +288,16 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     }
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
+      const upTo = new Map(addresses.map((address) => [address, this.#logs.get(address)?.time ?? 0]))
       await lp.write(this.#headsMessage(addresses), { signal })
       const reply = await lp.read({ signal })
       await stream.close({ signal }).catch(() => {})
       this.#logger.debug({ peer: peer.toString(), logs: addresses.length }, 'swapped heads')
+      // It answered, so it read ours (for the logs it holds: those its answer names).
+      for (const address of this.#parseHeadsMessage(reply.subarray(), peer)?.logs.map((l) => l.address) ?? []) {
+        const time = upTo.get(address)
+        if (time !== undefined) this.emit('handedOver', address, time)
+      }
       await this.#receiveHeadsMessage(reply.subarray(), peer)
       return true
     } catch (err) {
@@ -342,8 +357,10 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       const lp = lpStream(stream, { maxDataLength: MAX_HEADS_MESSAGE })
       const request = (await lp.read({ signal })).subarray()
       const addresses = this.#parseHeadsMessage(request, connection.remotePeer)?.logs.map((l) => l.address).filter((a) => this.#logs.has(a)) ?? []
+      const upTo = addresses.map((address) => [address, this.#logs.get(address)?.time ?? 0] as const)
       await lp.write(this.#headsMessage(addresses), { signal })
       await stream.close({ signal }).catch(() => {})
+      for (const [address, time] of upTo) this.emit('handedOver', address, time)
       await this.#receiveHeadsMessage(request, connection.remotePeer)
     } catch (err) {
       stream.abort(err as Error)

@@ -1,0 +1,110 @@
+/**
+ * The web client's only view of the peer: messages over one WebSocket,
+ * declared here once and checked with zod on both sides (the server checks
+ * what the page sends, the page checks what the server sends). Nothing here
+ * knows about Node or the DOM, so a later page could run the peer itself
+ * behind the same messages.
+ *
+ * The page sends requests `{ id, method, params }`; the server answers each
+ * with `{ id, result }` or `{ id, error }`, and pushes events `{ event, data }`
+ * as things happen (a message arrives, a message is seen, a request comes).
+ */
+import { z } from 'zod'
+
+/** Longest text a message may carry (the protocol's limit). */
+export const MAX_TEXT = 32_000
+const text = z.string().max(MAX_TEXT)
+const id = z.string().min(1).max(200)
+const name = z.string().max(200)
+/** Contact links and invitations are a few hundred characters; this bounds what a page can make the server parse. */
+const link = z.string().min(1).max(4096)
+
+/** Where a message of ours is: written down, in our log, handed to a peer of the conversation, read by the other side. */
+export const deliveryState = z.enum(['sending', 'pending', 'sent', 'seen', 'failed'])
+export type DeliveryState = z.infer<typeof deliveryState>
+
+export const historyMessage = z.object({
+  conversation: id,
+  /** Position in this conversation's history on this device: 1, 2, 3… in the order it was written or arrived. */
+  seq: z.number().int().positive(),
+  /** The protocol's message id; absent while ours is still being sent. */
+  messageId: id.optional(),
+  sender: z.object({ account: id, name, own: z.boolean() }),
+  text,
+  /** What it answers: the message id, and what the history knows of that message. */
+  replyTo: z.object({ messageId: id, sender: name.optional(), text: text.optional() }).optional(),
+  /** A group invitation carried by this message, to join with one click. */
+  invitation: z.object({ link, groupName: name }).optional(),
+  /** Milliseconds since 1970: when the sender says it sent it. */
+  sentAt: z.number().int().nonnegative(),
+  /** Only for our own messages. */
+  state: deliveryState.optional()
+})
+export type HistoryMessage = z.infer<typeof historyMessage>
+
+export const conversationSummary = z.object({
+  id,
+  kind: z.enum(['contact', 'group']),
+  name,
+  unread: z.number().int().nonnegative(),
+  last: historyMessage.optional(),
+  members: z.number().int().nonnegative(),
+  /** Commands the other side offers (a bot's), for completion after `/`. */
+  commands: z.array(z.object({ usage: z.string().max(500), description: z.string().max(1000) })).max(200)
+})
+export type ConversationSummary = z.infer<typeof conversationSummary>
+
+export const contactRequest = z.object({ account: id, name, message: z.string().max(2000).optional(), receivedAt: z.number().int().nonnegative() })
+export type ContactRequest = z.infer<typeof contactRequest>
+
+export const self = z.object({ account: id, name, link, qrSvg: z.string().max(200_000) })
+export type Self = z.infer<typeof self>
+
+/** The methods the page may call: their parameters and results. */
+export const methods = {
+  /** Everything the page shows first. */
+  hello: { params: z.object({}), result: z.object({ self, conversations: z.array(conversationSummary), requests: z.array(contactRequest) }) },
+  /** A page of a conversation's history, newest last; `before` pages back from a seq. */
+  history: {
+    params: z.object({ conversation: id, before: z.number().int().positive().optional(), limit: z.number().int().min(1).max(500).default(50) }),
+    result: z.object({ messages: z.array(historyMessage), more: z.boolean() })
+  },
+  send: { params: z.object({ conversation: id, text: text.min(1), replyTo: id.optional() }), result: z.object({ message: historyMessage }) },
+  /** The person has seen the conversation up to now: unread goes to 0, the other side of a contact is told. */
+  read: { params: z.object({ conversation: id }), result: z.object({}) },
+  addContact: { params: z.object({ link, message: z.string().max(2000).optional() }), result: z.object({ name, delivered: z.boolean() }) },
+  answerRequest: { params: z.object({ account: id, accept: z.boolean() }), result: z.object({ conversation: id.optional() }) },
+  createGroup: { params: z.object({ name: name.min(1) }), result: z.object({ conversation: id }) },
+  invitation: { params: z.object({ conversation: id }), result: z.object({ invitation: link }) },
+  invite: { params: z.object({ conversation: id, contact: id }), result: z.object({}) },
+  joinGroup: { params: z.object({ invitation: link }), result: z.object({ conversation: id }) },
+  addReplica: { params: z.object({ conversation: id, link }), result: z.object({}) }
+} as const
+
+export type MethodName = keyof typeof methods
+export type Params<M extends MethodName> = z.input<typeof methods[M]['params']>
+export type Result<M extends MethodName> = z.infer<typeof methods[M]['result']>
+
+export const request = z.object({ id: z.number().int().nonnegative(), method: z.string().max(50), params: z.unknown() })
+
+export const errorBody = z.object({ code: z.string().max(100), message: z.string().max(2000) })
+export type ErrorBody = z.infer<typeof errorBody>
+
+/** What the server pushes. */
+export const event = z.discriminatedUnion('event', [
+  /** A message arrived, or one of ours was sent or seen: the page inserts or updates it by seq. */
+  z.object({ event: z.literal('message'), data: historyMessage }),
+  /** A conversation's summary changed (new, renamed, unread, last message, commands). */
+  z.object({ event: z.literal('conversation'), data: conversationSummary }),
+  /** The contact requests waiting for an answer, all of them. */
+  z.object({ event: z.literal('requests'), data: z.array(contactRequest) })
+])
+export type ServerEvent = z.infer<typeof event>
+
+export const response = z.union([
+  z.object({ id: z.number().int().nonnegative(), result: z.unknown() }),
+  z.object({ id: z.number().int().nonnegative(), error: errorBody })
+])
+
+/** Anything the server may send: an answer to a request, or an event. */
+export const serverMessage = z.union([response, event])
