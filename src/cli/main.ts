@@ -12,6 +12,7 @@ import packageJson from '../../package.json' with { type: 'json' }
 import { BertybotError, createLogger, createPeer, createReplica, loggerOptionsFromEnv, type Logger } from '../protocol/index.ts'
 import { BRIDGE_HELP, runBridge } from './bridge.ts'
 import { runChat } from './chat.ts'
+import { runWeb } from './web.ts'
 import { createProject, NewProjectError, nextSteps } from './new.ts'
 
 const ENVIRONMENT = `Environment:
@@ -24,6 +25,7 @@ const USAGE = `Usage: bertybot <command> [options]
 
 Commands:
   chat          Talk to people and bots from the terminal.
+  web           Talk to people and bots in your browser (served on 127.0.0.1).
   replica       Keep groups' encrypted logs for members who are offline.
   bridge        Post webhooks (Alertmanager, Grafana, GitHub, any) into groups.
   id            Print this peer's contact link, then exit.
@@ -59,6 +61,23 @@ ${PEER_OPTIONS}
 
 ${ENVIRONMENT}`,
     options: { name: { type: 'string' }, qr: { type: 'boolean' } }
+  },
+  web: {
+    help: `Usage: bertybot web [--name <name>] [--port <n>] [--open] [options]
+Runs your peer, as "bertybot chat" does, and serves a chat client for the
+browser on 127.0.0.1 only: conversations with their history, contact
+requests, groups, replies, a bot's commands offered as you type /. It prints
+the link to open, which carries an access key: anyone with the link can use
+your account from this machine, so keep it to yourself. The port and the key
+are kept in the data directory, so the link stays the same after a restart.
+Stop it with Ctrl-C.
+Options:
+  --name <name>        The name others see (kept for next time)
+  --port <n>           The port to serve on. Default: the one of the last start, else one the system chooses
+  --open               Also open the link in the default browser
+${PEER_OPTIONS}
+${ENVIRONMENT}`,
+    options: { name: { type: 'string' }, port: { type: 'string' }, open: { type: 'boolean' } }
   },
   replica: {
     help: `Usage: bertybot replica [options]
@@ -262,8 +281,23 @@ async function main (argv: string[]): Promise<number> {
     return 0
   }
 
-  // chat
   const name = values.name as string | undefined
+  if (command === 'web') {
+    const port = values.port === undefined ? undefined : Number(values.port)
+    if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535)) throw new UsageError(`--port ${String(values.port)}: not a port (1 to 65535)`)
+    const stopped = stopSignal()
+    const options = peerOptions(values, '.bertybot')
+    const log = logger('info')
+    // 'manual': a message counts as delivered once the client has written it into the history.
+    const peer = await createPeer({ ...options, ...(name === undefined ? {} : { displayName: name }), delivery: 'manual', logger: log })
+    try {
+      await runWeb({ peer, dataDir: options.dataDir, port, open: values.open === true, logger: log, output: process.stdout, stopped })
+    } finally {
+      await peer.stop()
+    }
+    return 0
+  }
+  // chat
   // SIGTERM ends the session as Ctrl-D does (also while the peer is starting).
   process.once('SIGTERM', () => { process.stdin.destroy() })
   const peer = await createPeer({ ...peerOptions(values, '.bertybot'), ...(name === undefined ? {} : { displayName: name }), logger: logger('warn') })

@@ -235,8 +235,8 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   }
 
   /** Accepted contacts, for "invite a contact". */
-  contacts (): Array<{ account: string, name: string }> {
-    return this.#peer.contacts().filter((c) => c.state === 'accepted').map((c) => ({ account: c.account, name: c.displayName }))
+  contacts (): Array<{ account: string, name: string, conversation: string | undefined }> {
+    return this.#peer.contacts().filter((c) => c.state === 'accepted').map((c) => ({ account: c.account, name: c.displayName, conversation: c.group?.id }))
   }
 
   /** Stops listening, lets sends in flight finish their step, closes the history. The peer is the caller's to stop. */
