@@ -68,4 +68,41 @@ describe('bertybot chat, in a terminal', () => {
     // What the person saw, to look at: BERTYBOT_SCREENSHOTS=<dir> keeps it.
     if (process.env.BERTYBOT_SCREENSHOTS !== undefined) await writeFile(join(process.env.BERTYBOT_SCREENSHOTS, 'chat.txt'), term.text)
   })
+
+  it('marks a message pending while the contact is away and again once delivered; /history shows the conversation after a restart', async () => {
+    const bob = await startPeer({ displayName: 'bob' })
+    const requests = new Inbox<ContactRequestEvent>(bob.peer, 'contactRequest')
+    const dataDir = await tempDir('chat')
+    let term = new Terminal([process.execPath, '--conditions=bertybot-source', cli, 'chat', '--name', 'alice', '--data', dataDir])
+    await term.waitFor(/Your contact link:/)
+    term.type(`/add ${bob.peer.contactLink()}`)
+    const [request] = await requests.count(1, 'the request at bob')
+    const group = await request!.accept()
+    await term.waitFor(/bob is now your contact/)
+    await group.send({ text: 'one, from bob' })
+    await term.waitFor(/#1 \[\d\d:\d\d\] bob: one, from bob/)
+
+    await bob.peer.stop()
+    let mark = term.text.length
+    term.type('two, while bob is away')
+    await term.waitFor(/\(pending: nobody in bob is reachable; "two, while bob is away" goes out when someone is\)/, mark)
+    // Bob comes back on the ports it kept: alice's peer finds it again and hands the message over.
+    const back = await startPeer({ displayName: 'bob', dataDir: bob.dataDir })
+    const backInbox = new Inbox<MessageEvent>(back.peer, 'message')
+    await term.waitFor(/\(delivered in bob: "two, while bob is away"\)/, mark, 60_000)
+    await backInbox.until('bob to get it', (ms) => ms.some((m) => m.text === 'two, while bob is away'))
+
+    term.type('/quit')
+    expect(await term.exited).toBe(0)
+    term = new Terminal([process.execPath, '--conditions=bertybot-source', cli, 'chat', '--data', dataDir])
+    await term.waitFor(/Your contact link:/)
+    mark = term.text.length
+    term.type('/open bob')
+    term.type('/history')
+    await term.waitFor(/2 message\(s\) in bob:\n#\d+ \[\d\d:\d\d\] bob: one, from bob\n {4}\[\d\d:\d\d\] you: two, while bob is away\n/, mark)
+    term.type('/history x')
+    await term.waitFor(/usage: \/history \[n\]/, mark)
+    term.press('\x04')
+    expect(await term.exited).toBe(0)
+  }, 120_000)
 })

@@ -39,11 +39,16 @@ export class ShownMessages {
     return this.#byNumber.get(number)
   }
 
-  /** What a reply to `id` shows of it: `re #3 "the start of it…"`, `re your "…"`, or `re an earlier message`. */
-  describe (id: string): string {
+  /**
+   * What a reply to `id` shows of it: `re #3 "the start of it…"`, `re your "…"`;
+   * for one not shown in this session, what the history knows (`re bob's "…"`),
+   * or `re an earlier message`.
+   */
+  describe (id: string, known?: { sender?: string | undefined, text?: string | undefined }): string {
     const shown = this.#byId.get(id)
-    if (shown === undefined) return 're an earlier message'
-    return `re ${shown.own ? 'your' : `#${shown.number}`} "${quote(shown.text)}"`
+    if (shown !== undefined) return `re ${shown.own ? 'your' : `#${shown.number}`} "${quote(shown.text)}"`
+    if (known?.text === undefined) return 're an earlier message'
+    return `re ${known.sender === 'You' ? 'your' : known.sender === undefined ? 'a' : `${known.sender}'s`} "${quote(known.text)}"`
   }
 
   #remember (message: ShownMessage): void {

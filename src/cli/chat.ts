@@ -4,14 +4,22 @@
  * when it has one of that name; any other line, `/roll 6` included, is sent
  * to the open conversation (`//help` sends `/help`). Incoming events print
  * above the prompt; messages are numbered, so `/reply 3 yes` answers one.
+ * Messages go through the client layer, as in `bertybot web`: the history
+ * (`/history`) is the same, and so are the delivery states (a message no
+ * peer has yet is marked pending, then marked again once it is delivered).
  */
 import { createInterface, type Interface } from 'node:readline'
 import QRCode from 'qrcode'
 import { ShownMessages } from './chat-messages.ts'
+import type { ChatClient, MessageView } from '../client/index.ts'
 import {
   BertybotError, type ContactAcceptedEvent, type ContactRequestEvent, type Group,
-  type GroupInvitationEvent, type MemberJoinedEvent, type MessageEvent, type Peer
+  type GroupInvitationEvent, type MemberJoinedEvent, type Peer
 } from '../protocol/index.ts'
+
+/** How many messages `/history` shows without a number, and at most. */
+const HISTORY_DEFAULT = 20
+const HISTORY_MAX = 500
 
 export interface ChatIo {
   input: NodeJS.ReadableStream
@@ -29,12 +37,13 @@ interface Command {
 }
 
 /** Runs a chat session until the input ends or `/quit`; resolves when it does. */
-export async function runChat (peer: Peer, io: ChatIo): Promise<void> {
-  const session = new ChatSession(peer, io)
+export async function runChat (client: ChatClient, peer: Peer, io: ChatIo): Promise<void> {
+  const session = new ChatSession(client, peer, io)
   await session.run()
 }
 
 class ChatSession {
+  readonly #client: ChatClient
   readonly #peer: Peer
   readonly #io: ChatIo
   readonly #rl: Interface
@@ -45,8 +54,11 @@ class ChatSession {
   /** A line is being handled: it prompts again when done, so events printed meanwhile do not. */
   #busy = false
   readonly #shown = new ShownMessages()
+  /** Our messages printed as pending, by conversation and seq: they are marked again once delivered. */
+  readonly #pendingShown = new Set<string>()
 
-  constructor (peer: Peer, io: ChatIo) {
+  constructor (client: ChatClient, peer: Peer, io: ChatIo) {
+    this.#client = client
     this.#peer = peer
     this.#io = io
     this.#rl = createInterface({ input: io.input, output: io.output, terminal: io.terminal, prompt: '> ' })
@@ -70,6 +82,7 @@ class ChatSession {
       join: { usage: '/join <invitation>', help: 'join a group from its invitation and open it', run: async (args) => { await this.#join(args) } },
       open: { usage: '/open <contact|group>', help: 'choose the conversation your lines go to', run: async (args) => { this.#openConversation(args) } },
       reply: { usage: '/reply <n> <text>', help: 'answer message number n (in its conversation)', run: async (args) => { await this.#reply(args) } },
+      history: { usage: '/history [n]', help: `the open conversation's last n messages (${HISTORY_DEFAULT} if no n)`, run: async (args) => { await this.#history(args) } },
       replica: { usage: '/replica <link>', help: 'ask a replica to keep the open conversation while everyone is offline', run: async (args) => { await this.#replica(args) } },
       quit: { usage: '/quit', help: 'leave (Ctrl-C or Ctrl-D too)', run: async () => { this.#rl.close() } }
     }
@@ -113,8 +126,7 @@ class ChatSession {
   /** Sends a line to the open conversation. */
   async #say (text: string): Promise<void> {
     if (this.#open === undefined) return this.#print('no conversation open: /open one (see /groups), or /add a contact first.')
-    const group = this.#open
-    this.#shown.sent(group, await group.send({ text }), text)
+    await this.#client.send(this.#open.id, text)
   }
 
   /** Prints above the prompt, keeping what the user was typing. */
@@ -128,14 +140,12 @@ class ChatSession {
 
   #subscribe (): void {
     const peer = this.#peer
-    peer.on('message', (m: MessageEvent) => {
-      const number = this.#shown.received(m.group, m.id, m.text)
-      const notes: string[] = []
-      // A 1:1 conversation is named after the contact: say where only when it is another group.
-      if (m.group.id !== this.#open?.id) notes.push(m.group.kind === 'contact' ? 'to you' : `in "${m.group.name}"`)
-      if (m.replyTo !== undefined) notes.push(this.#shown.describe(m.replyTo))
-      const note = notes.length === 0 ? '' : ` (${notes.join(', ')})`
-      this.#print(`#${number} [${time(m.sentAt)}] ${this.#nameOf(m.sender.account, m.sender.displayName)}${note}: ${m.text}`)
+    this.#client.on('message', (m: MessageView) => {
+      const group = this.#peer.group(m.conversation)
+      if (group === undefined) return
+      if (m.sender.own) return this.#ownMessageChanged(group, m)
+      this.#print(this.#line(group, m, { where: true }))
+      this.#client.markRead(m.conversation).catch((err: unknown) => { this.#print(`error: could not mark as read: ${(err as Error).message}`) })
     })
     peer.on('contactRequest', (r: ContactRequestEvent) => {
       const message = r.message === undefined || r.message === '' ? '' : `: "${r.message}"`
@@ -151,6 +161,51 @@ class ChatSession {
     peer.on('memberJoined', (e: MemberJoinedEvent) => {
       if (e.group.kind === 'multi-member') this.#print(`${this.#nameOf(e.member.account, e.member.displayName)} joined "${e.group.name}"`)
     })
+  }
+
+  /** One message, numbered if from someone else (so /reply can name it). */
+  #line (group: Group, m: MessageView, options: { where: boolean }): string {
+    const notes: string[] = []
+    // A 1:1 conversation is named after the contact: say where only when it is another group.
+    if (options.where && group.id !== this.#open?.id) notes.push(group.kind === 'contact' ? 'to you' : `in "${group.name}"`)
+    if (m.replyTo !== undefined) notes.push(this.#shown.describe(m.replyTo.messageId, m.replyTo))
+    const note = notes.length === 0 ? '' : ` (${notes.join(', ')})`
+    const sentAt = new Date(m.sentAt)
+    if (m.sender.own) {
+      if (m.messageId !== undefined) this.#shown.sent(group, m.messageId, m.text)
+      return `    [${time(sentAt)}] you${note}: ${m.text}${m.state === 'pending' || m.state === 'sending' ? '  (not delivered yet)' : ''}`
+    }
+    const number = m.messageId === undefined ? undefined : this.#shown.received(group, m.messageId, m.text)
+    return `${number === undefined ? '' : `#${number} `}[${time(sentAt)}] ${m.sender.name}${note}: ${m.text}`
+  }
+
+  /** Our message moved on: remembered once sent (replies name it); marked when it waits for a peer, and again once delivered. */
+  #ownMessageChanged (group: Group, m: MessageView): void {
+    if (m.messageId !== undefined) this.#shown.sent(group, m.messageId, m.text)
+    const key = `${m.conversation}/${m.seq}`
+    const where = group.kind === 'contact' ? group.name : `"${group.name}"`
+    if (m.state === 'pending' && !this.#pendingShown.has(key)) {
+      this.#pendingShown.add(key)
+      this.#print(`(pending: nobody in ${where} is reachable; "${quote(m.text)}" goes out when someone is)`)
+    } else if ((m.state === 'sent' || m.state === 'seen') && this.#pendingShown.delete(key)) {
+      this.#print(`(delivered in ${where}: "${quote(m.text)}")`)
+    } else if (m.state === 'failed') {
+      this.#print(`(could not send "${quote(m.text)}")`)
+    }
+  }
+
+  async #history (args: string): Promise<void> {
+    if (this.#open === undefined) return this.#print('no conversation open: /open one first (see /groups).')
+    const wanted = args === '' ? HISTORY_DEFAULT : Number(args)
+    if (!Number.isInteger(wanted) || wanted < 1) return this.#print(`usage: /history [n], n a number of messages (1 to ${HISTORY_MAX})`)
+    const group = this.#open
+    const { messages, more } = await this.#client.history(group.id, { limit: Math.min(wanted, HISTORY_MAX) })
+    if (messages.length === 0) return this.#print(`no messages in ${this.#conversationName(group)} yet.`)
+    this.#print([
+      `${more ? 'last ' : ''}${messages.length} message(s) in ${this.#conversationName(group)}:`,
+      ...messages.map((m) => this.#line(group, m, { where: false }))
+    ].join('\n'))
+    await this.#client.markRead(group.id)
   }
 
   /** A person's name: the one they gave, else the one they have as our contact, else the start of their account id. */
@@ -183,8 +238,8 @@ class ChatSession {
     const text = words.join(' ')
     if (!/^#?\d+$/.test(number) || text === '') return this.#print('usage: /reply <n> <text>, n being the number shown before a message (#3)')
     const target = this.#shown.byNumber(Number(number.replace('#', '')))
-    if (target === undefined) return this.#print(`no message #${number.replace('#', '')} (the numbers are those shown since this chat started).`)
-    this.#shown.sent(target.group, await target.group.send({ text, replyTo: target.id }), text)
+    if (target === undefined) return this.#print(`no message #${number.replace('#', '')} (the numbers are those shown since this chat started; /history shows older ones).`)
+    await this.#client.send(target.group.id, text, target.id)
   }
 
   async #add (args: string): Promise<void> {
@@ -249,7 +304,7 @@ class ChatSession {
     if (name === '') return this.#print(`invitation to "${this.#open.name}":\n${invitation}`)
     const contact = this.#peer.contacts().find((c) => c.state === 'accepted' && matches(c.displayName, name))
     if (contact?.group === undefined) return this.#print(`no contact named "${name}".`)
-    await contact.group.sendInvitation(invitation)
+    await this.#client.invite(this.#open.id, contact.account)
     this.#print(`invitation sent to ${contact.displayName}.`)
   }
 
@@ -282,6 +337,11 @@ function matches (candidate: string, wanted: string): boolean {
 
 function short (id: string): string {
   return id.slice(0, 8)
+}
+
+function quote (text: string): string {
+  const line = text.replace(/\s+/g, ' ').trim()
+  return line.length <= 40 ? line : `${line.slice(0, 39)}…`
 }
 
 function time (date: Date): string {

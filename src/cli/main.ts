@@ -11,6 +11,7 @@ import QRCode from 'qrcode'
 import packageJson from '../../package.json' with { type: 'json' }
 import { BertybotError, createLogger, createPeer, createReplica, loggerOptionsFromEnv, type Logger } from '../protocol/index.ts'
 import { BRIDGE_HELP, runBridge } from './bridge.ts'
+import { ChatClient } from '../client/index.ts'
 import { runChat } from './chat.ts'
 import { runWeb } from './web.ts'
 import { createProject, NewProjectError, nextSteps } from './new.ts'
@@ -49,7 +50,8 @@ const COMMANDS: Record<string, { help: string, options: ParseArgsConfig['options
 
 An interactive client: shows your contact link, then reads commands and
 messages. /help inside lists the commands: /add <link>, /accept, /contacts,
-/groups, /new <name>, /invite, /join <invitation>, /open <name>, /reply <n>...
+/groups, /new <name>, /invite, /join <invitation>, /open <name>, /reply <n>,
+/history [n]... Messages are kept on disk (the same history as "bertybot web").
 Any other line goes to the open conversation, and so does a /command the
 client does not have (a bot's /subscribe, /roll 6); //help sends /help.
 Ctrl-C or Ctrl-D leaves.
@@ -300,9 +302,17 @@ async function main (argv: string[]): Promise<number> {
   // chat
   // SIGTERM ends the session as Ctrl-D does (also while the peer is starting).
   process.once('SIGTERM', () => { process.stdin.destroy() })
-  const peer = await createPeer({ ...peerOptions(values, '.bertybot'), ...(name === undefined ? {} : { displayName: name }), logger: logger('warn') })
+  const options = peerOptions(values, '.bertybot')
+  const log = logger('warn')
+  // 'manual': a message counts as delivered once the client has written it into the history.
+  const peer = await createPeer({ ...options, ...(name === undefined ? {} : { displayName: name }), delivery: 'manual', logger: log })
   try {
-    await runChat(peer, { input: process.stdin, output: process.stdout, terminal: process.stdout.isTTY === true && process.stdin.isTTY === true, qr: values.qr === true })
+    const client = await ChatClient.open({ peer, dataDir: options.dataDir, logger: log })
+    try {
+      await runChat(client, peer, { input: process.stdin, output: process.stdout, terminal: process.stdout.isTTY === true && process.stdin.isTTY === true, qr: values.qr === true })
+    } finally {
+      await client.close()
+    }
   } finally {
     await peer.stop()
   }
