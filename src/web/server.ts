@@ -8,8 +8,8 @@
  * Content-Security-Policy.
  */
 import { timingSafeEqual } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { readdir, readFile } from 'node:fs/promises'
+import { extname, join } from 'node:path'
 import websocket from '@fastify/websocket'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import QRCode from 'qrcode'
@@ -21,14 +21,15 @@ import { methods, request as requestSchema, type ErrorBody, type MethodName, typ
 import { webAssetsDir } from './assets.ts'
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-/** The page's files, the only ones served, with their types. */
-const ASSETS: Record<string, string> = {
+/** The page's files, with their types: the build's bundle, and images and fonts. The built package's own modules sit beside them and are not served. */
+const BUNDLE: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8',
   'app.js.map': 'application/json',
   'app.css.map': 'application/json'
 }
+const MEDIA: Record<string, string> = { '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon', '.woff2': 'font/woff2' }
 /** The biggest message the page may send: a 32 000-character text, escaped, with room to spare. */
 const MAX_REQUEST_BYTES = 256 * 1024
 
@@ -227,20 +228,28 @@ function describe (error: z.ZodError): string {
   return error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || 'params'}: ${issue.message}`).join('; ')
 }
 
-async function loadAssets (dir: string): Promise<Record<string, Buffer>> {
-  const loaded: Record<string, Buffer> = {}
-  for (const file of Object.keys(ASSETS)) {
+interface Asset { type: string, body: Buffer }
+
+/** Reads the page's files once, at start: a few hundred kB. */
+async function loadAssets (dir: string): Promise<Record<string, Asset>> {
+  const loaded: Record<string, Asset> = {}
+  for (const [file, type] of Object.entries(BUNDLE)) {
     try {
-      loaded[file] = await readFile(join(dir, file))
+      loaded[file] = { type, body: await readFile(join(dir, file)) }
     } catch {
       if (!file.endsWith('.map')) throw new WebServerError(`the web client is not built (no ${file} in ${dir}): run "npm run build"`)
     }
   }
+  for (const file of await readdir(dir)) {
+    const type = MEDIA[extname(file)]
+    if (type !== undefined) loaded[file] = { type, body: await readFile(join(dir, file)) }
+  }
   return loaded
 }
 
-async function sendAsset (reply: FastifyReply, assets: Record<string, Buffer>, file: string): Promise<FastifyReply> {
-  return await reply.type(ASSETS[file] ?? 'application/octet-stream').send(assets[file])
+async function sendAsset (reply: FastifyReply, assets: Record<string, Asset>, file: string): Promise<FastifyReply> {
+  const asset = assets[file] as Asset
+  return await reply.type(asset.type).send(asset.body)
 }
 
 /** Answers with an error and ends the connection: a refused WebSocket upgrade's socket is no longer the HTTP server's to close at stop. */
