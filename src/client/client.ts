@@ -26,6 +26,8 @@ import { HistoryStore, type DeliveryState, type NewMessage, type OfferedCommand,
 const HISTORY_DIR = 'client-history'
 /** The most messages a page of history may have. */
 export const MAX_PAGE = 500
+/** How long conversation summaries wait to be told, gathering the changes meanwhile. */
+const SUMMARY_DELAY_MS = 50
 
 export class ClientError extends BertybotError {
   constructor (code: 'ERR_NO_CONVERSATION' | 'ERR_NO_REQUEST' | 'ERR_NOT_A_GROUP' | 'ERR_NO_CONTACT' | 'ERR_MESSAGE_TOO_LONG' | 'ERR_EMPTY_MESSAGE', message: string) {
@@ -94,6 +96,9 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   /** What the requests' events said, which the contact list does not keep. */
   readonly #requestsSeen = new Map<string, { receivedAt: number, message: string | undefined }>()
   readonly #removeListeners: Array<() => void> = []
+  /** Conversations whose summary is to be told, and the timer that tells them. */
+  readonly #dirty = new Map<string, Group>()
+  #summaryTimer: NodeJS.Timeout | undefined
   #closed = false
 
   private constructor (peer: Peer, history: HistoryStore, logger: Logger) {
@@ -243,6 +248,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    clearTimeout(this.#summaryTimer)
     for (const remove of this.#removeListeners) remove()
     await this.#incoming.onIdle()
     await Promise.allSettled([...this.#sending])
@@ -414,12 +420,24 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     return group
   }
 
-  /** Tells listeners a conversation's summary may have changed. */
+  /**
+   * Tells listeners a conversation's summary may have changed: once per
+   * group per `SUMMARY_DELAY_MS`, so a catch-up of thousands of messages
+   * sends a few summaries, not one per message.
+   */
   #changed (group: Group): void {
     if (this.#closed) return
-    this.#view(group).then((view) => { if (!this.#closed) this.emit('conversation', view) }, (err: unknown) => {
-      if (!this.#closed) this.#logger.warn({ err }, 'could not read a conversation')
-    })
+    this.#dirty.set(group.id, group)
+    this.#summaryTimer ??= setTimeout(() => {
+      this.#summaryTimer = undefined
+      const groups = [...this.#dirty.values()]
+      this.#dirty.clear()
+      for (const dirty of groups) {
+        this.#view(dirty).then((view) => { if (!this.#closed) this.emit('conversation', view) }, (err: unknown) => {
+          if (!this.#closed) this.#logger.warn({ err }, 'could not read a conversation')
+        })
+      }
+    }, SUMMARY_DELAY_MS)
   }
 
   async #view (group: Group): Promise<ConversationView> {
