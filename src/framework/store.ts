@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
-import { DataDirectoryError, openPrivateLevel, type SealedMessage } from '../protocol/index.ts'
+import { DataDirectoryError, GroupCommit, openPrivateLevel, type SealedMessage } from '../protocol/index.ts'
 import { StateConflictError } from './errors.ts'
 
 type Bytes = Uint8Array
@@ -86,9 +86,12 @@ export class BotStore {
   readonly #versions = new Map<string, number>()
   /** Commits run one at a time, so that checking what a transaction read and writing are one step. */
   #commits: Promise<unknown> = Promise.resolve()
+  /** Every write goes through one group commit: a busy bot writes the work of many events at once. */
+  readonly #writes: GroupCommit<Op>
 
   private constructor (db: ClassicLevel<string, Bytes>) {
     this.#db = db
+    this.#writes = new GroupCommit(async (ops) => { await db.batch(ops) })
     const sub = (name: string): Sub => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
     this.#journal = sub('journal')
     this.#state = sub('state')
@@ -107,6 +110,7 @@ export class BotStore {
   }
 
   async close (): Promise<void> {
+    await this.#writes.idle()
     await this.#db.close()
   }
 
@@ -122,7 +126,7 @@ export class BotStore {
 
   /** Forgets a handled event once the peer itself will not deliver it again. */
   async forgetHandled (eventKey: string): Promise<void> {
-    await this.#journal.del(eventKey)
+    await this.#writes.batch([{ type: 'del', sublevel: this.#journal, key: eventKey }])
   }
 
   // State
@@ -146,7 +150,7 @@ export class BotStore {
       for (const [key, version] of reads) {
         if (this.stateVersion(key) !== version) throw new StateConflictError(key)
       }
-      if (ops.length > 0) await this.#db.batch(ops)
+      await this.#writes.batch(ops)
       for (const key of writes) this.#versions.set(key, this.stateVersion(key) + 1)
     })
     this.#commits = commit.catch(() => {})
@@ -176,14 +180,14 @@ export class BotStore {
   async setSealed (item: OutboxItem, sealed: SealedMessage): Promise<OutboxItem> {
     const next = { ...item, sealed: sealed.bytes }
     const { seq: _seq, sealed: _sealed, ...rest } = item
-    await this.#outbox.put(seqKey(item.seq), json({ ...rest, sealed: Buffer.from(sealed.bytes).toString('base64') }))
+    await this.#writes.batch([{ type: 'put', sublevel: this.#outbox, key: seqKey(item.seq), value: json({ ...rest, sealed: Buffer.from(sealed.bytes).toString('base64') }) }])
     return next
   }
 
   /** `setSealed` for several items, in one write. */
   async setSealedMany (items: OutboxItem[], sealed: SealedMessage[]): Promise<OutboxItem[]> {
     const next = items.map((item, i) => ({ ...item, sealed: (sealed[i] as SealedMessage).bytes }))
-    await this.#db.batch(next.map(({ seq, sealed: bytes, ...rest }) => ({
+    await this.#writes.batch(next.map(({ seq, sealed: bytes, ...rest }) => ({
       type: 'put' as const, sublevel: this.#outbox, key: seqKey(seq), value: json({ ...rest, sealed: Buffer.from(bytes).toString('base64') })
     })))
     return next
@@ -191,7 +195,7 @@ export class BotStore {
 
   /** `sent` for several items that left, with their ids, in one write. */
   async sentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
-    await this.#db.batch(items.flatMap((item, i) => {
+    await this.#writes.batch(items.flatMap((item, i): Op[] => {
       const messageId = messageIds[i] as string
       const out = { type: 'del' as const, sublevel: this.#outbox, key: seqKey(item.seq) }
       if (item.tag === undefined) return [out]
@@ -206,10 +210,10 @@ export class BotStore {
   /** The message left (with id `messageId`), or was dropped (no id): out of the outbox, and its tag recorded. */
   async sent (item: OutboxItem, messageId?: string): Promise<void> {
     if (item.tag === undefined || messageId === undefined) {
-      await this.#outbox.del(seqKey(item.seq))
+      await this.#writes.batch([{ type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }])
       return
     }
-    await this.#db.batch([
+    await this.#writes.batch([
       { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) },
       { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: Date.now() }) },
       { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
@@ -233,7 +237,7 @@ export class BotStore {
       ops.push({ type: 'del', sublevel: this.#sentTags, key: tag })
       if (parsed.success) ops.push({ type: 'del', sublevel: this.#tagsOfSent, key: parsed.data.id })
     }
-    if (ops.length > 0) await this.#db.batch(ops)
+    await this.#writes.batch(ops)
     return ops.length
   }
 
@@ -254,7 +258,7 @@ export class BotStore {
 
   /** Records a run as done without running it (a missed run that was skipped). */
   async setLastRun (schedule: string, lastRun: number): Promise<void> {
-    await this.#schedules.put(schedule, json({ lastRun }))
+    await this.#writes.batch([{ type: 'put', sublevel: this.#schedules, key: schedule, value: json({ lastRun }) }])
   }
 
   // Groups registered with the configured replicas
@@ -264,7 +268,7 @@ export class BotStore {
   }
 
   async setReplicated (groupId: string, replica: string): Promise<void> {
-    await this.#replicated.put(`${groupId}/${replica}`, new Uint8Array())
+    await this.#writes.batch([{ type: 'put', sublevel: this.#replicated, key: `${groupId}/${replica}`, value: new Uint8Array() }])
   }
 
   /** @internal Used by `Transaction`. */

@@ -27,3 +27,4 @@ export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Log
 export type { DhtMode } from './node.ts'
 export type { SigningKeyPair } from './crypto.ts'
 export { openPrivateLevel, type PrivateLevel } from './private-level.ts'
+export { GroupCommit } from './group-commit.ts'

@@ -14,6 +14,7 @@ import { z } from 'zod'
 import { KEY_SIZE } from './crypto.ts'
 import { decodeCbor, encodeCbor } from './encoding.ts'
 import { DataDirectoryError } from './errors.ts'
+import { GroupCommit } from './group-commit.ts'
 import { openPrivateLevel } from './private-level.ts'
 import type { GroupKind } from './group-keys.ts'
 import type { ReceiverChain, SenderChain } from './ratchet.ts'
@@ -116,11 +117,11 @@ export class StateStore {
   /** Each log's heads (and, in data directories written before entries moved here, its index). */
   readonly #logs: Sub
   /** Batches waiting for the write in progress to end. */
-  readonly #queued: Array<{ ops: StateOp[], resolve: () => void, reject: (err: unknown) => void }> = []
-  #writing: Promise<void> | undefined
+  readonly #commits: GroupCommit<StateOp>
 
   private constructor (db: ClassicLevel<string, Bytes>) {
     this.#db = db
+    this.#commits = new GroupCommit(async (ops) => { await db.batch(ops) })
     const sub = (name: string): Sub => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
     this.#meta = sub('meta')
     this.#groups = sub('groups')
@@ -142,7 +143,7 @@ export class StateStore {
   }
 
   async close (): Promise<void> {
-    while (this.#writing !== undefined) await this.#writing
+    await this.#commits.idle()
     await this.#db.close()
   }
 
@@ -153,27 +154,7 @@ export class StateStore {
    * several each, with no wait when it is not busy.
    */
   async batch (ops: StateOp[]): Promise<void> {
-    if (ops.length === 0) return
-    await new Promise<void>((resolve, reject) => {
-      this.#queued.push({ ops, resolve, reject })
-      if (this.#writing === undefined) this.#flush()
-    })
-  }
-
-  #flush (): void {
-    const queued = this.#queued.splice(0)
-    if (queued.length === 0) return
-    this.#writing = (async () => {
-      try {
-        await this.#db.batch(queued.flatMap((q) => q.ops))
-        for (const q of queued) q.resolve()
-      } catch (err) {
-        for (const q of queued) q.reject(err)
-      }
-    })().finally(() => {
-      this.#writing = undefined
-      this.#flush()
-    })
+    await this.#commits.batch(ops)
   }
 
   // Groups
