@@ -67,4 +67,31 @@ describe('the bertybot command', () => {
     replica.kill('SIGTERM')
     expect(await exited).toBe(0)
   })
+
+  it('serves the web client on the same address after a restart, and refuses a bad --port', async () => {
+    const bad = await bertybot('web', '--port', '99999')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toBe('bertybot: --port 99999: not a port (1 to 65535)\n')
+    const dataDir = await tempDir('web')
+    const start = async (): Promise<{ url: string, stop: () => Promise<unknown> }> => {
+      const web = spawn(process.execPath, ['--conditions=bertybot-source', cli, 'web', '--name', 'alice', '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+      let out = ''
+      web.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+      const exited = new Promise((resolve) => web.on('exit', resolve))
+      const url = await waitFor<string>('bertybot web to print its link', (done) => {
+        const check = (): void => { const m = /^(http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]+)$/m.exec(out); if (m !== null) done(m[1] as string) }
+        web.stdout.on('data', check)
+        return () => { web.stdout.off('data', check) }
+      })
+      return { url, stop: async () => { web.kill('SIGTERM'); return await exited } }
+    }
+    const first = await start()
+    const answer = await fetch(first.url, { redirect: 'manual' })
+    expect(answer.status).toBe(303)
+    expect(answer.headers.get('set-cookie')).toMatch(/^bertybot-\d+=[\w-]+; HttpOnly; SameSite=Strict/)
+    expect(await first.stop()).toBe(0)
+    const second = await start()
+    expect(second.url).toBe(first.url)
+    expect(await second.stop()).toBe(0)
+  })
 })
