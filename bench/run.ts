@@ -39,6 +39,10 @@
  *   and the time to join the first and the last.
  * - Disk (`disk.ts`): bytes on disk per message, of the writer and the reader of BENCH_DISK_MESSAGES.
  *
+ * - Web (`web.ts`): `bertybot web` in its own process and its page in headless Chromium: from the
+ *   start to the conversations listed, a conversation of BENCH_WEB_MESSAGES opened and scrolled back
+ *   five pages; against plain @orbitdb/core opening and reading a log of the same size.
+ *
  * Options (environment): BENCH_ROUNDS (3), BENCH_SAMPLES (50), BENCH_WARMUP (5), BENCH_BURST (300),
  * BENCH_CHANNELS (100), BENCH_HOOK_SAMPLES (200), BENCH_HOOK_REQUESTS (2000), BENCH_HOOK_CONCURRENCY (32),
  * BENCH_PROCESSES (4), BENCH_PEER_DHT (off: the DHT of the peers other than the echo bot, `off` or `lan`;
@@ -48,7 +52,8 @@
  * BENCH_CONTACT_USERS (200), BENCH_THROUGHPUT_SENDERS (1,10), BENCH_THROUGHPUT_MESSAGES (300 per sender),
  * BENCH_CATCHUP (1000,10000), BENCH_MEMORY_SIZES (10,100,1000), BENCH_MEMORY_USERS (10),
  * BENCH_DISK_MESSAGES (10000),
- * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk (sections to run;
+ * BENCH_WEB_MESSAGES (10000), BENCH_WEB_CONVERSATIONS (20), BERTYBOT_CHROMIUM (/usr/bin/chromium),
+ * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk,web (sections to run;
  * all by default), BENCH_JSON=1.
  */
 import { multiaddr } from '@multiformats/multiaddr'
@@ -57,6 +62,7 @@ import type { MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork } from 'bertybot/testing'
 import { setupEchoBot } from '../bots/echo/bot.ts'
 import { botFanOut, CHANNELS, plainFanOut, type FanOutFigures } from './fanout.ts'
+import { web } from './web.ts'
 import { arrivals, bertybotPair, burst, median, percentile, sampleLatencies, TEXT, withPair, type Pair, type Section } from './shared.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
 import { webhooks } from './webhooks.ts'
@@ -200,7 +206,7 @@ async function fanOut (): Promise<Section> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, catchup, memory, disk }
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, catchup, memory, disk, web }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
 if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)

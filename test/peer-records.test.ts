@@ -83,4 +83,18 @@ describe('peer records written back', () => {
     const second = new PeerRecordCache(await openStore(dir), logger)
     expect(text(await second.get(peer(6)))).toBe('six')
   })
+
+  it('takes no record after it is closed, so nothing is left to write to the closed store', async () => {
+    const dir = await tempDir('records')
+    const cache = new PeerRecordCache(await openStore(dir), logger)
+    await cache.put(peer(7), bytes('before'))
+    await cache.close()
+    await cache.put(peer(8), bytes('after'))
+    await opened.pop()?.close()
+    // A pending record would be written here, to the closed store, and fail.
+    await expect(cache.flush()).resolves.toBeUndefined()
+    const reopened = await openStore(dir)
+    expect(text(await reopened.get(peer(7)))).toBe('before')
+    expect(await reopened.has(peer(8))).toBe(false)
+  })
 })

@@ -74,7 +74,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores, logge
   // libp2p's view of it: the peer store's records in memory, written back (peer-records.ts).
   const libp2pDatastore = new PeerRecordCache(datastore, logger)
   const closeStores = async (): Promise<void> => {
-    await libp2pDatastore.flush().catch((err: unknown) => { logger.warn({ err }, 'could not write peer records') })
+    await libp2pDatastore.close().catch((err: unknown) => { logger.warn({ err }, 'could not write peer records') })
     await blockstore.close()
     await datastore.close()
   }

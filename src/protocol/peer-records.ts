@@ -41,6 +41,7 @@ export class PeerRecordCache extends BaseDatastore {
   readonly #dirty = new Set<string>()
   #timer: NodeJS.Timeout | undefined
   #flushing: Promise<void> = Promise.resolve()
+  #closed = false
 
   constructor (inner: Datastore, logger: Logger) {
     super()
@@ -106,7 +107,18 @@ export class PeerRecordCache extends BaseDatastore {
     yield * this.#inner.queryKeys(q, options)
   }
 
-  /** Writes the changed records now (the node calls it when it stops, after libp2p has). */
+  /**
+   * Writes the changed records and takes no more: the node calls it when it
+   * stops, after libp2p has, before the datastore closes. A record changed
+   * later (an identify answered while libp2p stopped) is dropped, as a crash
+   * would drop it, rather than kept on a timer that writes to a closed store.
+   */
+  async close (): Promise<void> {
+    this.#closed = true
+    await this.flush()
+  }
+
+  /** Writes the changed records now. */
   async flush (): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
@@ -134,6 +146,7 @@ export class PeerRecordCache extends BaseDatastore {
   }
 
   #set (id: string, value: Uint8Array | null): void {
+    if (this.#closed) return
     this.#records.set(id, value)
     this.#dirty.add(id)
     this.#scheduleFlush()
