@@ -1,28 +1,26 @@
 /**
- * Message text to parts: plain text, and the http(s) URLs in it as links.
- * The page renders the parts as text nodes and <a> elements, so no message
- * can put markup or another kind of URL (javascript:, data:) into the DOM.
+ * Message text to parts: plain text, and the links in it, found by
+ * linkify-it (markdown-it's linkifier: trailing punctuation, brackets and
+ * Unicode hosts as people write them). The page renders the parts as text
+ * nodes and <a> elements, so no message can put markup into the DOM, and only
+ * http(s) and mailto links are made: never javascript:, data: or the like.
  */
+import { LinkifyIt } from 'linkify-it'
+
 export type TextPart = { kind: 'text', text: string } | { kind: 'link', text: string, href: string }
 
-const CANDIDATE = /\bhttps?:\/\/[^\s<>"'`]+/gi
-/** Punctuation that ends a sentence more often than a URL. */
-const TRAILING = /[.,;:!?'"]+$/
+const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:'])
 
-/** Drops trailing punctuation, and closing brackets the URL did not open: "(see https://x.org/a)." links https://x.org/a. */
-function trim (candidate: string): string {
-  let url = candidate.replace(TRAILING, '')
-  for (const [open, close] of [['(', ')'], ['[', ']'], ['{', '}']] as const) {
-    while (url.endsWith(close) && url.split(open).length < url.split(close).length) url = url.slice(0, -1).replace(TRAILING, '')
-  }
-  return url
-}
+// No fuzzy links: "node.js" or "v1.2" in a message stay text. Fuzzy e-mail addresses stay on.
+const linkifier = new LinkifyIt({ fuzzyLink: false })
+  .add('ftp:', null)
+  .add('//', null)
 
-/** The URL as an http(s) href, or undefined if it is not one. */
-function safeHref (text: string): string | undefined {
+/** The link's URL as an href, or undefined if its protocol is not one we open. */
+function safeHref (url: string): string | undefined {
   try {
-    const url = new URL(text)
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : undefined
+    const parsed = new URL(url)
+    return SAFE_PROTOCOLS.has(parsed.protocol) ? parsed.href : undefined
   } catch {
     return undefined
   }
@@ -31,13 +29,12 @@ function safeHref (text: string): string | undefined {
 export function linkify (text: string): TextPart[] {
   const parts: TextPart[] = []
   let at = 0
-  for (const match of text.matchAll(CANDIDATE)) {
-    const url = trim(match[0])
-    const href = safeHref(url)
+  for (const match of linkifier.match(text) ?? []) {
+    const href = safeHref(match.url)
     if (href === undefined) continue
     if (match.index > at) parts.push({ kind: 'text', text: text.slice(at, match.index) })
-    parts.push({ kind: 'link', text: url, href })
-    at = match.index + url.length
+    parts.push({ kind: 'link', text: match.raw, href })
+    at = match.lastIndex
   }
   if (at < text.length) parts.push({ kind: 'text', text: text.slice(at) })
   return parts
