@@ -59,7 +59,8 @@ export function Message ({ message, group, first, onReply, onQuote, onJoin }: Me
               <div class="invitation-label">Group invitation</div>
               <div class="invitation-name" dir="auto">Invitation to {displayName(message.invitation.groupName, 'a group')}</div>
             </div>
-            <button type="button" class="button button--small" onClick={() => { onJoin(message.invitation!.link) }}>Join</button>
+            {/* Ours: we are in that group already. */}
+            {!own && <button type="button" class="button button--small" onClick={() => { onJoin(message.invitation!.link) }}>Join</button>}
           </div>
         )}
         {message.text !== '' && <MessageText text={message.text} />}
