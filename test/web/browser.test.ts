@@ -14,6 +14,8 @@
  * Without a Chromium the file is skipped with a warning; with
  * BERTYBOT_REQUIRE_CHROMIUM=1 (CI) that is a failure.
  */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Browser, Locator, Page } from 'playwright-core'
@@ -417,4 +419,38 @@ describe.skipIf(missing !== undefined)('bertybot web, in a browser', () => {
     await screenshot(page, 'hostile')
     expect(unexpectedErrors(report, [/WebSocket connection to .* failed/])).toEqual([])
   }, 180_000)
+
+  it('keeps other sites out: a page of another origin cannot open the API even with the cookie, and the link without its token is refused', async () => {
+    const { port } = new URL(web.url)
+    // Another site on the same host: the browser sends our SameSite cookie to it (cookies ignore
+    // ports), so only the Origin check stands between that page and the peer.
+    const foreign = createServer((_, res) => { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><title>elsewhere</title>') })
+    await new Promise<void>((resolve) => { foreign.listen(0, '127.0.0.1', resolve) })
+    try {
+      const other = await page.context().newPage()
+      await other.goto(`http://127.0.0.1:${(foreign.address() as AddressInfo).port}/`)
+      const outcome = await other.evaluate(async (api) => await new Promise<string>((resolve) => {
+        const socket = new (globalThis as unknown as { WebSocket: new (url: string) => { onopen: () => void, onerror: () => void, onclose: () => void } }).WebSocket(api)
+        socket.onopen = () => { resolve('opened') }
+        socket.onerror = () => { resolve('refused') }
+        socket.onclose = () => { resolve('refused') }
+      }), `ws://127.0.0.1:${port}/api`)
+      expect(outcome).toBe('refused')
+      await other.close()
+    } finally {
+      await new Promise((resolve) => { foreign.close(resolve) })
+    }
+    // A browser that never had the token: the page is refused and none of it is served.
+    const { context: stranger, page: strangerPage } = await newPage(browser)
+    try {
+      const response = await strangerPage.goto(`http://127.0.0.1:${port}/`)
+      expect(response?.status()).toBe(401)
+      expect(await strangerPage.locator('script').count()).toBe(0)
+    } finally {
+      await stranger.close()
+    }
+    // The page itself still works.
+    expect(await page.locator('.sidebar').isVisible()).toBe(true)
+    expect(await page.locator('.connection-bar').count()).toBe(0)
+  }, 60_000)
 })
