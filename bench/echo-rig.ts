@@ -149,8 +149,8 @@ export class EchoRig {
     return { startedAt, sent }
   }
 
-  /** How many messages the echo answered so far, and when the last. */
-  async echoStats (): Promise<{ handled: number, lastHandledAt?: number }> {
+  /** How many messages the echo answered so far, when the last, and the CPU time its process used so far. */
+  async echoStats (): Promise<{ handled: number, lastHandledAt?: number, cpuMs: number }> {
     return await this.cluster.call('echoStats', { peer: ECHO })
   }
 

@@ -44,7 +44,7 @@ export const commands = {
   /** Asks for a contact; with `firstMessage`, sends it in the contact group as soon as `contactAccepted` fires (a `sent` event). */
   addContact: { args: z.object({ peer, link: z.string(), firstMessage: z.string().optional() }), result: z.object({ calledAt: time }) },
   /** How many messages the echo bot (or the plain echo) answered since it started, and when it answered the last. */
-  echoStats: { args: z.object({ peer }), result: z.object({ handled: z.number(), lastHandledAt: time.optional() }) },
+  echoStats: { args: z.object({ peer }), result: z.object({ handled: z.number(), lastHandledAt: time.optional(), cpuMs: z.number() }) },
 
   // plain @orbitdb/core peers
   dial: { args: z.object({ peer, address: z.string() }), result: z.object({}) },

@@ -238,7 +238,9 @@ const handlers: Handlers = {
   echoStats: async ({ peer }) => {
     const entry = hosted.get(peer)
     if (entry === undefined || entry.kind === 'bertybot') throw new Error(`peer ${peer} is not an echo here`)
-    return { ...entry.echo }
+    // The echo has its process to itself (`EchoRig`): the process's CPU is the echo's.
+    const cpu = process.cpuUsage()
+    return { ...entry.echo, cpuMs: (cpu.user + cpu.system) / 1000 }
   },
   dial: async ({ peer, address }) => {
     await host(peer, 'plain').node.libp2p.dial(multiaddr(address))

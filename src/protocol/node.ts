@@ -27,6 +27,7 @@ import { webSockets } from '@libp2p/websockets'
 import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight, type Helia } from 'helia'
 import { PeerBlockstore, type EntryLookup } from './blockstore.ts'
+import { coalescedWrites } from './coalesced-writes.ts'
 import type { BlockStore } from './group-log.ts'
 import type { Logger } from './logger.ts'
 import { PeerRecordCache } from './peer-records.ts'
@@ -129,7 +130,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores, logge
   }
   if (options.relay.server) services.relay = circuitRelayServer()
 
-  const transports: any[] = [tcp(), webSockets()]
+  const transports: any[] = [coalescedWrites(tcp()), coalescedWrites(webSockets())]
   if (options.relay.client) transports.push(circuitRelayTransport())
 
   const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [dagCbor] }), {
