@@ -94,6 +94,35 @@ describe('manual delivery', () => {
     await redelivered.until('the unhandled message again', (ms) => ms.some((m) => m.id === one))
   })
 
+  it('delivers again every message left unhandled while later ones of the same sender were handled, past the keys it holds in memory', async () => {
+    const alice = await startPeer({ displayName: 'alice' })
+    const bob = await startPeer({ displayName: 'bob', delivery: 'manual' })
+    const [ga] = await formGroup([alice.peer, bob.peer])
+    const inbox = new Inbox<MessageEvent>(bob.peer, 'message')
+    // More than MAX_HELD_KEYS (32) unhandled at once: the later keys are kept on disk on their own.
+    const texts = Array.from({ length: 40 }, (_, i) => `m${i}`)
+    for (const text of texts) await ga!.send({ text })
+    await inbox.count(texts.length, 'all forty')
+    // Handled out of order: every odd one, the last first. Each writes the sender's chain, which must keep the others' keys.
+    const odd = inbox.items.filter((_, i) => i % 2 === 1).reverse()
+    for (const m of odd) await m.markHandled()
+    await bob.peer.stop()
+
+    const again = await startPeer({ dataDir: bob.dataDir, delivery: 'manual' })
+    const redelivered = new Inbox<MessageEvent>(again.peer, 'message')
+    const even = texts.filter((_, i) => i % 2 === 0)
+    await redelivered.count(even.length, 'the twenty unhandled ones')
+    expect(redelivered.items.map((m) => m.text)).toEqual(even)
+    for (const m of redelivered.items) await m.markHandled()
+    await again.peer.stop()
+
+    const third = await startPeer({ dataDir: bob.dataDir, delivery: 'manual' })
+    const later = new Inbox<MessageEvent>(third.peer, 'message')
+    await ga!.send({ text: 'after' })
+    await later.until('the new message', (ms) => ms.some((m) => m.text === 'after'))
+    expect(later.items.map((m) => m.text)).toEqual(['after'])
+  })
+
   it('does not deliver twice in one session what is not yet handled', async () => {
     const alice = await startPeer({ displayName: 'alice' })
     const bob = await startPeer({ displayName: 'bob', delivery: 'manual' })

@@ -74,6 +74,8 @@ const seqKey = (seq: number): string => seq.toString().padStart(16, '0')
 export class BotStore {
   readonly #db: ClassicLevel<string, Bytes>
   readonly #journal: Sub
+  /** The journal's keys, kept in memory: it holds only events handled and not yet settled by the peer, and is read for every event. */
+  readonly #journaled = new Set<string>()
   readonly #state: Sub
   readonly #outbox: Sub
   readonly #schedules: Sub
@@ -105,6 +107,7 @@ export class BotStore {
   static async open (dataDir: string): Promise<BotStore> {
     const store = new BotStore(await openPrivateLevel(join(dataDir, 'bot'), { what: 'the bot store', format: STORE_FORMAT }))
     for await (const key of store.#outbox.keys({ reverse: true, limit: 1 })) store.#nextSeq = Number(key) + 1
+    for await (const key of store.#journal.keys()) store.#journaled.add(key)
     await store.forgetTagsBefore(Date.now() - TAG_RETENTION_MS)
     return store
   }
@@ -121,12 +124,13 @@ export class BotStore {
   // Journal
 
   async isHandled (eventKey: string): Promise<boolean> {
-    return (await this.#journal.get(eventKey)) !== undefined
+    return this.#journaled.has(eventKey)
   }
 
   /** Forgets a handled event once the peer itself will not deliver it again. */
   async forgetHandled (eventKey: string): Promise<void> {
     await this.#writes.batch([{ type: 'del', sublevel: this.#journal, key: eventKey }])
+    this.#journaled.delete(eventKey)
   }
 
   // State
@@ -152,6 +156,7 @@ export class BotStore {
       }
       await this.#writes.batch(ops)
       for (const key of writes) this.#versions.set(key, this.stateVersion(key) + 1)
+      for (const op of ops) if (op.type === 'put' && op.sublevel === this.#journal) this.#journaled.add(op.key)
     })
     this.#commits = commit.catch(() => {})
     await commit

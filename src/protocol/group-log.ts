@@ -200,8 +200,12 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     }
   }
 
-  /** Appends `values` (already sealed), one entry each, chained in order; resolves with the entries. */
-  async append (values: Uint8Array[]): Promise<StoredEntry[]> {
+  /**
+   * Appends `values` (already sealed), one entry each, chained in order;
+   * resolves with the entries. `alongside` is written in the same batch (the
+   * sender chain that sealed them: both are on disk, or neither).
+   */
+  async append (values: Uint8Array[], alongside: StateOp[] = []): Promise<StoredEntry[]> {
     const signing = this.#signing
     if (signing === undefined) throw new NotRunningError('this peer holds no key to write to this log')
     return await this.#queue.add(async () => {
@@ -215,7 +219,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
         this.#remember(entry)
         next = [entry.hash]
       }
-      await this.#store(entries)
+      await this.#store(entries, alongside)
       this.emit('update', entries)
       return entries
     })
@@ -361,13 +365,13 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     return refs
   }
 
-  /** Writes joined or appended entries and the heads they make, atomically. */
-  async #store (entries: StoredEntry[]): Promise<void> {
+  /** Writes joined or appended entries and the heads they make, atomically, with `alongside`. */
+  async #store (entries: StoredEntry[], alongside: StateOp[] = []): Promise<void> {
     const { state } = this.#context
     // OrbitDB's heads record: JSON of { hash, next }.
     const heads = JSON.stringify([...this.#heads.values()].map(({ hash, next }) => ({ hash, next })))
     const ops: StateOp[] = entries.map((entry) => state.putEntryOp(entry.hash, entry.bytes))
-    ops.push(state.putLogHeadsOp(this.address, new TextEncoder().encode(heads)))
+    ops.push(state.putLogHeadsOp(this.address, new TextEncoder().encode(heads)), ...alongside)
     await state.batch(ops)
   }
 

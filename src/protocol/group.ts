@@ -545,7 +545,7 @@ export class Group {
    * `SendSecret`, once per member), so they read what we send from now on:
    * all of them in one entry, which `post` makes (a DeviceChainKeyAdded by
    * default). Only `#sending` tasks call it: before the first message after
-   * members joined (`#sealNext`), and in the entry that announces our device.
+   * members joined (`#sealAhead`), and in the entry that announces our device.
    *
    * Wesh sends it to each member as soon as it sees them join: in a group of
    * a hundred that is ten thousand entries, each carried to every member,
@@ -590,18 +590,29 @@ export class Group {
   async #sendApp (message: AppMessage): Promise<string> {
     const plaintext = encodeChecked(message)
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
-    return await this.#sending.add(async () => await this.#append(this.#messages, await this.#sealNext(plaintext)))
+    return await this.#sending.add(async () => {
+      const { sealed, chain } = await this.#sealAhead([plaintext])
+      // The chain moves on in the write that stores the entry: a crash leaves both or neither, and it leaves after.
+      const [entry] = await this.#messages.append(sealed, [this.#deps.state.putOwnChainOp(this.id, chain)])
+      this.#ownChain = chain
+      await this.#deps.sync.publish(this.#messages.address, [entry as StoredEntry])
+      return (entry as StoredEntry).hash
+    })
   }
 
-  /** Seals with the next key of our chain; only `#sending` tasks call it. */
-  async #sealNext (plaintext: Uint8Array): Promise<Uint8Array> {
-    return (await this.#sealBatch([plaintext]))[0] as Uint8Array
-  }
-
-  /** Seals each with the next key of our chain, in order; only `#sending` tasks call it. */
+  /** Seals each with the next key of our chain, in order, the chain moved on and written; only `#sending` tasks call it. */
   async #sealBatch (plaintexts: Uint8Array[]): Promise<Uint8Array[]> {
+    const { sealed, chain } = await this.#sealAhead(plaintexts)
+    // The chain moves on before the messages exist anywhere: a crash may skip counters, never reuse one.
+    await this.#deps.state.batch([this.#deps.state.putOwnChainOp(this.id, chain)])
+    this.#ownChain = chain
+    return sealed
+  }
+
+  /** Seals each with the next key of our chain, in order: the chain to write before any of them leaves. Only `#sending` tasks call it. */
+  async #sealAhead (plaintexts: Uint8Array[]): Promise<{ sealed: Uint8Array[], chain: SenderChain }> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
-    const { identity, state } = this.#deps
+    const { identity } = this.#deps
     // Members who joined since our last message get our chain key first, so they can read these.
     await this.#shareChainKey()
     let chain = this.#ownChain
@@ -610,10 +621,8 @@ export class Group {
       chain = step.chain
       return step
     })
-    // The chain moves on before the messages exist anywhere: a crash may skip counters, never reuse one.
-    await state.batch([state.putOwnChainOp(this.id, chain)])
-    this.#ownChain = chain
-    return steps.map((step, i) => sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintexts[i] as Uint8Array))
+    const sealed = steps.map((step, i) => sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintexts[i] as Uint8Array))
+    return { sealed, chain }
   }
 }
 

@@ -16,7 +16,7 @@
  * scan, oldest first.
  */
 import { AppMessageType, decodeAppMessage } from './app-messages.ts'
-import type { DeviceChains } from './device-chains.ts'
+import type { ChainChanges, DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
 import { openMessageBody, openMessageHeaders } from './envelope.ts'
 import type { DropReason } from './errors.ts'
@@ -52,10 +52,7 @@ export interface MessagePipelineDeps {
 }
 
 /** State changes an outcome commits: written in one batch, then mirrored in memory by `after`. */
-interface Changes {
-  ops: StateOp[]
-  after?: () => void
-}
+type Changes = ChainChanges
 
 /** An event ready to deliver, but for its `markHandled`, which depends on how it is settled. */
 type PendingEvent = { [K in DeliverableEventName]: { name: K, event: Omit<Parameters<PeerEvents[K]>[0], 'markHandled'> } }[DeliverableEventName]
@@ -68,7 +65,7 @@ interface PendingWrites {
 }
 
 type Outcome =
-  | ({ kind: 'deliver', changes: Changes } & PendingEvent)
+  | ({ kind: 'deliver', changes: Changes, whenHandled: () => Changes } & PendingEvent)
   | { kind: 'settle', status: Exclude<EntryStatus, 'handled' | 'waiting'>, reason?: DropReason, detail?: string, changes?: Changes }
   | { kind: 'defer', device: string, why: string }
 
@@ -247,12 +244,14 @@ export class MessagePipeline {
       const markHandled = once(async () => {
         // Closed at once if everything behind it is: the next scan then need not look at it.
         const closes = entry.next.every((parent) => this.#closedEntries.has(parent))
+        const keyChanges = outcome.whenHandled()
         await state.batch([
-          state.delMessageKeyOp(this.#groupId, entry.hash),
+          ...keyChanges.ops,
           ...whenHandled,
           state.setStatusOp(this.#groupId, 'messages', entry.hash, 'handled'),
           ...(closes ? [state.closeOp(this.#groupId, entry.hash)] : [])
         ])
+        keyChanges.after?.()
         this.#awaitingHandled.delete(entry.hash)
         this.#settled.add(entry.hash)
         if (closes) {
@@ -295,7 +294,8 @@ export class MessagePipeline {
     if (chain === undefined) return { kind: 'defer', device, why: 'no chain key from the sender yet' }
 
     let messageKey: Uint8Array
-    let keyChanges: Changes = { ops: [] }
+    // What the key's use writes: before the message is delivered, once it is handled, or if it is dropped after all.
+    let taken: { beforeDelivery: Changes, whenHandled: () => Changes, spent: Changes }
     const lookup = takeMessageKey(chain, headers.counter, keys.publicKey)
     switch (lookup.outcome) {
       case 'before-join': return { kind: 'settle', status: 'history' }
@@ -305,14 +305,16 @@ export class MessagePipeline {
         const kept = await state.messageKey(this.#groupId, entry.hash)
         if (kept === undefined) return drop('replayed-counter', `counter ${headers.counter} of device ${device} was already used`)
         messageKey = kept
+        const forget: Changes = { ops: [state.delMessageKeyOp(this.#groupId, entry.hash)] }
+        taken = { beforeDelivery: { ops: [] }, whenHandled: () => forget, spent: forget }
         break
       }
-      case 'found':
+      case 'found': {
         messageKey = lookup.messageKey
-        keyChanges = {
-          ops: [chains.putOp(device, lookup.chain), state.putMessageKeyOp(this.#groupId, entry.hash, messageKey)],
-          after: () => { chains.remember(device, lookup.chain) }
-        }
+        const { beforeDelivery, whenHandled } = chains.take(device, lookup.chain, headers.counter, messageKey, entry.hash)
+        const spent: Changes = { ops: [chains.putOp(device, lookup.chain)], after: () => { chains.remember(device, lookup.chain) } }
+        taken = { beforeDelivery, whenHandled, spent }
+      }
     }
     // A body that does not open or verify does not consume the key: a member forging a
     // counter of someone else's chain must not be able to burn the real message's key.
@@ -320,17 +322,19 @@ export class MessagePipeline {
     if (!body.ok) return drop(body.reason, body.detail)
     const decoded = decodeAppMessage(body.plaintext)
     // Signed by a member: the key is spent either way, but there is no message to keep it for.
-    const spent: Changes = { ops: keyChanges.ops.slice(0, 1), ...(keyChanges.after === undefined ? {} : { after: keyChanges.after }) }
+    const { spent } = taken
     if (!decoded.ok) return drop(decoded.reason, decoded.detail, spent)
+    const keyChanges = taken.beforeDelivery
+    const whenHandled = taken.whenHandled
 
     const message = decoded.message
     const sender: Sender = { account: member.account, device, displayName: member.displayName }
     const base = { group: this.#deps.group, id: entry.hash, sender, sentAt: new Date(message.sentAt) }
     switch (message.type) {
       case AppMessageType.UserMessage:
-        return { kind: 'deliver', changes: keyChanges, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo } }
+        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo } }
       case AppMessageType.Acknowledge:
-        return { kind: 'deliver', changes: keyChanges, name: 'acknowledgement', event: { ...base, target: message.target } }
+        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'acknowledgement', event: { ...base, target: message.target } }
       case AppMessageType.GroupInvitation: {
         let groupName: string
         try {
@@ -340,7 +344,7 @@ export class MessagePipeline {
         }
         const { invitation } = message
         const joinGroup = this.#deps.joinGroup
-        return { kind: 'deliver', changes: keyChanges, name: 'groupInvitation', event: { ...base, invitation, groupName, accept: async () => await joinGroup(invitation) } }
+        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'groupInvitation', event: { ...base, invitation, groupName, accept: async () => await joinGroup(invitation) } }
       }
       default:
         return drop('unknown-type', `app message type ${message.type} does not belong on the message log`, spent)
