@@ -115,7 +115,7 @@ export function setupAnnouncementCommands (app: AnnounceApp): void {
     const state = stateOf(ctx)
     const to = parseRecipients(ctx.args.to, await state.channels())
     if (typeof to === 'object' && 'error' in to) return await ctx.reply(to.error)
-    const { groups } = await resolveRecipients(bot.peer, state, to)
+    const { groups } = await resolveRecipients(ctx.conversations, state, to)
     for (const group of groups) await ctx.send(group, ctx.args.text)
     await state.record(who(ctx.sender), `sent now to ${describeRecipients(to)}: ${ctx.args.text.slice(0, 60)}`, now(app))
     await ctx.reply(`Sent to ${groups.length} conversation${groups.length === 1 ? '' : 's'}.`)

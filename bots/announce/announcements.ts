@@ -59,14 +59,14 @@ function run (app: AnnounceApp, id: string, version: number): Middleware<Schedul
     if (ctx.schedule.late && app.settings.missed === 'skip') {
       // Logged once committed: a run that loses a race with another change of the state runs again.
       ctx.afterCommit(() => { ctx.log.warn({ announcement: id, due: ctx.schedule.scheduledAt.toISOString() }, 'skipped an announcement that fell due while the bot was down (ANNOUNCE_MISSED=skip)') })
-      await state.record('bot', `skipped #${id}, due ${due} while the bot was down`, new Date(ctx.bot.clock.now()))
+      await state.record('bot', `skipped #${id}, due ${due} while the bot was down`, new Date(ctx.clock.now()))
     } else {
-      const { groups, unknown } = await resolveRecipients(ctx.bot.peer, state, a.to)
+      const { groups, unknown } = await resolveRecipients(ctx.conversations, state, a.to)
       const late = ctx.schedule.late ? `\n\n(Sent late: this was due ${due}, while the bot was down.)` : ''
       for (const group of groups) await ctx.send(group, `${a.text}${late}`)
       if (unknown.length > 0) {
         ctx.afterCommit(() => { ctx.log.warn({ announcement: id, channels: unknown }, 'an announcement names channels that do not exist; sent to the others') })
-        await state.record('bot', `#${id} could not reach ${unknown.join(', ')}: no such channel`, new Date(ctx.bot.clock.now()))
+        await state.record('bot', `#${id} could not reach ${unknown.join(', ')}: no such channel`, new Date(ctx.clock.now()))
       }
       ctx.afterCommit(() => { ctx.log.info({ announcement: id, conversations: groups.length, late: ctx.schedule.late }, 'sent an announcement') })
     }

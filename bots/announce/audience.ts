@@ -4,7 +4,7 @@
  * a group. Subscribers are contacts who sent `/subscribe`: they get
  * announcements in their 1:1 conversation with the bot.
  */
-import type { Bot, CommandContext, Peer } from 'bertybot'
+import type { Bot, CommandContext, Conversations } from 'bertybot'
 import { z } from 'zod'
 import { isAdmin, REFUSAL, stateOf, who, type AnnounceApp } from './app.ts'
 import type { AnnounceState, Channel, Recipients } from './state.ts'
@@ -13,11 +13,11 @@ const CHANNEL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/i
 const SUBSCRIBERS = 'subscribers'
 
 /** The conversations `to` reaches now, and the channel names in it that do not exist (any more). */
-export async function resolveRecipients (peer: Peer, state: AnnounceState, to: Recipients): Promise<{ groups: string[], unknown: string[] }> {
-  const channels = (await state.channels()).filter((c) => peer.group(c.group) !== undefined)
+export async function resolveRecipients (conversations: Conversations, state: AnnounceState, to: Recipients): Promise<{ groups: string[], unknown: string[] }> {
+  const channels = (await state.channels()).filter((c) => conversations.get(c.group) !== undefined)
   const subscriberGroups = async (): Promise<string[]> => (await state.subscribers())
-    .map((account) => peer.contact(account))
-    .flatMap((contact) => contact?.state === 'accepted' && contact.group !== undefined ? [contact.group.id] : [])
+    .map((account) => conversations.contact(account))
+    .flatMap((contact) => contact?.state === 'accepted' && contact.conversation !== undefined ? [contact.conversation.id] : [])
   if (to === 'everyone') return { groups: [...channels.map((c) => c.group), ...await subscriberGroups()], unknown: [] }
   const groups = new Set<string>()
   const unknown: string[] = []
@@ -85,11 +85,10 @@ export function setupAudience (bot: Bot<unknown>, app: AnnounceApp): void {
       return await ctx.reply(`There is a channel named "${ctx.args.name}" already.`)
     }
     // A group made by an earlier run of this handler that did not commit is reused, not made twice.
-    const peer = ctx.bot.peer
-    const group = peer.groups().find((g) => g.kind === 'multi-member' && g.name === ctx.args.name && !channels.some((c) => c.group === g.id)) ??
-      await peer.createGroup({ name: ctx.args.name })
-    await state.saveChannels([...channels, { group: group.id, name: ctx.args.name, addedBy: who(ctx.sender), addedAt: new Date(ctx.bot.clock.now()).toISOString() }])
-    await state.record(who(ctx.sender), `created channel ${ctx.args.name}`, new Date(ctx.bot.clock.now()))
+    const group = ctx.conversations.list().find((g) => g.kind === 'multi-member' && g.name === ctx.args.name && !channels.some((c) => c.group === g.id)) ??
+      await ctx.createGroup({ name: ctx.args.name })
+    await state.saveChannels([...channels, { group: group.id, name: ctx.args.name, addedBy: who(ctx.sender), addedAt: new Date(ctx.clock.now()).toISOString() }])
+    await state.record(who(ctx.sender), `created channel ${ctx.args.name}`, new Date(ctx.clock.now()))
     await ctx.reply(`Channel "${ctx.args.name}" is ready. Whoever opens this invitation joins it:\n${group.invitation()}`)
   })
 
@@ -108,20 +107,20 @@ export function setupAudience (bot: Bot<unknown>, app: AnnounceApp): void {
     const channels = await state.channels()
     if (channels.some((c) => c.group === group.id)) return
     const name = channelNameFor(ctx.invitation.groupName, channels)
-    await state.saveChannels([...channels, { group: group.id, name, addedBy: who(ctx.sender), addedAt: new Date(ctx.bot.clock.now()).toISOString() }])
-    await state.record(who(ctx.sender), `added group "${ctx.invitation.groupName}" as channel ${name}`, new Date(ctx.bot.clock.now()))
+    await state.saveChannels([...channels, { group: group.id, name, addedBy: who(ctx.sender), addedAt: new Date(ctx.clock.now()).toISOString() }])
+    await state.record(who(ctx.sender), `added group "${ctx.invitation.groupName}" as channel ${name}`, new Date(ctx.clock.now()))
     await ctx.reply(`I joined "${ctx.invitation.groupName}": it is the channel ${name} now.`)
   })
 }
 
 async function channelList (ctx: CommandContext<unknown>): Promise<string> {
-  const peer = ctx.bot.peer
+  const { conversations } = ctx
   const state = stateOf(ctx)
   const channels = await state.channels()
   const subscribers = await state.subscribers()
   const lines = channels.map((c) => {
-    const group = peer.group(c.group)
-    const members = group?.members().filter((m) => m.account !== peer.accountId).length
+    const group = conversations.get(c.group)
+    const members = group?.members().filter((m) => m.account !== conversations.accountId).length
     return `${c.name}: ${members === undefined ? 'the bot is not in it any more' : `${members} member${members === 1 ? '' : 's'}`}`
   })
   return [channels.length === 0 ? 'No channels yet: /channel new <name> makes one.' : 'Channels:', ...lines, `Subscribers: ${subscribers.length}`].join('\n')

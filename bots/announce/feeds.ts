@@ -139,7 +139,7 @@ export class FeedPoller {
   }
 
   async #announce (ctx: TaskContext, feed: Feed, title: string | undefined, items: FeedItem[]): Promise<void> {
-    const { groups, unknown } = await resolveRecipients(this.#app.bot.peer, stateOf(ctx), feed.to)
+    const { groups, unknown } = await resolveRecipients(ctx.conversations, stateOf(ctx), feed.to)
     if (unknown.length > 0) ctx.afterCommit(() => { ctx.log.warn({ feed: feed.id, channels: unknown }, 'a feed names channels that do not exist; sent to the others') })
     const shown = items.slice(-MAX_ANNOUNCED_PER_CHECK)
     const prefix = title ?? feed.title

@@ -96,7 +96,7 @@ export class Bot<Settings = Record<string, never>> {
   readonly #startHooks: Array<() => unknown> = []
   readonly #stopHooks: Array<() => unknown> = []
   #startedAt: Date | undefined
-  #errorHandler: (error: BotError) => unknown
+  #errorHandler: (error: BotError<Context>) => unknown
   #status: Status = 'created'
   #peer: Peer | undefined
   #store: BotStore | undefined
@@ -263,7 +263,7 @@ export class Bot<Settings = Record<string, never>> {
   }
 
   /** Where errors thrown by handlers go. The default logs them and tells the user something went wrong. */
-  catch (handler: (error: BotError) => unknown): this {
+  catch (handler: (error: BotError<Context>) => unknown): this {
     this.#errorHandler = handler
     return this
   }
@@ -465,7 +465,7 @@ export class Bot<Settings = Record<string, never>> {
 }
 
 /** Logs the error, and tells the user of a failed message that something went wrong. */
-async function defaultErrorHandler (error: BotError): Promise<void> {
+async function defaultErrorHandler (error: BotError<Context>): Promise<void> {
   error.ctx.log.error({ err: error.error }, 'a handler failed')
   if (error.ctx.type === 'message') await error.ctx.reply('Sorry, something went wrong while handling that.')
 }

@@ -5,12 +5,15 @@
  *
  * What a handler does through its context (state writes, messages) takes
  * effect together, once the handlers have finished: if they throw, none of
- * it happens; if the bot crashes before, the event is handled again.
+ * it happens; if the bot crashes before, the event is handled again. The
+ * context is the only way a handler writes: it sees the bot and its
+ * conversations read only (`conversations.ts`), never the peer.
  */
 import {
-  InvalidMessageError, MAX_TEXT_LENGTH, type Contact, type Group, type Logger, type Member, type Peer, type Sender
+  InvalidMessageError, MAX_TEXT_LENGTH, type Group, type Logger, type Member, type Peer, type Sender
 } from '../protocol/index.ts'
-import type { Bot } from './bot.ts'
+import type { Clock } from './clock.ts'
+import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
 import type { Transaction } from './store.ts'
 
 export type EventType = 'message' | 'acknowledgement' | 'contactRequest' | 'contactAccepted' | 'groupInvitation' | 'memberJoined' | 'schedule'
@@ -36,22 +39,36 @@ export interface SendOptions {
   replyToTag?: string
 }
 
+/** What handlers may ask of the bot itself: nothing that writes. */
+export interface BotView {
+  readonly clock: Clock
+  messageIdOf: (tag: string) => Promise<string | undefined>
+  tagOf: (messageId: string) => Promise<string | undefined>
+}
+
 /** What every context is built from. */
 export interface ContextServices {
-  bot: Bot<unknown>
+  bot: BotView
   peer: Peer
   tx: Transaction
   logger: Logger
 }
 
+/** Each context's services, out of the handler's reach (a private field would be out of its subclasses' reach too). */
+const servicesOf = new WeakMap<object, ContextServices>()
+
+function services (ctx: object): ContextServices {
+  return servicesOf.get(ctx) as ContextServices
+}
+
 const BOT_SCOPE = '_bot'
 
-/**
- * Queues a message in `tx` to a group (a `Group`, a group id, or a contact's
- * account id), checking it now so that a bad one fails in the handler.
- */
-export function queueMessage (services: Pick<ContextServices, 'peer' | 'tx'>, to: Group | string, text: string, options: SendOptions = {}): void {
-  const group = typeof to === 'string' ? services.peer.group(to) ?? services.peer.contact(to)?.group : to
+/** Where a message goes: a conversation (or a peer's `Group`), a group id, or a contact's account id. */
+export type Recipient = Conversation | Group | string
+
+/** Queues a message in `tx`, checking it now so that a bad one fails in the handler. */
+export function queueMessage (services: Pick<ContextServices, 'peer' | 'tx'>, to: Recipient, text: string, options: SendOptions = {}): void {
+  const group = typeof to === 'string' ? services.peer.group(to) ?? services.peer.contact(to)?.group : services.peer.group(to.id)
   if (group === undefined) throw new InvalidMessageError(`no group or contact "${String(to)}" to send to`)
   if (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`a message is a text of at most ${MAX_TEXT_LENGTH} characters`)
   services.tx.send({ group: group.id, text, replyTo: options.replyTo, tag: options.tag, replyToTag: options.replyToTag })
@@ -67,15 +84,38 @@ function scopedState (services: ContextServices, scope: string): KeyValue {
 
 abstract class BaseContext<T extends EventType | 'task'> {
   abstract readonly type: T
-  readonly bot: Bot<unknown>
   /** A logger for this event. */
   readonly log: Logger
-  protected readonly services: ContextServices
+  /** The bot's clock (a test's may be fake): use it rather than `Date.now()`. */
+  readonly clock: Clock
+  /** The bot's conversations and contacts, read only. */
+  readonly conversations: Conversations
 
-  constructor (services: ContextServices) {
-    this.services = services
-    this.bot = services.bot
-    this.log = services.logger
+  constructor (given: ContextServices) {
+    servicesOf.set(this, given)
+    this.log = given.logger
+    this.clock = given.bot.clock
+    this.conversations = new Conversations(given.peer)
+  }
+
+  /** The id of the message sent with `tag` (`SendOptions.tag`), once it is sent. */
+  async messageIdOf (tag: string): Promise<string | undefined> {
+    return await services(this).bot.messageIdOf(tag)
+  }
+
+  /** The tag a sent message was given, if any: tells which of the bot's messages a user answers. */
+  async tagOf (messageId: string): Promise<string | undefined> {
+    return await services(this).bot.tagOf(messageId)
+  }
+
+  /**
+   * Creates a group with the bot in it. Unlike messages and state, this
+   * happens at once, not when the handler finishes: a handler that may run
+   * again (its state changed under it) should look for the group it made
+   * before (`conversations.list()`) rather than make another.
+   */
+  async createGroup (options: { name: string }): Promise<Conversation> {
+    return new Conversation(await services(this).peer.createGroup(options))
   }
 
   /** The conversation this event belongs to, if any: it scopes `state`. */
@@ -85,20 +125,20 @@ abstract class BaseContext<T extends EventType | 'task'> {
 
   /** State of this conversation (of the bot as a whole for events outside one). */
   get state (): KeyValue {
-    return scopedState(this.services, this.scope)
+    return scopedState(services(this), this.scope)
   }
 
   /** State of the bot as a whole. */
   get botState (): KeyValue {
-    return scopedState(this.services, BOT_SCOPE)
+    return scopedState(services(this), BOT_SCOPE)
   }
 
   /**
-   * Queues a message to a group (a `Group`, a group id, or a contact's account
+   * Queues a message to a conversation (or a group id, or a contact's account
    * id). It is sent once the handlers finish, even if the bot crashes right after.
    */
-  async send (to: Group | string, text: string, options: SendOptions = {}): Promise<void> {
-    queueMessage(this.services, to, text, options)
+  async send (to: Recipient, text: string, options: SendOptions = {}): Promise<void> {
+    queueMessage(services(this), to, text, options)
   }
 
   /**
@@ -109,25 +149,26 @@ abstract class BaseContext<T extends EventType | 'task'> {
    * that committed.
    */
   afterCommit (fn: () => void): void {
-    this.services.tx.afterCommit(fn)
+    services(this).tx.afterCommit(fn)
   }
 
   /** Queues a message to every conversation: each contact and each group. Resolves with how many. */
   async broadcast (text: string): Promise<number> {
-    const groups = this.services.peer.groups().filter((g) => g.kind === 'multi-member' || this.services.peer.contact(g.contact ?? '')?.state === 'accepted')
-    for (const group of groups) await this.send(group, text)
+    const { peer } = services(this)
+    const groups = peer.groups().filter((g) => g.kind === 'multi-member' || peer.contact(g.contact ?? '')?.state === 'accepted')
+    for (const group of groups) await this.send(group.id, text)
     return groups.length
   }
 }
 
 /** A context that belongs to a group or contact conversation. */
 abstract class ConversationContext<T extends EventType> extends BaseContext<T> {
-  /** The group (or contact's 1:1 group) the event happened in. */
-  readonly group: Group
+  /** The group (or contact's 1:1 group) the event happened in, read only: `reply` writes to it. */
+  readonly group: Conversation
 
   constructor (services: ContextServices, group: Group) {
     super(services)
-    this.group = group
+    this.group = new Conversation(group)
   }
 
   protected override get scope (): string {
@@ -136,7 +177,7 @@ abstract class ConversationContext<T extends EventType> extends BaseContext<T> {
 
   /** Queues a message to this conversation. */
   async reply (text: string, options: SendOptions = {}): Promise<void> {
-    await this.send(this.group, text, options)
+    await this.send(this.group.id, text, options)
   }
 }
 
@@ -146,14 +187,20 @@ export interface ReceivedMessage {
   readonly sentAt: Date
 }
 
+type MessageDetails = { group: Group, sender: Sender, text: string, id: string, replyTo: string | undefined, sentAt: Date }
+
+/** Each message context's event, for `asCommand`. */
+const eventOf = new WeakMap<object, MessageDetails>()
+
 export class MessageContext extends ConversationContext<'message'> {
   readonly type = 'message' as const
   readonly sender: Sender
   readonly text: string
   readonly message: ReceivedMessage
 
-  constructor (services: ContextServices, event: { group: Group, sender: Sender, text: string, id: string, replyTo: string | undefined, sentAt: Date }) {
+  constructor (services: ContextServices, event: MessageDetails) {
     super(services, event.group)
+    eventOf.set(this, event)
     this.sender = event.sender
     this.text = event.text
     this.message = { id: event.id, replyTo: event.replyTo, sentAt: event.sentAt }
@@ -161,7 +208,7 @@ export class MessageContext extends ConversationContext<'message'> {
 
   /** @internal The same message, seen as the command `command` with its parsed arguments. */
   asCommand<A> (command: string, args: A, rawArgs: string): CommandContext<A> {
-    return new CommandContext(this.services, { group: this.group, sender: this.sender, text: this.text, ...this.message }, command, args, rawArgs)
+    return new CommandContext(services(this), eventOf.get(this) as MessageDetails, command, args, rawArgs)
   }
 
   /** Queues a message to this conversation; `quote: true` marks it as an answer to the message handled. */
@@ -210,18 +257,18 @@ export interface ContactRequestDetails {
 export class ContactRequestContext extends BaseContext<'contactRequest'> {
   readonly type = 'contactRequest' as const
   readonly request: ContactRequestDetails
-  readonly #accept: () => Promise<Group>
+  readonly #accept: () => Promise<Conversation>
   readonly #decline: () => Promise<void>
 
   constructor (services: ContextServices, event: ContactRequestDetails & { accept: () => Promise<Group>, decline: () => Promise<void> }) {
     super(services)
     this.request = { account: event.account, displayName: event.displayName, message: event.message, receivedAt: event.receivedAt }
-    this.#accept = event.accept
+    this.#accept = async () => new Conversation(await event.accept())
     this.#decline = event.decline
   }
 
-  /** Accepts: the requester becomes a contact (and `contactAccepted` follows). */
-  async accept (): Promise<Group> {
+  /** Accepts (at once): the requester becomes a contact (and `contactAccepted` follows). */
+  async accept (): Promise<Conversation> {
     return await this.#accept()
   }
 
@@ -232,11 +279,11 @@ export class ContactRequestContext extends BaseContext<'contactRequest'> {
 
 export class ContactAcceptedContext extends ConversationContext<'contactAccepted'> {
   readonly type = 'contactAccepted' as const
-  readonly contact: Contact
+  readonly contact: ContactView
 
-  constructor (services: ContextServices, event: { contact: Contact, group: Group }) {
+  constructor (services: ContextServices, event: { contact: Parameters<typeof contactView>[0], group: Group }) {
     super(services, event.group)
-    this.contact = event.contact
+    this.contact = contactView(event.contact)
   }
 }
 
@@ -245,17 +292,17 @@ export class GroupInvitationContext extends ConversationContext<'groupInvitation
   /** Who sent the invitation (in `group`, typically their contact group with the bot). */
   readonly sender: Sender
   readonly invitation: { readonly groupName: string, readonly link: string }
-  readonly #accept: () => Promise<Group>
+  readonly #accept: () => Promise<Conversation>
 
   constructor (services: ContextServices, event: { group: Group, sender: Sender, groupName: string, invitation: string, accept: () => Promise<Group> }) {
     super(services, event.group)
     this.sender = event.sender
     this.invitation = { groupName: event.groupName, link: event.invitation }
-    this.#accept = event.accept
+    this.#accept = async () => new Conversation(await event.accept())
   }
 
-  /** Joins the invited group. */
-  async accept (): Promise<Group> {
+  /** Joins the invited group (at once). */
+  async accept (): Promise<Conversation> {
     return await this.#accept()
   }
 }
@@ -320,4 +367,4 @@ export interface ContextMap {
   schedule: ScheduleContext
 }
 
-export type { Member }
+export type { ContactView, Conversation, Conversations, Member }

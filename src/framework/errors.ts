@@ -1,13 +1,16 @@
 /** Errors of the bot framework, each with a stable `code`. */
 import { BertybotError } from '../protocol/index.ts'
-import type { Context } from './context.ts'
 
-/** A handler threw; `ctx` is the context it was handling, `error` what it threw. */
-export class BotError extends BertybotError {
-  readonly ctx: Context
+/**
+ * A handler threw; `ctx` is the context it was handling, `error` what it
+ * threw. Generic over the context, as grammY's `BotError` is, so that this
+ * module needs nothing of the contexts (the bot gives `BotError<Context>`).
+ */
+export class BotError<C extends { readonly type: string } = { readonly type: string }> extends BertybotError {
+  readonly ctx: C
   readonly error: unknown
 
-  constructor (error: unknown, ctx: Context) {
+  constructor (error: unknown, ctx: C) {
     super('ERR_BOT_HANDLER', `a ${ctx.type} handler failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
     this.ctx = ctx
     this.error = error

@@ -8,10 +8,9 @@
  */
 import { performance } from 'node:perf_hooks'
 import { namespaced, type Logger, type Peer } from '../protocol/index.ts'
-import type { Bot } from './bot.ts'
 import type { Clock } from './clock.ts'
 import type { Middleware } from './composer.ts'
-import { ScheduleContext, TaskContext, type Context } from './context.ts'
+import { ScheduleContext, TaskContext, type BotView, type Context } from './context.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
 import { BotError, StateConflictError } from './errors.ts'
 import type { BotMetrics } from './metrics.ts'
@@ -24,7 +23,8 @@ import type { BotStore, OutboxItem, Transaction } from './store.ts'
 const MAX_COMMIT_ATTEMPTS = 50
 
 export interface HandlingParts {
-  bot: Bot<unknown>
+  /** What contexts show of the bot. */
+  bot: BotView
   peer: Peer
   store: BotStore
   outbox: Outbox
@@ -35,7 +35,7 @@ export interface HandlingParts {
   /** The middleware every event goes through (read at each event: handlers may be added later). */
   chain: () => Middleware<Context>
   /** Where errors thrown by middleware go (read at each error: `bot.catch()` may change it). */
-  onError: () => (error: BotError) => unknown
+  onError: () => (error: BotError<Context>) => unknown
   /** False once the bot stops: events not handled by then are delivered again at the next start. */
   running: () => boolean
   /** After effects are committed (an event's, a schedule's, a run's): the bot may be in new conversations. */

@@ -7,13 +7,14 @@ export { Composer, compose, type Middleware, type NextFunction } from './compose
 export {
   AcknowledgementContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,
   MemberJoinedContext, MessageContext, ScheduleContext, TaskContext,
-  type Context, type ContextMap, type EventType, type KeyValue, type ScheduleRun, type SendOptions
+  type BotView, type Context, type ContextMap, type EventType, type KeyValue, type Recipient, type ScheduleRun, type SendOptions
 } from './context.ts'
+export { Conversation, Conversations, type ContactView } from './conversations.ts'
 export { parseCommandArgs, parseHelp, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
 export { accountListSchema, accountSchema } from './accounts.ts'
 export { nextOccurrence, validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'
-export { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
+export { environment, loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
 export type { BotHealth } from './http.ts'
 export { BotMetrics } from './metrics.ts'
 export { systemClock, type Clock } from './clock.ts'

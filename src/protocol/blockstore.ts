@@ -7,7 +7,7 @@
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { LevelBlockstore } from 'blockstore-level'
-import type { AbortOptions } from 'abort-error'
+import type { AbortOptions } from '@libp2p/interface'
 import { base58btc } from 'multiformats/bases/base58'
 import type { CID } from 'multiformats/cid'
 import type { BlockStore } from './group-log.ts'

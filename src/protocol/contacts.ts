@@ -20,7 +20,7 @@ import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { BertybotError, InvalidOptionError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
-import type { Group } from './group.ts'
+import type { Contact, Group } from './handles.ts'
 import { sendContactRequest } from './contact-requester.ts'
 import { answerContactRequest, CONTACT_REQUEST_PROTOCOL, MAX_REQUEST_MESSAGE_LENGTH, type IncomingRequest } from './handshake.ts'
 import type { IdentityKeys } from './keystore.ts'
@@ -35,21 +35,6 @@ const MAX_RETRY_MS = 60_000
 const ANSWER_TIMEOUT_MS = 30_000
 
 /** A contact as the peer knows it. */
-export interface Contact {
-  /** The contact's account id. */
-  readonly account: string
-  readonly displayName: string
-  /**
-   * `outgoing`: we asked; `incoming`: they asked, waiting for our answer; `accepted`: contacts;
-   * `declined`: we said no; `refused`: our request was made with a link its owner has since reset.
-   */
-  readonly state: ContactState
-  /** Outgoing requests: the responder holds the request. */
-  readonly requestDelivered: boolean
-  /** The 1:1 group, once there is one. */
-  readonly group: Group | undefined
-}
-
 /** A contact request could not be made with this link; `reason` says why. */
 export class ContactRequestRefusedError extends BertybotError {
   readonly reason: 'link-reset' | 'own-link'

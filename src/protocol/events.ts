@@ -13,8 +13,7 @@
  * the first listener.
  */
 import { EventEmitter } from 'eventemitter3'
-import type { Contact } from './contacts.ts'
-import type { Group } from './group.ts'
+import type { Contact, Group } from './handles.ts'
 
 export interface Sender {
   /** Account id: the same for every device of that person or bot. */

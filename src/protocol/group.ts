@@ -22,6 +22,7 @@ import {
 } from './envelope.ts'
 import { BertybotError, DataDirectoryError, InvalidOptionError, NotRunningError, type DropReason } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
+import type { Group, SealedMessage, SendOptions } from './handles.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
 import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
@@ -61,19 +62,6 @@ export class InvalidMessageError extends BertybotError {
   }
 }
 
-export interface SendOptions {
-  text: string
-  /** Id of the message this one answers. */
-  replyTo?: string | undefined
-}
-
-/** A message sealed for a group and not sent yet (`group.seal()`): store it, send it later, send it again safely. */
-export interface SealedMessage {
-  /** The group it was sealed for. */
-  readonly group: string
-  readonly bytes: Uint8Array
-}
-
 /** How far back `sendSealed` looks for the same message already sent. */
 const RESEND_LOOKBACK = 256
 
@@ -89,7 +77,8 @@ interface MetadataFollowUps {
   joined: Map<string, string>
 }
 
-export class Group {
+/** A group as this peer has it open: its logs, its pipeline, its sending. */
+export class OpenGroup implements Group {
   /** The group id: its public key, as a string. */
   readonly id: string
   readonly kind: GroupKind
@@ -137,10 +126,10 @@ export class Group {
   }
 
   /** Opens a group the peer holds: its logs, its members, its pending messages. */
-  static async open (deps: GroupDeps, record: GroupRecord, options: { creating?: boolean } = {}): Promise<Group> {
+  static async open (deps: GroupDeps, record: GroupRecord, options: { creating?: boolean } = {}): Promise<OpenGroup> {
     const keys = groupKeysFromParts({ kind: record.kind, publicKey: record.pk, secret: record.secret, secretSig: record.secretSig, linkKeySig: record.linkKeySig })
     if (keys === undefined) throw new DataDirectoryError(`group ${keyToId(record.pk)} has keys that do not match its signatures`)
-    const group = new Group(deps, record, keys)
+    const group = new OpenGroup(deps, record, keys)
     await group.#start(options.creating === true)
     return group
   }

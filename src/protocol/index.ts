@@ -3,7 +3,8 @@
  * `bertybot` command use only what this file exports.
  */
 export { createPeer, Peer, DEFAULT_LISTEN, type PeerOptions } from './peer.ts'
-export { Group, InvalidMessageError, type SealedMessage, type SendOptions } from './group.ts'
+export { InvalidMessageError } from './group.ts'
+export type { Contact, Group, SealedMessage, SendOptions } from './handles.ts'
 export { MAX_TEXT_LENGTH } from './app-messages.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
@@ -11,7 +12,7 @@ export type {
   AcknowledgementEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent, HandedOverEvent,
   MemberJoinedEvent, MessageEvent, PeerEvents, Sender
 } from './events.ts'
-export { ContactRequestRefusedError, type Contact } from './contacts.ts'
+export { ContactRequestRefusedError } from './contacts.ts'
 export { decodeContactLink, type ContactLink } from './contact-link.ts'
 export { HandshakeError } from './handshake.ts'
 export { createReplica, Replica, type ReplicaEvents, type ReplicaOptions } from './replica.ts'

@@ -17,8 +17,9 @@ import { z } from 'zod'
 import { describeIssues, keyToId } from './encoding.ts'
 import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.ts'
 import { DeliveringEmitter, type DeliveryMode } from './events.ts'
-import { Group, type GroupDeps } from './group.ts'
-import { Contacts, type Contact } from './contacts.ts'
+import { OpenGroup, type GroupDeps } from './group.ts'
+import { Contacts } from './contacts.ts'
+import type { Contact, Group } from './handles.ts'
 import { bytesToHex } from './crypto.ts'
 import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
 import { withFoundation } from './foundation.ts'
@@ -114,8 +115,8 @@ export class Peer extends DeliveringEmitter {
   /** The libp2p peer id of this node. */
   readonly peerId: string
   readonly #parts: PeerParts
-  readonly #groups = new Map<string, Group>()
-  readonly #opening = new Map<string, Promise<Group>>()
+  readonly #groups = new Map<string, OpenGroup>()
+  readonly #opening = new Map<string, Promise<OpenGroup>>()
   readonly #groupDeps: GroupDeps
   /** Contact account key (hex) → the id of the contact group, derived once. */
   readonly #contactGroupIds = new Map<string, string>()
@@ -325,10 +326,10 @@ export class Peer extends DeliveringEmitter {
     }, false)
   }
 
-  async #openGroup (id: string, record: GroupRecord, creating: boolean, save = true): Promise<Group> {
+  async #openGroup (id: string, record: GroupRecord, creating: boolean, save = true): Promise<OpenGroup> {
     const opening = (async () => {
       if (save) await this.#parts.state.putGroup(id, record)
-      const group = await Group.open(this.#groupDeps, record, { creating })
+      const group = await OpenGroup.open(this.#groupDeps, record, { creating })
       this.#groups.set(id, group)
       return group
     })()

@@ -83,7 +83,7 @@ describe('bot configuration', () => {
       const bot = await network.bot((b) => {
         b.use(autoAcceptContacts())
         // A group made by a handler, as the announcement bot's channels are.
-        b.command('room', async (ctx) => { await ctx.reply((await ctx.bot.peer.createGroup({ name: 'room' })).id) })
+        b.command('room', async (ctx) => { await ctx.reply((await ctx.createGroup({ name: 'room' })).id) })
       }, { replicas: [replica.link()] })
       const replicated = async (groupId: string): Promise<void> => {
         await new Promise<void>((resolve) => {

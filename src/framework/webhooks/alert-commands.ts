@@ -8,7 +8,7 @@
 import { z } from 'zod'
 import type { CommandContext } from '../context.ts'
 import type { AlertmanagerClient } from './alertmanager-api.ts'
-import type { BridgeApp } from './bridge.ts'
+import type { BridgeApp } from './bridge-app.ts'
 import { formatMatchers, parseDuration, parseMatcher, type Matcher } from './matchers.ts'
 
 const REFUSAL = 'Only the members of a group the bridge posts alerts to (in that group) and the admins of this bot may do that.'
@@ -146,7 +146,7 @@ async function silenceRequest (app: BridgeApp, ctx: CommandContext<unknown>): Pr
   }
   const comment = all.slice(i + 1).join(' ').replace(/^"(.*)"$/, '$1') || `from ${ctx.group.name} by way of the bridge`
   if (matchers.length > 0) return { matchers, durationMs, comment }
-  const answered = ctx.message.replyTo === undefined ? undefined : await ctx.bot.tagOf(ctx.message.replyTo)
+  const answered = ctx.message.replyTo === undefined ? undefined : await ctx.tagOf(ctx.message.replyTo)
   const alertMessage = answered === undefined ? undefined : await app.delivery.alertMessage(answered)
   if (alertMessage === undefined) {
     return { error: ctx.message.replyTo === undefined ? `Which alerts? ${usage}` : 'That message is not an alert I can silence (or it is too old): name the alerts, like /silence alertname="HighLatency" 2h.' }

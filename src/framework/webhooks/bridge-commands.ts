@@ -6,9 +6,9 @@
  * (`madeBy`) and answers the same.
  */
 import { z } from 'zod'
-import type { Group } from '../../protocol/index.ts'
+import type { Conversation } from '../conversations.ts'
 import type { CommandContext } from '../context.ts'
-import type { BridgeApp } from './bridge.ts'
+import type { BridgeApp } from './bridge-app.ts'
 import { formatMatchers, parseMatcher } from './matchers.ts'
 import { newSecret, routeNameSchema, type Route } from './routes.ts'
 
@@ -131,13 +131,14 @@ async function chatRoute (app: BridgeApp, ctx: CommandContext<unknown>, name: st
  * command was sent in, or, in a 1:1 conversation, a new group named after
  * the route (one made by an earlier run of the same command is reused).
  */
-async function targetGroups (app: BridgeApp, ctx: CommandContext<unknown>, to: string | undefined, name: string): Promise<{ groups: Group[], created?: Group } | { error: string }> {
+async function targetGroups (app: BridgeApp, ctx: CommandContext<unknown>, to: string | undefined, name: string): Promise<{ groups: Conversation[], created?: Conversation } | { error: string }> {
   if (to !== undefined) {
-    const groups: Group[] = []
+    const groups: Conversation[] = []
     for (const reference of to.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
-      const group = app.resolveGroup(reference)
+      const resolved = app.resolveGroup(reference)
+      const group = resolved === undefined ? undefined : ctx.conversations.get(resolved.id)
       if (group === undefined) {
-        const known = ctx.bot.peer.groups().filter((g) => g.kind === 'multi-member').map((g) => g.name)
+        const known = ctx.conversations.list().filter((g) => g.kind === 'multi-member').map((g) => g.name)
         return { error: `I am in no group "${reference}"${known.length > 0 ? `; I am in: ${known.join(', ')}` : ''}. Invite me to it first.` }
       }
       groups.push(group)
@@ -145,24 +146,23 @@ async function targetGroups (app: BridgeApp, ctx: CommandContext<unknown>, to: s
     return groups.length === 0 ? { error: 'Name a group after --to.' } : { groups }
   }
   if (ctx.group.kind === 'multi-member') return { groups: [ctx.group] }
-  const peer = ctx.bot.peer
   const used = new Set(app.routes().list().flatMap((r) => [...r.to, ...r.matchers.flatMap((m) => m.to)]))
-  const group = peer.groups().find((g) => g.kind === 'multi-member' && g.name === name && !used.has(g.id)) ?? await peer.createGroup({ name })
+  const group = ctx.conversations.list().find((g) => g.kind === 'multi-member' && g.name === name && !used.has(g.id)) ?? await ctx.createGroup({ name })
   return { groups: [group], created: group }
 }
 
 /** Tells the admin a route's URL and secret, in their 1:1 conversation only; the group hears only that it is set. */
-async function tell (app: BridgeApp, ctx: CommandContext<unknown>, route: Route, what: 'ready' | 'rotated', created?: Group): Promise<void> {
-  const groups = route.to.map((id) => ctx.bot.peer.group(id)?.name ?? id.slice(0, 8)).join(', ')
+async function tell (app: BridgeApp, ctx: CommandContext<unknown>, route: Route, what: 'ready' | 'rotated', created?: Conversation): Promise<void> {
+  const groups = route.to.map((id) => ctx.conversations.get(id)?.name ?? id.slice(0, 8)).join(', ')
   const headline = what === 'ready' ? `Route ${route.name} (${route.source}) posts to ${groups}.` : `Route ${route.name} has a new secret; the old one no longer works.`
   const details = [headline, `URL: ${app.urlOf(route)}`, `Secret: ${route.secret}`, howToUse(route, app.urlOf(route))]
   if (created !== undefined) details.push(`I made the group "${created.name}" for it. Whoever opens this invitation joins it:\n${created.invitation()}`)
   if (ctx.group.kind === 'contact') return await ctx.reply(details.join('\n'))
-  const contact = ctx.bot.peer.contact(ctx.sender.account)
-  if (contact?.state !== 'accepted' || contact.group === undefined) {
+  const contact = ctx.conversations.contact(ctx.sender.account)
+  if (contact?.state !== 'accepted' || contact.conversation === undefined) {
     return await ctx.reply(`${headline} Its secret is only told in a 1:1 conversation: add me as a contact, then /bridge rotate ${route.name} there.`)
   }
-  await ctx.send(contact.group, details.join('\n'))
+  await ctx.send(contact.conversation, details.join('\n'))
   await ctx.reply(`${headline} I sent you its URL and secret privately.`)
 }
 

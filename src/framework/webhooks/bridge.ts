@@ -19,6 +19,7 @@ import type { Bot } from '../bot.ts'
 import { ConfigError } from '../errors.ts'
 import { setupAlertCommands } from './alert-commands.ts'
 import { AlertmanagerClient } from './alertmanager-api.ts'
+import type { BridgeApp, BridgeOptions } from './bridge-app.ts'
 import { setupBridgeCommands } from './bridge-commands.ts'
 import { BridgeDelivery, type DeliveryRoute } from './delivery.ts'
 import { matchesLabels, parseMatcher } from './matchers.ts'
@@ -27,32 +28,6 @@ import { loadRoutesFile, RoutesFileError } from './routes-file.ts'
 import { mountWebhooks } from './server.ts'
 import { defaultSources } from './sources/index.ts'
 import type { WebhookSource } from './source.ts'
-
-export interface BridgeOptions {
-  /** Who may manage routes (and silence from a 1:1 conversation). */
-  isAdmin: (account: string) => boolean
-  /** The source kinds served. Default: Alertmanager, Grafana, GitHub and generic. */
-  sources?: WebhookSource[]
-  /** Alertmanager's base URL, for `/alerts`, `/silence`, `/silences`, `/unsilence`. */
-  alertmanagerUrl?: string | undefined
-  /** A YAML or JSON file of routes (loaded at start and by `reload()`). */
-  routesFile?: string | undefined
-  /** Messages a group takes a minute before the rest goes into a digest. Default 20. */
-  messagesPerMinute?: number
-  /** Requests a minute a route takes before 429. Default 600. */
-  requestsPerMinute?: number
-  /** Largest body, in bytes. Default 1 MiB. */
-  bodyLimit?: number
-  /** The base URL senders reach the bot at, shown by `/bridge add`. Default: the HTTP endpoint's address. */
-  publicUrl?: string | undefined
-  /** The same content again in a thread within this time is a redelivery, not a repeat. Default 5 minutes. */
-  redeliveryWindowMs?: number
-  /**
-   * Finds the group a user means by `--to <name>`. Default: a group id, or
-   * the name of a group the bot is in.
-   */
-  resolveGroup?: (reference: string) => Group | undefined
-}
 
 /** The bridge's settings from the environment, to `.extend()` a bot's own settings schema with. */
 export const bridgeSettingsSchema = z.object({
@@ -89,18 +64,6 @@ export interface Bridge {
   reload: () => Promise<RoutesFileError | undefined>
   /** The URL a route is reached at. */
   urlOf: (route: Pick<Route, 'source' | 'name'>) => string
-}
-
-/** What the bridge's command modules share. */
-export interface BridgeApp {
-  readonly bot: Bot<unknown>
-  readonly options: BridgeOptions
-  readonly sources: ReadonlyMap<string, WebhookSource>
-  readonly routes: () => RouteStore
-  readonly delivery: BridgeDelivery
-  readonly alertmanager: AlertmanagerClient | undefined
-  readonly urlOf: (route: Pick<Route, 'source' | 'name'>) => string
-  readonly resolveGroup: (reference: string) => Group | undefined
 }
 
 /** Adds the bridge to `bot` (before `bot.start()`, which then needs `BERTYBOT_HTTP`). */

@@ -1,5 +1,6 @@
 /** Webhooks into groups (the alert bridge), and the source adapters for a bot's own routes. */
-export { bridgeOptions, bridgeSettingsSchema, useBridge, type Bridge, type BridgeOptions, type BridgeSettings } from './bridge.ts'
+export { bridgeOptions, bridgeSettingsSchema, useBridge, type Bridge, type BridgeSettings } from './bridge.ts'
+export type { BridgeOptions } from './bridge-app.ts'
 export { alertmanagerSource, defaultSources, genericSource, githubSource, grafanaSource } from './sources/index.ts'
 export type { AlertInfo, Notification, PayloadProblem, WebhookParseResult, WebhookRequest, WebhookRouteInfo, WebhookSource } from './source.ts'
 export { AlertmanagerClient, AlertmanagerError } from './alertmanager-api.ts'

@@ -1,0 +1,73 @@
+/**
+ * The group and the contact the peer hands out (`peer.group()`, events), as
+ * interfaces: the event types and the parts below the peer name them without
+ * importing the classes that implement them (`OpenGroup` in `group.ts`), so
+ * that no import goes in a circle.
+ */
+import type { GroupKind } from './group-keys.ts'
+import type { Member } from './membership.ts'
+import type { ContactState } from './state-store.ts'
+
+export interface SendOptions {
+  text: string
+  /** Id of the message this one answers. */
+  replyTo?: string | undefined
+}
+
+/** A message sealed for a group and not sent yet (`group.seal()`): store it, send it later, send it again safely. */
+export interface SealedMessage {
+  /** The group it was sealed for. */
+  readonly group: string
+  readonly bytes: Uint8Array
+}
+
+/** A group this peer is in: a multi-member group, or a contact's 1:1 group. */
+export interface Group {
+  readonly id: string
+  readonly kind: GroupKind
+  /** The group's name: as its creator set it, or as the invitation gave it; for a contact group, the contact's name. */
+  readonly name: string
+  /** Contact groups: the contact's account id. */
+  readonly contact: string | undefined
+  /** The two OrbitDB addresses; any OrbitDB peer with `GroupAccessController` registered can replicate them, and read nothing. */
+  readonly logAddresses: { metadata: string, messages: string }
+  /** The invitation link: whoever holds it can join (it carries the group secret). Multi-member groups only. */
+  invitation: () => string
+  /** The replicas keeping this group's logs, as members announced them. */
+  replicas: () => Array<{ peerId: string, addresses: string[] }>
+  /** Asks a replica (`bertybot replica` prints its link) to keep this group's logs. */
+  addReplica: (link: string) => Promise<void>
+  /** Members as the metadata log knows them, this peer included. */
+  members: () => Member[]
+  /** Sends a text message; resolves with its id once it is in the log (other members get it as they sync). */
+  send: (options: SendOptions) => Promise<string>
+  /** Seals a text message without sending it, for a durable outbox: keep the result, then `sendSealed()` it. */
+  seal: (options: SendOptions) => Promise<SealedMessage>
+  /** Seals several text messages at once, in order, as `seal()` does each. */
+  sealMany: (messages: SendOptions[]) => Promise<SealedMessage[]>
+  /** Sends a sealed message, unless it is already in the log (sent before a crash); resolves with its id. */
+  sendSealed: (sealed: SealedMessage, options?: { mayBeSent?: boolean }) => Promise<string>
+  /** Sends sealed messages, in order, in one append to the log; resolves with their ids. */
+  sendSealedMany: (sealed: SealedMessage[], options?: { mayBeSent?: boolean }) => Promise<string[]>
+  /** Where a message is in the message log (its clock time), for `handedOver` events. */
+  positionOf: (messageId: string) => Promise<number | undefined>
+  /** Tells the group a message was received (Berty's acknowledgement). */
+  acknowledge: (messageId: string) => Promise<string>
+  /** Sends a group invitation link as a message (typically in a contact's 1:1 group). */
+  sendInvitation: (invitation: string) => Promise<string>
+}
+
+export interface Contact {
+  /** The contact's account id. */
+  readonly account: string
+  readonly displayName: string
+  /**
+   * `outgoing`: we asked; `incoming`: they asked, waiting for our answer; `accepted`: contacts;
+   * `declined`: we said no; `refused`: our request was made with a link its owner has since reset.
+   */
+  readonly state: ContactState
+  /** Outgoing requests: the responder holds the request. */
+  readonly requestDelivered: boolean
+  /** The 1:1 group, once there is one. */
+  readonly group: Group | undefined
+}
