@@ -4,7 +4,7 @@
  * only through the package's public entry points, as a user's bot; no
  * import circles anywhere.
  */
-const PUBLIC_ENTRIES = '^src/(framework/index|protocol/index|framework/testing)[.]ts$'
+const PUBLIC_ENTRIES = '^src/(framework/index|protocol/index|bridge/index|framework/testing)[.]ts$'
 
 module.exports = {
   forbidden: [
@@ -30,6 +30,13 @@ module.exports = {
       to: { path: '^src/', pathNot: ['^src/(framework|types)/', '^src/protocol/index[.]ts$'] }
     },
     {
+      name: 'bridge-is-a-plugin',
+      comment: 'bertybot/bridge uses bertybot and bertybot/protocol as a user\'s plugin would: their entry points only.',
+      severity: 'error',
+      from: { path: '^src/bridge/' },
+      to: { path: '^src/', pathNot: ['^src/(bridge|types)/', '^src/(protocol|framework)/index[.]ts$'] }
+    },
+    {
       name: 'client-sees-entries-below',
       severity: 'error',
       from: { path: '^src/client/' },
@@ -45,7 +52,7 @@ module.exports = {
       name: 'cli-sees-entries-below',
       severity: 'error',
       from: { path: '^src/cli/' },
-      to: { path: '^src/', pathNot: ['^src/(cli|types)/', '^src/(protocol|framework|client|web)/index[.]ts$'] }
+      to: { path: '^src/', pathNot: ['^src/(cli|types)/', '^src/(protocol|framework|bridge|client|web)/index[.]ts$'] }
     },
     {
       name: 'bots-and-templates-use-the-package',

@@ -10,6 +10,7 @@ export default defineConfig({
     alias: [
       { find: /^bertybot$/, replacement: source('./src/framework/index.ts') },
       { find: /^bertybot\/protocol$/, replacement: source('./src/protocol/index.ts') },
+      { find: /^bertybot\/bridge$/, replacement: source('./src/bridge/index.ts') },
       { find: /^bertybot\/testing$/, replacement: source('./src/framework/testing.ts') }
     ],
     conditions: ['bertybot-source']

@@ -22,7 +22,8 @@
  * Options (environment): BENCH_HOOK_SAMPLES (200), BENCH_HOOK_REQUESTS (2000),
  * BENCH_HOOK_CONCURRENCY (32), BENCH_ROUNDS (3), BENCH_WARMUP (5).
  */
-import { autoAcceptContacts, useBridge, type Bot } from 'bertybot'
+import { autoAcceptContacts, type Bot } from 'bertybot'
+import { useBridge } from 'bertybot/bridge'
 import type { MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { arrivals, bertybotPair, burst, median, percentile, sampleLatencies, TEXT, withPair, type Latencies, type Pair, type Section } from './shared.ts'

@@ -4,7 +4,8 @@
  * setup is a function of its own, so that tests start the same bot on a test
  * network; `index.ts` runs it from `.env`.
  */
-import { autoAcceptContacts, useBridge, type Bot } from 'bertybot'
+import { autoAcceptContacts, type Bot } from 'bertybot'
+import { useBridge } from 'bertybot/bridge'
 import { isAdmin, notifyAdmins, stateOf, type AnnounceApp } from './app.ts'
 import { setupAnnouncementCommands } from './announce-commands.ts'
 import { arm } from './announcements.ts'

@@ -4,7 +4,8 @@
  * `BERTYBOT_NAME`, `BERTYBOT_TIMEZONE`, `BERTYBOT_REPLICAS`, `BERTYBOT_HTTP`,
  * ...) are read by `createBot()`.
  */
-import { accountListSchema, bridgeOptions, bridgeSettingsSchema, type BridgeOptions } from 'bertybot'
+import { accountListSchema } from 'bertybot'
+import { bridgeOptions, bridgeSettingsSchema, type BridgeOptions } from 'bertybot/bridge'
 import { z } from 'zod'
 import { parseDuration } from './when.ts'
 

@@ -3,7 +3,8 @@
  * an operator runs next to Alertmanager. Admins (BRIDGE_ADMINS) add it as a
  * contact, invite it to their groups, and make routes from the chat.
  */
-import { accountListSchema, autoAcceptContacts, bridgeOptions, bridgeSettingsSchema, ConfigError, createBot, environment, useBridge } from '../framework/index.ts'
+import { accountListSchema, autoAcceptContacts, ConfigError, createBot, environment } from '../framework/index.ts'
+import { bridgeOptions, bridgeSettingsSchema, useBridge } from '../bridge/index.ts'
 
 export const BRIDGE_HELP = `Usage: bertybot bridge --data <dir> --listen <host:port> [--admin <link>]
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { AlertmanagerClient, AlertmanagerError, type Alert } from '../../src/framework/webhooks/alertmanager-api.ts'
-import { parseMatcher, parseMatchers } from '../../src/framework/webhooks/matchers.ts'
+import { AlertmanagerClient, AlertmanagerError, type Alert } from '../../src/bridge/alertmanager-api.ts'
+import { parseMatcher, parseMatchers } from '../../src/bridge/matchers.ts'
 import { describeWithAlertmanager, freePort, startAlertmanager, type RunningAlertmanager } from '../helpers/alertmanager.ts'
 import { waitFor } from '../helpers/wait.ts'
 

@@ -3,7 +3,7 @@
  * posted to Alertmanager reaches a group member as a message, its resolution
  * answers it, and silences made from the chat are Alertmanager's.
  */
-import { AlertmanagerClient } from 'bertybot'
+import { AlertmanagerClient } from 'bertybot/bridge'
 import type { MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork, type TestNetwork, type TestUser } from 'bertybot/testing'
 import { afterEach, expect, it } from 'vitest'

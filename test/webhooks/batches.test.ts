@@ -1,7 +1,7 @@
 /** Group commit: jobs that come while a commit runs share the next one; one job's failure fails only it. */
 import type { TaskContext } from 'bertybot'
 import { describe, expect, it } from 'vitest'
-import { BatchedRunner } from '../../src/framework/webhooks/batches.ts'
+import { BatchedRunner } from '../../src/bridge/batches.ts'
 
 /** A `run` that commits nothing (the jobs here only return values) but records how many jobs each commit held. */
 function runner (): { batched: BatchedRunner, commits: number[], job: <T>(value: T) => (ctx: TaskContext) => Promise<T> } {

@@ -1,5 +1,6 @@
 /** A bridge bot on a test network, an admin with a group the bot is in, and requests to its hooks. */
-import { autoAcceptContacts, useBridge, type Bot, type Bridge, type BridgeOptions } from 'bertybot'
+import { autoAcceptContacts, type Bot } from 'bertybot'
+import { useBridge, type Bridge, type BridgeOptions } from 'bertybot/bridge'
 import type { ManualClock, TestNetwork, TestUser } from 'bertybot/testing'
 import type { Group } from 'bertybot/protocol'
 

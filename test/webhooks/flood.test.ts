@@ -1,6 +1,6 @@
 /** Flood control's arithmetic: the minute's slots, the digest's order and wording, long digests cut. */
 import { describe, expect, it } from 'vitest'
-import { addToDigest, admit, emptyFloodState, formatDigest, nextSlot, takeDigest, WINDOW_MS } from '../../src/framework/webhooks/flood.ts'
+import { addToDigest, admit, emptyFloodState, formatDigest, nextSlot, takeDigest, WINDOW_MS } from '../../src/bridge/flood.ts'
 
 describe('flood control', () => {
   it('admits `perMinute` messages in any minute, then keeps the rest for a digest sent when a slot frees', () => {

@@ -9,7 +9,7 @@ import {
   parseDuration,
   parseMatcher,
   parseMatchers
-} from '../../src/framework/webhooks/matchers.ts'
+} from '../../src/bridge/matchers.ts'
 
 function matcherError (text: string, parse: (text: string) => unknown = parseMatcher): MatcherError {
   try {

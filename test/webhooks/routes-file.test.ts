@@ -1,7 +1,8 @@
 /** Routes declared in a file: loaded at start, reloaded whole or refused whole, read-only from the chat. */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ConfigFileError, type Bridge } from 'bertybot'
+import { ConfigFileError } from 'bertybot'
+import { type Bridge } from 'bertybot/bridge'
 import { createTestNetwork, ManualClock, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { adminWithGroup, ask, bearer, post, startBridgeBot } from './bridge-helpers.ts'

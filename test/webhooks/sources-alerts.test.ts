@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import type { Notification, WebhookParseResult, WebhookRequest, WebhookSource } from '../../src/framework/webhooks/source.ts'
-import { alertmanagerSource, defaultSources, grafanaSource } from '../../src/framework/webhooks/sources/index.ts'
+import type { Notification, WebhookParseResult, WebhookRequest, WebhookSource } from '../../src/bridge/source.ts'
+import { alertmanagerSource, defaultSources, grafanaSource } from '../../src/bridge/sources/index.ts'
 
 type Json = Record<string, any>
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { WebhookParseResult, WebhookRouteInfo } from '../../src/framework/webhooks/source.ts'
-import { genericSource } from '../../src/framework/webhooks/sources/index.ts'
+import type { WebhookParseResult, WebhookRouteInfo } from '../../src/bridge/source.ts'
+import { genericSource } from '../../src/bridge/sources/index.ts'
 
 const generic = genericSource()
 const route: WebhookRouteInfo = { name: 'jobs' }

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module'
 import type { WebhookDefinition } from '@octokit/webhooks-examples'
 import { sign } from '@octokit/webhooks-methods'
 import { describe, expect, it } from 'vitest'
-import type { Notification, WebhookRequest } from '../../src/framework/webhooks/source.ts'
-import { githubSource } from '../../src/framework/webhooks/sources/index.ts'
+import type { Notification, WebhookRequest } from '../../src/bridge/source.ts'
+import { githubSource } from '../../src/bridge/sources/index.ts'
 
 type Json = Record<string, any>
 

@@ -9,7 +9,7 @@
  * its HTTP API v2. A regex matches the whole value, as Alertmanager anchors it:
  * `^(?:re)$`. Errors say which matcher is wrong and why, for the chat.
  */
-import { BertybotError } from '../../protocol/index.ts'
+import { BertybotError } from '../protocol/index.ts'
 
 /** A label matcher in Alertmanager's API v2 shape: `name!~"value"` is `{ isRegex: true, isEqual: false }`. */
 export interface Matcher {

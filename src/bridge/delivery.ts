@@ -13,9 +13,8 @@
  *   a digest, sent when the minute allows (a timer, armed again at start).
  */
 import { createHash, randomUUID } from 'node:crypto'
-import type { Logger } from '../../protocol/index.ts'
-import type { Bot } from '../bot.ts'
-import type { TaskContext } from '../context.ts'
+import type { Logger } from '../protocol/index.ts'
+import type { Bot, TaskContext } from '../framework/index.ts'
 import { BatchedRunner } from './batches.ts'
 import { addToDigest, admit, emptyFloodState, floodStateSchema, nextSlot, takeDigest, type DigestEntry, type FloodState } from './flood.ts'
 import type { AlertInfo, Notification } from './source.ts'

@@ -9,7 +9,7 @@ import { randomBytes, createHash, timingSafeEqual } from 'node:crypto'
 import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { z } from 'zod'
-import { DataDirectoryError } from '../../protocol/index.ts'
+import { DataDirectoryError } from '../protocol/index.ts'
 
 export const ROUTE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
 export const routeNameSchema = z.string().regex(ROUTE_NAME, 'a route name is 1 to 63 lower-case letters, digits, "-" or "_", starting with a letter or digit')

@@ -14,9 +14,8 @@
  * Alertmanager URL, the groups' members list and silence alerts from the chat.
  */
 import { z } from 'zod'
-import { namespaced, NotRunningError, type Group } from '../../protocol/index.ts'
-import type { Bot } from '../bot.ts'
-import { ConfigError } from '../errors.ts'
+import { namespaced, NotRunningError, type Group } from '../protocol/index.ts'
+import { type Bot, ConfigError } from '../framework/index.ts'
 import { setupAlertCommands } from './alert-commands.ts'
 import { AlertmanagerClient } from './alertmanager-api.ts'
 import type { BridgeApp, BridgeOptions } from './bridge-app.ts'

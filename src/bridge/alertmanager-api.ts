@@ -5,7 +5,7 @@
  * whose message a chat user can read.
  */
 import { z } from 'zod'
-import { BertybotError } from '../../protocol/index.ts'
+import { BertybotError } from '../protocol/index.ts'
 import { formatMatcher, type Matcher } from './matchers.ts'
 
 /** Why a call failed. */

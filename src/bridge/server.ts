@@ -8,7 +8,7 @@
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify'
 import { Counter, type Registry } from 'prom-client'
-import { NotRunningError, type Logger } from '../../protocol/index.ts'
+import { NotRunningError, type Logger } from '../protocol/index.ts'
 import type { Accepted } from './delivery.ts'
 import { secretMatches } from './routes.ts'
 import type { Notification, WebhookRequest, WebhookSource } from './source.ts'

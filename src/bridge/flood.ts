@@ -5,7 +5,7 @@
  * ("+37 more firing: …"). Pure functions over a state the bridge stores.
  */
 import { z } from 'zod'
-import { MAX_TEXT_LENGTH } from '../../protocol/index.ts'
+import { MAX_TEXT_LENGTH } from '../protocol/index.ts'
 
 export const WINDOW_MS = 60_000
 /** A digest longer than this is cut into several messages, each naming its own alerts. */

@@ -3,8 +3,8 @@
  * (`BridgeApp`): apart from `bridge.ts`, which wires them, so that the
  * command modules need nothing of it.
  */
-import type { Group } from '../../protocol/index.ts'
-import type { Bot } from '../bot.ts'
+import type { Group } from '../protocol/index.ts'
+import type { Bot } from '../framework/index.ts'
 import type { AlertmanagerClient } from './alertmanager-api.ts'
 import type { BridgeDelivery } from './delivery.ts'
 import type { Route, RouteStore } from './routes.ts'

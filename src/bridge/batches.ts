@@ -4,7 +4,7 @@
  * burst share one write to disk instead of queueing for one each, and never
  * conflict with one another over a group's flood state.
  */
-import type { TaskContext } from '../context.ts'
+import type { TaskContext } from '../framework/index.ts'
 
 type Job = (ctx: TaskContext) => Promise<unknown>
 interface Waiting { job: Job, resolve: (value: unknown) => void, reject: (err: unknown) => void }

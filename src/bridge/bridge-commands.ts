@@ -6,8 +6,7 @@
  * (`madeBy`) and answers the same.
  */
 import { z } from 'zod'
-import type { Conversation } from '../conversations.ts'
-import type { CommandContext } from '../context.ts'
+import type { CommandContext, Conversation } from '../framework/index.ts'
 import type { BridgeApp } from './bridge-app.ts'
 import { formatMatchers, parseMatcher } from './matchers.ts'
 import { newSecret, routeNameSchema, type Route } from './routes.ts'

@@ -6,7 +6,7 @@
  * systems, and a silence hides them from everyone.
  */
 import { z } from 'zod'
-import type { CommandContext } from '../context.ts'
+import type { CommandContext } from '../framework/index.ts'
 import type { AlertmanagerClient } from './alertmanager-api.ts'
 import type { BridgeApp } from './bridge-app.ts'
 import { formatMatchers, parseDuration, parseMatcher, type Matcher } from './matchers.ts'

@@ -18,8 +18,8 @@
  */
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
-import type { Group } from '../../protocol/index.ts'
-import { ConfigFileError, guarded, loadConfigFile, strictObject } from '../config-file.ts'
+import type { Group } from '../protocol/index.ts'
+import { ConfigFileError, guarded, loadConfigFile, strictObject } from '../framework/index.ts'
 import { parseMatcher } from './matchers.ts'
 import { routeNameSchema, secretSchema, type Route } from './routes.ts'
 
