@@ -2,25 +2,18 @@
  * Times and durations as people type them: "in 2h", "in 1d 3h", "2026-12-01 09:00"
  * (wall-clock time in a time zone) or an ISO 8601 instant with its offset.
  *
- * The smallest unit is the minute: announcements are planned to the minute, and
- * "in 30s" is more likely a slip for "30m" than a wish, so seconds are refused
- * with a message rather than accepted. Time zone arithmetic uses only
- * Intl.DateTimeFormat (the zone database Node ships), no library.
+ * Durations are bertybot's (`parseDuration`), with the minute as the smallest
+ * unit: announcements are planned to the minute, and "in 30s" is more likely a
+ * slip for "30m" than a wish, so seconds are refused with a message rather than
+ * accepted. Time zone arithmetic uses only Intl.DateTimeFormat (the zone
+ * database Node ships), no library.
  */
-import { BertybotError } from 'bertybot/protocol'
+import { BertybotError, DurationError, parseDuration as parseAnyDuration } from 'bertybot'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 const DAY = 24 * HOUR
 
-const UNITS: ReadonlyMap<string, number> = new Map([
-  ['d', DAY], ['day', DAY], ['days', DAY],
-  ['h', HOUR], ['hr', HOUR], ['hrs', HOUR], ['hour', HOUR], ['hours', HOUR],
-  ['m', MINUTE], ['min', MINUTE], ['mins', MINUTE], ['minute', MINUTE], ['minutes', MINUTE]
-])
-const SECOND_UNITS = new Set(['s', 'sec', 'secs', 'second', 'seconds'])
-
-const DURATION_FORMS = '"15m", "2h", "2h30m" or "1d 3h" (whole numbers of d, h, m)'
 const whenForms = (timezone: string): string =>
   `"in 90m", "in 2h", "in 1d 3h", a date and time in ${timezone} like "2026-12-01 09:00", ` +
   'or one with its offset like "2026-12-01T09:00Z" or "2026-12-01T09:00+05:30"'
@@ -52,7 +45,7 @@ export function parseWhen (input: string, options: { now: number, timezone: stri
   const relative = /^in\s+(.*)$/is.exec(text)
   let at: Date
   if (relative !== null) {
-    at = new Date(now + durationMs(relative[1] ?? '', input))
+    at = new Date(now + parseDuration(relative[1] ?? '', { typed: input }))
   } else if (DATE_TIME.test(text)) {
     at = parseDateTime(text, timezone)
   } else if (/^\d+\s*[a-z]/i.test(text)) {
@@ -66,15 +59,15 @@ export function parseWhen (input: string, options: { now: number, timezone: stri
 }
 
 /**
- * Milliseconds from "15m", "1h", "2h30m", "1d 3h" (units largest first, each
- * once). `min` defaults to a minute (a zero duration is never meant), `max` to none.
+ * Milliseconds from "15m", "1h", "2h30m", "1d 3h" (bertybot's durations, to the
+ * minute). `min` defaults to a minute (a zero duration is never meant), `max` to none.
  */
-export function parseDuration (input: string, options: { min?: number, max?: number } = {}): number {
-  const { min = MINUTE, max = Number.POSITIVE_INFINITY } = options
-  const ms = durationMs(input, input)
-  if (ms < min) throw new WhenError(`"${input}" is too short: the minimum is ${formatDuration(min)}`)
-  if (ms > max) throw new WhenError(`"${input}" is too long: the maximum is ${formatDuration(max)}`)
-  return ms
+export function parseDuration (input: string, options: { min?: number, max?: number, typed?: string } = {}): number {
+  try {
+    return parseAnyDuration(input, { min: MINUTE, ...options, smallest: 'minute' })
+  } catch (err) {
+    throw err instanceof DurationError ? new WhenError(err.message) : err
+  }
 }
 
 /** An instant as a user reads it, in a time zone: "Tue 1 Dec 2026, 09:00 (Europe/Paris)". */
@@ -118,41 +111,6 @@ export function parseDateTime (input: string, timezone: string): Date {
   const [, sign, oh, om = '0'] = /^([+-])(\d{2}):?(\d{2})?$/.exec(offset) ?? []
   if (Number(oh) > 23 || Number(om) > 59) throw new WhenError(`"${input}": ${offset} is not a UTC offset`)
   return new Date(wall - (sign === '-' ? -1 : 1) * (Number(oh) * HOUR + Number(om) * MINUTE))
-}
-
-/** Sums "1d 3h 30m" (lower or upper case, spaces allowed between parts); `input` is quoted in errors. */
-function durationMs (text: string, input: string): number {
-  const part = /\s*(\d+)\s*([a-z]+)\s*/iy
-  let total = 0
-  let previous = Number.POSITIVE_INFINITY
-  const trimmed = text.trim()
-  if (trimmed === '') throw new WhenError(`"${input}" has no duration: use ${DURATION_FORMS}`)
-  while (part.lastIndex < trimmed.length) {
-    const match = part.exec(trimmed)
-    if (match === null) throw new WhenError(`"${input}" is not a duration: use ${DURATION_FORMS}`)
-    const word = (match[2] ?? '').toLowerCase()
-    const unit = UNITS.get(word)
-    if (unit === undefined) {
-      throw new WhenError(SECOND_UNITS.has(word)
-        ? `"${input}": seconds are too fine, the smallest unit is the minute (m)`
-        : `"${input}": "${match[2] ?? ''}" is not a unit, use d, h or m`)
-    }
-    if (unit >= previous) throw new WhenError(`"${input}": give each unit once, largest first, like "1d 3h 30m"`)
-    total += Number(match[1]) * unit
-    previous = unit
-  }
-  if (!Number.isSafeInteger(total)) throw new WhenError(`"${input}" is too long`)
-  if (total === 0) throw new WhenError(`"${input}" is zero: a duration must be at least a minute`)
-  return total
-}
-
-/** "1d 2h30m", the way durations are typed (or seconds, for a bound that is not whole minutes). */
-function formatDuration (ms: number): string {
-  if (ms % MINUTE !== 0 || ms === 0) return `${ms / 1000}s`
-  const days = Math.floor(ms / DAY)
-  const hours = Math.floor((ms % DAY) / HOUR)
-  const minutes = (ms % HOUR) / MINUTE
-  return [days > 0 ? `${days}d` : '', hours > 0 ? `${hours}h` : '', minutes > 0 ? `${minutes}m` : ''].filter((p) => p !== '').join('')
 }
 
 /**

@@ -6,10 +6,10 @@
  * systems, and a silence hides them from everyone.
  */
 import { z } from 'zod'
-import type { CommandContext } from '../framework/index.ts'
+import { parseDuration, type CommandContext } from '../framework/index.ts'
 import type { AlertmanagerClient } from './alertmanager-api.ts'
 import type { BridgeApp } from './bridge-app.ts'
-import { formatMatchers, parseDuration, parseMatcher, type Matcher } from './matchers.ts'
+import { formatMatchers, MAX_SILENCE_DURATION_MS, parseMatcher, type Matcher } from './matchers.ts'
 
 const REFUSAL = 'Only the members of a group the bridge posts alerts to (in that group) and the admins of this bot may do that.'
 const NOT_CONFIGURED = 'No Alertmanager is configured for this bot (BRIDGE_ALERTMANAGER_URL).'
@@ -114,7 +114,7 @@ type SilenceRequest = { matchers: Matcher[], durationMs: number, comment: string
  */
 function isDuration (word: string): boolean {
   try {
-    parseDuration(word)
+    parseDuration(word, { max: MAX_SILENCE_DURATION_MS })
     return true
   } catch {
     return false
@@ -137,7 +137,7 @@ async function silenceRequest (app: BridgeApp, ctx: CommandContext<unknown>): Pr
   if (duration === undefined) return { error: `How long? ${usage}` }
   let durationMs: number
   try {
-    durationMs = parseDuration(duration)
+    durationMs = parseDuration(duration, { max: MAX_SILENCE_DURATION_MS })
   } catch (err) {
     // `/silence foo 2h`: the duration is there, one word on; what comes first is a matcher gone wrong.
     const next = all[i + 1]

@@ -30,16 +30,6 @@ export class MatcherError extends BertybotError {
   }
 }
 
-/** A silence duration someone typed is wrong; the message says why and how to write one. */
-export class DurationError extends BertybotError {
-  readonly input: string
-
-  constructor (input: string, message: string) {
-    super('ERR_DURATION', message)
-    this.input = input
-  }
-}
-
 /** Prometheus label names: letters, digits and underscores, not starting with a digit. */
 export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/
 
@@ -304,64 +294,5 @@ export function matchesLabels (matchers: readonly Matcher[], labels: Readonly<Re
   })
 }
 
-const SECOND = 1000
-const MINUTE = 60 * SECOND
-const HOUR = 60 * MINUTE
-const DAY = 24 * HOUR
-const WEEK = 7 * DAY
-const YEAR = 365 * DAY
-
-/** The longest silence `parseDuration` accepts unless told otherwise: one year. */
-export const MAX_SILENCE_DURATION_MS = YEAR
-
-const UNITS = [['y', YEAR], ['w', WEEK], ['d', DAY], ['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const
-const DURATION = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/
-const HOW = 'write it like 30m, 1h, 1h30m, 2d or 1w (units: w d h m s)'
-
-/**
- * Reads a silence's duration: `90s`, `30m`, `1h`, `1h30m`, `2d`, `1w`
- * (units largest first; spaces between parts allowed), in milliseconds.
- * Zero, negative, fractional and unreadable durations are refused, and
- * those over `maxMs` (one year by default).
- * @throws DurationError saying what is wrong and how to write it
- */
-export function parseDuration (text: string, options: { maxMs?: number } = {}): number {
-  const maxMs = options.maxMs ?? MAX_SILENCE_DURATION_MS
-  const input = text.trim()
-  const compact = input.toLowerCase().replace(/\s+/g, '')
-  if (compact === '') throw new DurationError(text, `a duration is missing: ${HOW}`)
-  if (compact.startsWith('-')) throw new DurationError(text, `"${input}": a duration cannot be negative`)
-  if (/^\d+$/.test(compact)) {
-    throw new DurationError(text, `"${input}" has no unit: write ${compact}m for minutes, ${compact}h for hours or ${compact}d for days`)
-  }
-  if (/\d[.,]\d/.test(compact)) {
-    throw new DurationError(text, `"${input}": use whole numbers, as in 1h30m rather than 1.5h`)
-  }
-  const parts = DURATION.exec(compact)
-  if (parts === null) throw new DurationError(text, `"${input}" is not a duration: ${HOW}`)
-  let ms = 0
-  UNITS.forEach(([, unit], i) => {
-    const n = parts[i + 1]
-    // Beyond 15 digits a number is far over any maximum, and past exact arithmetic.
-    if (n !== undefined) ms += n.length > 15 ? Infinity : Number(n) * unit
-  })
-  if (ms === 0) throw new DurationError(text, `"${input}": a duration must be longer than zero`)
-  if (ms > maxMs) {
-    const most = maxMs === YEAR ? 'a year (365d)' : formatDuration(maxMs)
-    throw new DurationError(text, `"${input}" is too long: at most ${most}`)
-  }
-  return ms
-}
-
-/** `5400000` → `1h30m`; `365d` for a year. Seconds are the smallest unit shown (rounded down). */
-export function formatDuration (ms: number): string {
-  let rest = Math.floor(ms / SECOND) * SECOND
-  if (rest <= 0) return '0s'
-  let out = ''
-  for (const [name, unit] of [['d', DAY], ['h', HOUR], ['m', MINUTE], ['s', SECOND]] as const) {
-    const n = Math.floor(rest / unit)
-    if (n > 0) out += `${n}${name}`
-    rest -= n * unit
-  }
-  return out
-}
+/** The longest silence: one year. */
+export const MAX_SILENCE_DURATION_MS = 365 * 24 * 3_600_000

@@ -18,6 +18,7 @@ export { environment, loadConfig, loadSettings, type BotConfig, type BotConfigOp
 export type { BotHealth } from './http.ts'
 export { BotMetrics } from './metrics.ts'
 export { systemClock, type Clock } from './clock.ts'
+export { DurationError, formatDuration, parseDuration, type DurationOptions } from './durations.ts'
 export { BotError, CommandDefinitionError, ConfigError, ScheduleError, StateConflictError } from './errors.ts'
 export { BertybotError, NotRunningError, type Contact, type Group, type Logger, type Member, type Peer, type Sender } from '../protocol/index.ts'
 export { ConfigFileError, guarded, loadConfigFile, parseConfigFile, strictObject, type FilePosition } from './config-file.ts'

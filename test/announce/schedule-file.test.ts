@@ -215,7 +215,7 @@ describe('parseScheduleFile: mistakes, at their line', () => {
     const url = '    url: https://example.org/feed.xml'
     expect(refusal(feed(url, '    every: 30s'))).toMatchObject({ line: 4, column: 12 })
     expect(refusal(feed(url, '    every: 30s')).message).toContain('feeds[0].every: "30s": seconds are too fine')
-    expect(refusal(feed(url, '    every: 8d')).message).toContain('feeds[0].every: "8d" is too long: the maximum is 7d')
+    expect(refusal(feed(url, '    every: 8d')).message).toContain('feeds[0].every: "8d" is too long: at most 7d')
     expect(refusal(feed(url, '    every: 15')).message).toContain('feeds[0].every: expected a duration, like 15m or 1h')
     expect(parse(feed(url, '    every: 1m')).feeds[0]?.everyMs).toBe(60_000)
     expect(parse(feed(url, '    every: 7d')).feeds[0]?.everyMs).toBe(7 * 24 * 3_600_000)

@@ -30,11 +30,11 @@ describe('parseWhen: from now', () => {
   })
 
   it('refuses unknown units, units out of order or repeated, fractions and zero', () => {
-    expect(() => parseWhen('in 2x', paris)).toThrow('"x" is not a unit, use d, h or m')
+    expect(() => parseWhen('in 2x', paris)).toThrow('"in 2x": "x" is not a unit: write it like 15m, 2h, 2h30m or 1d 3h (units: w d h m)')
     expect(() => parseWhen('in 30m 1h', paris)).toThrow('give each unit once, largest first')
     expect(() => parseWhen('in 1h 1h', paris)).toThrow('give each unit once, largest first')
-    expect(() => parseWhen('in 1.5h', paris)).toThrow('"in 1.5h" is not a duration: use "15m", "2h", "2h30m" or "1d 3h"')
-    expect(() => parseWhen('in 0m', paris)).toThrow('"in 0m" is zero')
+    expect(() => parseWhen('in 1.5h', paris)).toThrow('"in 1.5h": use whole numbers, as in 1h30m rather than 1.5h')
+    expect(() => parseWhen('in 0m', paris)).toThrow('"in 0m": a duration must be longer than zero')
   })
 
   it('says how to write a duration typed without "in"', () => {
@@ -156,21 +156,21 @@ describe('parseDuration', () => {
   })
 
   it('refuses what is not a duration, seconds and zero', () => {
-    expect(() => parseDuration('')).toThrow('"" has no duration')
-    expect(() => parseDuration('15')).toThrow('"15" is not a duration')
-    expect(() => parseDuration('-5m')).toThrow('"-5m" is not a duration')
+    expect(() => parseDuration('')).toThrow('a duration is missing: write it like 15m')
+    expect(() => parseDuration('15')).toThrow('"15" has no unit: write 15m for minutes')
+    expect(() => parseDuration('-5m')).toThrow('"-5m": a duration cannot be negative')
     expect(() => parseDuration('15 x')).toThrow('"x" is not a unit')
     expect(() => parseDuration('30s')).toThrow('seconds are too fine')
-    expect(() => parseDuration('0m')).toThrow('"0m" is zero')
+    expect(() => parseDuration('0m')).toThrow('"0m": a duration must be longer than zero')
     expect(() => parseDuration('1h 2d')).toThrow('largest first')
   })
 
   it('keeps to the bounds it is given, and names them as durations', () => {
     expect(parseDuration('1m', { min: MINUTE, max: 7 * DAY })).toBe(MINUTE)
     expect(parseDuration('7d', { min: MINUTE, max: 7 * DAY })).toBe(7 * DAY)
-    expect(() => parseDuration('30m', { min: HOUR })).toThrow('"30m" is too short: the minimum is 1h')
-    expect(() => parseDuration('8d', { max: 7 * DAY })).toThrow('"8d" is too long: the maximum is 7d')
-    expect(() => parseDuration('2d', { max: DAY + 90 * MINUTE })).toThrow('the maximum is 1d1h30m')
+    expect(() => parseDuration('30m', { min: HOUR })).toThrow('"30m" is too short: at least 1h')
+    expect(() => parseDuration('8d', { max: 7 * DAY })).toThrow('"8d" is too long: at most 7d')
+    expect(() => parseDuration('2d', { max: DAY + 90 * MINUTE })).toThrow('at most 1d1h30m')
   })
 })
 

@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import {
-  DurationError,
-  formatDuration,
   formatMatcher,
   formatMatchers,
   MatcherError,
   matchesLabels,
-  parseDuration,
   parseMatcher,
   parseMatchers
 } from '../../src/bridge/matchers.ts'
@@ -18,17 +15,6 @@ function matcherError (text: string, parse: (text: string) => unknown = parseMat
     expect(error).toBeInstanceOf(MatcherError)
     expect((error as MatcherError).code).toBe('ERR_MATCHER')
     return error as MatcherError
-  }
-  throw new Error(`${text} was accepted`)
-}
-
-function durationError (text: string, options?: { maxMs?: number }): DurationError {
-  try {
-    parseDuration(text, options)
-  } catch (error) {
-    expect(error).toBeInstanceOf(DurationError)
-    expect((error as DurationError).code).toBe('ERR_DURATION')
-    return error as DurationError
   }
   throw new Error(`${text} was accepted`)
 }
@@ -134,44 +120,3 @@ describe('matchesLabels', () => {
   })
 })
 
-describe('parseDuration', () => {
-  it('reads durations in milliseconds', () => {
-    expect(parseDuration('1h')).toBe(3_600_000)
-    expect(parseDuration('30m')).toBe(1_800_000)
-    expect(parseDuration('2d')).toBe(172_800_000)
-    expect(parseDuration('1h30m')).toBe(5_400_000)
-    expect(parseDuration('1h 30m')).toBe(5_400_000)
-    expect(parseDuration('90s')).toBe(90_000)
-    expect(parseDuration('1w')).toBe(604_800_000)
-    expect(parseDuration('1w2d3h4m5s')).toBe(((9 * 24 + 3) * 60 + 4) * 60_000 + 5000)
-    expect(parseDuration(' 2H ')).toBe(7_200_000)
-    expect(parseDuration('365d')).toBe(365 * 86_400_000)
-    expect(parseDuration('1y')).toBe(365 * 86_400_000)
-  })
-
-  it('refuses zero, negative, fractional, unitless, garbage and too long, saying how to write one', () => {
-    expect(durationError('0s').message).toBe('"0s": a duration must be longer than zero')
-    expect(durationError('0h0m').message).toBe('"0h0m": a duration must be longer than zero')
-    expect(durationError('-1h').message).toBe('"-1h": a duration cannot be negative')
-    expect(durationError('1.5h').message).toBe('"1.5h": use whole numbers, as in 1h30m rather than 1.5h')
-    expect(durationError('30').message).toBe('"30" has no unit: write 30m for minutes, 30h for hours or 30d for days')
-    expect(durationError('soon').message).toBe('"soon" is not a duration: write it like 30m, 1h, 1h30m, 2d or 1w (units: w d h m s)')
-    expect(durationError('30m1h').message).toMatch(/^"30m1h" is not a duration/)
-    expect(durationError('1h1h').message).toMatch(/^"1h1h" is not a duration/)
-    expect(durationError('1 hour').message).toMatch(/is not a duration/)
-    expect(durationError('').message).toMatch(/^a duration is missing: write it like/)
-    expect(durationError('366d').message).toBe('"366d" is too long: at most a year (365d)')
-    expect(durationError('99999999999999999999w').message).toMatch(/is too long/)
-    expect(durationError('3h', { maxMs: 7_200_000 }).message).toBe('"3h" is too long: at most 2h')
-    expect(durationError('soon').input).toBe('soon')
-  })
-
-  it('formats durations back', () => {
-    expect(formatDuration(5_400_000)).toBe('1h30m')
-    expect(formatDuration(90_000)).toBe('1m30s')
-    expect(formatDuration(172_800_000)).toBe('2d')
-    expect(formatDuration(0)).toBe('0s')
-    expect(formatDuration(1500)).toBe('1s')
-    expect(parseDuration(formatDuration(93_784_000))).toBe(93_784_000)
-  })
-})
