@@ -8,7 +8,7 @@
  * accepted. Time zone arithmetic uses only Intl.DateTimeFormat (the zone
  * database Node ships), no library.
  */
-import { BertybotError, DurationError, parseDuration as parseAnyDuration } from 'bertybot'
+import { BertybotError, DurationError, isTimeZone, notATimeZone, parseDuration as parseAnyDuration } from 'bertybot'
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -155,9 +155,5 @@ function utc (year: number, month: number, day: number, hour: number, minute: nu
 }
 
 function checkTimeZone (timezone: string): void {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone })
-  } catch {
-    throw new WhenError(`"${timezone}" is not a time zone (try Europe/Paris or UTC)`)
-  }
+  if (!isTimeZone(timezone)) throw new WhenError(notATimeZone(timezone))
 }

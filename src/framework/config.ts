@@ -29,6 +29,7 @@ import { parse as parseDotenv } from 'dotenv'
 import { z } from 'zod'
 import { decodeReplicaLink, DEFAULT_LISTEN, type DhtMode, type LogFormat, type LogLevel } from '../protocol/index.ts'
 import { ConfigError } from './errors.ts'
+import { isTimeZone, notATimeZone } from './time-zones.ts'
 
 export interface BotConfig {
   dataDir: string
@@ -64,15 +65,6 @@ export type BotConfigOptions = Partial<BotConfig> & {
 const isMultiaddr = (value: string): boolean => {
   try {
     multiaddr(value)
-    return true
-  } catch {
-    return false
-  }
-}
-
-const isTimeZone = (value: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value })
     return true
   } catch {
     return false
@@ -118,7 +110,7 @@ const fields = {
   bootstrap: { variable: 'BERTYBOT_BOOTSTRAP', schema: z.array(peerAddrSchema), list: true },
   replicas: { variable: 'BERTYBOT_REPLICAS', schema: z.array(replicaLinkSchema), list: true },
   dht: { variable: 'BERTYBOT_DHT', schema: z.enum(['lan', 'public', 'off']) },
-  timezone: { variable: 'BERTYBOT_TIMEZONE', schema: z.string().refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not a time zone (try Europe/Paris or UTC)` }) },
+  timezone: { variable: 'BERTYBOT_TIMEZONE', schema: z.string().refine(isTimeZone, { error: (issue) => notATimeZone(String(issue.input)) }) },
   concurrency: { variable: 'BERTYBOT_CONCURRENCY', schema: z.coerce.number().int('must be a whole number').min(1).max(1024) },
   http: { variable: 'BERTYBOT_HTTP', schema: httpSchema },
   logLevel: { variable: 'BERTYBOT_LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },

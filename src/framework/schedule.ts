@@ -15,6 +15,7 @@ import type { Logger } from '../protocol/index.ts'
 import type { Clock } from './clock.ts'
 import { ScheduleError } from './errors.ts'
 import type { BotStore } from './store.ts'
+import { isTimeZone, notATimeZone } from './time-zones.ts'
 
 export interface ScheduleOptions {
   /** IANA time zone the expression is read in; the bot's `timezone` by default. */
@@ -54,11 +55,7 @@ export function validateSchedule (expression: string, timezone: string): void {
     const details = check.errors.map((e) => cronProblem(e.field, e.value ?? '')).join('; ')
     throw new ScheduleError(`"${expression}" is not a cron expression (${details === '' ? FIELDS_HELP : details})`)
   }
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: timezone })
-  } catch {
-    throw new ScheduleError(`"${timezone}" is not a time zone (try Europe/Paris or UTC)`)
-  }
+  if (!isTimeZone(timezone)) throw new ScheduleError(notATimeZone(timezone))
 }
 
 const FIELDS_HELP = 'it has 5 fields, minute hour day-of-month month day-of-week, or 6 with seconds first: "0 9 * * 1-5" is 9:00 on weekdays'
