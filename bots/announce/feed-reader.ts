@@ -8,7 +8,7 @@
  * if (result.status === 'ok') for (const item of result.items) announce(item)
  */
 import { createHash } from 'node:crypto'
-import { BertybotError } from 'bertybot/protocol'
+import { BertybotError } from 'bertybot'
 import { DetectError, MalformedError, parseFeed, type AnyFeed } from 'feedsmith'
 import { z } from 'zod'
 

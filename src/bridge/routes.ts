@@ -6,10 +6,10 @@
  * routes file (declarative deploys) are kept beside them and win on a name.
  */
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { z } from 'zod'
-import { DataDirectoryError } from '../protocol/index.ts'
+import { DataDirectoryError, writePrivateFile } from '../protocol/index.ts'
 
 export const ROUTE_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/
 export const routeNameSchema = z.string().regex(ROUTE_NAME, 'a route name is 1 to 63 lower-case letters, digits, "-" or "_", starting with a letter or digit')
@@ -121,26 +121,5 @@ export class RouteStore {
     })
     this.#writes = write.catch(() => {})
     return await write
-  }
-}
-
-/** Writes a file only its owner can read, atomically: a temporary file, flushed, renamed over the old one. */
-async function writePrivateFile (path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-  await chmod(dirname(path), 0o700)
-  const temporary = `${path}.${process.pid}.tmp`
-  const file = await open(temporary, 'w', 0o600)
-  try {
-    await file.writeFile(text)
-    await file.sync()
-  } finally {
-    await file.close()
-  }
-  await rename(temporary, path)
-  const dir = await open(dirname(path), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
   }
 }

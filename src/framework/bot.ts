@@ -29,7 +29,7 @@ import { Composer, compose, type Middleware } from './composer.ts'
 import type { z } from 'zod'
 import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
 import type { CommandContext, Context, ContextMap, EventType, ScheduleContext, TaskContext } from './context.ts'
-import { BotError, ConfigError } from './errors.ts'
+import { BotError, ConfigError, LifecycleError } from './errors.ts'
 import { Handling } from './handling.ts'
 import { assessHealth, createHttpApp, startHttpServer, type BotHealth } from './http.ts'
 import { BotMetrics } from './metrics.ts'
@@ -325,7 +325,7 @@ export class Bot<Settings = Record<string, never>> {
   }
 
   async start (): Promise<void> {
-    if (this.#status !== 'created') throw new Error(`bot.start() called on a bot that is ${this.#status}`)
+    if (this.#status !== 'created') throw new LifecycleError(`bot.start() called on a bot that is ${this.#status}`)
     const config = this.config
     if (this.#http !== undefined && config.http === undefined) {
       throw new ConfigError('BERTYBOT_HTTP', 'the bot mounts HTTP routes (bot.http) but has no address to listen on: set it, e.g. to 8080')

@@ -5,6 +5,7 @@
  * recipes) is built from `use`.
  */
 import type { Context, ContextMap, EventType } from './context.ts'
+import { MiddlewareError } from './errors.ts'
 
 export type NextFunction = () => Promise<void>
 export type Middleware<C = Context> = (ctx: C, next: NextFunction) => unknown
@@ -14,7 +15,7 @@ export function compose<C> (middleware: Array<Middleware<C>>): Middleware<C> {
   return async (ctx, next) => {
     let called = -1
     const run = async (i: number): Promise<void> => {
-      if (i <= called) throw new Error('next() called more than once in one middleware')
+      if (i <= called) throw new MiddlewareError('next() called more than once in one middleware')
       called = i
       const mw = middleware[i]
       if (mw === undefined) return await next()

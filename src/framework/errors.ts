@@ -65,3 +65,24 @@ export class StateConflictError extends BertybotError {
     this.key = key
   }
 }
+
+/** A bot was started or stopped out of turn (`start()` twice, or after `stop()`). */
+export class LifecycleError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_BOT_LIFECYCLE', message)
+  }
+}
+
+/** A middleware broke the chain's rules (it called `next()` twice). */
+export class MiddlewareError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_MIDDLEWARE', message)
+  }
+}
+
+/** A transaction was used after it was committed. */
+export class TransactionError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_TRANSACTION', message)
+  }
+}

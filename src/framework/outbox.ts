@@ -13,7 +13,7 @@
  * retried on its own.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Logger, Peer } from '../protocol/index.ts'
+import { InvalidMessageError, type Logger, type Peer } from '../protocol/index.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
 import type { BotStore, OutboxItem } from './store.ts'
 
@@ -214,7 +214,7 @@ export class Outbox {
           this.#hooks.onSent?.()
           return
         } catch (err) {
-          if ((err as { code?: string }).code === 'ERR_INVALID_MESSAGE') {
+          if (err instanceof InvalidMessageError) {
             this.#logger.error({ err, group: item.group }, 'dropped a queued message the group refuses')
             await this.#store.sent(item)
             this.#pendingSince.delete(item.seq)

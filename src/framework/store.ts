@@ -20,7 +20,7 @@ import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
 import { DataDirectoryError, GroupCommit, openPrivateLevel, type SealedMessage } from '../protocol/index.ts'
-import { StateConflictError } from './errors.ts'
+import { StateConflictError, TransactionError } from './errors.ts'
 
 type Bytes = Uint8Array
 type Sub = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
@@ -358,7 +358,7 @@ export class Transaction {
    * changed by another commit meanwhile.
    */
   async commit (): Promise<OutboxItem[]> {
-    if (this.#committed) throw new Error('transaction already committed')
+    if (this.#committed) throw new TransactionError('transaction already committed')
     this.#committed = true
     const { journal, state, outbox, schedules, nextSeq } = this.#store.ops()
     const ops: Op[] = []

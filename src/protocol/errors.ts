@@ -52,6 +52,16 @@ export class DataDirectoryError extends BertybotError {
   }
 }
 
+/** An environment variable has a value that cannot be used; `variable` names it. */
+export class EnvironmentError extends BertybotError {
+  readonly variable: string
+
+  constructor (variable: string, message: string) {
+    super('ERR_ENVIRONMENT', `${variable}: ${message}`)
+    this.variable = variable
+  }
+}
+
 /** An operation on a peer that was stopped, or a group that was closed. */
 export class NotRunningError extends BertybotError {
   constructor (message: string) {

@@ -21,7 +21,7 @@ export { GroupAccessController, GROUP_ACCESS_CONTROLLER_TYPE, type GroupAccessCo
 export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, groupId, type GroupKeys, type GroupKind, type Invitation } from './group-keys.ts'
 export { keyToId, idToKey } from './encoding.ts'
 export {
-  BertybotError, DataDirectoryError, InvalidLinkError, InvalidOptionError, KeystoreError, NotRunningError,
+  BertybotError, DataDirectoryError, EnvironmentError, InvalidLinkError, InvalidOptionError, KeystoreError, NotRunningError,
   type DropReason, type InvalidLinkReason
 } from './errors.ts'
 export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from './logger.ts'
@@ -29,3 +29,4 @@ export type { DhtMode } from './node.ts'
 export type { SigningKeyPair } from './crypto.ts'
 export { openPrivateLevel, type PrivateLevel } from './private-level.ts'
 export { GroupCommit } from './group-commit.ts'
+export { writePrivateFile } from './private-file.ts'

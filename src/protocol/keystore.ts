@@ -1,15 +1,15 @@
 /**
  * The peer's identity keys, one file each under `<dataDir>/keys/`, mode 0600.
- * A key is written to a temporary file, synced and renamed into place, so a
- * crash leaves either the old file or the new one, never half a key.
+ * A key is written as every private file is (`private-file.ts`): a crash
+ * leaves either the old file or the new one, never half a key.
  */
-import { randomBytes } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { generateSigningKeyPair, signingKeyPairFromSeed, type SigningKeyPair } from './crypto.ts'
 import { KeystoreError } from './errors.ts'
 import type { Logger } from './logger.ts'
+import { writePrivateFile } from './private-file.ts'
 
 const keyFileSchema = z.object({
   format: z.literal('bertybot-ed25519-seed'),
@@ -70,25 +70,5 @@ async function writeKeyFile (path: string, key: SigningKeyPair): Promise<void> {
     version: 1,
     seed: Buffer.from(key.seed).toString('base64url')
   } satisfies z.infer<typeof keyFileSchema>)
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`
-  const handle = await open(tmp, 'wx', 0o600)
-  try {
-    await handle.writeFile(body + '\n')
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await rename(tmp, path)
-  } catch (err) {
-    await unlink(tmp).catch(() => {})
-    throw err
-  }
-  // Make the rename itself durable.
-  const dir = await open(join(path, '..'), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
-  }
+  await writePrivateFile(path, body + '\n')
 }

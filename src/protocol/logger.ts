@@ -1,6 +1,7 @@
 import { pino, type Logger as PinoLogger, type LevelWithSilent } from 'pino'
 import pretty from 'pino-pretty'
 import { z } from 'zod'
+import { EnvironmentError } from './errors.ts'
 
 /**
  * One logger for the whole process, with namespaces (`protocol:group`,
@@ -28,14 +29,14 @@ export function loggerOptionsFromEnv (env: NodeJS.ProcessEnv = process.env): Log
   if (env.BERTYBOT_LOG_LEVEL !== undefined && env.BERTYBOT_LOG_LEVEL !== '') {
     const level = logLevelSchema.safeParse(env.BERTYBOT_LOG_LEVEL)
     if (!level.success) {
-      throw new Error(`BERTYBOT_LOG_LEVEL must be one of ${logLevelSchema.options.join(', ')} (got "${env.BERTYBOT_LOG_LEVEL}")`)
+      throw new EnvironmentError('BERTYBOT_LOG_LEVEL', `must be one of ${logLevelSchema.options.join(', ')} (got "${env.BERTYBOT_LOG_LEVEL}")`)
     }
     options.level = level.data
   }
   if (env.BERTYBOT_LOG_FORMAT !== undefined && env.BERTYBOT_LOG_FORMAT !== '') {
     const format = logFormatSchema.safeParse(env.BERTYBOT_LOG_FORMAT)
     if (!format.success) {
-      throw new Error(`BERTYBOT_LOG_FORMAT must be "pretty" or "json" (got "${env.BERTYBOT_LOG_FORMAT}")`)
+      throw new EnvironmentError('BERTYBOT_LOG_FORMAT', `must be "pretty" or "json" (got "${env.BERTYBOT_LOG_FORMAT}")`)
     }
     options.format = format.data
   }
