@@ -13,32 +13,24 @@
  * await bot.start()                              // prints the bot's contact link
  * ```
  *
- * Delivery: each message from another device reaches the handlers once. The
- * bot's state writes and queued messages are committed together with the
- * record that the event was handled, and only then is the peer told; so a
- * crash at any point neither loses an event nor lets its effects happen twice.
- * Events of one conversation are handled in order; conversations
- * concurrently, up to `concurrency`.
+ * A `Bot` holds what is registered (handlers, commands, schedules, hooks,
+ * HTTP routes); what runs from `start()` to `stop()` is its `BotRuntime`.
+ * Delivery: each message from another device reaches the handlers once, its
+ * effects committed with the record that it was handled (see `handling.ts`).
  */
 import type { FastifyInstance } from 'fastify'
-import QRCode from 'qrcode'
-import { createLogger, createPeer, namespaced, NotRunningError, type Group, type Logger, type Peer } from '../protocol/index.ts'
+import type { z } from 'zod'
+import { createLogger, namespaced, NotRunningError, type Logger, type Peer } from '../protocol/index.ts'
 import { systemClock, type Clock } from './clock.ts'
 import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 import { Composer, compose, type Middleware } from './composer.ts'
-import type { z } from 'zod'
 import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
-import type { CommandContext, Context, ContextMap, EventType, ScheduleContext, TaskContext } from './context.ts'
+import type { CommandContext, Context, ContextMap, EventType, Recipient, ScheduleContext, TaskContext } from './context.ts'
 import { BotError, ConfigError, LifecycleError } from './errors.ts'
-import { Handling } from './handling.ts'
-import { assessHealth, createHttpApp, startHttpServer, type BotHealth } from './http.ts'
+import { assessHealth, createHttpApp, type BotHealth } from './http.ts'
 import { BotMetrics } from './metrics.ts'
-import { Outbox } from './outbox.ts'
-import { listenToPeer } from './peer-events.ts'
-import { ReplicaKeeper } from './replicas.ts'
-import { BotSchedules } from './bot-schedules.ts'
+import { BotRuntime, type BotStats } from './runtime.ts'
 import { Scheduler, type Schedule, type ScheduleOptions } from './schedule.ts'
-import { BotStore } from './store.ts'
 
 export interface BotOptions extends BotConfigOptions {
   logger?: Logger
@@ -65,19 +57,6 @@ export async function createBot (options: BotOptions & { settings?: SettingsSche
   return new Bot(config, options, settings)
 }
 
-export interface BotStats {
-  /** Events handled since start. */
-  handled: number
-  /** Handlers that threw. */
-  errors: number
-  /** Events waiting or being handled. */
-  pending: number
-  /** Messages the outbox sent since start. */
-  sent: number
-  startedAt: Date | undefined
-  lastHandledAt: Date | undefined
-}
-
 type Status = BotHealth['status']
 
 export class Bot<Settings = Record<string, never>> {
@@ -91,23 +70,16 @@ export class Bot<Settings = Record<string, never>> {
   readonly #use = new Composer<Context>()
   readonly #handlers = new Composer<Context>()
   readonly #commands = new CommandRegistry()
-  readonly #schedules: BotSchedules
-  readonly #listeners: Array<() => void> = []
+  readonly #scheduler: Scheduler<Middleware<ScheduleContext>>
   readonly #startHooks: Array<() => unknown> = []
   readonly #stopHooks: Array<() => unknown> = []
-  #startedAt: Date | undefined
   #errorHandler: (error: BotError<Context>) => unknown
   #status: Status = 'created'
-  #peer: Peer | undefined
-  #store: BotStore | undefined
-  #outbox: Outbox | undefined
-  #scheduler: Scheduler | undefined
-  #replicas: ReplicaKeeper | undefined
-  #handling: Handling | undefined
+  /** What runs, from `start()` on. */
+  #runtime: BotRuntime | undefined
   #stopping: Promise<void> | undefined
   readonly #metrics: BotMetrics
   #http: FastifyInstance | undefined
-  #httpAddress: HttpListen | undefined
 
   constructor (config: BotConfig, options: BotOptions = {}, settings?: Settings) {
     this.config = config
@@ -116,11 +88,11 @@ export class Bot<Settings = Record<string, never>> {
     this.#logger = namespaced(options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }), 'framework:bot')
     this.#botLog = namespaced(this.#logger, 'bot')
     this.#clock = options.clock ?? systemClock
-    this.#schedules = new BotSchedules(config.timezone)
+    this.#scheduler = new Scheduler({ clock: this.#clock, logger: namespaced(this.#logger, 'framework:schedule'), defaultTimezone: config.timezone })
     this.#metrics = new BotMetrics({
-      outboxDepth: async () => this.#status === 'running' ? await this.#store?.outboxSize() ?? 0 : 0,
-      connectedPeers: () => this.#status === 'running' ? this.#peer?.connectedPeers().length ?? 0 : 0,
-      groups: () => this.#status === 'running' ? this.#peer?.groups().length ?? 0 : 0
+      outboxDepth: async () => this.#status === 'running' ? await this.#runtime?.store.outboxSize() ?? 0 : 0,
+      connectedPeers: () => this.#status === 'running' ? this.#runtime?.peer.connectedPeers().length ?? 0 : 0,
+      groups: () => this.#status === 'running' ? this.#runtime?.peer.groups().length ?? 0 : 0
     })
     this.#errorHandler = async (error) => { await defaultErrorHandler(error) }
   }
@@ -179,18 +151,18 @@ export class Bot<Settings = Record<string, never>> {
    */
   schedule (when: string | Date, handler: Middleware<ScheduleContext>, options: ScheduleOptions = {}): this {
     if (this.#status !== 'created' && this.#status !== 'running') throw new NotRunningError(`cannot add a schedule to a bot that is ${this.#status}`)
-    this.#schedules.add(when, handler, options)
+    this.#scheduler.add(when, handler, options)
     return this
   }
 
   /** Removes a schedule by name; true if there was one. */
   unschedule (name: string): boolean {
-    return this.#schedules.remove(name)
+    return this.#scheduler.remove(name)
   }
 
   /** The schedules, with when each runs next (once started). */
   schedules (): Array<Schedule & { nextRun: Date | undefined }> {
-    return this.#schedules.list()
+    return this.#scheduler.list()
   }
 
   /** A logger for the bot's own code, under the bot's logger (namespace `bot`), for what happens outside handlers. */
@@ -221,7 +193,7 @@ export class Bot<Settings = Record<string, never>> {
 
   /** Where the HTTP endpoint listens, once started (with the port the system chose for port 0). */
   httpAddress (): HttpListen | undefined {
-    return this.#httpAddress
+    return this.#runtime?.httpAddress
   }
 
   /** The bot's metrics (prom-client), served at `GET /metrics`: add your own to `bot.metrics.registry`. */
@@ -231,19 +203,9 @@ export class Bot<Settings = Record<string, never>> {
 
   /** Whether the bot is running and sending, with the figures `GET /healthz` shows. */
   async health (): Promise<BotHealth> {
-    const running = this.#status === 'running'
-    return assessHealth({
-      now: this.#clock.now(),
-      status: this.#status,
-      accountId: this.#peer?.accountId,
-      startedAt: this.#startedAt,
-      connectedPeers: running ? this.#peer?.connectedPeers().length ?? 0 : 0,
-      groups: running ? this.#peer?.groups().length ?? 0 : 0,
-      pendingEvents: this.#handling?.pending ?? 0,
-      outboxDepth: running ? await this.#store?.outboxSize() ?? 0 : 0,
-      oldestWaitingSince: this.#outbox?.oldestPendingSince(),
-      lastHandledAt: this.#handling?.lastHandledAt
-    })
+    const figures = await this.#runtime?.healthFigures(this.#status === 'running') ??
+      { accountId: undefined, startedAt: undefined, connectedPeers: 0, groups: 0, pendingEvents: 0, outboxDepth: 0, oldestWaitingSince: undefined, lastHandledAt: undefined }
+    return assessHealth({ now: this.#clock.now(), status: this.#status, ...figures })
   }
 
   /**
@@ -270,8 +232,8 @@ export class Bot<Settings = Record<string, never>> {
 
   /** The peer under the bot, once started. */
   get peer (): Peer {
-    if (this.#peer === undefined) throw new NotRunningError('the bot is not started')
-    return this.#peer
+    if (this.#runtime === undefined) throw new NotRunningError('the bot is not started')
+    return this.#runtime.peer
   }
 
   /** The bot's contact link, once started. */
@@ -280,15 +242,7 @@ export class Bot<Settings = Record<string, never>> {
   }
 
   stats (): BotStats {
-    const handling = this.#handling
-    return {
-      handled: handling?.handled ?? 0,
-      errors: handling?.errors ?? 0,
-      pending: handling?.pending ?? 0,
-      sent: this.#outbox?.sentCount ?? 0,
-      startedAt: this.#startedAt,
-      lastHandledAt: handling?.lastHandledAt
-    }
+    return this.#runtime?.stats() ?? { handled: 0, errors: 0, pending: 0, sent: 0, startedAt: undefined, lastHandledAt: undefined }
   }
 
   /** The id of the message sent with `tag` (`SendOptions.tag`), once it has left the outbox. */
@@ -302,7 +256,7 @@ export class Bot<Settings = Record<string, never>> {
   }
 
   /** Queues a message from outside any handler (sent even if the bot crashes right after). */
-  async send (to: Group | string, text: string): Promise<void> {
+  async send (to: Recipient, text: string): Promise<void> {
     await this.run(async (ctx) => { await ctx.send(to, text) })
   }
 
@@ -320,8 +274,7 @@ export class Bot<Settings = Record<string, never>> {
    * ```
    */
   async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
-    this.#running()
-    return await (this.#handling as Handling).run(fn)
+    return await this.#running().handling.run(fn)
   }
 
   async start (): Promise<void> {
@@ -331,84 +284,42 @@ export class Bot<Settings = Record<string, never>> {
       throw new ConfigError('BERTYBOT_HTTP', 'the bot mounts HTTP routes (bot.http) but has no address to listen on: set it, e.g. to 8080')
     }
     this.#status = 'starting'
-    const store = await BotStore.open(config.dataDir)
-    let peer: Peer
-    try {
-      peer = await createPeer({
-        dataDir: config.dataDir,
-        listen: config.listen,
-        announce: config.announce,
-        bootstrap: config.bootstrap,
-        dht: config.dht,
-        delivery: 'manual',
-        logger: this.#options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }),
-        now: () => this.#clock.now(),
-        ...(config.displayName === undefined ? {} : { displayName: config.displayName })
-      })
-    } catch (err) {
-      await store.close()
-      this.#status = 'stopped'
-      throw err
-    }
-    this.#store = store
-    this.#peer = peer
-    try {
-      await this.#startServices(peer, store)
-    } catch (err) {
-      await this.stop()
-      throw err
-    }
-    if (this.#options.handleSignals !== false) this.#handleSignals()
-    if (this.#options.printLink !== false) await this.#printLink()
-  }
-
-  async #startServices (peer: Peer, store: BotStore): Promise<void> {
-    const config = this.config
-    const metrics = this.#metrics
-    const outbox = new Outbox(store, peer, namespaced(this.#logger, 'framework:outbox'), config.concurrency, { onSent: () => { metrics.sent() }, now: () => this.#clock.now() })
-    this.#outbox = outbox
-    const handling = new Handling({
-      bot: this,
-      peer,
-      store,
-      outbox,
-      metrics,
-      clock: this.#clock,
-      logger: this.#logger,
-      concurrency: config.concurrency,
-      chain: () => compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()]),
-      onError: () => this.#errorHandler,
-      running: () => this.#status === 'running',
-      committed: () => { this.#replicas?.check() }
-    })
-    this.#handling = handling
     if (!this.#commands.has('help')) {
       this.#commands.add('help', { description: 'list the commands' }, async (ctx) => { await ctx.reply(this.#commands.help()) })
     }
-    this.#scheduler = new Scheduler({
-      clock: this.#clock,
-      store,
-      logger: namespaced(this.#logger, 'framework:schedule'),
-      run: async (schedule, scheduledAt, late) => {
-        const handler = this.#schedules.handler(schedule.name)
-        if (handler === undefined) return
-        await handling.schedule(handler, schedule, scheduledAt, late)
-      }
-    })
-    this.#schedules.attach(this.#scheduler)
-    this.#listeners.push(listenToPeer(peer, (incoming) => { handling.receive(incoming) }))
-    this.#status = 'running'
-    this.#startedAt = new Date(this.#clock.now())
-    outbox.wake()
-    await this.#scheduler.start()
-    this.#replicas = new ReplicaKeeper({ peer, store, replicas: config.replicas, logger: namespaced(this.#logger, 'framework:replicas') })
-    this.#replicas.check()
-    if (config.http !== undefined) {
-      this.#http ??= createHttpApp(namespaced(this.#logger, 'framework:http'))
-      this.#httpAddress = await startHttpServer(this.#http, config.http, { health: async () => await this.health(), metrics })
-      this.#logger.info({ address: this.#httpAddress }, 'HTTP endpoint listening')
+    if (config.http !== undefined) this.#http ??= createHttpApp(namespaced(this.#logger, 'framework:http'))
+    try {
+      this.#runtime = await BotRuntime.open({
+        config,
+        peerLogger: this.#options.logger ?? createLogger({ level: config.logLevel, format: config.logFormat }),
+        logger: this.#logger,
+        clock: this.#clock,
+        metrics: this.#metrics,
+        bot: this,
+        chain: () => compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()]),
+        onError: () => this.#errorHandler,
+        scheduler: this.#scheduler,
+        http: this.#http,
+        health: async () => await this.health(),
+        startHooks: this.#startHooks,
+        stopHooks: this.#stopHooks,
+        stopBot: async () => { await this.stop() },
+        handleSignals: this.#options.handleSignals !== false,
+        printLink: this.#options.printLink !== false,
+        drainTimeoutMs: this.#options.drainTimeoutMs ?? 10_000
+      })
+    } catch (err) {
+      this.#status = 'stopped'
+      throw err
     }
-    for (const hook of this.#startHooks) await hook()
+    // Running from here: start hooks may already send and schedule.
+    this.#status = 'running'
+    try {
+      await this.#runtime.start()
+    } catch (err) {
+      this.#status = 'stopped'
+      throw err
+    }
   }
 
   /** Stops taking events, lets the handlers running finish, sends what is queued (up to `drainTimeoutMs`), and closes everything. */
@@ -419,48 +330,15 @@ export class Bot<Settings = Record<string, never>> {
     }
     this.#stopping ??= (async () => {
       this.#status = 'stopping'
-      // No new work: no more events, nor requests (those under way are answered).
-      for (const remove of this.#listeners.splice(0)) remove()
-      for (const hook of this.#stopHooks) {
-        try {
-          await hook()
-        } catch (err) {
-          this.#logger.error({ err }, 'an onStop hook failed')
-        }
-      }
-      await this.#http?.close()
-      await this.#scheduler?.stop()
-      await this.#handling?.drain()
-      await this.#replicas?.stop()
-      const drained = await this.#outbox?.drain(this.#options.drainTimeoutMs ?? 10_000)
-      if (drained === false) this.#logger.warn('stopping with messages still queued; they will be sent at the next start')
-      this.#outbox?.stop()
-      await this.#peer?.stop()
-      await this.#store?.close()
+      await this.#runtime?.stop()
       this.#status = 'stopped'
     })()
     await this.#stopping
   }
 
-  #running (): { store: BotStore, peer: Peer } {
-    if (this.#status !== 'running' || this.#store === undefined || this.#peer === undefined) throw new NotRunningError('the bot is not running')
-    return { store: this.#store, peer: this.#peer }
-  }
-
-  #handleSignals (): void {
-    const onSignal = (): void => { void this.stop() }
-    process.once('SIGINT', onSignal)
-    process.once('SIGTERM', onSignal)
-    this.#listeners.push(() => {
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
-    })
-  }
-
-  async #printLink (): Promise<void> {
-    const link = this.contactLink()
-    if (process.stdout.isTTY) process.stdout.write(await QRCode.toString(link, { type: 'terminal', small: true }))
-    process.stdout.write(`${this.peer.displayName ?? 'bot'} is running. Its contact link:\n${link}\n`)
+  #running (): BotRuntime {
+    if (this.#status !== 'running' || this.#runtime === undefined) throw new NotRunningError('the bot is not running')
+    return this.#runtime
   }
 }
 

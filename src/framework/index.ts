@@ -2,7 +2,8 @@
  * `bertybot`: bots for a Berty-style messenger, in a few lines.
  * The peer under them is `bertybot/protocol`; test helpers are `bertybot/testing`.
  */
-export { createBot, Bot, type BotOptions, type BotStats } from './bot.ts'
+export { createBot, Bot, type BotOptions } from './bot.ts'
+export type { BotStats } from './runtime.ts'
 export { Composer, compose, type Middleware, type NextFunction } from './composer.ts'
 export {
   AcknowledgementContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,

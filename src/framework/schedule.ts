@@ -11,7 +11,7 @@
  * once it ran (or was skipped); added again after that, it does not run again.
  */
 import nodeCron, { type ScheduledTask } from 'node-cron'
-import type { Logger } from '../protocol/index.ts'
+import { NotRunningError, type Logger } from '../protocol/index.ts'
 import type { Clock } from './clock.ts'
 import { ScheduleError } from './errors.ts'
 import type { BotStore } from './store.ts'
@@ -36,7 +36,9 @@ export interface Schedule {
   readonly missed: 'run' | 'skip'
 }
 
-interface Entry extends Schedule {
+interface Entry<H> extends Schedule {
+  /** What runs it. */
+  handler: H
   /** The cron task that matches times (node-cron's matcher); none for a one-off. */
   task: ScheduledTask | undefined
   /** A one-off's second, in ms. */
@@ -100,14 +102,22 @@ function nextMatch (task: ScheduledTask, from: number): Date | undefined {
   return undefined
 }
 
-export class Scheduler {
-  readonly #entries: Entry[] = []
+/** What runs a schedule that fell due: its handler, with when it was due and whether that is late. */
+export type ScheduleRunner<H> = (schedule: Schedule, handler: H, scheduledAt: number, late: boolean) => Promise<void>
+
+/**
+ * The bot's schedules, each with its handler: added before the bot starts or
+ * while it runs, run once started (`start`), each occurrence once, across
+ * restarts too (the store keeps each schedule's last run).
+ */
+export class Scheduler<H> {
+  readonly #entries: Array<Entry<H>> = []
   readonly #clock: Clock
-  readonly #store: BotStore
   readonly #logger: Logger
-  readonly #run: (schedule: Schedule, scheduledAt: number, late: boolean) => Promise<void>
+  readonly #defaultTimezone: string
   readonly #stop = new AbortController()
-  #started = false
+  /** Set by `start`. */
+  #running: { store: BotStore, run: ScheduleRunner<H> } | undefined
   #loop: Promise<void> | undefined
   /**
    * Schedule name → its run under way. Runs of one name happen one after
@@ -116,21 +126,22 @@ export class Scheduler {
    */
   readonly #busy = new Map<string, Promise<void>>()
 
-  constructor (options: { clock: Clock, store: BotStore, logger: Logger, run: (schedule: Schedule, scheduledAt: number, late: boolean) => Promise<void> }) {
+  constructor (options: { clock: Clock, logger: Logger, defaultTimezone: string }) {
     this.#clock = options.clock
-    this.#store = options.store
     this.#logger = options.logger
-    this.#run = options.run
+    this.#defaultTimezone = options.defaultTimezone
   }
 
-  /** Adds a cron schedule, or a one-off when `when` is a date. */
-  add (when: string | Date, options: ScheduleOptions & { timezone: string }): Schedule {
+  /** Adds a cron schedule, or a one-off when `when` is a date, run by `handler`. */
+  add (when: string | Date, handler: H, options: ScheduleOptions = {}): Schedule {
+    if (this.#stop.signal.aborted) throw new NotRunningError('cannot add a schedule to a bot that stopped')
+    const timezone = options.timezone ?? this.#defaultTimezone
     const once = when instanceof Date
     if (once) {
       if (Number.isNaN(when.getTime())) throw new ScheduleError('a one-off schedule needs a valid date')
-      validateSchedule('* * * * *', options.timezone)
+      validateSchedule('* * * * *', timezone)
     } else {
-      validateSchedule(when, options.timezone)
+      validateSchedule(when, timezone)
     }
     const expression = once ? when.toISOString() : when
     let name = options.name ?? expression
@@ -139,19 +150,20 @@ export class Scheduler {
     } else if (this.#entries.some((e) => e.name === name)) {
       throw new ScheduleError(`a schedule named "${name}" exists already`)
     }
-    const entry: Entry = {
+    const entry: Entry<H> = {
       name,
       expression,
       once: once ? when : undefined,
-      timezone: options.timezone,
+      timezone,
       missed: options.missed ?? 'run',
-      task: once ? undefined : nodeCron.createTask(when, () => {}, { timezone: options.timezone, name }),
+      handler,
+      task: once ? undefined : nodeCron.createTask(when, () => {}, { timezone, name }),
       at: once ? Math.ceil(when.getTime() / SECOND) * SECOND : undefined
     }
     this.#entries.push(entry)
     // Added while running (a schedule kept in the bot's state, set up again after a restart):
     // it may have missed a run too.
-    if (this.#started) {
+    if (this.#running !== undefined) {
       this.#catchUp(entry).catch((err: unknown) => { this.#logger.error({ err, schedule: name }, 'catching up on a schedule failed') })
       this.#ensureLoop()
     }
@@ -168,7 +180,7 @@ export class Scheduler {
   }
 
   /** Removes this very entry (not another added since under its name). */
-  #drop (entry: Entry): void {
+  #drop (entry: Entry<H>): void {
     const i = this.#entries.indexOf(entry)
     if (i === -1) return
     this.#entries.splice(i, 1)
@@ -183,15 +195,16 @@ export class Scheduler {
     return nextMatch(entry.task, from)
   }
 
-  list (): Schedule[] {
-    return this.#entries.map(describe)
+  /** The schedules, with when each runs next (once started). */
+  list (): Array<Schedule & { nextRun: Date | undefined }> {
+    return this.#entries.map((entry) => ({ ...describe(entry), nextRun: this.#running === undefined ? undefined : this.nextRun(entry.name) }))
   }
 
-  /** Catches up on missed occurrences, then runs each schedule when due. */
-  async start (): Promise<void> {
-    if (this.#started) return
-    this.#started = true
-    for (const entry of this.#entries) await this.#catchUp(entry)
+  /** Catches up on missed occurrences (their last runs are in `store`), then has `run` run each schedule when due. */
+  async start (store: BotStore, run: ScheduleRunner<H>): Promise<void> {
+    if (this.#running !== undefined) return
+    this.#running = { store, run }
+    for (const entry of [...this.#entries]) await this.#catchUp(entry)
     this.#ensureLoop()
   }
 
@@ -235,14 +248,21 @@ export class Scheduler {
     }
   }
 
-  async #due (entry: Entry, at: number, late: boolean): Promise<void> {
+  /** The store and runner, once started (only started schedulers run or catch up). */
+  #started (): { store: BotStore, run: ScheduleRunner<H> } {
+    if (this.#running === undefined) throw new NotRunningError('the scheduler is not started')
+    return this.#running
+  }
+
+  async #due (entry: Entry<H>, at: number, late: boolean): Promise<void> {
+    const { store, run } = this.#started()
     await this.#serialized(entry.name, async () => {
       // Removed (or replaced) meanwhile: not this entry's to run.
       if (!this.#entries.includes(entry)) return
-      const last = await this.#store.lastRun(entry.name)
+      const last = await store.lastRun(entry.name)
       if (last !== undefined && last >= at) return
       try {
-        await this.#run(entry, at, late)
+        await run(describe(entry), entry.handler, at, late)
       } catch (err) {
         this.#logger.error({ err, schedule: entry.name }, 'a scheduled run failed')
       }
@@ -250,12 +270,13 @@ export class Scheduler {
     if (entry.at !== undefined) this.#drop(entry)
   }
 
-  async #catchUp (entry: Entry): Promise<void> {
+  async #catchUp (entry: Entry<H>): Promise<void> {
+    const { store } = this.#started()
     const missed = await this.#serialized(entry.name, async () => await this.#missedRun(entry))
     if (missed === undefined) return
     if (entry.missed === 'skip') {
       this.#logger.warn({ schedule: entry.name, due: new Date(missed).toISOString() }, 'skipped a scheduled run missed while the bot was down')
-      await this.#serialized(entry.name, async () => { await this.#store.setLastRun(entry.name, missed) })
+      await this.#serialized(entry.name, async () => { await store.setLastRun(entry.name, missed) })
       if (entry.at !== undefined) this.#drop(entry)
       return
     }
@@ -264,8 +285,9 @@ export class Scheduler {
   }
 
   /** The latest occurrence that fell due unrun while the bot was down, if any. */
-  async #missedRun (entry: Entry): Promise<number | undefined> {
-    const last = await this.#store.lastRun(entry.name)
+  async #missedRun (entry: Entry<H>): Promise<number | undefined> {
+    const { store } = this.#started()
+    const last = await store.lastRun(entry.name)
     const now = this.#clock.now()
     if (entry.at !== undefined) {
       // A one-off that has run is done; one whose time passed unrun was missed.
@@ -281,7 +303,7 @@ export class Scheduler {
       // start of this minute, it took an occurrence earlier in the minute, before
       // the schedule existed, for one missed at the next restart: an announcement
       // resumed at 09:00:30 was sent "late" for 09:00.)
-      await this.#store.setLastRun(entry.name, now)
+      await store.setLastRun(entry.name, now)
       return undefined
     }
     for (let t = Math.floor(now / MINUTE) * MINUTE; t >= Math.max(last + 1, now - LOOKBACK_MS); t -= MINUTE) {
@@ -291,6 +313,6 @@ export class Scheduler {
   }
 }
 
-function describe ({ name, expression, once, timezone, missed }: Entry): Schedule {
+function describe ({ name, expression, once, timezone, missed }: Schedule): Schedule {
   return { name, expression, once, timezone, missed }
 }

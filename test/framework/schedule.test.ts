@@ -87,6 +87,18 @@ describe('schedules', () => {
     await expect(network.bot((b) => { b.schedule('61 * * * *', async () => {}) })).rejects.toThrow(/minute/)
     await expect(network.bot((b) => { b.schedule('0 9 * * *', async () => {}, { timezone: 'Mars/Olympus' }) })).rejects.toThrow(/Mars\/Olympus/)
   })
+
+  it('refuse a second schedule of the same name when it is added, before the bot starts, and list the others before it does', async () => {
+    network = await createTestNetwork()
+    let listed: string[] = []
+    await expect(network.bot((b) => {
+      b.schedule('0 9 * * *', async () => {}, { name: 'daily' })
+      b.schedule('0 10 * * *', async () => {})
+      listed = b.schedules().map((s) => s.name)
+      b.schedule('0 11 * * *', async () => {}, { name: 'daily' })
+    })).rejects.toThrow('a schedule named "daily" exists already')
+    expect(listed).toEqual(['daily', '0 10 * * *'])
+  })
 })
 
 describe('schedules added while the bot runs', () => {
