@@ -1,40 +1,35 @@
 /**
- * An open group: its two logs, who is in it, and the pipeline that turns log
- * entries into events.
+ * An open group: its two logs, who is in it, and what this device sends.
  *
- * Metadata log (WESH.md §2.5): read whole each time the group opens. Each
- * member device announces itself (`MemberDeviceAdded`) and seals its chain
- * key to every member it sees (`DeviceChainKeyAdded`); display names and the
- * group's name travel there too, so later members learn them.
+ * Metadata log (WESH.md §2.5): applied by `MetadataLog` (`metadata-log.ts`),
+ * read whole each time the group opens. This device announces itself there
+ * (`MemberDeviceAdded`) and seals its chain key to the members it has not
+ * sealed it to before its next message (`DeviceChainKeyAdded`).
  *
  * Message log: turned into events by the `MessagePipeline`.
  */
 import type { Libp2p } from '@libp2p/interface'
 import PQueue from 'p-queue'
-import { AppMessageType, MAX_TEXT_LENGTH, decodeAppMessage, encodeAppMessage, appMessageSchema, type AppMessage } from './app-messages.ts'
+import { AppMessageType, MAX_TEXT_LENGTH, encodeAppMessage, appMessageSchema, type AppMessage } from './app-messages.ts'
 import { DeviceChains } from './device-chains.ts'
 import { equalBytes } from './crypto.ts'
-import { decodeCbor as decodeBody, keyToId } from './encoding.ts'
-import {
-  MetadataEventType, deviceChainKeyAddedSchema, groupReplicatingSchema, memberDeviceAddedSchema, openChainKey, openChainKeys, openMetadataEvent,
-  payloadSentSchema, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, verifyMemberDevice,
-  type MetadataEventTypeNumber, type SealedChainKeys
-} from './envelope.ts'
-import { BertybotError, DataDirectoryError, InvalidOptionError, NotRunningError, type DropReason } from './errors.ts'
+import { keyToId } from './encoding.ts'
+import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
+import { BertybotError, DataDirectoryError, InvalidOptionError, NotRunningError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import type { Group, SealedMessage, SendOptions } from './handles.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
 import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
 import type { IdentityKeys } from './keystore.ts'
-import { groupPayloadSchema, type StoredEntry } from './log-entry.ts'
-import { unsettledEntries, type HashedEntry } from './log-order.ts'
+import type { StoredEntry } from './log-entry.ts'
 import type { LogSync } from './log-sync.ts'
 import type { Logger } from './logger.ts'
 import { Membership, type Member } from './membership.ts'
-import { MessagePipeline, once } from './message-pipeline.ts'
+import { MessagePipeline } from './message-pipeline.ts'
+import { MetadataLog } from './metadata-log.ts'
 import type { NodeServices } from './node.ts'
-import { nextSendingKey, newSenderChain, receiverChainFrom, type SenderChain } from './ratchet.ts'
+import { nextSendingKey, newSenderChain, type SenderChain } from './ratchet.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { askReplica, decodeReplicaLink, ReplicationError } from './replication.ts'
 import type { GroupRecord, LogKind, StateStore } from './state-store.ts'
@@ -68,15 +63,6 @@ const RESEND_LOOKBACK = 256
 /** How long a newcomer waits to hear from a member before it joins without knowing anyone. */
 const FIRST_SYNC_TIMEOUT_MS = 3_000
 
-/** Entries kept at most, per group, while their devices are not seen joining. */
-const MAX_AWAITING_DEVICE = 1000
-
-interface MetadataFollowUps {
-  newChains: Set<string>
-  /** DeviceAdded entries of new members, by entry hash, with the device that joined. */
-  joined: Map<string, string>
-}
-
 /** A group as this peer has it open: its logs, its pipeline, its sending. */
 export class OpenGroup implements Group {
   /** The group id: its public key, as a string. */
@@ -89,27 +75,16 @@ export class OpenGroup implements Group {
   readonly #membership = new Membership()
   readonly #processing = new PQueue({ concurrency: 1 })
   readonly #sending = new PQueue({ concurrency: 1 })
-  readonly #appliedMetadata = new Set<string>()
-  /**
-   * Entries of devices not known to have joined yet, by hash: the device's
-   * MemberDeviceAdded may be an ancestor that had not reached us when they
-   * were scanned. Tried again after each scan; dropped past the limit.
-   */
-  readonly #awaitingDevice = new Map<string, { entry: HashedEntry, device: string }>()
-  /** `memberJoined` events delivered this session and not yet marked handled. */
-  readonly #joinsAwaitingHandled = new Set<string>()
   /** Other devices' chains (only `#processing` tasks touch them). */
   readonly #chains: DeviceChains
   #metadata!: GroupLog
   #messages!: GroupLog
+  /** Reads the metadata log: members, chain keys, names, replicas. */
+  #metadataLog!: MetadataLog
   #pipeline!: MessagePipeline
   /** Our chain, mirrored from the state database (only `#sending` tasks touch it). */
   #ownChain!: SenderChain
   #connector!: GroupConnector
-  #groupName: { name: string, sentAt: number } | undefined
-  /** Replicas keeping this group, as the metadata log announces them: peer id → addresses. */
-  readonly #replicas = new Map<string, string[]>()
-  #ownDeviceAnnounced = false
   /** Members our chain key was sealed to (mirrors the state database; only `#sending` tasks change it). */
   #chainKeySentTo = new Set<string>()
   readonly #scanQueued: Record<LogKind, boolean> = { metadata: false, messages: false }
@@ -139,7 +114,7 @@ export class OpenGroup implements Group {
     if (this.#record.contact !== undefined) {
       return this.#membership.member(keyToId(this.#record.contact))?.displayName ?? this.#record.name
     }
-    return this.#groupName?.name ?? this.#record.name
+    return this.#metadataLog.groupName ?? this.#record.name
   }
 
   /** Contact groups: the contact's account id. */
@@ -160,7 +135,7 @@ export class OpenGroup implements Group {
 
   /** The replicas keeping this group's logs, as members announced them. */
   replicas (): Array<{ peerId: string, addresses: string[] }> {
-    return [...this.#replicas].map(([peerId, addresses]) => ({ peerId, addresses }))
+    return [...this.#metadataLog.replicas].map(([peerId, addresses]) => ({ peerId, addresses }))
   }
 
   /**
@@ -290,6 +265,20 @@ export class OpenGroup implements Group {
     const logs = await openGroupLogs(this.#deps.logs, { groupKey: this.#keys.publicKey, signing: this.#keys.signing })
     this.#metadata = logs.metadata
     this.#messages = logs.messages
+    this.#metadataLog = new MetadataLog({
+      group: this,
+      keys: this.#keys,
+      identity: this.#deps.identity,
+      state,
+      log: this.#metadata,
+      membership: this.#membership,
+      chains: this.#chains,
+      events: this.#deps.events,
+      logger: this.#logger,
+      contact: this.contact,
+      onMemberSeen: (account) => { this.#deps.onMemberSeen(this, account) },
+      onNewChains: async (devices) => { for (const device of devices) await this.#pipeline.retryWaiting(device) }
+    })
     this.#pipeline = new MessagePipeline({
       group: this,
       keys: this.#keys,
@@ -324,7 +313,7 @@ export class OpenGroup implements Group {
     this.#connector = new GroupConnector({
       libp2p,
       logger: this.#logger,
-      hints: () => [...this.#record.hints, ...[...this.#replicas.values()].flat()],
+      hints: () => [...this.#record.hints, ...[...this.#metadataLog.replicas.values()].flat()],
       knownPeers: async () => await state.groupPeers(this.id),
       ...(libp2p.services.dht === undefined ? {} : { rendezvous: await groupRendezvousCid(this.#keys.linkKey) })
     })
@@ -333,7 +322,7 @@ export class OpenGroup implements Group {
     await this.#processing.add(async () => { await this.#scanMetadata() })
     // A newcomer first learns who is there, so that it joins in one entry that
     // carries its chain key sealed to each of them; with nobody to answer, it joins alone.
-    if (!creating && !this.#ownDeviceAnnounced) await sync.whenSynced(this.#metadata.address, FIRST_SYNC_TIMEOUT_MS)
+    if (!creating && !this.#metadataLog.ownDeviceAnnounced) await sync.whenSynced(this.#metadata.address, FIRST_SYNC_TIMEOUT_MS)
     await this.#processing.add(async () => {
       await this.#scanMetadata()
       await this.#announce(creating)
@@ -354,7 +343,7 @@ export class OpenGroup implements Group {
     const info = displayName !== undefined && this.#membership.member(ownAccount)?.displayName !== displayName
       ? encodeAppMessage({ type: AppMessageType.SetUserInfo, displayName, sentAt: this.#deps.now() })
       : undefined
-    if (!this.#ownDeviceAnnounced) {
+    if (!this.#metadataLog.ownDeviceAnnounced) {
       await this.#sending.add(async () => {
         await this.#shareChainKey(async (k) => await this.#postMetadata(MetadataEventType.MemberDeviceAdded, {
           m: identity.account.publicKey,
@@ -382,6 +371,12 @@ export class OpenGroup implements Group {
 
   // Scheduling: one scan at a time, and at most one more of each log queued behind it.
 
+  async #scanMetadata (): Promise<void> {
+    const applied = await this.#metadataLog.scan()
+    // New devices or keys may unblock deferred messages.
+    if (applied > 0 && this.#pipeline.hasDeferred) this.#schedule('messages')
+  }
+
   #schedule (log: LogKind): void {
     if (this.#scanQueued[log] || this.#closed) return
     this.#scanQueued[log] = true
@@ -390,143 +385,6 @@ export class OpenGroup implements Group {
       if (this.#closed) return
       await (log === 'metadata' ? this.#scanMetadata() : this.#pipeline.scan())
     }).catch((err: unknown) => { this.#logger.error({ err, log }, 'processing a group log failed') })
-  }
-
-  // Metadata
-
-  async #scanMetadata (): Promise<void> {
-    const entries = await unsettledEntries(this.#metadata, (hash) => this.#appliedMetadata.has(hash))
-    const followUps: MetadataFollowUps = { newChains: new Set(), joined: new Map() }
-    for (const entry of entries) {
-      await this.#applyMetadata(entry, followUps)
-      this.#appliedMetadata.add(entry.hash)
-    }
-    for (const [hash, { entry, device }] of this.#awaitingDevice) {
-      if (!this.#membership.isDevice(device)) continue
-      this.#awaitingDevice.delete(hash)
-      await this.#applyMetadata(entry, followUps)
-    }
-    // After the whole batch, so that a display name posted with the device is known.
-    for (const [entryHash, device] of followUps.joined) await this.#deliverMemberJoined(entryHash, device)
-    for (const device of followUps.newChains) await this.#pipeline.retryWaiting(device)
-    // New devices or keys may unblock deferred messages.
-    if (entries.length > 0 && this.#pipeline.hasDeferred) this.#schedule('messages')
-  }
-
-  #dropMetadata (entry: HashedEntry, reason: DropReason, detail: string): void {
-    this.#logger.warn({ entry: entry.hash, reason, detail }, 'dropped a metadata entry')
-  }
-
-  /** Keeps an entry of a device not (yet) known to be a member until that device's arrival is applied. */
-  #awaitDevice (entry: HashedEntry, device: string, what: string): void {
-    if (this.#awaitingDevice.size >= MAX_AWAITING_DEVICE) return this.#dropMetadata(entry, 'not-a-member', `${what} from a device that never joined`)
-    this.#logger.debug({ entry: entry.hash, device }, `${what} from a device not seen joining yet: kept until it is`)
-    this.#awaitingDevice.set(entry.hash, { entry, device })
-  }
-
-  async #applyMetadata (entry: HashedEntry, followUps: MetadataFollowUps): Promise<void> {
-    const { identity, state } = this.#deps
-    const payload = groupPayloadSchema.safeParse(entry.payload)
-    if (!payload.success) return this.#dropMetadata(entry, 'malformed', 'payload is not an entry of ours')
-    const opened = openMetadataEvent(this.#keys.secret, this.#keys.publicKey, payload.data.value)
-    if (!opened.ok) return this.#dropMetadata(entry, opened.reason, opened.detail)
-    const { type, device, body } = opened.event
-    const deviceId = keyToId(device)
-
-    switch (type) {
-      case MetadataEventType.MemberDeviceAdded: {
-        const added = decodeBody(body, memberDeviceAddedSchema)
-        if (added === undefined) return this.#dropMetadata(entry, 'malformed', 'MemberDeviceAdded body')
-        if (!verifyMemberDevice(added.m, this.#keys.publicKey, device, added.ms)) {
-          return this.#dropMetadata(entry, 'bad-signature', 'device not vouched for by its member')
-        }
-        const account = keyToId(added.m)
-        if (this.contact !== undefined && account !== this.contact && account !== keyToId(identity.account.publicKey)) {
-          return this.#dropMetadata(entry, 'not-a-member', 'a third account in a contact group')
-        }
-        const { added: ok, newMember } = this.#membership.addDevice(added.m, device)
-        if (!ok) return this.#dropMetadata(entry, 'bad-signature', 'device already belongs to another member')
-        if (deviceId === keyToId(identity.device.publicKey)) this.#ownDeviceAnnounced = true
-        if (added.info !== undefined) this.#applyInfo(entry, deviceId, added.info)
-        if (account === keyToId(identity.account.publicKey)) return
-        if (added.k !== undefined) await this.#acceptChainKey(entry, device, added.k, followUps)
-        if (newMember) {
-          followUps.joined.set(entry.hash, deviceId)
-          this.#deps.onMemberSeen(this, account)
-        }
-        return
-      }
-      case MetadataEventType.DeviceChainKeyAdded: {
-        const shared = decodeBody(body, deviceChainKeyAddedSchema)
-        if (shared === undefined) return this.#dropMetadata(entry, 'malformed', 'DeviceChainKeyAdded body')
-        if (!this.#membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'chain key')
-        await this.#acceptChainKey(entry, device, 'k' in shared ? shared.k : shared, followUps)
-        return
-      }
-      case MetadataEventType.PayloadSent: {
-        const sent = decodeBody(body, payloadSentSchema)
-        if (sent === undefined) return this.#dropMetadata(entry, 'malformed', 'PayloadSent body')
-        if (!this.#membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'info')
-        return this.#applyInfo(entry, deviceId, sent.m)
-      }
-      case MetadataEventType.GroupReplicating: {
-        const replicating = decodeBody(body, groupReplicatingSchema)
-        if (replicating === undefined) return this.#dropMetadata(entry, 'malformed', 'GroupReplicating body')
-        if (!this.#membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'replica announcement')
-        this.#replicas.set(replicating.peer, replicating.hints.filter((hint) => hint.includes(`/p2p/${replicating.peer}`)))
-        return
-      }
-      default:
-        return this.#dropMetadata(entry, 'unknown-type', `metadata event type ${type}`)
-    }
-  }
-
-  /** A display name or the group's name, from a device known to be a member. */
-  #applyInfo (entry: HashedEntry, deviceId: string, bytes: Uint8Array): void {
-    const decoded = decodeAppMessage(bytes)
-    if (!decoded.ok) return this.#dropMetadata(entry, decoded.reason, decoded.detail)
-    const message = decoded.message
-    if (message.type === AppMessageType.SetUserInfo) {
-      this.#membership.setDisplayName(deviceId, message.displayName, message.sentAt)
-    } else if (message.type === AppMessageType.SetGroupInfo) {
-      if (this.#groupName === undefined || message.sentAt >= this.#groupName.sentAt) this.#groupName = { name: message.name, sentAt: message.sentAt }
-    } else {
-      this.#dropMetadata(entry, 'unknown-type', `app message type ${message.type} does not belong on the metadata log`)
-    }
-  }
-
-  /** Opens the box addressed to us in `sealed` (or the one box of an earlier build's entry), if any: that device's chain, from now on. */
-  async #acceptChainKey (entry: HashedEntry, device: Uint8Array, sealed: SealedChainKeys | { to: Uint8Array, box: Uint8Array }, followUps: MetadataFollowUps): Promise<void> {
-    const { identity, state } = this.#deps
-    const deviceId = keyToId(device)
-    // Our own boxes are not ours to open, nor boxes to others.
-    if (deviceId === keyToId(identity.device.publicKey) || await this.#chains.get(deviceId) !== undefined) return
-    const ownKey = identity.account.publicKey
-    if ('to' in sealed && !equalBytes(sealed.to, ownKey)) return
-    if ('k' in sealed && !sealed.k.some(([to]) => equalBytes(to, ownKey.subarray(0, to.length)))) return
-    const shared = 'k' in sealed ? openChainKeys(identity.account, device, this.#keys.publicKey, sealed) : openChainKey(identity.account, device, this.#keys.publicKey, sealed.box)
-    if (shared === undefined) return this.#dropMetadata(entry, 'wrong-key', 'chain key box does not open')
-    const chain = receiverChainFrom(shared)
-    await state.batch([this.#chains.putOp(deviceId, chain)])
-    this.#chains.remember(deviceId, chain)
-    followUps.newChains.add(deviceId)
-  }
-
-  async #deliverMemberJoined (entryHash: string, deviceId: string): Promise<void> {
-    const { state, events } = this.#deps
-    if (this.#joinsAwaitingHandled.has(entryHash)) return
-    if (await state.entryStatus(this.id, 'metadata', entryHash) !== undefined) return
-    const member = this.#membership.memberOf(deviceId)
-    if (member === undefined) return
-    this.#joinsAwaitingHandled.add(entryHash)
-    events.deliver('memberJoined', {
-      group: this,
-      member: { account: member.account, device: deviceId, displayName: member.displayName },
-      markHandled: once(async () => {
-        await state.batch([state.setStatusOp(this.id, 'metadata', entryHash, 'handled')])
-        this.#joinsAwaitingHandled.delete(entryHash)
-      })
-    })
   }
 
   /**

@@ -1,0 +1,231 @@
+/**
+ * A group's metadata log (WESH.md §2.5), applied: who is in the group (each
+ * member device announces itself, `MemberDeviceAdded`, vouched for by its
+ * account), the chain keys sealed to us (`DeviceChainKeyAdded`), display
+ * names and the group's name (`PayloadSent`), and the replicas keeping the
+ * group (`GroupReplicating`). It is read whole each time the group opens,
+ * then entry by entry as they come; `memberJoined` events come from here.
+ *
+ * Beside the message pipeline, which reads the message log: each new chain
+ * key may let it open messages that waited for it.
+ */
+import { AppMessageType, decodeAppMessage } from './app-messages.ts'
+import type { DeviceChains } from './device-chains.ts'
+import { equalBytes } from './crypto.ts'
+import { decodeCbor as decodeBody, keyToId } from './encoding.ts'
+import {
+  MetadataEventType, deviceChainKeyAddedSchema, groupReplicatingSchema, memberDeviceAddedSchema, openChainKey, openChainKeys, openMetadataEvent,
+  payloadSentSchema, verifyMemberDevice, type SealedChainKeys
+} from './envelope.ts'
+import type { DropReason } from './errors.ts'
+import type { DeliveringEmitter } from './events.ts'
+import type { GroupKeys } from './group-keys.ts'
+import type { Group } from './handles.ts'
+import type { IdentityKeys } from './keystore.ts'
+import { groupPayloadSchema } from './log-entry.ts'
+import { unsettledEntries, type HashedEntry, type WalkableLog } from './log-order.ts'
+import type { Logger } from './logger.ts'
+import type { Membership } from './membership.ts'
+import { once } from './message-pipeline.ts'
+import { receiverChainFrom } from './ratchet.ts'
+import type { StateStore } from './state-store.ts'
+
+/** Entries kept at most, per group, while their devices are not seen joining. */
+const MAX_AWAITING_DEVICE = 1000
+
+export interface MetadataLogDeps {
+  /** The group, as events name it. */
+  group: Group
+  keys: GroupKeys
+  identity: IdentityKeys
+  state: StateStore
+  log: WalkableLog
+  membership: Membership
+  chains: DeviceChains
+  events: DeliveringEmitter
+  logger: Logger
+  /** Contact groups: the other account (no third one may join). */
+  contact: string | undefined
+  /** Told of every other account seen with a device in the group (contacts learn of acceptances this way). */
+  onMemberSeen: (account: string) => void
+  /** Told of devices whose chain key just came: messages that waited for it may open now. */
+  onNewChains: (devices: Set<string>) => Promise<void>
+}
+
+interface FollowUps {
+  newChains: Set<string>
+  /** DeviceAdded entries of new members, by entry hash, with the device that joined. */
+  joined: Map<string, string>
+}
+
+export class MetadataLog {
+  readonly #deps: MetadataLogDeps
+  readonly #applied = new Set<string>()
+  /**
+   * Entries of devices not known to have joined yet, by hash: the device's
+   * MemberDeviceAdded may be an ancestor that had not reached us when they
+   * were scanned. Tried again after each scan; dropped past the limit.
+   */
+  readonly #awaitingDevice = new Map<string, { entry: HashedEntry, device: string }>()
+  /** `memberJoined` events delivered this session and not yet marked handled. */
+  readonly #joinsAwaitingHandled = new Set<string>()
+  #groupName: { name: string, sentAt: number } | undefined
+  /** Replicas keeping this group, as announced: peer id → addresses. */
+  readonly #replicas = new Map<string, string[]>()
+  #ownDeviceAnnounced = false
+
+  constructor (deps: MetadataLogDeps) {
+    this.#deps = deps
+  }
+
+  /** The group's name as its members last set it, if they did. */
+  get groupName (): string | undefined {
+    return this.#groupName?.name
+  }
+
+  /** Whether this device's own MemberDeviceAdded is in the log. */
+  get ownDeviceAnnounced (): boolean {
+    return this.#ownDeviceAnnounced
+  }
+
+  /** The replicas keeping this group: peer id → addresses. */
+  get replicas (): ReadonlyMap<string, string[]> {
+    return this.#replicas
+  }
+
+  /** Applies the entries not applied yet, oldest first; resolves with how many there were. */
+  async scan (): Promise<number> {
+    const entries = await unsettledEntries(this.#deps.log, (hash) => this.#applied.has(hash))
+    const followUps: FollowUps = { newChains: new Set(), joined: new Map() }
+    for (const entry of entries) {
+      await this.#apply(entry, followUps)
+      this.#applied.add(entry.hash)
+    }
+    for (const [hash, { entry, device }] of this.#awaitingDevice) {
+      if (!this.#deps.membership.isDevice(device)) continue
+      this.#awaitingDevice.delete(hash)
+      await this.#apply(entry, followUps)
+    }
+    // After the whole batch, so that a display name posted with the device is known.
+    for (const [entryHash, device] of followUps.joined) await this.#deliverMemberJoined(entryHash, device)
+    if (followUps.newChains.size > 0) await this.#deps.onNewChains(followUps.newChains)
+    return entries.length
+  }
+
+  #drop (entry: HashedEntry, reason: DropReason, detail: string): void {
+    this.#deps.logger.warn({ entry: entry.hash, reason, detail }, 'dropped a metadata entry')
+  }
+
+  /** Keeps an entry of a device not (yet) known to be a member until that device's arrival is applied. */
+  #awaitDevice (entry: HashedEntry, device: string, what: string): void {
+    if (this.#awaitingDevice.size >= MAX_AWAITING_DEVICE) return this.#drop(entry, 'not-a-member', `${what} from a device that never joined`)
+    this.#deps.logger.debug({ entry: entry.hash, device }, `${what} from a device not seen joining yet: kept until it is`)
+    this.#awaitingDevice.set(entry.hash, { entry, device })
+  }
+
+  async #apply (entry: HashedEntry, followUps: FollowUps): Promise<void> {
+    const { identity, keys, membership } = this.#deps
+    const payload = groupPayloadSchema.safeParse(entry.payload)
+    if (!payload.success) return this.#drop(entry, 'malformed', 'payload is not an entry of ours')
+    const opened = openMetadataEvent(keys.secret, keys.publicKey, payload.data.value)
+    if (!opened.ok) return this.#drop(entry, opened.reason, opened.detail)
+    const { type, device, body } = opened.event
+    const deviceId = keyToId(device)
+
+    switch (type) {
+      case MetadataEventType.MemberDeviceAdded: {
+        const added = decodeBody(body, memberDeviceAddedSchema)
+        if (added === undefined) return this.#drop(entry, 'malformed', 'MemberDeviceAdded body')
+        if (!verifyMemberDevice(added.m, keys.publicKey, device, added.ms)) {
+          return this.#drop(entry, 'bad-signature', 'device not vouched for by its member')
+        }
+        const account = keyToId(added.m)
+        const ownAccount = keyToId(identity.account.publicKey)
+        if (this.#deps.contact !== undefined && account !== this.#deps.contact && account !== ownAccount) {
+          return this.#drop(entry, 'not-a-member', 'a third account in a contact group')
+        }
+        const { added: ok, newMember } = membership.addDevice(added.m, device)
+        if (!ok) return this.#drop(entry, 'bad-signature', 'device already belongs to another member')
+        if (deviceId === keyToId(identity.device.publicKey)) this.#ownDeviceAnnounced = true
+        if (added.info !== undefined) this.#applyInfo(entry, deviceId, added.info)
+        if (account === ownAccount) return
+        if (added.k !== undefined) await this.#acceptChainKey(entry, device, added.k, followUps)
+        if (newMember) {
+          followUps.joined.set(entry.hash, deviceId)
+          this.#deps.onMemberSeen(account)
+        }
+        return
+      }
+      case MetadataEventType.DeviceChainKeyAdded: {
+        const shared = decodeBody(body, deviceChainKeyAddedSchema)
+        if (shared === undefined) return this.#drop(entry, 'malformed', 'DeviceChainKeyAdded body')
+        if (!membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'chain key')
+        await this.#acceptChainKey(entry, device, 'k' in shared ? shared.k : shared, followUps)
+        return
+      }
+      case MetadataEventType.PayloadSent: {
+        const sent = decodeBody(body, payloadSentSchema)
+        if (sent === undefined) return this.#drop(entry, 'malformed', 'PayloadSent body')
+        if (!membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'info')
+        return this.#applyInfo(entry, deviceId, sent.m)
+      }
+      case MetadataEventType.GroupReplicating: {
+        const replicating = decodeBody(body, groupReplicatingSchema)
+        if (replicating === undefined) return this.#drop(entry, 'malformed', 'GroupReplicating body')
+        if (!membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'replica announcement')
+        this.#replicas.set(replicating.peer, replicating.hints.filter((hint) => hint.includes(`/p2p/${replicating.peer}`)))
+        return
+      }
+      default:
+        return this.#drop(entry, 'unknown-type', `metadata event type ${type}`)
+    }
+  }
+
+  /** A display name or the group's name, from a device known to be a member. */
+  #applyInfo (entry: HashedEntry, deviceId: string, bytes: Uint8Array): void {
+    const decoded = decodeAppMessage(bytes)
+    if (!decoded.ok) return this.#drop(entry, decoded.reason, decoded.detail)
+    const message = decoded.message
+    if (message.type === AppMessageType.SetUserInfo) {
+      this.#deps.membership.setDisplayName(deviceId, message.displayName, message.sentAt)
+    } else if (message.type === AppMessageType.SetGroupInfo) {
+      if (this.#groupName === undefined || message.sentAt >= this.#groupName.sentAt) this.#groupName = { name: message.name, sentAt: message.sentAt }
+    } else {
+      this.#drop(entry, 'unknown-type', `app message type ${message.type} does not belong on the metadata log`)
+    }
+  }
+
+  /** Opens the box addressed to us in `sealed` (or the one box of an earlier build's entry), if any: that device's chain, from now on. */
+  async #acceptChainKey (entry: HashedEntry, device: Uint8Array, sealed: SealedChainKeys | { to: Uint8Array, box: Uint8Array }, followUps: FollowUps): Promise<void> {
+    const { identity, state, keys, chains } = this.#deps
+    const deviceId = keyToId(device)
+    // Our own boxes are not ours to open, nor boxes to others.
+    if (deviceId === keyToId(identity.device.publicKey) || await chains.get(deviceId) !== undefined) return
+    const ownKey = identity.account.publicKey
+    if ('to' in sealed && !equalBytes(sealed.to, ownKey)) return
+    if ('k' in sealed && !sealed.k.some(([to]) => equalBytes(to, ownKey.subarray(0, to.length)))) return
+    const shared = 'k' in sealed ? openChainKeys(identity.account, device, keys.publicKey, sealed) : openChainKey(identity.account, device, keys.publicKey, sealed.box)
+    if (shared === undefined) return this.#drop(entry, 'wrong-key', 'chain key box does not open')
+    const chain = receiverChainFrom(shared)
+    await state.batch([chains.putOp(deviceId, chain)])
+    chains.remember(deviceId, chain)
+    followUps.newChains.add(deviceId)
+  }
+
+  async #deliverMemberJoined (entryHash: string, deviceId: string): Promise<void> {
+    const { state, events, group } = this.#deps
+    if (this.#joinsAwaitingHandled.has(entryHash)) return
+    if (await state.entryStatus(group.id, 'metadata', entryHash) !== undefined) return
+    const member = this.#deps.membership.memberOf(deviceId)
+    if (member === undefined) return
+    this.#joinsAwaitingHandled.add(entryHash)
+    events.deliver('memberJoined', {
+      group,
+      member: { account: member.account, device: deviceId, displayName: member.displayName },
+      markHandled: once(async () => {
+        await state.batch([state.setStatusOp(group.id, 'metadata', entryHash, 'handled')])
+        this.#joinsAwaitingHandled.delete(entryHash)
+      })
+    })
+  }
+}
