@@ -10,26 +10,24 @@
  */
 import type { Libp2p } from '@libp2p/interface'
 import PQueue from 'p-queue'
-import { AppMessageType, MAX_TEXT_LENGTH, encodeAppMessage, appMessageSchema, type AppMessage } from './app-messages.ts'
+import { AppMessageType, MAX_TEXT_LENGTH, encodeAppMessage, type AppMessage } from './app-messages.ts'
 import { DeviceChains } from './device-chains.ts'
-import { equalBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
-import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
-import { BertybotError, DataDirectoryError, InvalidOptionError, NotRunningError } from './errors.ts'
+import { MetadataEventType, signMemberDevice } from './envelope.ts'
+import { DataDirectoryError, InvalidOptionError, NotRunningError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import type { Group, SealedMessage, SendOptions } from './handles.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
 import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
 import type { IdentityKeys } from './keystore.ts'
-import type { StoredEntry } from './log-entry.ts'
 import type { LogSync } from './log-sync.ts'
 import type { Logger } from './logger.ts'
 import { Membership, type Member } from './membership.ts'
 import { MessagePipeline } from './message-pipeline.ts'
 import { MetadataLog } from './metadata-log.ts'
+import { GroupSender, InvalidMessageError } from './group-sender.ts'
 import type { NodeServices } from './node.ts'
-import { nextSendingKey, newSenderChain, type SenderChain } from './ratchet.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { askReplica, decodeReplicaLink, ReplicationError } from './replication.ts'
 import type { GroupRecord, LogKind, StateStore } from './state-store.ts'
@@ -51,15 +49,6 @@ export interface GroupDeps {
   onMemberSeen: (group: Group, account: string) => void
 }
 
-export class InvalidMessageError extends BertybotError {
-  constructor (message: string) {
-    super('ERR_INVALID_MESSAGE', message)
-  }
-}
-
-/** How far back `sendSealed` looks for the same message already sent. */
-const RESEND_LOOKBACK = 256
-
 /** How long a newcomer waits to hear from a member before it joins without knowing anyone. */
 const FIRST_SYNC_TIMEOUT_MS = 3_000
 
@@ -74,7 +63,6 @@ export class OpenGroup implements Group {
   readonly #logger: Logger
   readonly #membership = new Membership()
   readonly #processing = new PQueue({ concurrency: 1 })
-  readonly #sending = new PQueue({ concurrency: 1 })
   /** Other devices' chains (only `#processing` tasks touch them). */
   readonly #chains: DeviceChains
   #metadata!: GroupLog
@@ -82,11 +70,9 @@ export class OpenGroup implements Group {
   /** Reads the metadata log: members, chain keys, names, replicas. */
   #metadataLog!: MetadataLog
   #pipeline!: MessagePipeline
-  /** Our chain, mirrored from the state database (only `#sending` tasks touch it). */
-  #ownChain!: SenderChain
+  /** What this device writes: its chain, its messages, its metadata entries. */
+  #sender!: GroupSender
   #connector!: GroupConnector
-  /** Members our chain key was sealed to (mirrors the state database; only `#sending` tasks change it). */
-  #chainKeySentTo = new Set<string>()
   readonly #scanQueued: Record<LogKind, boolean> = { metadata: false, messages: false }
   #closed = false
 
@@ -153,7 +139,7 @@ export class OpenGroup implements Group {
     const group = { pk: this.#keys.publicKey, signPub: this.#keys.signing.publicKey, linkKey: this.#keys.linkKey, linkKeySig }
     const peer = await askReplica(libp2p, replica, group, identity.account)
     await state.addGroupPeer(this.id, peer)
-    await this.#postMetadata(MetadataEventType.GroupReplicating, { peer, hints: replica.hints })
+    await this.#sender.postMetadata(MetadataEventType.GroupReplicating, { peer, hints: replica.hints })
   }
 
   /** Members as the metadata log knows them, this peer included. */
@@ -163,83 +149,46 @@ export class OpenGroup implements Group {
 
   /** Sends a text message; resolves with its id once it is in the log (other members get it as they sync). */
   async send (options: SendOptions): Promise<string> {
-    return await this.#sendApp(this.#userMessage(options))
+    return await this.#sender.send(this.#userMessage(options))
   }
 
-  /**
-   * Seals a text message without sending it, for a durable outbox: keep the
-   * result, then `sendSealed()` it. Its counter is spent now, so sealing is
-   * never undone; sending the same sealed message twice sends it once.
-   */
+  /** Its counter is spent now, so sealing is never undone; sending the same sealed message twice sends it once. */
   async seal (options: SendOptions): Promise<SealedMessage> {
     return (await this.sealMany([options]))[0] as SealedMessage
   }
 
-  /**
-   * Seals several text messages at once, in order, as `seal()` does each: the
-   * chain moves on by all of them in one write, for an outbox that sends in batches.
-   */
+  /** The chain moves on by all of them in one write, for an outbox that sends in batches. */
   async sealMany (messages: SendOptions[]): Promise<SealedMessage[]> {
-    const plaintexts = messages.map((options) => encodeChecked(this.#userMessage(options)))
-    if (plaintexts.length === 0) return []
-    const sealed = await this.#sending.add(async () => await this.#sealBatch(plaintexts))
-    return sealed.map((bytes) => ({ group: this.id, bytes }))
+    return await this.#sender.seal(messages.map((options) => this.#userMessage(options)))
   }
 
-  /**
-   * Sends a sealed message, unless it is already in the log (sent before a
-   * crash); resolves with its id. `options.mayBeSent: false` skips that check,
-   * for the first try of a message sealed in this session.
-   */
+  /** `options.mayBeSent: false` skips the look for it in the log, for the first try of a message sealed in this session. */
   async sendSealed (sealed: SealedMessage, options: { mayBeSent?: boolean } = {}): Promise<string> {
     return (await this.sendSealedMany([sealed], options))[0] as string
   }
 
-  /**
-   * Sends sealed messages, in order, as `sendSealed()` does each, in one
-   * append to the log (one write, one entry after another); resolves with their ids.
-   */
   async sendSealedMany (sealed: SealedMessage[], options: { mayBeSent?: boolean } = {}): Promise<string[]> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
     const foreign = sealed.find((message) => message.group !== this.id)
     if (foreign !== undefined) throw new InvalidMessageError(`this message was sealed for group ${foreign.group}`)
     if (sealed.length === 0) return []
-    return await this.#sending.add(async () => {
-      const ids: Array<string | undefined> = sealed.map(() => undefined)
-      if (options.mayBeSent !== false) {
-        for await (const entry of this.#messages.recent(RESEND_LOOKBACK)) {
-          const value = (entry.payload as { value?: unknown }).value
-          if (!(value instanceof Uint8Array)) continue
-          sealed.forEach((message, i) => { if (ids[i] === undefined && equalBytes(value, message.bytes)) ids[i] = entry.hash })
-        }
-      }
-      const unsent = sealed.flatMap((message, i) => ids[i] === undefined ? [{ i, bytes: message.bytes }] : [])
-      if (unsent.length > 0) {
-        const entries = await this.#messages.append(unsent.map((message) => message.bytes))
-        await this.#deps.sync.publish(this.#messages.address, entries)
-        unsent.forEach(({ i }, k) => { ids[i] = (entries[k] as StoredEntry).hash })
-      }
-      return ids as string[]
-    })
+    return await this.#sender.sendSealed(sealed, options.mayBeSent !== false)
   }
 
-  /**
-   * Where a message is in the message log, for `handedOver` events: its
-   * clock time. Undefined when the log does not hold it.
-   */
+  /** Undefined when the log does not hold it. */
   async positionOf (messageId: string): Promise<number | undefined> {
     return (await this.#messages.get(messageId))?.clock.time
   }
 
   /** Tells the group a message was received (Berty's acknowledgement). */
   async acknowledge (messageId: string): Promise<string> {
-    return await this.#sendApp({ type: AppMessageType.Acknowledge, target: messageId, sentAt: this.#deps.now() })
+    return await this.#sender.send({ type: AppMessageType.Acknowledge, target: messageId, sentAt: this.#deps.now() })
   }
 
   /** Sends a group invitation link as a message (typically in a contact's 1:1 group). */
   async sendInvitation (invitation: string): Promise<string> {
     decodeInvitation(invitation)
-    return await this.#sendApp({ type: AppMessageType.GroupInvitation, invitation, sentAt: this.#deps.now() })
+    return await this.#sender.send({ type: AppMessageType.GroupInvitation, invitation, sentAt: this.#deps.now() })
   }
 
   async close (): Promise<void> {
@@ -251,7 +200,7 @@ export class OpenGroup implements Group {
     sync.off('handedOver', this.#onHandedOver)
     await this.#connector.stop()
     await this.#processing.onIdle()
-    await this.#sending.onIdle()
+    await this.#sender.idle()
     for (const log of [this.#metadata, this.#messages]) {
       sync.unregister(log.address)
       await log.close()
@@ -292,14 +241,18 @@ export class OpenGroup implements Group {
       joinGroup: this.#deps.joinGroup,
       rescan: () => { this.#schedule('messages') }
     })
-    this.#chainKeySentTo = await state.chainKeySentTo(this.id)
-    const stored = await state.ownChain(this.id)
-    if (stored === undefined) {
-      this.#ownChain = newSenderChain()
-      await state.batch([state.putOwnChainOp(this.id, this.#ownChain)])
-    } else {
-      this.#ownChain = stored
-    }
+    this.#sender = await GroupSender.open({
+      groupId: this.id,
+      keys: this.#keys,
+      identity: this.#deps.identity,
+      state,
+      sync,
+      membership: this.#membership,
+      metadata: this.#metadata,
+      messages: this.#messages,
+      contactKey: this.#record.contact,
+      closed: () => this.#closed
+    })
     sync.on('peer', this.#onSyncPeer)
     sync.on('handedOver', this.#onHandedOver)
     this.#metadata.on('update', () => { this.#schedule('metadata') })
@@ -344,19 +297,16 @@ export class OpenGroup implements Group {
       ? encodeAppMessage({ type: AppMessageType.SetUserInfo, displayName, sentAt: this.#deps.now() })
       : undefined
     if (!this.#metadataLog.ownDeviceAnnounced) {
-      await this.#sending.add(async () => {
-        await this.#shareChainKey(async (k) => await this.#postMetadata(MetadataEventType.MemberDeviceAdded, {
-          m: identity.account.publicKey,
-          ms: signMemberDevice(identity.account, this.#keys.publicKey, identity.device.publicKey),
-          k,
-          ...(info === undefined ? {} : { info })
-        }), { evenIfNone: true })
+      await this.#sender.announceDevice({
+        m: identity.account.publicKey,
+        ms: signMemberDevice(identity.account, this.#keys.publicKey, identity.device.publicKey),
+        ...(info === undefined ? {} : { info })
       })
     } else if (info !== undefined) {
-      await this.#postMetadata(MetadataEventType.PayloadSent, { m: info })
+      await this.#sender.postMetadata(MetadataEventType.PayloadSent, { m: info })
     }
     if (creating && this.kind === 'multi-member') {
-      await this.#postMetadata(MetadataEventType.PayloadSent, { m: encodeAppMessage({ type: AppMessageType.SetGroupInfo, name: this.#record.name, sentAt: this.#deps.now() }) })
+      await this.#sender.postMetadata(MetadataEventType.PayloadSent, { m: encodeAppMessage({ type: AppMessageType.SetGroupInfo, name: this.#record.name, sentAt: this.#deps.now() }) })
     }
   }
 
@@ -387,95 +337,9 @@ export class OpenGroup implements Group {
     }).catch((err: unknown) => { this.#logger.error({ err, log }, 'processing a group log failed') })
   }
 
-  /**
-   * Seals our chain key to each member it was not sealed to yet (Wesh
-   * `SendSecret`, once per member), so they read what we send from now on:
-   * all of them in one entry, which `post` makes (a DeviceChainKeyAdded by
-   * default). Only `#sending` tasks call it: before the first message after
-   * members joined (`#sealAhead`), and in the entry that announces our device.
-   *
-   * Wesh sends it to each member as soon as it sees them join: in a group of
-   * a hundred that is ten thousand entries, each carried to every member,
-   * for chains most of whose owners never send. Here a device that never
-   * sends shares nothing, and one that does shares once with everyone new.
-   */
-  async #shareChainKey (
-    post: (sealed: SealedChainKeys) => Promise<string> = async (k) => await this.#postMetadata(MetadataEventType.DeviceChainKeyAdded, { k }),
-    options: { evenIfNone?: boolean } = {}
-  ): Promise<void> {
-    const { identity, state } = this.#deps
-    const ownAccount = keyToId(identity.account.publicKey)
-    const recipients = new Map<string, Uint8Array>()
-    // In a contact group the other member is known before it shows up (Wesh does the same).
-    if (this.contact !== undefined && this.#record.contact !== undefined) recipients.set(this.contact, this.#record.contact)
-    for (const member of this.#membership.list()) recipients.set(member.account, this.#membership.accountKey(member.account) as Uint8Array)
-    recipients.delete(ownAccount)
-    for (const account of this.#chainKeySentTo) recipients.delete(account)
-    if (recipients.size === 0 && options.evenIfNone !== true) return
-    await post(sealChainKeys(identity.device, [...recipients.values()], this.#keys.publicKey, this.#ownChain))
-    await state.batch([...recipients.keys()].map((account) => state.chainKeySentOp(this.id, account)))
-    for (const account of recipients.keys()) this.#chainKeySentTo.add(account)
-  }
-
-  async #postMetadata (type: MetadataEventTypeNumber, body: unknown): Promise<string> {
-    return await this.#append(this.#metadata, sealMetadataEvent(this.#keys.secret, this.#keys.publicKey, this.#deps.identity.device, type, body))
-  }
-
-  /** Appends to one of the group's logs and publishes the entry; resolves with its hash. */
-  async #append (log: GroupLog, value: Uint8Array): Promise<string> {
-    const [entry] = await log.append([value])
-    await this.#deps.sync.publish(log.address, [entry as StoredEntry])
-    return (entry as StoredEntry).hash
-  }
-
   #userMessage (options: SendOptions): AppMessage {
     if (typeof options?.text !== 'string') throw new InvalidMessageError('a message needs a text')
     if (options.text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`text is ${options.text.length} characters long; the limit is ${MAX_TEXT_LENGTH}`)
     return { type: AppMessageType.UserMessage, text: options.text, replyTo: options.replyTo, sentAt: this.#deps.now() }
   }
-
-  async #sendApp (message: AppMessage): Promise<string> {
-    const plaintext = encodeChecked(message)
-    // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
-    return await this.#sending.add(async () => {
-      const { sealed, chain } = await this.#sealAhead([plaintext])
-      // The chain moves on in the write that stores the entry: a crash leaves both or neither, and it leaves after.
-      const [entry] = await this.#messages.append(sealed, [this.#deps.state.putOwnChainOp(this.id, chain)])
-      this.#ownChain = chain
-      await this.#deps.sync.publish(this.#messages.address, [entry as StoredEntry])
-      return (entry as StoredEntry).hash
-    })
-  }
-
-  /** Seals each with the next key of our chain, in order, the chain moved on and written; only `#sending` tasks call it. */
-  async #sealBatch (plaintexts: Uint8Array[]): Promise<Uint8Array[]> {
-    const { sealed, chain } = await this.#sealAhead(plaintexts)
-    // The chain moves on before the messages exist anywhere: a crash may skip counters, never reuse one.
-    await this.#deps.state.batch([this.#deps.state.putOwnChainOp(this.id, chain)])
-    this.#ownChain = chain
-    return sealed
-  }
-
-  /** Seals each with the next key of our chain, in order: the chain to write before any of them leaves. Only `#sending` tasks call it. */
-  async #sealAhead (plaintexts: Uint8Array[]): Promise<{ sealed: Uint8Array[], chain: SenderChain }> {
-    if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
-    const { identity } = this.#deps
-    // Members who joined since our last message get our chain key first, so they can read these.
-    await this.#shareChainKey()
-    let chain = this.#ownChain
-    const steps = plaintexts.map(() => {
-      const step = nextSendingKey(chain, this.#keys.publicKey)
-      chain = step.chain
-      return step
-    })
-    const sealed = steps.map((step, i) => sealMessage(this.#keys.secret, this.#keys.publicKey, identity.device, step.counter, step.messageKey, plaintexts[i] as Uint8Array))
-    return { sealed, chain }
-  }
-}
-
-/** Encodes an app message of ours, refusing one that receivers would drop. */
-function encodeChecked (message: AppMessage): Uint8Array {
-  const checked = appMessageSchema.safeParse(message)
-  if (!checked.success) throw new InvalidMessageError(checked.error.issues[0]?.message ?? 'invalid message')
-  return encodeAppMessage(message)
 }

@@ -3,7 +3,7 @@
  * `bertybot` command use only what this file exports.
  */
 export { createPeer, Peer, DEFAULT_LISTEN, type PeerOptions } from './peer.ts'
-export { InvalidMessageError } from './group.ts'
+export { InvalidMessageError } from './group-sender.ts'
 export type { Contact, Group, SealedMessage, SendOptions } from './handles.ts'
 export { MAX_TEXT_LENGTH } from './app-messages.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
