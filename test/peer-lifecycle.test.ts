@@ -59,6 +59,20 @@ describe('a peer\'s data directory', () => {
   })
 })
 
+describe('a peer opening groups', () => {
+  it('says so for each group it creates or joins, whatever the way', async () => {
+    const alice = await startPeer({ displayName: 'alice' })
+    const bob = await startPeer({ displayName: 'bob' })
+    const opened: string[] = []
+    bob.peer.on('groupOpened', ({ group }) => { opened.push(group.id) })
+    const own = await bob.peer.createGroup({ name: 'own' })
+    const theirs = await alice.peer.createGroup({ name: 'theirs' })
+    const joined = await bob.peer.joinGroup(theirs.invitation())
+    expect(joined.id).toBe(theirs.id)
+    expect(opened).toEqual([own.id, theirs.id])
+  })
+})
+
 describe('bad input at the peer\'s API', () => {
   it('gets an error that says what is wrong', async () => {
     await expect(createPeer({ dataDir: '', logger: testLogger })).rejects.toThrow(/dataDir/)

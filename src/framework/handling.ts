@@ -38,8 +38,6 @@ export interface HandlingParts {
   onError: () => (error: BotError<Context>) => unknown
   /** False once the bot stops: events not handled by then are delivered again at the next start. */
   running: () => boolean
-  /** After effects are committed (an event's, a schedule's, a run's): the bot may be in new conversations. */
-  committed: () => void
 }
 
 export class Handling {
@@ -135,7 +133,6 @@ export class Handling {
       }
     }
     this.#parts.outbox.enqueue(queued)
-    this.#parts.committed()
     for (const callback of tx?.committedCallbacks() ?? []) {
       try {
         callback()

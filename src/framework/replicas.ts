@@ -1,10 +1,10 @@
 /**
  * Keeps every conversation of the bot registered with the replicas of its
  * configuration, so that they serve its messages while it is down. Each
- * (group, replica) pair is registered once and remembered in the store.
- * It looks again whenever the bot may be in a new conversation (after each
- * commit: a handler may have created or joined a group), and retries what
- * failed a little later.
+ * (group, replica) pair is registered once and remembered in the store. At
+ * start it looks at every conversation; then at each group the peer opens
+ * (`groupOpened`: created, joined, a new contact); what failed is tried again
+ * a little later.
  */
 import type { Logger, Peer } from '../protocol/index.ts'
 import type { BotStore } from './store.ts'
@@ -17,12 +17,12 @@ export class ReplicaKeeper {
   readonly #store: BotStore
   readonly #replicas: string[]
   readonly #logger: Logger
-  /** How many conversations there were when the last pass began; -1 forces a pass. */
-  #groupsSeen = -1
+  /** Groups to look at in the next pass; `all` for every one. */
+  #wanted: Set<string> | 'all' = 'all'
   #pass: Promise<void> | undefined
-  #again = false
   #retry: NodeJS.Timeout | undefined
   #stopped = false
+  readonly #onGroupOpened = ({ group }: { group: { id: string } }): void => { this.#want(group.id) }
 
   constructor (options: { peer: Peer, store: BotStore, replicas: string[], logger: Logger }) {
     this.#peer = options.peer
@@ -31,35 +31,45 @@ export class ReplicaKeeper {
     this.#logger = options.logger
   }
 
-  /** Registers what is not registered yet, if the bot's conversations changed since the last look. */
-  check (): void {
-    if (this.#stopped || this.#replicas.length === 0 || this.#peer.groups().length === this.#groupsSeen) return
-    if (this.#pass !== undefined) {
-      this.#again = true
-      return
-    }
-    this.#pass = this.#register().catch((err: unknown) => {
-      this.#logger.error({ err }, 'registering conversations with the replicas failed')
-    }).finally(() => {
-      this.#pass = undefined
-      if (this.#again) {
-        this.#again = false
-        this.check()
-      }
-    })
+  /** Registers what is not registered yet, then each group as it opens. */
+  start (): void {
+    if (this.#replicas.length === 0) return
+    this.#peer.on('groupOpened', this.#onGroupOpened)
+    this.#want('all')
   }
 
-  /** Stops retrying, and waits for a pass under way. */
+  /** Stops listening and retrying, and waits for a pass under way. */
   async stop (): Promise<void> {
     this.#stopped = true
+    this.#peer.off('groupOpened', this.#onGroupOpened)
     clearTimeout(this.#retry)
     await this.#pass
   }
 
-  async #register (): Promise<void> {
-    this.#groupsSeen = this.#peer.groups().length
+  /** Looks at `group` (or at every group) in a pass: now, or once the pass under way ends. */
+  #want (group: string | 'all'): void {
+    if (this.#stopped) return
+    if (group === 'all') this.#wanted = 'all'
+    else if (this.#wanted !== 'all') this.#wanted.add(group)
+    this.#runPass()
+  }
+
+  #runPass (): void {
+    const wanted = this.#wanted
+    if (this.#pass !== undefined || this.#stopped || (wanted !== 'all' && wanted.size === 0)) return
+    this.#wanted = new Set()
+    this.#pass = this.#register(wanted).catch((err: unknown) => {
+      this.#logger.error({ err }, 'registering conversations with the replicas failed')
+    }).finally(() => {
+      this.#pass = undefined
+      this.#runPass()
+    })
+  }
+
+  async #register (wanted: Set<string> | 'all'): Promise<void> {
+    const groups = wanted === 'all' ? this.#peer.groups() : [...wanted].flatMap((id) => this.#peer.group(id) ?? [])
     let failed = false
-    for (const group of this.#peer.groups()) {
+    for (const group of groups) {
       for (const link of this.#replicas) {
         if (this.#stopped || await this.#store.isReplicated(group.id, link)) continue
         try {
@@ -72,9 +82,8 @@ export class ReplicaKeeper {
       }
     }
     if (failed && !this.#stopped) {
-      this.#groupsSeen = -1
       clearTimeout(this.#retry)
-      this.#retry = setTimeout(() => { this.check() }, RETRY_MS).unref()
+      this.#retry = setTimeout(() => { this.#want('all') }, RETRY_MS).unref()
     }
   }
 }

@@ -129,8 +129,7 @@ export class BotRuntime {
       concurrency: config.concurrency,
       chain: inputs.chain,
       onError: inputs.onError,
-      running: () => this.#accepting,
-      committed: () => { this.replicas.check() }
+      running: () => this.#accepting
     })
     this.#parts = [
       // Already open: they only close, last.
@@ -138,7 +137,7 @@ export class BotRuntime {
       { name: 'peer', part: { start: () => {}, stop: async () => { await peer.stop() } } },
       { name: 'outbox', part: this.#outboxPart() },
       { name: 'scheduler', part: this.#schedulerPart() },
-      { name: 'replicas', part: { start: () => { this.replicas.check() }, stop: async () => { await this.replicas.stop() } } },
+      { name: 'replicas', part: this.replicas },
       ...(config.http === undefined ? [] : [{ name: 'http', part: this.#httpPart(config.http) }]),
       { name: 'hooks', part: this.#hooksPart() },
       { name: 'events', part: this.#eventsPart() },

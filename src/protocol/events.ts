@@ -103,6 +103,11 @@ export interface HandedOverEvent {
   readonly upTo: number
 }
 
+/** The peer opened a group: one it created or joined, a contact's, or one it held at start. Not held nor marked handled. */
+export interface GroupOpenedEvent {
+  readonly group: Group
+}
+
 export interface PeerEvents {
   message: (event: MessageEvent) => void
   acknowledgement: (event: AcknowledgementEvent) => void
@@ -111,10 +116,11 @@ export interface PeerEvents {
   contactRequest: (event: ContactRequestEvent) => void
   contactAccepted: (event: ContactAcceptedEvent) => void
   handedOver: (event: HandedOverEvent) => void
+  groupOpened: (event: GroupOpenedEvent) => void
 }
 
 /** The events that come from log entries, held until listened to and marked handled. */
-export type DeliverableEventName = Exclude<keyof PeerEvents, 'handedOver'>
+export type DeliverableEventName = Exclude<keyof PeerEvents, 'handedOver' | 'groupOpened'>
 type EventOf<K extends DeliverableEventName> = Parameters<PeerEvents[K]>[0]
 
 export type DeliveryMode = 'auto' | 'manual'

@@ -9,7 +9,7 @@ export { MAX_TEXT_LENGTH } from './app-messages.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
 export type {
-  AcknowledgementEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent, HandedOverEvent,
+  AcknowledgementEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent, GroupOpenedEvent, HandedOverEvent,
   MemberJoinedEvent, MessageEvent, PeerEvents, Sender
 } from './events.ts'
 export { ContactRequestRefusedError } from './contacts.ts'

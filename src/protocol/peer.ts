@@ -331,6 +331,7 @@ export class Peer extends DeliveringEmitter {
       if (save) await this.#parts.state.putGroup(id, record)
       const group = await OpenGroup.open(this.#groupDeps, record, { creating })
       this.#groups.set(id, group)
+      this.emit('groupOpened', { group })
       return group
     })()
     this.#opening.set(id, opening)
