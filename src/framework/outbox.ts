@@ -13,10 +13,11 @@
  * retried on its own.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { InvalidMessageError, type Logger, type Peer } from '../protocol/index.ts'
+import { Backoff, InvalidMessageError, type Logger, type Peer } from '../protocol/index.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
 import type { BotStore, OutboxItem } from './store.ts'
 
+const MIN_RETRY_MS = 500
 const MAX_RETRY_MS = 30_000
 /**
  * At most this many messages a batch: well inside the 100 counters a receiver
@@ -193,7 +194,7 @@ export class Outbox {
   }
 
   async #deliver (item: OutboxItem, mayBeSent: boolean): Promise<void> {
-    let backoff = 500
+    const backoff = new Backoff({ minMs: MIN_RETRY_MS, maxMs: MAX_RETRY_MS })
     try {
       while (!this.#stop.signal.aborted) {
         const group = this.#peer.group(item.group)
@@ -222,8 +223,7 @@ export class Outbox {
           }
           if (this.#stop.signal.aborted) return
           this.#logger.warn({ err, group: item.group }, 'could not send a queued message; will retry')
-          await sleep(backoff, undefined, { signal: this.#stop.signal }).catch(() => {})
-          backoff = Math.min(backoff * 2, MAX_RETRY_MS)
+          await backoff.wait(this.#stop.signal).catch(() => {})
           // Seal once only: if it was sealed before the failure, keep those bytes; and it may have gone out.
           item = (await this.#store.pending()).find((i) => i.seq === item.seq) ?? item
           mayBeSent = true

@@ -14,7 +14,7 @@
  * updates the first, and two people who asked each other are contacts.
  */
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { Backoff } from './backoff.ts'
 import { decodeContactLink, encodeContactLink, RENDEZVOUS_SEED_SIZE } from './contact-link.ts'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
@@ -325,12 +325,10 @@ export class Contacts {
     this.#senders.set(account, controller)
     const signal = AbortSignal.any([controller.signal, this.#stop.signal])
     void (async () => {
-      let backoff = MIN_RETRY_MS
+      const backoff = new Backoff({ minMs: MIN_RETRY_MS, maxMs: MAX_RETRY_MS })
       while (!signal.aborted) {
-        await sleep(backoff, undefined, { signal })
-        const outcome = await this.#attempt(account)
-        if (outcome !== 'unreachable') return
-        backoff = Math.min(backoff * 2, MAX_RETRY_MS)
+        await backoff.wait(signal)
+        if (await this.#attempt(account) !== 'unreachable') return
       }
     })().catch((err: unknown) => {
       if (!signal.aborted) this.#deps.logger.warn({ err, account }, 'stopped retrying a contact request')

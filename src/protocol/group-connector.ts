@@ -11,6 +11,7 @@ import type { CID } from 'multiformats/cid'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { Backoff } from './backoff.ts'
 import type { Logger } from './logger.ts'
 
 const MIN_BACKOFF_MS = 1_000
@@ -56,13 +57,13 @@ export class GroupConnector {
 
   async #run (): Promise<void> {
     const signal = this.#stop.signal
-    let backoff = MIN_BACKOFF_MS
+    const backoff = new Backoff({ minMs: MIN_BACKOFF_MS, maxMs: MAX_BACKOFF_MS })
     while (!signal.aborted) {
       const targets = await this.#targets()
       const { libp2p } = this.#options
       const connected = targets.some(({ peer }) => libp2p.getConnections(peer).length > 0)
       if (connected || targets.length === 0) {
-        backoff = MIN_BACKOFF_MS
+        backoff.reset()
         await sleep(MAX_BACKOFF_MS, undefined, { signal })
         continue
       }
@@ -77,8 +78,7 @@ export class GroupConnector {
       }))
       if (targets.some(({ peer }) => libp2p.getConnections(peer).length > 0)) continue
       if (await this.#dialProviders(signal)) continue
-      await sleep(backoff, undefined, { signal })
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_MS)
+      await backoff.wait(signal)
     }
   }
 
