@@ -6,7 +6,7 @@
  * systems, and a silence hides them from everyone.
  */
 import { z } from 'zod'
-import { parseDuration, type CommandContext } from '../framework/index.ts'
+import { parseDuration, tokenize, type CommandContext } from '../framework/index.ts'
 import type { AlertmanagerClient } from './alertmanager-api.ts'
 import type { BridgeApp } from './bridge-app.ts'
 import { formatMatchers, MAX_SILENCE_DURATION_MS, parseMatcher, type Matcher } from './matchers.ts'
@@ -14,13 +14,6 @@ import { formatMatchers, MAX_SILENCE_DURATION_MS, parseMatcher, type Matcher } f
 const REFUSAL = 'Only the members of a group the bridge posts alerts to (in that group) and the admins of this bot may do that.'
 const NOT_CONFIGURED = 'No Alertmanager is configured for this bot (BRIDGE_ALERTMANAGER_URL).'
 const LIST_LIMIT = 30
-/** The words of a command, quotes kept inside a word: `alertname="High latency"` is one word. */
-const WORD = /(?:[^\s"“”]+|["“”](?:\\.|[^"“”\\])*["“”])+/g
-
-export function splitWords (text: string): string[] {
-  return [...text.matchAll(WORD)].map((m) => m[0].replace(/[“”]/g, '"'))
-}
-
 const utc = (at: Date): string => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
 export function setupAlertCommands (app: BridgeApp): void {
@@ -123,7 +116,9 @@ function isDuration (word: string): boolean {
 
 async function silenceRequest (app: BridgeApp, ctx: CommandContext<unknown>): Promise<SilenceRequest> {
   const usage = 'Say /silence alertname="HighLatency" 2h [comment], or answer an alert message with /silence 1h.'
-  const all = splitWords(ctx.rawArgs)
+  // Quotes kept: `alertname="High latency"` is one word, read again as a matcher.
+  const all = tokenize(ctx.rawArgs, { keepQuotes: true })
+  if (all === undefined) return { error: `A quote is not closed. ${usage}` }
   const matchers: Matcher[] = []
   let i = 0
   for (; i < all.length && /^[a-zA-Z_][a-zA-Z0-9_]*\s*(=~|!~|!=|=)/.test(all[i] ?? ''); i++) {

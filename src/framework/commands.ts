@@ -247,19 +247,25 @@ function unwrap (schema: unknown): z.ZodType {
  * Splits on whitespace; "double quotes" (straight or curly, as phones type
  * them) group words, and \" is a quote inside them. Apostrophes are text:
  * shell-style tokenizers read `don't` as an open quote, chat users do not.
- * `undefined` when a quote is left open.
+ * `undefined` when a quote is left open. `keepQuotes` keeps the quotes (made
+ * straight) and escapes in the words, for words that are read again, such
+ * as Alertmanager matchers (`alertname="High latency"` is one word).
  */
-export function tokenize (text: string): string[] | undefined {
+export function tokenize (text: string, options: { keepQuotes?: boolean } = {}): string[] | undefined {
+  const keep = options.keepQuotes === true
   const words: string[] = []
   let current: string | undefined
   let quoted = false
   for (let i = 0; i < text.length; i++) {
     const c = text[i] as string
-    if (quoted && c === '\\' && /["“”]/.test(text[i + 1] ?? '')) {
-      current = (current ?? '') + text[++i]
+    const next = text[i + 1]
+    if (quoted && c === '\\' && next !== undefined && (keep || /["“”]/.test(next))) {
+      // Kept, an escape stays for whoever reads the word next (a matcher's `\"`, a regex's `\d`).
+      current = (current ?? '') + (keep ? `\\${/["“”]/.test(next) ? '"' : next}` : next)
+      i++
     } else if (/["“”]/.test(c)) {
       quoted = !quoted
-      current ??= ''
+      current = (current ?? '') + (keep ? '"' : '')
     } else if (!quoted && /\s/.test(c)) {
       if (current !== undefined) words.push(current)
       current = undefined

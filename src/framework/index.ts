@@ -11,7 +11,7 @@ export {
   type BotView, type Context, type ContextMap, type EventType, type KeyValue, type Recipient, type ScheduleRun, type SendOptions
 } from './context.ts'
 export { Conversation, Conversations, type ContactView } from './conversations.ts'
-export { parseCommandArgs, parseHelp, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
+export { parseCommandArgs, parseHelp, tokenize, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
 export { accountListSchema, accountSchema } from './accounts.ts'
 export { nextOccurrence, validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { z } from 'zod'
-import { parseCommandArgs } from 'bertybot'
+import { parseCommandArgs, tokenize } from 'bertybot'
 
 describe('command arguments', () => {
   const roll = z.object({ sides: z.coerce.number().int().min(2).default(6) })
@@ -42,5 +42,21 @@ describe('command arguments', () => {
     expect(parseCommandArgs('tea at five --to ops', remind, { flags: ['to', 'tz'] })).toEqual({ ok: true, args: { text: 'tea at five', to: 'ops' } })
     // Without flags, words fill every key in order.
     expect(parseCommandArgs('tea at five', remind)).toEqual({ ok: true, args: { text: 'tea', to: 'at', tz: 'five' } })
+  })
+})
+
+describe('tokenize', () => {
+  it('splits on spaces, groups quoted words, reads escaped quotes, and leaves apostrophes alone', () => {
+    expect(tokenize('a "b c" don\'t')).toEqual(['a', 'b c', "don't"])
+    expect(tokenize('say “curly quotes” ""')).toEqual(['say', 'curly quotes', ''])
+    expect(tokenize('"a \\"quote\\" inside"')).toEqual(['a "quote" inside'])
+    expect(tokenize('"open')).toBeUndefined()
+  })
+
+  it('keeps quotes and escapes inside words when asked, for words read again (matchers)', () => {
+    expect(tokenize('alertname="High latency" severity=~"crit.*" 2h', { keepQuotes: true })).toEqual(['alertname="High latency"', 'severity=~"crit.*"', '2h'])
+    expect(tokenize('code=~"\\d+" msg="say \\"hi\\""', { keepQuotes: true })).toEqual(['code=~"\\d+"', 'msg="say \\"hi\\""'])
+    expect(tokenize('job=“api”', { keepQuotes: true })).toEqual(['job="api"'])
+    expect(tokenize('job="api', { keepQuotes: true })).toBeUndefined()
   })
 })
