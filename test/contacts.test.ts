@@ -3,7 +3,7 @@ import * as dagCbor from '@ipld/dag-cbor'
 import { base58btc } from 'multiformats/bases/base58'
 import { describe, expect, it } from 'vitest'
 import { encodeLink } from '../src/protocol/link.ts'
-import { ContactRequestRefusedError, decodeContactLink, InvalidLinkError, type ContactAcceptedEvent, type ContactRequestEvent, type GroupInvitationEvent, type MessageEvent } from '../src/protocol/index.ts'
+import { ContactRequestRefusedError, decodeContactLink, InvalidLinkError, systemClock, type Clock, type ContactAcceptedEvent, type ContactRequestEvent, type GroupInvitationEvent, type MessageEvent } from '../src/protocol/index.ts'
 import { ROTATION_INTERVAL_MS, periodStart } from '../src/protocol/rendezvous.ts'
 import { startPeer, startPeers } from './helpers/peers.ts'
 import { Inbox } from './helpers/wait.ts'
@@ -54,28 +54,30 @@ describe('contacts', () => {
     // One clock for everyone, 30 minutes before a rotation; moved an hour on while bob is away.
     let offset = (periodStart(Date.now()) * 1000 + ROTATION_INTERVAL_MS - 30 * 60_000) - Date.now()
     const now = (): number => Date.now() + offset
-    const dht = await startPeer({ displayName: 'always-on', now })
+    // A clock that runs with the system's, moved on by `offset`.
+    const clock: Clock = { now, sleepUntil: async (at, signal) => { await systemClock.sleepUntil(at - offset, signal) } }
+    const dht = await startPeer({ displayName: 'always-on', clock })
     const bootstrap = [dht.peer.multiaddrs[0] as string]
 
-    const bob = await startPeer({ displayName: 'bob', bootstrap, now })
+    const bob = await startPeer({ displayName: 'bob', bootstrap, clock })
     const link = bob.peer.contactLink()
     const periodBefore = periodStart(now())
     await bob.peer.stop()
 
-    let alice = await startPeer({ displayName: 'alice', bootstrap, now })
+    let alice = await startPeer({ displayName: 'alice', bootstrap, clock })
     const pending = await alice.peer.addContact(link, { message: 'are you there?' })
     expect(pending.state).toBe('outgoing')
     expect(pending.requestDelivered).toBe(false)
     // Alice restarts: the request is on disk and she goes on trying.
     await alice.peer.stop()
-    alice = await startPeer({ dataDir: alice.dataDir, bootstrap, now })
+    alice = await startPeer({ dataDir: alice.dataDir, bootstrap, clock })
     expect(alice.peer.contact(bob.peer.accountId)?.state).toBe('outgoing')
 
     offset += 60 * 60_000
     expect(periodStart(now())).toBeGreaterThan(periodBefore)
     // Bob comes back elsewhere (another loopback address: a peer keeps its ports, so the same
     // addresses would still work): the link's addresses are dead; only the rendezvous point finds him.
-    const back = await startPeer({ dataDir: bob.dataDir, bootstrap, now, listen: ['/ip4/127.0.0.2/tcp/0'] })
+    const back = await startPeer({ dataDir: bob.dataDir, bootstrap, clock, listen: ['/ip4/127.0.0.2/tcp/0'] })
     expect(back.peer.multiaddrs.some((a) => decodeContactLink(link).hints.includes(a))).toBe(false)
     const requests = new Inbox<ContactRequestEvent>(back.peer, 'contactRequest')
     const accepted = new Inbox<ContactAcceptedEvent>(alice.peer, 'contactAccepted')

@@ -20,8 +20,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
-import { createLogger, namespaced, NotRunningError, type Logger, type Peer } from '../protocol/index.ts'
-import { systemClock, type Clock } from './clock.ts'
+import { createLogger, namespaced, NotRunningError, type Logger, type Peer, systemClock, type Clock } from '../protocol/index.ts'
 import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 import { Composer, compose, type Middleware } from './composer.ts'
 import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'

@@ -9,10 +9,7 @@
  * context is the only way a handler writes: it sees the bot and its
  * conversations read only (`conversations.ts`), never the peer.
  */
-import {
-  InvalidMessageError, MAX_TEXT_LENGTH, type Group, type Logger, type Member, type Peer, type Sender
-} from '../protocol/index.ts'
-import type { Clock } from './clock.ts'
+import { InvalidMessageError, MAX_TEXT_LENGTH, type Group, type Logger, type Member, type Peer, type Sender, type Clock } from '../protocol/index.ts'
 import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
 import type { Transaction } from './store.ts'
 

@@ -7,8 +7,7 @@
  * handled in order, conversations concurrently.
  */
 import { performance } from 'node:perf_hooks'
-import { namespaced, type Logger, type Peer } from '../protocol/index.ts'
-import type { Clock } from './clock.ts'
+import { namespaced, type Logger, type Peer, type Clock } from '../protocol/index.ts'
 import type { Middleware } from './composer.ts'
 import { ScheduleContext, TaskContext, type BotView, type Context } from './context.ts'
 import { OrderedDispatcher } from './dispatcher.ts'

@@ -10,8 +10,7 @@
  * store close.
  */
 import type { FastifyInstance } from 'fastify'
-import { createPeer, namespaced, type Logger, type Peer } from '../protocol/index.ts'
-import type { Clock } from './clock.ts'
+import { createPeer, namespaced, type Logger, type Peer, type Clock } from '../protocol/index.ts'
 import type { Middleware } from './composer.ts'
 import type { BotConfig, HttpListen } from './config.ts'
 import type { BotView, Context, ScheduleContext } from './context.ts'
@@ -90,7 +89,7 @@ export class BotRuntime {
   /** Opens the store and starts the peer; the other parts start with `start()`. */
   static async open (inputs: RuntimeInputs): Promise<BotRuntime> {
     const { config } = inputs
-    const store = await BotStore.open(config.dataDir)
+    const store = await BotStore.open(config.dataDir, inputs.clock)
     try {
       const peer = await createPeer({
         dataDir: config.dataDir,
@@ -100,7 +99,7 @@ export class BotRuntime {
         dht: config.dht,
         delivery: 'manual',
         logger: inputs.peerLogger,
-        now: () => inputs.clock.now(),
+        clock: inputs.clock,
         ...(config.displayName === undefined ? {} : { displayName: config.displayName })
       })
       return new BotRuntime(inputs, store, peer)

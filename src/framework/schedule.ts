@@ -11,8 +11,7 @@
  * once it ran (or was skipped); added again after that, it does not run again.
  */
 import nodeCron, { type ScheduledTask } from 'node-cron'
-import { NotRunningError, type Logger } from '../protocol/index.ts'
-import type { Clock } from './clock.ts'
+import { NotRunningError, type Logger, type Clock } from '../protocol/index.ts'
 import { ScheduleError } from './errors.ts'
 import type { BotStore } from './store.ts'
 import { isTimeZone, notATimeZone } from './time-zones.ts'

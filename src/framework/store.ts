@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
-import { DataDirectoryError, GroupCommit, openPrivateLevel, type SealedMessage } from '../protocol/index.ts'
+import { DataDirectoryError, GroupCommit, openPrivateLevel, systemClock, type Clock, type SealedMessage } from '../protocol/index.ts'
 import { StateConflictError, TransactionError } from './errors.ts'
 
 type Bytes = Uint8Array
@@ -73,6 +73,7 @@ const seqKey = (seq: number): string => seq.toString().padStart(16, '0')
 
 export class BotStore {
   readonly #db: ClassicLevel<string, Bytes>
+  readonly #clock: Clock
   readonly #journal: Sub
   /** The journal's keys, kept in memory: it holds only events handled and not yet settled by the peer, and is read for every event. */
   readonly #journaled = new Set<string>()
@@ -91,8 +92,9 @@ export class BotStore {
   /** Every write goes through one group commit: a busy bot writes the work of many events at once. */
   readonly #writes: GroupCommit<Op>
 
-  private constructor (db: ClassicLevel<string, Bytes>) {
+  private constructor (db: ClassicLevel<string, Bytes>, clock: Clock) {
     this.#db = db
+    this.#clock = clock
     this.#writes = new GroupCommit(async (ops) => { await db.batch(ops) })
     const sub = (name: string): Sub => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
     this.#journal = sub('journal')
@@ -104,11 +106,12 @@ export class BotStore {
     this.#tagsOfSent = sub('tags-of-sent')
   }
 
-  static async open (dataDir: string): Promise<BotStore> {
-    const store = new BotStore(await openPrivateLevel(join(dataDir, 'bot'), { what: 'the bot store', format: STORE_FORMAT }))
+  /** `clock` dates the tags of sent messages (kept for TAG_RETENTION_MS). */
+  static async open (dataDir: string, clock: Clock = systemClock): Promise<BotStore> {
+    const store = new BotStore(await openPrivateLevel(join(dataDir, 'bot'), { what: 'the bot store', format: STORE_FORMAT }), clock)
     for await (const key of store.#outbox.keys({ reverse: true, limit: 1 })) store.#nextSeq = Number(key) + 1
     for await (const key of store.#journal.keys()) store.#journaled.add(key)
-    await store.forgetTagsBefore(Date.now() - TAG_RETENTION_MS)
+    await store.forgetTagsBefore(clock.now() - TAG_RETENTION_MS)
     return store
   }
 
@@ -206,7 +209,7 @@ export class BotStore {
       if (item.tag === undefined) return [out]
       return [
         out,
-        { type: 'put' as const, sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: Date.now() }) },
+        { type: 'put' as const, sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
         { type: 'put' as const, sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
       ]
     }))
@@ -220,7 +223,7 @@ export class BotStore {
     }
     await this.#writes.batch([
       { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) },
-      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: Date.now() }) },
+      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
       { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
     ])
   }

@@ -18,9 +18,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, createPeer, type ContactAcceptedEvent, type Group, type LogLevel, type MemberJoinedEvent, type MessageEvent, type Peer } from '../protocol/index.ts'
+import { createLogger, createPeer, type ContactAcceptedEvent, type Group, type LogLevel, type MemberJoinedEvent, type MessageEvent, type Peer, type Clock } from '../protocol/index.ts'
 import { createBot, type Bot, type BotOptions } from './bot.ts'
-import type { Clock } from './clock.ts'
 
 const DEFAULT_TIMEOUT_MS = 30_000
 

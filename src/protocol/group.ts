@@ -239,7 +239,8 @@ export class OpenGroup implements Group {
       events: this.#deps.events,
       logger: this.#logger,
       joinGroup: this.#deps.joinGroup,
-      rescan: () => { this.#schedule('messages') }
+      rescan: () => { this.#schedule('messages') },
+      now: this.#deps.now
     })
     this.#sender = await GroupSender.open({
       groupId: this.id,

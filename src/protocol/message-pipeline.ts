@@ -49,6 +49,8 @@ export interface MessagePipelineDeps {
   joinGroup: (invitation: string) => Promise<Group>
   /** Asks for a scan later (when a deferred entry's grace runs out). */
   rescan: () => void
+  /** The peer's clock. */
+  now: () => number
 }
 
 /** State changes an outcome commits: written in one batch, then mirrored in memory by `after`. */
@@ -118,11 +120,11 @@ export class MessagePipeline {
   /** Takes every unsettled entry of the log, oldest first. */
   async scan (): Promise<void> {
     const { state, logger } = this.#deps
-    const full = Date.now() - this.#lastFullWalk >= FULL_WALK_EVERY_MS
-    if (full) this.#lastFullWalk = Date.now()
+    const full = this.#deps.now() - this.#lastFullWalk >= FULL_WALK_EVERY_MS
+    if (full) this.#lastFullWalk = this.#deps.now()
     const entries = await unsettledEntries(this.#deps.log, async (hash) => (!full && this.#quiet.has(hash)) || await this.#isClosed(hash))
     logger.trace({ entries: entries.length }, 'scanning messages')
-    const now = Date.now()
+    const now = this.#deps.now()
     const deferred = new Set<string>()
     // Statuses that need nothing else written go out with the closures, in one batch at the end.
     const batch: PendingWrites = { ops: [], settled: new Set() }
@@ -230,7 +232,7 @@ export class MessagePipeline {
     this.#deferTimer = undefined
     if (this.#deferredSince.size === 0 || this.#closed) return
     const oldest = Math.min(...this.#deferredSince.values())
-    this.#deferTimer = setTimeout(() => { this.#deps.rescan() }, Math.max(0, oldest + DEFER_GRACE_MS - Date.now()) + 10)
+    this.#deferTimer = setTimeout(() => { this.#deps.rescan() }, Math.max(0, oldest + DEFER_GRACE_MS - this.#deps.now()) + 10)
     this.#deferTimer.unref()
   }
 

@@ -14,6 +14,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import PQueue from 'p-queue'
 import { z } from 'zod'
+import { systemClock, type Clock } from './clock.ts'
 import { describeIssues, keyToId } from './encoding.ts'
 import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.ts'
 import { DeliveringEmitter, type DeliveryMode } from './events.ts'
@@ -53,8 +54,8 @@ export interface PeerOptions {
   /** 'auto' (default): an event counts as delivered once its listeners ran. 'manual': once you call `markHandled()`. */
   delivery?: DeliveryMode
   logger?: Logger
-  /** The clock, for message timestamps (and, later, rendezvous periods); injectable for tests. */
-  now?: () => number
+  /** The clock messages are stamped with and rounds are timed on (a test's `ManualClock`). Default: the system's. */
+  clock?: Clock
 }
 
 const multiaddrString = z.string().refine((s) => {
@@ -83,7 +84,8 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   if (!parsed.success) throw new InvalidOptionError(`invalid peer options: ${describeIssues(parsed.error)}`)
   const config = parsed.data
   const logger = namespaced(options.logger ?? defaultLogger(), 'protocol:peer')
-  const now = options.now ?? Date.now
+  const clock = options.clock ?? systemClock
+  const now = (): number => clock.now()
 
   const nodeOptions = { dataDir: config.dataDir, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht }
   return await withFoundation(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {

@@ -74,14 +74,14 @@ export class RendezvousListener {
 
   readonly #onConnect = (): void => {
     const { at, hadPeers } = this.#lastProvide
-    if (!hadPeers || Date.now() - at > 60_000) this.#provideAll()
+    if (!hadPeers || this.#options.now() - at > 60_000) this.#provideAll()
   }
 
   /** Provides every current point, in the background. */
   #provideAll (): void {
     const { libp2p, logger } = this.#options
     if (libp2p.services.dht === undefined || this.#stop.signal.aborted) return
-    this.#lastProvide = { at: Date.now(), hadPeers: libp2p.getConnections().length > 0 }
+    this.#lastProvide = { at: this.#options.now(), hadPeers: libp2p.getConnections().length > 0 }
     for (const cid of this.#current.values()) {
       libp2p.contentRouting.provide(cid, { signal: this.#stop.signal }).catch((err: unknown) => {
         if (!this.#stop.signal.aborted) logger.debug({ err: (err as Error).message }, 'could not provide a rendezvous point')

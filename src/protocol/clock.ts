@@ -1,6 +1,9 @@
 /**
- * The bot's clock. Schedules run on it and messages are stamped with it, so a
- * test can move time on without waiting (`ManualClock` from `bertybot/testing`).
+ * The one clock: the peer stamps messages, joins and rendezvous periods with
+ * it and times deferred messages on it, a bot runs its schedules and dates
+ * its tags on it, so a test can move time on without waiting (`ManualClock`
+ * from `bertybot/testing`). Only timers that measure their own intervals
+ * (settle rounds, gossip stream upkeep) read the system's time.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 
