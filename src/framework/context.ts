@@ -9,32 +9,12 @@
  * context is the only way a handler writes: it sees the bot and its
  * conversations read only (`conversations.ts`), never the peer.
  */
-import { InvalidMessageError, MAX_TEXT_LENGTH, type Group, type Logger, type Member, type Peer, type Sender, type Clock } from '../protocol/index.ts'
+import type { Clock, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'
 import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
+import { queueMessage, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
 import type { Transaction } from './store.ts'
 
 export type EventType = 'message' | 'acknowledgement' | 'contactRequest' | 'contactAccepted' | 'groupInvitation' | 'memberJoined' | 'schedule'
-
-/** Persistent key-value state. Values are JSON; writes take effect when the handlers finish. */
-export interface KeyValue {
-  get: <T = unknown>(key: string) => Promise<T | undefined>
-  set: (key: string, value: unknown) => Promise<void>
-  delete: (key: string) => Promise<void>
-}
-
-export interface SendOptions {
-  /** The id of the message this one answers. */
-  replyTo?: string
-  /**
-   * A name for this message, unique to the bot: once it is sent, its id is
-   * recorded under it (`bot.messageIdOf(tag)`, `bot.tagOf(id)`), so that a
-   * later message can answer it and a user's answer to it can be recognised.
-   * Tags are remembered for 30 days.
-   */
-  tag?: string
-  /** Answer the message sent with this tag, even if it is still queued (ignored if there is none). */
-  replyToTag?: string
-}
 
 /** What handlers may ask of the bot itself: nothing that writes. */
 export interface BotView {
@@ -60,24 +40,6 @@ function services (ctx: object): ContextServices {
 
 const BOT_SCOPE = '_bot'
 
-/** Where a message goes: a conversation (or a peer's `Group`), a group id, or a contact's account id. */
-export type Recipient = Conversation | Group | string
-
-/** Queues a message in `tx`, checking it now so that a bad one fails in the handler. */
-export function queueMessage (services: Pick<ContextServices, 'peer' | 'tx'>, to: Recipient, text: string, options: SendOptions = {}): void {
-  const group = typeof to === 'string' ? services.peer.group(to) ?? services.peer.contact(to)?.group : services.peer.group(to.id)
-  if (group === undefined) throw new InvalidMessageError(`no group or contact "${String(to)}" to send to`)
-  if (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`a message is a text of at most ${MAX_TEXT_LENGTH} characters`)
-  services.tx.send({ group: group.id, text, replyTo: options.replyTo, tag: options.tag, replyToTag: options.replyToTag })
-}
-
-function scopedState (services: ContextServices, scope: string): KeyValue {
-  return {
-    get: async <T>(key: string) => await services.tx.get(scope, key) as T | undefined,
-    set: async (key, value) => { services.tx.set(scope, key, value) },
-    delete: async (key) => { services.tx.delete(scope, key) }
-  }
-}
 
 abstract class BaseContext<T extends EventType | 'task'> {
   abstract readonly type: T
@@ -364,4 +326,4 @@ export interface ContextMap {
   schedule: ScheduleContext
 }
 
-export type { ContactView, Conversation, Conversations, Member }
+export type { ContactView, Conversation, Conversations, KeyValue, Member, Recipient, SendOptions }

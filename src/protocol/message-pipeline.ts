@@ -15,6 +15,7 @@
  * those whose every ancestor is settled too; closure is recorded after each
  * scan, oldest first.
  */
+import { once } from './once.ts'
 import { AppMessageType, decodeAppMessage } from './app-messages.ts'
 import type { ChainChanges, DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
@@ -351,17 +352,5 @@ export class MessagePipeline {
       default:
         return drop('unknown-type', `app message type ${message.type} does not belong on the message log`, spent)
     }
-  }
-}
-
-/** Runs `fn` on the first call only; later calls wait for that run. A failed run may be tried again. */
-export function once (fn: () => Promise<void>): () => Promise<void> {
-  let run: Promise<void> | undefined
-  return async () => {
-    run ??= fn().catch((err: unknown) => {
-      run = undefined
-      throw err
-    })
-    await run
   }
 }

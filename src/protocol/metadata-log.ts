@@ -26,7 +26,7 @@ import { groupPayloadSchema } from './log-entry.ts'
 import { unsettledEntries, type HashedEntry, type WalkableLog } from './log-order.ts'
 import type { Logger } from './logger.ts'
 import type { Membership } from './membership.ts'
-import { once } from './message-pipeline.ts'
+import { once } from './once.ts'
 import { receiverChainFrom } from './ratchet.ts'
 import type { StateStore } from './state-store.ts'
 

@@ -1,0 +1,49 @@
+/**
+ * What a handler's context writes, all of it through the handler's
+ * transaction: messages to queue in the outbox and key-value state, which
+ * take effect together once the handlers finish (`context.ts`).
+ */
+import { InvalidMessageError, MAX_TEXT_LENGTH, type Group, type Peer } from '../protocol/index.ts'
+import type { Conversation } from './conversations.ts'
+import type { Transaction } from './store.ts'
+
+/** Persistent key-value state. Values are JSON; writes take effect when the handlers finish. */
+export interface KeyValue {
+  get: <T = unknown>(key: string) => Promise<T | undefined>
+  set: (key: string, value: unknown) => Promise<void>
+  delete: (key: string) => Promise<void>
+}
+
+export interface SendOptions {
+  /** The id of the message this one answers. */
+  replyTo?: string
+  /**
+   * A name for this message, unique to the bot: once it is sent, its id is
+   * recorded under it (`bot.messageIdOf(tag)`, `bot.tagOf(id)`), so that a
+   * later message can answer it and a user's answer to it can be recognised.
+   * Tags are remembered for 30 days.
+   */
+  tag?: string
+  /** Answer the message sent with this tag, even if it is still queued (ignored if there is none). */
+  replyToTag?: string
+}
+
+/** Where a message goes: a conversation (or a peer's `Group`), a group id, or a contact's account id. */
+export type Recipient = Conversation | Group | string
+
+/** Queues a message in `tx`, checking it now so that a bad one fails in the handler. */
+export function queueMessage (services: { peer: Peer, tx: Transaction }, to: Recipient, text: string, options: SendOptions = {}): void {
+  const group = typeof to === 'string' ? services.peer.group(to) ?? services.peer.contact(to)?.group : services.peer.group(to.id)
+  if (group === undefined) throw new InvalidMessageError(`no group or contact "${typeof to === 'string' ? to : to.id}" to send to`)
+  if (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`a message is a text of at most ${MAX_TEXT_LENGTH} characters`)
+  services.tx.send({ group: group.id, text, replyTo: options.replyTo, tag: options.tag, replyToTag: options.replyToTag })
+}
+
+/** The state of `scope` (a conversation, or the bot), read and written through `tx`. */
+export function scopedState (services: { tx: Transaction }, scope: string): KeyValue {
+  return {
+    get: async <T>(key: string) => await services.tx.get(scope, key) as T | undefined,
+    set: async (key, value) => { services.tx.set(scope, key, value) },
+    delete: async (key) => { services.tx.delete(scope, key) }
+  }
+}
