@@ -74,14 +74,19 @@ export class DeviceChains {
    * message `entryHash`, about to be delivered.
    */
   take (device: string, chain: ReceiverChain, counter: number, messageKey: Uint8Array, entryHash: string): TakenKey {
-    const held = this.#held.get(device) ?? new Map<number, Uint8Array>()
-    if (held.size < MAX_HELD_KEYS) {
+    // One map per device, made at once, so that two takes before either delivery share it.
+    let held = this.#held.get(device)
+    if (held === undefined) {
+      held = new Map<number, Uint8Array>()
+      this.#held.set(device, held)
+    }
+    const keys = held
+    if (keys.size < MAX_HELD_KEYS) {
       return {
         beforeDelivery: {
           ops: [],
           after: () => {
-            held.set(counter, messageKey)
-            this.#held.set(device, held)
+            keys.set(counter, messageKey)
             this.#chains.set(device, chain)
           }
         },
@@ -89,10 +94,8 @@ export class DeviceChains {
           // The chain as it is now: later messages of this device may have moved it on.
           ops: [this.putOp(device, this.#chains.get(device) ?? chain, counter)],
           // Let go of the key only now: a chain written before this commit must still carry it.
-          after: () => {
-            held.delete(counter)
-            if (held.size === 0 && this.#held.get(device) === held) this.#held.delete(device)
-          }
+          // (The map stays, empty or not: another take may hold it already.)
+          after: () => { keys.delete(counter) }
         })
       }
     }
