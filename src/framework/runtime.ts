@@ -85,6 +85,7 @@ export class BotRuntime {
   /** How many of `#parts` started. */
   #started = 0
   #accepting = true
+  #stopping: Promise<void> | undefined
 
   /** Opens the store and starts the peer; the other parts start with `start()`. */
   static async open (inputs: RuntimeInputs): Promise<BotRuntime> {
@@ -176,11 +177,16 @@ export class BotRuntime {
     }
   }
 
-  /** Stops what started, in reverse order; a part that fails to stop is logged, and the others still stop. */
+  /** Stops what started, in reverse order, once; a part that fails to stop is logged, and the others still stop. */
   async stop (): Promise<void> {
+    this.#stopping ??= this.#stopParts()
+    await this.#stopping
+  }
+
+  async #stopParts (): Promise<void> {
     this.#accepting = false
+    // The store and the peer were open before any part started.
     const started = this.#parts.slice(0, Math.max(this.#started, 2)).reverse()
-    this.#started = 0
     for (const { name, part } of started) {
       try {
         await part.stop()
