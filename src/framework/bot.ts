@@ -22,7 +22,7 @@ import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { createLogger, namespaced, NotRunningError, type Logger, type Peer, systemClock, type Clock } from '../protocol/index.ts'
 import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
-import { Composer, compose, type Middleware } from './composer.ts'
+import { Composer, compose, type Middleware, type MiddlewareObj } from './composer.ts'
 import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
 import type { CommandContext, Context, ContextMap, EventType, Recipient, ScheduleContext, TaskContext } from './context.ts'
 import { BotError, ConfigError, LifecycleError } from './errors.ts'
@@ -97,13 +97,21 @@ export class Bot<Settings = Record<string, never>> {
   }
 
   /** Middleware that sees every event, before commands and handlers. */
-  use (...middleware: Array<Middleware<Context>>): this {
+  use (...middleware: Array<Middleware<Context> | MiddlewareObj<Context>>): this {
     this.#use.use(...middleware)
     return this
   }
 
+  /** Handlers that run only when `predicate` holds (a type guard narrows their context), after `use` middleware, as `on`'s do. */
+  filter<D extends Context> (predicate: (ctx: Context) => ctx is D, ...handlers: Array<Middleware<D> | MiddlewareObj<D>>): this
+  filter (predicate: (ctx: Context) => boolean, ...handlers: Array<Middleware<Context> | MiddlewareObj<Context>>): this
+  filter (predicate: (ctx: Context) => boolean, ...handlers: Array<Middleware<Context> | MiddlewareObj<Context>>): this {
+    this.#handlers.filter(predicate, ...handlers)
+    return this
+  }
+
   /** Handlers for an event type (or several); the context is typed for it. */
-  on<K extends EventType> (types: K | K[], ...handlers: Array<Middleware<ContextMap[K]>>): this {
+  on<K extends EventType> (types: K | K[], ...handlers: Array<Middleware<ContextMap[K]> | MiddlewareObj<ContextMap[K]>>): this {
     this.#handlers.on(types, ...handlers)
     return this
   }
@@ -263,14 +271,7 @@ export class Bot<Settings = Record<string, never>> {
    * Runs `fn` outside any event (a poller, a webhook) as handlers run: its
    * state writes and messages are committed together when it returns, or not
    * at all if it throws. If state it read was changed meanwhile by a handler,
-   * it runs again, so keep side effects out of it.
-   *
-   * ```ts
-   * await bot.run(async (ctx) => {
-   *   const seen = await ctx.botState.get<string[]>('seen') ?? []
-   *   await ctx.send(groupId, 'new item'); await ctx.botState.set('seen', [...seen, id])
-   * })
-   * ```
+   * it runs again, so keep side effects out of it (the README has an example).
    */
   async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
     return await this.#running().handling.run(fn)

@@ -4,7 +4,7 @@
  */
 export { createBot, Bot, type BotOptions } from './bot.ts'
 export type { BotStats } from './runtime.ts'
-export { Composer, compose, type Middleware, type NextFunction } from './composer.ts'
+export { Composer, compose, inContactConversation, inGroupConversation, type Middleware, type MiddlewareObj, type NextFunction } from './composer.ts'
 export {
   AcknowledgementContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,
   MemberJoinedContext, MessageContext, ScheduleContext, TaskContext,
