@@ -6,6 +6,18 @@
  */
 const PUBLIC_ENTRIES = '^src/(framework/index|protocol/index|bridge/index|framework/testing)[.]ts$'
 
+/** The rule for src/<name>/: it may import its own files, src/types/, and the `index.ts` of each of `below`. */
+function layer (name, below, comment = `src/${name}/ uses the layers below it through their entry points.`, ruleName = `${name}-sees-entries-below`) {
+  const entries = below.length === 0 ? [] : [`^src/(${below.join('|')})/index[.]ts$`]
+  return {
+    name: ruleName,
+    comment,
+    severity: 'error',
+    from: { path: `^src/${name}/` },
+    to: { path: '^src/', pathNot: [`^src/(${name}|types)/`, ...entries] }
+  }
+}
+
 module.exports = {
   forbidden: [
     {
@@ -15,45 +27,13 @@ module.exports = {
       from: {},
       to: { circular: true }
     },
-    {
-      name: 'protocol-is-the-bottom',
-      comment: 'The peer knows nothing of the bot framework or the clients above it.',
-      severity: 'error',
-      from: { path: '^src/protocol/' },
-      to: { path: '^src/', pathNot: '^src/(protocol|types)/' }
-    },
-    {
-      name: 'framework-sees-the-protocol-entry-only',
-      comment: 'The framework uses the peer through src/protocol/index.ts, and nothing above it.',
-      severity: 'error',
-      from: { path: '^src/framework/' },
-      to: { path: '^src/', pathNot: ['^src/(framework|types)/', '^src/protocol/index[.]ts$'] }
-    },
-    {
-      name: 'bridge-is-a-plugin',
-      comment: 'bertybot/bridge uses bertybot and bertybot/protocol as a user\'s plugin would: their entry points only.',
-      severity: 'error',
-      from: { path: '^src/bridge/' },
-      to: { path: '^src/', pathNot: ['^src/(bridge|types)/', '^src/(protocol|framework)/index[.]ts$'] }
-    },
-    {
-      name: 'client-sees-entries-below',
-      severity: 'error',
-      from: { path: '^src/client/' },
-      to: { path: '^src/', pathNot: ['^src/(client|types)/', '^src/(protocol|framework)/index[.]ts$'] }
-    },
-    {
-      name: 'web-sees-entries-below',
-      severity: 'error',
-      from: { path: '^src/web/' },
-      to: { path: '^src/', pathNot: ['^src/(web|types)/', '^src/(protocol|framework|client)/index[.]ts$'] }
-    },
-    {
-      name: 'cli-sees-entries-below',
-      severity: 'error',
-      from: { path: '^src/cli/' },
-      to: { path: '^src/', pathNot: ['^src/(cli|types)/', '^src/(protocol|framework|bridge|client|web)/index[.]ts$'] }
-    },
+    // Each folder of src/ sees itself and the entry points of the layers below it, nothing else.
+    layer('protocol', [], 'The peer knows nothing of the bot framework or the clients above it.', 'protocol-is-the-bottom'),
+    layer('framework', ['protocol'], 'The framework uses the peer through src/protocol/index.ts, and nothing above it.', 'framework-sees-the-protocol-entry-only'),
+    layer('bridge', ['protocol', 'framework'], 'bertybot/bridge uses bertybot and bertybot/protocol as a user\'s plugin would: their entry points only.', 'bridge-is-a-plugin'),
+    layer('client', ['protocol', 'framework']),
+    layer('web', ['protocol', 'framework', 'client']),
+    layer('cli', ['protocol', 'framework', 'bridge', 'client', 'web']),
     {
       name: 'bots-and-templates-use-the-package',
       comment: 'A bot imports `bertybot` (and bertybot/protocol, bertybot/testing) by name, as a user\'s bot does.',

@@ -189,14 +189,13 @@ export class Scheduler<H> {
   /** When `name` runs next after `from` (now by default), on the bot's clock. */
   nextRun (name: string, from = this.#clock.now()): Date | undefined {
     const entry = this.#entries.find((e) => e.name === name)
-    if (entry === undefined) return undefined
-    if (entry.task === undefined) return entry.at !== undefined && entry.at > from ? new Date(entry.at) : undefined
-    return nextMatch(entry.task, from)
+    return entry === undefined ? undefined : nextRunOf(entry, from)
   }
 
   /** The schedules, with when each runs next (once started). */
   list (): Array<Schedule & { nextRun: Date | undefined }> {
-    return this.#entries.map((entry) => ({ ...describe(entry), nextRun: this.#running === undefined ? undefined : this.nextRun(entry.name) }))
+    const from = this.#clock.now()
+    return this.#entries.map((entry) => ({ ...describe(entry), nextRun: this.#running === undefined ? undefined : nextRunOf(entry, from) }))
   }
 
   /** Catches up on missed occurrences (their last runs are in `store`), then has `run` run each schedule when due. */
@@ -310,6 +309,11 @@ export class Scheduler<H> {
     }
     return undefined
   }
+}
+
+function nextRunOf (entry: Entry<unknown>, from: number): Date | undefined {
+  if (entry.task === undefined) return entry.at !== undefined && entry.at > from ? new Date(entry.at) : undefined
+  return nextMatch(entry.task, from)
 }
 
 function describe ({ name, expression, once, timezone, missed }: Schedule): Schedule {

@@ -150,16 +150,17 @@ export class BotStore {
 
   /**
    * @internal Writes `ops` at once, unless a state key in `reads` was written
-   * since its version was taken (`StateConflictError`).
+   * since its version was taken (`StateConflictError`); `handled` are the
+   * events `ops` puts in the journal.
    */
-  async commitBatch (ops: Op[], reads: ReadonlyMap<string, number>, writes: Iterable<string>): Promise<void> {
+  async commitBatch (ops: Op[], reads: ReadonlyMap<string, number>, writes: Iterable<string>, handled: readonly string[]): Promise<void> {
     const commit = this.#commits.then(async () => {
       for (const [key, version] of reads) {
         if (this.stateVersion(key) !== version) throw new StateConflictError(key)
       }
       await this.#writes.batch(ops)
       for (const key of writes) this.#versions.set(key, this.stateVersion(key) + 1)
-      for (const op of ops) if (op.type === 'put' && op.sublevel === this.#journal) this.#journaled.add(op.key)
+      for (const key of handled) this.#journaled.add(key)
     })
     this.#commits = commit.catch(() => {})
     await commit
@@ -370,11 +371,15 @@ export class Transaction {
     }
     const queued = this.#outbox.map((message) => ({ seq: nextSeq(), ...message }))
     for (const { seq, ...message } of queued) ops.push({ type: 'put', sublevel: outbox, key: seqKey(seq), value: json(message) })
+    const handled: string[] = []
     for (const mark of this.#marks) {
-      if (mark.journal !== undefined) ops.push({ type: 'put', sublevel: journal, key: mark.journal, value: new Uint8Array() })
+      if (mark.journal !== undefined) {
+        ops.push({ type: 'put', sublevel: journal, key: mark.journal, value: new Uint8Array() })
+        handled.push(mark.journal)
+      }
       if (mark.schedule !== undefined) ops.push({ type: 'put', sublevel: schedules, key: mark.schedule.name, value: json({ lastRun: mark.schedule.lastRun }) })
     }
-    await this.#store.commitBatch(ops, this.#reads, this.#state.keys())
+    await this.#store.commitBatch(ops, this.#reads, this.#state.keys(), handled)
     return queued
   }
 }
