@@ -237,8 +237,8 @@ export class MessagePipeline {
     this.#deferTimer.unref()
   }
 
-  /** Records what became of an entry; a plain status goes into `pending` when given, to be written with others. */
-  async #settle (entry: HashedEntry, outcome: Exclude<Outcome, { kind: 'defer' }>, whenHandled: StateOp[], pending?: PendingWrites): Promise<void> {
+  /** Records what became of an entry, writing `alsoWrite` with it; a plain status goes into `pending` when given, to be written with others. */
+  async #settle (entry: HashedEntry, outcome: Exclude<Outcome, { kind: 'defer' }>, alsoWrite: StateOp[], pending?: PendingWrites): Promise<void> {
     const { state, events, logger } = this.#deps
     if (outcome.kind === 'deliver') {
       await state.batch(outcome.changes.ops)
@@ -250,7 +250,7 @@ export class MessagePipeline {
         const keyChanges = outcome.whenHandled()
         await state.batch([
           ...keyChanges.ops,
-          ...whenHandled,
+          ...alsoWrite,
           state.setStatusOp(this.#groupId, 'messages', entry.hash, 'handled'),
           ...(closes ? [state.closeOp(this.#groupId, entry.hash)] : [])
         ])
@@ -269,12 +269,12 @@ export class MessagePipeline {
     if (outcome.status === 'dropped') {
       logger.warn({ entry: entry.hash, reason: outcome.reason, detail: outcome.detail }, 'dropped a message entry')
     }
-    if (pending !== undefined && outcome.changes === undefined && whenHandled.length === 0) {
+    if (pending !== undefined && outcome.changes === undefined && alsoWrite.length === 0) {
       pending.ops.push(state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status))
       pending.settled.add(entry.hash)
       return
     }
-    await state.batch([...(outcome.changes?.ops ?? []), ...whenHandled, state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status)])
+    await state.batch([...(outcome.changes?.ops ?? []), ...alsoWrite, state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status)])
     outcome.changes?.after?.()
     this.#settled.add(entry.hash)
   }
