@@ -48,6 +48,22 @@ describe('sealed messages, for durable outboxes', () => {
     expect(inbox.items.map((m) => m.text)).toEqual(['sealed once', 'next'])
     await expect(ga!.sendSealed({ group: 'another group', bytes: sealed.bytes })).rejects.toThrow(/sealed for group/)
   })
+
+  it('carry the sender\'s chain key to new members only once in the log: a sealed message lost in a crash leaves the next one to carry it', async () => {
+    const alice = await startPeer({ displayName: 'alice' })
+    const bob = await startPeer({ displayName: 'bob' })
+    // Bob joins after alice's device was announced: her key reaches him with her first message.
+    const [ga] = await formGroup([alice.peer, bob.peer])
+    const inbox = new Inbox<MessageEvent>(bob.peer, 'message')
+    // Sealed, its counter spent, then the process dies before anyone stored the bytes.
+    await ga!.seal({ text: 'lost with the crash' })
+    await alice.peer.stop()
+
+    const again = await startPeer({ dataDir: alice.dataDir })
+    await again.peer.group(ga!.id)!.send({ text: 'after the restart' })
+    await inbox.until('bob to read the message after the restart', (ms) => ms.some((m) => m.text === 'after the restart'))
+    expect(inbox.items.map((m) => m.text)).toEqual(['after the restart'])
+  })
 })
 
 describe('manual delivery', () => {

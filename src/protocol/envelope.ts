@@ -179,12 +179,19 @@ export function openChainKey (member: SigningKeyPair, devicePublicKey: Uint8Arra
 }
 
 const messageEnvelopeSchema = z.object({ h: bytes(), n: nonceBytes, b: bytes() })
-const messageHeadersSchema = z.object({ c: uint.min(1), d: publicKeyBytes, s: signatureBytes })
+/**
+ * A message's headers, sealed with the group secret. `k`: the sender's chain
+ * key sealed to the members who had not had it (its first message after they
+ * joined), so that the message they need it for carries it.
+ */
+const messageHeadersSchema = z.object({ c: uint.min(1), d: publicKeyBytes, s: signatureBytes, k: sealedChainKeysSchema.optional() })
 
 export interface MessageHeaders {
   counter: number
   device: Uint8Array
   signature: Uint8Array
+  /** The sender's chain, sealed to members who did not have it yet. */
+  chainKeys?: SealedChainKeys
 }
 
 /** Wesh `uint64AsNonce`: each message key is used once, so the counter is nonce enough. */
@@ -196,8 +203,9 @@ function messageSigned (groupPublicKey: Uint8Array, counter: number, plaintext: 
   return concatBytes(DOMAIN_MESSAGE, groupPublicKey, uint64BE(counter), plaintext)
 }
 
-export function sealMessage (secret: Uint8Array, groupPublicKey: Uint8Array, device: SigningKeyPair, counter: number, messageKey: Uint8Array, plaintext: Uint8Array): Uint8Array {
-  const headers = encodeCbor({ c: counter, d: device.publicKey, s: sign(device, messageSigned(groupPublicKey, counter, plaintext)) })
+export function sealMessage (secret: Uint8Array, groupPublicKey: Uint8Array, device: SigningKeyPair, counter: number, messageKey: Uint8Array, plaintext: Uint8Array, chainKeys?: SealedChainKeys): Uint8Array {
+  const signature = sign(device, messageSigned(groupPublicKey, counter, plaintext))
+  const headers = encodeCbor(chainKeys === undefined ? { c: counter, d: device.publicKey, s: signature } : { c: counter, d: device.publicKey, s: signature, k: chainKeys })
   const n = randomBytes(NONCE_SIZE)
   return encodeCbor({ h: sealSecretbox(secret, n, headers), n, b: sealSecretbox(messageKey, bodyNonce(counter), plaintext) })
 }
@@ -211,7 +219,9 @@ export function openMessageHeaders (secret: Uint8Array, payload: Uint8Array): { 
   if (plain === undefined) return { ok: false, reason: 'wrong-key', detail: 'headers not sealed with this group\'s secret' }
   const headers = decodeCbor(plain, messageHeadersSchema, (r) => { detail = r })
   if (headers === undefined) return { ok: false, reason: 'malformed', detail }
-  return { ok: true, headers: { counter: headers.c, device: headers.d, signature: headers.s }, sealedBody: envelope.b }
+  const opened: MessageHeaders = { counter: headers.c, device: headers.d, signature: headers.s }
+  if (headers.k !== undefined) opened.chainKeys = headers.k
+  return { ok: true, headers: opened, sealedBody: envelope.b }
 }
 
 /** Second step: the body, with the message key of the headers' counter, checked against the device signature. */

@@ -2,12 +2,12 @@
  * What this device writes to a group: its own chain (WESH.md §2.4), the
  * messages sealed with it, and the metadata entries it posts. One task at a
  * time, in order: the chain moves on by each message exactly once, and a
- * member who joined since our last message gets our chain key (sealed to it,
- * on the metadata log) before the message it is needed for.
+ * member who joined since our last message gets our chain key (sealed to it)
+ * in the headers of the next message, the first it needs it for.
  */
 import PQueue from 'p-queue'
 import { appMessageSchema, encodeAppMessage, type AppMessage } from './app-messages.ts'
-import { equalBytes } from './crypto.ts'
+import { equalBytes, sha256 } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
 import { BertybotError, NotRunningError } from './errors.ts'
@@ -19,7 +19,7 @@ import type { StoredEntry } from './log-entry.ts'
 import type { LogSync } from './log-sync.ts'
 import type { Membership } from './membership.ts'
 import { nextSendingKey, newSenderChain, type SenderChain } from './ratchet.ts'
-import type { StateStore } from './state-store.ts'
+import type { StateOp, StateStore } from './state-store.ts'
 
 /** How far back `sendSealedMany` looks for the same message already sent. */
 const RESEND_LOOKBACK = 256
@@ -50,8 +50,18 @@ export class GroupSender {
   readonly #queue = new PQueue({ concurrency: 1 })
   /** Our chain, mirrored from the state database (only queued tasks touch it). */
   #ownChain: SenderChain
-  /** Members our chain key was sealed to (mirrors the state database; only queued tasks change it). */
+  /** Members our chain key was sealed to, in an entry in a log (mirrors the state database; only queued tasks change it). */
   readonly #chainKeySentTo: Set<string>
+  /**
+   * Sealed messages not in the log yet that carry our chain key, by their
+   * bytes' digest, with the members it is sealed to: they count as served once
+   * the message is appended (in that write), so a crash that loses the sealed
+   * bytes leaves them to be served again. In memory only, as is what a restart
+   * forgets: then the next message carries the key again.
+   */
+  readonly #sharesInFlight = new Map<string, string[]>()
+  /** The members of `#sharesInFlight`, not served again while it is on its way. */
+  readonly #sharingWith = new Set<string>()
 
   /** Reads our chain (making it the first time) and whom it was shared with. */
   static async open (deps: GroupSenderDeps): Promise<GroupSender> {
@@ -73,13 +83,14 @@ export class GroupSender {
   /** Seals and sends an app message at once; resolves with its entry's hash. */
   async send (message: AppMessage): Promise<string> {
     const plaintext = encodeChecked(message)
-    const { state, messages, sync, groupId } = this.#deps
+    const { messages, sync } = this.#deps
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
     return await this.#queue.add(async () => {
-      const { sealed, chain } = await this.#sealAhead([plaintext])
+      const ahead = await this.#sealAhead([plaintext])
       // The chain moves on in the write that stores the entry: a crash leaves both or neither, and it leaves after.
-      const [entry] = await messages.append(sealed, [state.putOwnChainOp(groupId, chain)])
-      this.#ownChain = chain
+      const [entry] = await messages.append(ahead.sealed, [ahead.chainOp, ...ahead.share.ops])
+      ahead.committed()
+      ahead.share.committed()
       await sync.publish(messages.address, [entry as StoredEntry])
       return (entry as StoredEntry).hash
     })
@@ -93,8 +104,14 @@ export class GroupSender {
     const sealed = await this.#queue.add(async () => {
       const ahead = await this.#sealAhead(plaintexts)
       // A crash may skip counters, never reuse one.
-      await state.batch([state.putOwnChainOp(groupId, ahead.chain)])
-      this.#ownChain = ahead.chain
+      await state.batch([ahead.chainOp])
+      ahead.committed()
+      // Who the first one serves our chain key to is written when it is appended (`sendSealed`).
+      const served = ahead.share.recipients
+      if (served.length > 0) {
+        this.#sharesInFlight.set(digestOf(ahead.sealed[0] as Uint8Array), served)
+        for (const account of served) this.#sharingWith.add(account)
+      }
       return ahead.sealed
     })
     return sealed.map((bytes) => ({ group: groupId, bytes }))
@@ -102,8 +119,14 @@ export class GroupSender {
 
   /** Sends sealed messages in order, in one append, but those already in the log (unless `mayBeSent` is false); resolves with their ids. */
   async sendSealed (sealed: SealedMessage[], mayBeSent: boolean): Promise<string[]> {
-    const { messages, sync } = this.#deps
+    const { messages, sync, state, groupId } = this.#deps
     return await this.#queue.add(async () => {
+      // Messages carrying our chain key: the members it serves are recorded with the append (or were, if it is in the log already).
+      const served = this.#sharesInFlight.size === 0 ? [] : sealed.flatMap((message) => {
+        const digest = digestOf(message.bytes)
+        const accounts = this.#sharesInFlight.get(digest)
+        return accounts === undefined ? [] : [{ digest, accounts }]
+      })
       const ids: Array<string | undefined> = sealed.map(() => undefined)
       if (mayBeSent) {
         for await (const entry of messages.recent(RESEND_LOOKBACK)) {
@@ -114,9 +137,17 @@ export class GroupSender {
       }
       const unsent = sealed.flatMap((message, i) => ids[i] === undefined ? [{ i, bytes: message.bytes }] : [])
       if (unsent.length > 0) {
-        const entries = await messages.append(unsent.map((message) => message.bytes))
+        const servedOps = served.flatMap(({ accounts }) => accounts.map((account) => state.chainKeySentOp(groupId, account)))
+        const entries = await messages.append(unsent.map((message) => message.bytes), servedOps)
         await sync.publish(messages.address, entries)
         unsent.forEach(({ i }, k) => { ids[i] = (entries[k] as StoredEntry).hash })
+      }
+      for (const { digest, accounts } of served) {
+        this.#sharesInFlight.delete(digest)
+        for (const account of accounts) {
+          this.#sharingWith.delete(account)
+          this.#chainKeySentTo.add(account)
+        }
       }
       return ids as string[]
     })
@@ -133,7 +164,11 @@ export class GroupSender {
    */
   async announceDevice (fields: Record<string, unknown>): Promise<void> {
     await this.#queue.add(async () => {
-      await this.#shareChainKey(async (k) => await this.#post(MetadataEventType.MemberDeviceAdded, { ...fields, k }), { evenIfNone: true })
+      const share = this.#shareChainKey()
+      await this.#post(MetadataEventType.MemberDeviceAdded, { ...fields, k: share.sealed ?? this.#sealChainKeyTo([]) })
+      // After the entry: a crash in between serves them again, which costs a box, never a reader.
+      await this.#deps.state.batch(share.ops)
+      share.committed()
     })
   }
 
@@ -150,52 +185,76 @@ export class GroupSender {
   }
 
   /**
-   * Seals our chain key to each member it was not sealed to yet (Wesh
+   * Our chain key sealed to each member it was not sealed to yet (Wesh
    * `SendSecret`, once per member), so they read what we send from now on:
-   * all of them in one entry, which `post` makes (a DeviceChainKeyAdded by
-   * default). Queued tasks only: before the first message after members
-   * joined (`#sealAhead`), and in the entry that announces our device.
+   * all of them in one box list, carried by the first message after they
+   * joined (or by the entry that announces our device), with the writes
+   * that record them as served. Queued tasks only.
    *
-   * Wesh sends it to each member as soon as it sees them join: in a group of
-   * a hundred that is ten thousand entries, each carried to every member,
-   * for chains most of whose owners never send. Here a device that never
-   * sends shares nothing, and one that does shares once with everyone new.
+   * Wesh posts it on the metadata log to each member as soon as it sees them
+   * join: in a group of a hundred that is ten thousand entries, each carried
+   * to every member, for chains most of whose owners never send. Here a
+   * device that never sends shares nothing; one that does shares once with
+   * everyone new, in the message they need it for, so that reading it waits
+   * on no other entry.
    */
-  async #shareChainKey (
-    post: (sealed: SealedChainKeys) => Promise<string> = async (k) => await this.#post(MetadataEventType.DeviceChainKeyAdded, { k }),
-    options: { evenIfNone?: boolean } = {}
-  ): Promise<void> {
-    const { identity, state, membership, keys, groupId, contactKey } = this.#deps
+  #shareChainKey (): ChainKeyShare {
+    const { identity, state, membership, groupId, contactKey } = this.#deps
     const recipients = new Map<string, Uint8Array>()
     // In a contact group the other member is known before it shows up (Wesh does the same).
     if (contactKey !== undefined) recipients.set(keyToId(contactKey), contactKey)
     for (const member of membership.list()) recipients.set(member.account, membership.accountKey(member.account) as Uint8Array)
     recipients.delete(keyToId(identity.account.publicKey))
     for (const account of this.#chainKeySentTo) recipients.delete(account)
-    if (recipients.size === 0 && options.evenIfNone !== true) return
-    await post(sealChainKeys(identity.device, [...recipients.values()], keys.publicKey, this.#ownChain))
-    await state.batch([...recipients.keys()].map((account) => state.chainKeySentOp(groupId, account)))
-    for (const account of recipients.keys()) this.#chainKeySentTo.add(account)
+    for (const account of this.#sharingWith) recipients.delete(account)
+    if (recipients.size === 0) return { sealed: undefined, recipients: [], ops: [], committed: () => {} }
+    return {
+      sealed: this.#sealChainKeyTo([...recipients.values()]),
+      recipients: [...recipients.keys()],
+      ops: [...recipients.keys()].map((account) => state.chainKeySentOp(groupId, account)),
+      committed: () => { for (const account of recipients.keys()) this.#chainKeySentTo.add(account) }
+    }
   }
 
-  /** Seals each with the next key of our chain, in order: the chain to write before any of them leaves. Queued tasks only. */
-  async #sealAhead (plaintexts: Uint8Array[]): Promise<{ sealed: Uint8Array[], chain: SenderChain }> {
-    const { keys, identity, groupId } = this.#deps
+  #sealChainKeyTo (members: Uint8Array[]): SealedChainKeys {
+    const { identity, keys } = this.#deps
+    return sealChainKeys(identity.device, members, keys.publicKey, this.#ownChain)
+  }
+
+  /**
+   * Seals each with the next key of our chain, in order, the first with our
+   * chain key for members new since our last message: the chain to write
+   * before any of them leaves, and what to mirror once it is written; the
+   * share, to record with the entry that carries it. Queued tasks only.
+   */
+  async #sealAhead (plaintexts: Uint8Array[]): Promise<{ sealed: Uint8Array[], chainOp: StateOp, committed: () => void, share: ChainKeyShare }> {
+    const { keys, identity, groupId, state } = this.#deps
     if (this.#deps.closed()) throw new NotRunningError(`group ${groupId} is closed`)
-    // Members who joined since our last message get our chain key first, so they can read these.
-    await this.#shareChainKey()
+    const share = this.#shareChainKey()
     let chain = this.#ownChain
     const steps = plaintexts.map(() => {
       const step = nextSendingKey(chain, keys.publicKey)
       chain = step.chain
       return step
     })
-    const sealed = steps.map((step, i) => sealMessage(keys.secret, keys.publicKey, identity.device, step.counter, step.messageKey, plaintexts[i] as Uint8Array))
-    return { sealed, chain }
+    const sealed = steps.map((step, i) => sealMessage(keys.secret, keys.publicKey, identity.device, step.counter, step.messageKey, plaintexts[i] as Uint8Array, i === 0 ? share.sealed : undefined))
+    return { sealed, chainOp: state.putOwnChainOp(groupId, chain), committed: () => { this.#ownChain = chain }, share }
   }
 }
 
 /** Encodes an app message of ours, refusing one that receivers would drop. */
+/** Our chain key sealed to members who lack it, and the writes that record them as served. */
+interface ChainKeyShare {
+  sealed: SealedChainKeys | undefined
+  recipients: string[]
+  ops: StateOp[]
+  committed: () => void
+}
+
+function digestOf (bytes: Uint8Array): string {
+  return keyToId(sha256(bytes))
+}
+
 function encodeChecked (message: AppMessage): Uint8Array {
   const checked = appMessageSchema.safeParse(message)
   if (!checked.success) throw new InvalidMessageError(checked.error.issues[0]?.message ?? 'invalid message')

@@ -3,8 +3,9 @@
  *
  * Metadata log (WESH.md §2.5): applied by `MetadataLog` (`metadata-log.ts`),
  * read whole each time the group opens. This device announces itself there
- * (`MemberDeviceAdded`) and seals its chain key to the members it has not
- * sealed it to before its next message (`DeviceChainKeyAdded`).
+ * (`MemberDeviceAdded`, with its chain key sealed to the members it knows);
+ * members who join later get the key in the headers of its next message
+ * (`group-sender.ts`).
  *
  * Message log: turned into events by the `MessagePipeline`.
  */
@@ -226,7 +227,10 @@ export class OpenGroup implements Group {
       logger: this.#logger,
       contact: this.contact,
       onMemberSeen: (account) => { this.#deps.onMemberSeen(this, account) },
-      onNewChains: async (devices) => { for (const device of devices) await this.#pipeline.retryWaiting(device) }
+      onNewlyReadable: async (devices) => {
+        // One read of who is waited for, rather than one per device: a group's whole metadata log is applied at each open.
+        for (const device of await state.waitingDevices(this.id)) if (devices.has(device)) await this.#pipeline.retryWaiting(device)
+      }
     })
     this.#pipeline = new MessagePipeline({
       group: this,

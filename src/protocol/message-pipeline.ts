@@ -19,7 +19,7 @@ import { once } from './once.ts'
 import { AppMessageType, decodeAppMessage } from './app-messages.ts'
 import type { ChainChanges, DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
-import { openMessageBody, openMessageHeaders } from './envelope.ts'
+import { openChainKeys, openMessageBody, openMessageHeaders, type MessageHeaders } from './envelope.ts'
 import type { DropReason } from './errors.ts'
 import type { DeliverableEventName, DeliveringEmitter, PeerEvents, Sender } from './events.ts'
 import type { Group } from './handles.ts'
@@ -29,7 +29,7 @@ import { BoundedSet, groupPayloadSchema } from './log-entry.ts'
 import { byCausalOrder, unsettledEntries, type HashedEntry, type WalkableLog } from './log-order.ts'
 import type { Logger } from './logger.ts'
 import type { Membership } from './membership.ts'
-import { takeMessageKey } from './ratchet.ts'
+import { receiverChainFrom, takeMessageKey, type ReceiverChain } from './ratchet.ts'
 import type { EntryStatus, StateOp, StateStore } from './state-store.ts'
 
 /** How often at most a scan walks back to the closed entries rather than to the quiet ones (see `#quiet`). */
@@ -83,6 +83,8 @@ export class MessagePipeline {
   readonly #fresh = new BoundedSet<string>(50_000)
   /** Entries delivered this session and not yet marked handled: not delivered again until a restart. */
   readonly #awaitingHandled = new Set<string>()
+  /** Devices whose chain came in a message's headers during this scan: messages of theirs that waited may open now. */
+  readonly #newChains = new Set<string>()
   /**
    * Entries that need nothing more from a scan this session: settled, or
    * delivered and awaiting their handler, with all behind them closed or quiet.
@@ -166,6 +168,10 @@ export class MessagePipeline {
     for (const entry of entries) {
       const done = this.#settled.has(entry.hash) || this.#awaitingHandled.has(entry.hash)
       if (done && entry.next.every((parent) => this.#quiet.has(parent) || this.#closedEntries.has(parent))) this.#quiet.add(entry.hash)
+    }
+    for (const device of this.#newChains) {
+      this.#newChains.delete(device)
+      await this.retryWaiting(device)
     }
     this.#armDeferTimer()
   }
@@ -279,6 +285,21 @@ export class MessagePipeline {
     this.#settled.add(entry.hash)
   }
 
+  /**
+   * The sender's chain from the box sealed to us in a message's headers (its
+   * first message since we joined), if it carries one. Written with what the
+   * message's key writes, like any chain moved on by a message; until then a
+   * restart opens the box again.
+   */
+  #chainFromHeaders (device: string, headers: MessageHeaders): ReceiverChain | undefined {
+    if (headers.chainKeys === undefined) return undefined
+    const { identity, keys } = this.#deps
+    const shared = openChainKeys(identity.account, headers.device, keys.publicKey, headers.chainKeys)
+    if (shared === undefined) return undefined
+    this.#newChains.add(device)
+    return receiverChainFrom(shared)
+  }
+
   /** Opens one entry: what to deliver, or why it is settled without delivery, or why it must wait. */
   async #open (entry: HashedEntry): Promise<Outcome> {
     const { identity, state, keys, membership, chains } = this.#deps
@@ -293,7 +314,7 @@ export class MessagePipeline {
     if (device === keyToId(identity.device.publicKey)) return { kind: 'settle', status: 'own' }
     const member = membership.memberOf(device)
     if (member === undefined) return { kind: 'defer', device, why: 'sender device not yet seen on the metadata log' }
-    const chain = await chains.get(device)
+    const chain = await chains.get(device) ?? this.#chainFromHeaders(device, headers)
     if (chain === undefined) return { kind: 'defer', device, why: 'no chain key from the sender yet' }
 
     let messageKey: Uint8Array

@@ -48,12 +48,16 @@ export interface MetadataLogDeps {
   contact: string | undefined
   /** Told of every other account seen with a device in the group (contacts learn of acceptances this way). */
   onMemberSeen: (account: string) => void
-  /** Told of devices whose chain key just came: messages that waited for it may open now. */
-  onNewChains: (devices: Set<string>) => Promise<void>
+  /**
+   * Told of devices whose waiting messages may open now: their chain key
+   * just came, or they just became known (their chain comes in their messages).
+   */
+  onNewlyReadable: (devices: Set<string>) => Promise<void>
 }
 
 interface FollowUps {
-  newChains: Set<string>
+  /** Devices with a new chain, or newly known. */
+  newlyReadable: Set<string>
   /** DeviceAdded entries of new members, by entry hash, with the device that joined. */
   joined: Map<string, string>
 }
@@ -96,7 +100,7 @@ export class MetadataLog {
   /** Applies the entries not applied yet, oldest first; resolves with how many there were. */
   async scan (): Promise<number> {
     const entries = await unsettledEntries(this.#deps.log, (hash) => this.#applied.has(hash))
-    const followUps: FollowUps = { newChains: new Set(), joined: new Map() }
+    const followUps: FollowUps = { newlyReadable: new Set(), joined: new Map() }
     for (const entry of entries) {
       await this.#apply(entry, followUps)
       this.#applied.add(entry.hash)
@@ -108,7 +112,7 @@ export class MetadataLog {
     }
     // After the whole batch, so that a display name posted with the device is known.
     for (const [entryHash, device] of followUps.joined) await this.#deliverMemberJoined(entryHash, device)
-    if (followUps.newChains.size > 0) await this.#deps.onNewChains(followUps.newChains)
+    if (followUps.newlyReadable.size > 0) await this.#deps.onNewlyReadable(followUps.newlyReadable)
     return entries.length
   }
 
@@ -149,6 +153,7 @@ export class MetadataLog {
         if (deviceId === keyToId(identity.device.publicKey)) this.#ownDeviceAnnounced = true
         if (added.info !== undefined) this.#applyInfo(entry, deviceId, added.info)
         if (account === ownAccount) return
+        followUps.newlyReadable.add(deviceId)
         if (added.k !== undefined) await this.#acceptChainKey(entry, device, added.k, followUps)
         if (newMember) {
           followUps.joined.set(entry.hash, deviceId)
@@ -209,7 +214,7 @@ export class MetadataLog {
     const chain = receiverChainFrom(shared)
     await state.batch([chains.putOp(deviceId, chain)])
     chains.remember(deviceId, chain)
-    followUps.newChains.add(deviceId)
+    followUps.newlyReadable.add(deviceId)
   }
 
   async #deliverMemberJoined (entryHash: string, deviceId: string): Promise<void> {
