@@ -22,7 +22,7 @@ export function setupAlertCommands (app: BridgeApp): void {
 
   /** The client, if the sender may use it here; otherwise replies why not. */
   const allowed = async (ctx: CommandContext<unknown>): Promise<AlertmanagerClient | undefined> => {
-    const inRouteGroup = ctx.group.kind === 'multi-member' && app.routes().list().some((r) => r.to.includes(ctx.group.id) || r.matchers.some((m) => m.to.includes(ctx.group.id)))
+    const inRouteGroup = ctx.group.kind === 'multi-member' && app.routes.list().some((r) => r.to.includes(ctx.group.id) || r.matchers.some((m) => m.to.includes(ctx.group.id)))
     if (!inRouteGroup && !app.options.isAdmin(ctx.sender.account)) {
       await ctx.reply(REFUSAL)
       return undefined

@@ -7,7 +7,8 @@ import type { Group } from '../protocol/index.ts'
 import type { Bot } from '../framework/index.ts'
 import type { AlertmanagerClient } from './alertmanager-api.ts'
 import type { BridgeDelivery } from './delivery.ts'
-import type { Route, RouteStore } from './routes.ts'
+import type { ServedRoutes } from './route-state.ts'
+import type { Route } from './routes.ts'
 import type { WebhookSource } from './source.ts'
 
 export interface BridgeOptions {
@@ -41,7 +42,8 @@ export interface BridgeApp {
   readonly bot: Bot<unknown>
   readonly options: BridgeOptions
   readonly sources: ReadonlyMap<string, WebhookSource>
-  readonly routes: () => RouteStore
+  /** The routes served; a command changes them through `routes.in(ctx)`. */
+  readonly routes: ServedRoutes
   readonly delivery: BridgeDelivery
   readonly alertmanager: AlertmanagerClient | undefined
   readonly urlOf: (route: Pick<Route, 'source' | 'name'>) => string

@@ -1,14 +1,15 @@
 /**
  * `/bridge ...`: admins make, list, re-key and remove webhook routes from the
  * chat. A secret is only ever told in the admin's 1:1 conversation with the
- * bot, never in a group. Routes are written to disk before the answer is
- * queued; a command handled again (after a crash) finds the route it made
- * (`madeBy`) and answers the same.
+ * bot, never in a group. A command reads and changes the routes in its own
+ * transaction (`route-state.ts`): the route and the answer are committed
+ * together, or, after a crash, neither, and the command is handled again.
  */
 import { z } from 'zod'
 import type { CommandContext, Conversation } from '../framework/index.ts'
 import type { BridgeApp } from './bridge-app.ts'
 import { formatMatchers, parseMatcher } from './matchers.ts'
+import type { RouteChanges } from './route-state.ts'
 import { newSecret, routeNameSchema, type Route } from './routes.ts'
 
 const REFUSAL = 'Sorry, only the admins of this bot can manage webhook routes.'
@@ -26,13 +27,13 @@ export function setupBridgeCommands (app: BridgeApp): void {
     const name = routeNameSchema.safeParse(ctx.args.name)
     if (!name.success) return await ctx.reply(`"${ctx.args.name}": ${name.error.issues[0]?.message ?? 'not a route name'}.`)
     if (!app.sources.has(ctx.args.source)) return await ctx.reply(`There is no webhook source "${ctx.args.source}": use one of ${kinds()}.`)
-    const store = app.routes()
-    const existing = store.get(name.data)
+    const routes = await app.routes.in(ctx)
+    const existing = routes.get(name.data)
     if (existing !== undefined) {
       if (existing.madeBy === ctx.message.id) return await tell(app, ctx, existing, 'ready')
       return await ctx.reply(`There is a route named ${name.data} already: /bridge rotate ${name.data} gives it a new secret, /bridge rm ${name.data} removes it.`)
     }
-    const target = await targetGroups(app, ctx, ctx.args.to, name.data)
+    const target = await targetGroups(app, routes, ctx, ctx.args.to, name.data)
     if ('error' in target) return await ctx.reply(target.error)
     const route: Route = {
       name: name.data,
@@ -44,7 +45,7 @@ export function setupBridgeCommands (app: BridgeApp): void {
       createdAt: new Date(bot.clock.now()).toISOString(),
       madeBy: ctx.message.id
     }
-    await store.put(route)
+    await routes.put(route)
     ctx.afterCommit(() => { bot.log.info({ route: route.name, source: route.source, by: ctx.sender.account }, 'webhook route added') })
     await tell(app, ctx, route, 'ready', target.created)
   })
@@ -55,7 +56,8 @@ export function setupBridgeCommands (app: BridgeApp): void {
     description: 'send a route\'s alerts whose labels match to other groups: /bridge match <name> severity="critical" --to <group> (admins)'
   }, async (ctx) => {
     if (!app.options.isAdmin(ctx.sender.account)) return await ctx.reply(REFUSAL)
-    const route = await chatRoute(app, ctx, ctx.args.name)
+    const routes = await app.routes.in(ctx)
+    const route = await chatRoute(routes, ctx, ctx.args.name)
     if (route === undefined) return
     const words = ctx.args.matchers.split(/\s+/).filter((w) => w !== '')
     try {
@@ -63,16 +65,16 @@ export function setupBridgeCommands (app: BridgeApp): void {
     } catch (err) {
       return await ctx.reply(`${(err as Error).message}. A matcher is like severity="critical" or instance=~"db-.*".`)
     }
-    const target = await targetGroups(app, ctx, ctx.args.to, route.name)
+    const target = await targetGroups(app, routes, ctx, ctx.args.to, route.name)
     if ('error' in target) return await ctx.reply(target.error)
     const rule = { match: words, to: target.groups.map((g) => g.id) }
-    await app.routes().put({ ...route, matchers: [...route.matchers.filter((r) => r.match.join(' ') !== words.join(' ')), rule] })
+    await routes.put({ ...route, matchers: [...route.matchers.filter((r) => r.match.join(' ') !== words.join(' ')), rule] })
     await ctx.reply(`Alerts of ${route.name} matching ${formatMatchers(words.map((w) => parseMatcher(w)))} go to ${target.groups.map((g) => g.name).join(', ')} now.`)
   })
 
   bot.command('bridge list', { description: 'list the webhook routes (admins)' }, async (ctx) => {
     if (!app.options.isAdmin(ctx.sender.account)) return await ctx.reply(REFUSAL)
-    const routes = app.routes().list()
+    const routes = app.routes.list()
     if (routes.length === 0) return await ctx.reply('No webhook routes yet: /bridge add <name> <source> makes one.')
     const groupNames = (ids: readonly string[]): string => ids.map((id) => bot.peer.group(id)?.name ?? `(a group the bot left: ${id.slice(0, 8)})`).join(', ')
     const lines = routes.map((r) => {
@@ -87,11 +89,12 @@ export function setupBridgeCommands (app: BridgeApp): void {
     description: 'give a route a new secret (the old one stops working) (admins)'
   }, async (ctx) => {
     if (!app.options.isAdmin(ctx.sender.account)) return await ctx.reply(REFUSAL)
-    const route = await chatRoute(app, ctx, ctx.args.name)
+    const routes = await app.routes.in(ctx)
+    const route = await chatRoute(routes, ctx, ctx.args.name)
     if (route === undefined) return
     if (route.madeBy === ctx.message.id) return await tell(app, ctx, route, 'rotated')
     const rotated = { ...route, secret: newSecret(), madeBy: ctx.message.id }
-    await app.routes().put(rotated)
+    await routes.put(rotated)
     ctx.afterCommit(() => { bot.log.info({ route: route.name, by: ctx.sender.account }, 'webhook route secret rotated') })
     await tell(app, ctx, rotated, 'rotated')
   })
@@ -101,19 +104,19 @@ export function setupBridgeCommands (app: BridgeApp): void {
     description: 'remove a webhook route (admins)'
   }, async (ctx) => {
     if (!app.options.isAdmin(ctx.sender.account)) return await ctx.reply(REFUSAL)
-    const route = app.routes().get(ctx.args.name)
-    // Handled again after a crash: the route is gone already, and that is what was asked.
-    if (route === undefined) return await ctx.reply(`There is no route ${ctx.args.name}${app.routes().list().length > 0 ? ' (/bridge list shows them)' : ''}.`)
+    const routes = await app.routes.in(ctx)
+    const route = routes.get(ctx.args.name)
+    if (route === undefined) return await ctx.reply(`There is no route ${ctx.args.name}${routes.list().length > 0 ? ' (/bridge list shows them)' : ''}.`)
     if (route.origin === 'file') return await ctx.reply(`${route.name} comes from the routes file: remove it there.`)
-    await app.routes().remove(route.name)
+    await routes.remove(route.name)
     ctx.afterCommit(() => { bot.log.info({ route: route.name, by: ctx.sender.account }, 'webhook route removed') })
     await ctx.reply(`Route ${route.name} is removed: ${app.urlOf(route)} answers 404 now.`)
   })
 }
 
 /** A route made from the chat, or a reply saying why not. */
-async function chatRoute (app: BridgeApp, ctx: CommandContext<unknown>, name: string): Promise<Route | undefined> {
-  const route = app.routes().get(name)
+async function chatRoute (routes: RouteChanges, ctx: CommandContext<unknown>, name: string): Promise<Route | undefined> {
+  const route = routes.get(name)
   if (route === undefined) {
     await ctx.reply(`There is no route ${name}. /bridge list shows them.`)
     return undefined
@@ -130,7 +133,7 @@ async function chatRoute (app: BridgeApp, ctx: CommandContext<unknown>, name: st
  * command was sent in, or, in a 1:1 conversation, a new group named after
  * the route (one made by an earlier run of the same command is reused).
  */
-async function targetGroups (app: BridgeApp, ctx: CommandContext<unknown>, to: string | undefined, name: string): Promise<{ groups: Conversation[], created?: Conversation } | { error: string }> {
+async function targetGroups (app: BridgeApp, routes: RouteChanges, ctx: CommandContext<unknown>, to: string | undefined, name: string): Promise<{ groups: Conversation[], created?: Conversation } | { error: string }> {
   if (to !== undefined) {
     const groups: Conversation[] = []
     for (const reference of to.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
@@ -145,7 +148,7 @@ async function targetGroups (app: BridgeApp, ctx: CommandContext<unknown>, to: s
     return groups.length === 0 ? { error: 'Name a group after --to.' } : { groups }
   }
   if (ctx.group.kind === 'multi-member') return { groups: [ctx.group] }
-  const used = new Set(app.routes().list().flatMap((r) => [...r.to, ...r.matchers.flatMap((m) => m.to)]))
+  const used = new Set(routes.list().flatMap((r) => [...r.to, ...r.matchers.flatMap((m) => m.to)]))
   const group = ctx.conversations.list().find((g) => g.kind === 'multi-member' && g.name === name && !used.has(g.id)) ?? await ctx.createGroup({ name })
   return { groups: [group], created: group }
 }

@@ -21,8 +21,10 @@ import { AlertmanagerClient } from './alertmanager-api.ts'
 import type { BridgeApp, BridgeOptions } from './bridge-app.ts'
 import { setupBridgeCommands } from './bridge-commands.ts'
 import { BridgeDelivery, type DeliveryRoute } from './delivery.ts'
+import { importLegacyRoutes } from './legacy-routes.ts'
 import { matchesLabels, parseMatcher } from './matchers.ts'
-import { RouteStore, type Route } from './routes.ts'
+import { readStoredRoutes, ServedRoutes } from './route-state.ts'
+import type { Route } from './routes.ts'
 import { loadRoutesFile, RoutesFileError } from './routes-file.ts'
 import { mountWebhooks } from './server.ts'
 import { defaultSources } from './sources/index.ts'
@@ -69,11 +71,8 @@ export interface Bridge {
 export function useBridge (bot: Bot<unknown>, options: BridgeOptions): Bridge {
   const log = namespaced(bot.log, 'bridge')
   const sources = new Map((options.sources ?? defaultSources()).map((s) => [s.kind, s]))
-  let store: RouteStore | undefined
-  const routes = (): RouteStore => {
-    if (store === undefined) throw new ConfigError('bridge', 'the bridge is not started')
-    return store
-  }
+  const routes = new ServedRoutes()
+  let started = false
   const delivery = new BridgeDelivery(bot, log, {
     perMinute: options.messagesPerMinute ?? 20,
     redeliveryWindowMs: options.redeliveryWindowMs ?? 5 * 60_000
@@ -95,16 +94,16 @@ export function useBridge (bot: Bot<unknown>, options: BridgeOptions): Bridge {
     resolveGroup
   }
 
-  const compiled = new Map<Route, DeliveryRoute>()
+  const compiled = new WeakMap<Route, DeliveryRoute>()
   mountWebhooks(bot.http, {
     sources,
     route: (name) => {
-      // The server listens before the start hooks have opened the routes: senders are told to come back.
-      if (store === undefined) throw new NotRunningError('the bridge is starting')
-      return store.get(name)
+      // The server listens before the start hooks have read the routes: senders are told to come back.
+      if (!routes.loaded) throw new NotRunningError('the bridge is starting')
+      return routes.get(name)
     },
     accept: async (served, notifications, deliveryId) => {
-      const route = routes().get(served.name) as Route
+      const route = routes.get(served.name) as Route
       let target = compiled.get(route)
       if (target === undefined) {
         target = compileRoute(route)
@@ -123,9 +122,10 @@ export function useBridge (bot: Bot<unknown>, options: BridgeOptions): Bridge {
   const reload = async (): Promise<RoutesFileError | undefined> => {
     const path = options.routesFile
     if (path === undefined) return undefined
+    if (!started) throw new ConfigError('bridge', 'the bridge is not started')
     try {
       const fileRoutes = await loadRoutesFile(path, { sources: [...sources.keys()], resolveGroup, now: new Date(bot.clock.now()) })
-      routes().setFileRoutes(fileRoutes)
+      routes.setFileRoutes(fileRoutes)
       log.info({ path, routes: fileRoutes.map((r) => r.name) }, 'routes file applied')
       return undefined
     } catch (err) {
@@ -136,16 +136,18 @@ export function useBridge (bot: Bot<unknown>, options: BridgeOptions): Bridge {
   }
 
   bot.onStart(async () => {
-    store = await RouteStore.open(bot.config.dataDir)
+    started = true
+    await importLegacyRoutes(bot, log)
     const refused = await reload()
     // At start a wrong file stops the bot: it would otherwise serve none of the file's routes.
     if (refused !== undefined) throw refused
+    routes.committed(await bot.run(async (ctx) => await readStoredRoutes(ctx.botState)))
     await delivery.start()
-    log.info({ routes: store.list().map((r) => `${r.source}/${r.name}`) }, 'bridge ready')
+    log.info({ routes: routes.list().map((r) => `${r.source}/${r.name}`) }, 'bridge ready')
   })
   bot.onStop(async () => { await delivery.stop() })
 
-  return { routes: () => store?.list() ?? [], reload, urlOf }
+  return { routes: () => routes.loaded ? routes.list() : [], reload, urlOf }
 }
 
 /** A route's matcher rules compiled, for delivery. */

@@ -1,5 +1,5 @@
 /**
- * Writing a file that holds a secret (a key, webhook secrets) so that a crash
+ * Writing a file that holds a secret (a key) so that a crash
  * leaves the old file or the new one, never a part of either: a temporary file
  * only the owner can read (0600), flushed to disk, renamed over the old one,
  * and the directory flushed so that the rename itself survives a power loss.

@@ -31,8 +31,9 @@ describe('the webhook bridge', () => {
     expect(answer).toMatch(/^Route backups \(generic\) posts to ops\./)
     expect(url).toBe(`http://127.0.0.1:${bot.httpAddress()?.port}/hooks/generic/backups`)
     expect(answer).toContain(`curl -H "Authorization: Bearer ${secret}" -d "backup done" ${url}`)
-    const stored = await stat(join(bot.config.dataDir, 'bridge', 'routes.json'))
-    expect(stored.mode & 0o777).toBe(0o600)
+    // The route and its secret are in the bot's own store, readable by the bot's user only (0700).
+    expect(JSON.stringify(await bot.run(async (ctx) => await ctx.botState.get('bridge/routes')))).toContain(secret)
+    expect((await stat(join(bot.config.dataDir, 'bot'))).mode & 0o777).toBe(0o700)
 
     // As `curl -d` sends it: labelled a form, read as the text.
     const accepted = await post(url, 'backup done', { ...bearer(secret), 'content-type': 'application/x-www-form-urlencoded' })
