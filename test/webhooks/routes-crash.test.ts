@@ -39,7 +39,7 @@ class BridgeProcess {
   readonly handling: Array<{ route: string, message: string }> = []
   readonly started: Promise<Started>
   readonly exited: Promise<Exit>
-  #onHandling: ((route: string) => void) | undefined
+  readonly #onHandling = new Set<(route: string) => void>()
 
   constructor (options: { dataDir: string, admin: string, die?: { route: string, at: 'handled' | 'committed' } }) {
     this.child = fork(script, [JSON.stringify(options)], { execArgv: ['--conditions=bertybot-source'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
@@ -55,7 +55,7 @@ class BridgeProcess {
         const { started, handling } = message as { started?: Started, handling?: { route: string, message: string } }
         if (handling !== undefined) {
           this.handling.push(handling)
-          this.#onHandling?.(handling.route)
+          for (const listener of this.#onHandling) listener(handling.route)
         }
         if (started !== undefined) done(started)
       }
@@ -68,7 +68,17 @@ class BridgeProcess {
 
   /** Kills the process with SIGKILL the moment it begins to handle `/bridge add <route>`. */
   killWhenHandling (route: string): void {
-    this.#onHandling = (handled) => { if (handled === route) this.child.kill('SIGKILL') }
+    this.#onHandling.add((handled) => { if (handled === route) this.child.kill('SIGKILL') })
+  }
+
+  /** Waits until it began to handle `/bridge add <route>`. */
+  async handlingOf (route: string): Promise<void> {
+    await waitFor(`the bridge process to handle /bridge add ${route}`, (done) => {
+      const listener = (handled: string): void => { if (handled === route) done(undefined) }
+      this.#onHandling.add(listener)
+      if (this.handling.some((h) => h.route === route)) done(undefined)
+      return () => { this.#onHandling.delete(listener) }
+    }, TIMEOUT_MS)
   }
 }
 
@@ -126,6 +136,7 @@ describe('a bridge killed with kill -9 right after /bridge add', () => {
     bridge = start({ route: 'two', at: 'committed' })
     let started = await bridge.started
     expect(started.routes.map((r) => r.name)).toEqual([])
+    await bridge.handlingOf('one')
     await inbox.until('the answer to /bridge add one', () => answers('one').length > 0, TIMEOUT_MS)
     expect(bridge.handling.map((h) => h.route)).toEqual(['one'])
 
@@ -145,6 +156,7 @@ describe('a bridge killed with kill -9 right after /bridge add', () => {
     bridge = start()
     started = await bridge.started
     const keptAtKill = started.routes.some((r) => r.name === 'three')
+    if (!keptAtKill) await bridge.handlingOf('three')
     await inbox.until('the answer to /bridge add three', () => answers('three').length > 0, TIMEOUT_MS)
 
     // A command after them all: once it is answered, the conversation's earlier commands were handled and answered.
