@@ -102,8 +102,7 @@ export function useBridge (bot: Bot<unknown>, options: BridgeOptions): Bridge {
       if (!routes.loaded) throw new NotRunningError('the bridge is starting')
       return routes.get(name)
     },
-    accept: async (served, notifications, deliveryId) => {
-      const route = routes.get(served.name) as Route
+    accept: async (route, notifications, deliveryId) => {
       let target = compiled.get(route)
       if (target === undefined) {
         target = compileRoute(route)

@@ -22,10 +22,11 @@ export interface ServedRoute {
   readonly ratePerMinute?: number | undefined
 }
 
-export interface WebhookServerOptions {
+export interface WebhookServerOptions<R extends ServedRoute = ServedRoute> {
   sources: ReadonlyMap<string, WebhookSource>
-  route: (name: string) => ServedRoute | undefined
-  accept: (route: ServedRoute, notifications: readonly Notification[], deliveryId: string | undefined) => Promise<Accepted>
+  route: (name: string) => R | undefined
+  /** Given the route as it was when the request came: one removed since still takes the request it began. */
+  accept: (route: R, notifications: readonly Notification[], deliveryId: string | undefined) => Promise<Accepted>
   /** Bytes a body may have. */
   bodyLimit: number
   /** Requests a minute a route takes, unless it says otherwise. */
@@ -34,7 +35,7 @@ export interface WebhookServerOptions {
   registry: Registry
 }
 
-interface Matched { route: ServedRoute, source: WebhookSource }
+interface Matched<R> { route: R, source: WebhookSource }
 
 type Params = { source: string, route: string }
 
@@ -42,14 +43,14 @@ const problem = (error: string, message?: string, extra: Record<string, unknown>
   ({ error, ...(message === undefined ? {} : { message }), ...extra })
 
 /** Mounts the webhook routes on `app` (before it listens). */
-export function mountWebhooks (app: FastifyInstance, options: WebhookServerOptions): void {
+export function mountWebhooks<R extends ServedRoute> (app: FastifyInstance, options: WebhookServerOptions<R>): void {
   const requests = new Counter({
     name: 'bertybot_webhook_requests_total',
     help: 'Webhook requests answered, by route (known routes only), source and status code.',
     labelNames: ['route', 'source', 'status'] as const,
     registers: [options.registry]
   })
-  const matched = new WeakMap<FastifyRequest, Matched>()
+  const matched = new WeakMap<FastifyRequest, Matched<R>>()
 
   void app.register(async (scope) => {
     // The raw bytes, whatever the type: signatures are over them, and each source says which types it takes.
@@ -87,7 +88,7 @@ export function mountWebhooks (app: FastifyInstance, options: WebhookServerOptio
         }
       },
       preValidation: async (request, reply) => {
-        const { route, source } = matched.get(request) as Matched
+        const { route, source } = matched.get(request) as Matched<R>
         const contentType = mediaType(request)
         if (!source.contentTypes.includes(contentType)) {
           return await reply.code(415).send(problem('unsupported media type', `send ${source.contentTypes.join(' or ')}`))
@@ -109,7 +110,7 @@ export function mountWebhooks (app: FastifyInstance, options: WebhookServerOptio
         }
       }
     }, async (request, reply) => {
-      const { route, source } = matched.get(request) as Matched
+      const { route, source } = matched.get(request) as Matched<R>
       const parsed = source.parse(webhookRequest(request), { name: route.name, template: route.template })
       if (!parsed.ok) {
         options.log.warn({ route: route.name, field: parsed.problem.field, why: parsed.problem.why }, 'refused a webhook payload')
