@@ -5,7 +5,8 @@
  * own process inside its own namespace. With mDNS on, a peer
  * (`createPeer({ mdns: true })`) and the echo bot (`BERTYBOT_MDNS=on`) find
  * each other, become contacts and talk, and `bertybot replica --mdns` is
- * found too; with mDNS off, the same two find nothing.
+ * found too; with mDNS off, the same two find nothing. A host that answers
+ * mDNS with an address outside the private ranges is not dialed there.
  *
  * Without root and `ip` the file is skipped with a loud warning; with
  * BERTYBOT_REQUIRE_NETNS=1 (CI) that is a failure.
@@ -24,6 +25,7 @@ import { tempDir } from './helpers/temp.ts'
 import { waitFor } from './helpers/wait.ts'
 
 const ECHO_BOT = fileURLToPath(new URL('../bots/echo/index.ts', import.meta.url))
+const RESPONDER = fileURLToPath(new URL('./fixtures/mdns-responder.ts', import.meta.url))
 const CLI = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))
 /** Every interface of the namespace: its loopback and its end of the veth. */
 const ANY = '/ip4/0.0.0.0/tcp/0'
@@ -38,17 +40,17 @@ const NOTHING_WITHIN_MS = 20_000
 
 const peers: PeerProcess[] = []
 
-async function startPeer (host: LanHost, mdns: boolean): Promise<PeerProcess> {
-  const peer = await PeerProcess.start({ dataDir: await tempDir('lan'), displayName: 'alice', listen: [ANY], mdns, netns: host.netns })
+async function startPeer (host: LanHost, mdns: boolean, dataDir?: string): Promise<PeerProcess> {
+  const peer = await PeerProcess.start({ dataDir: dataDir ?? await tempDir('lan'), displayName: 'alice', listen: [ANY], mdns, netns: host.netns })
   peers.push(peer)
   return peer
 }
 
 /** The echo bot in `host`'s namespace, as in production, configured by its environment; with its link and data directory. */
-async function startEchoBot (host: LanHost, mdns: 'on' | 'off'): Promise<{ bot: BotProcess, link: string, dataDir: string }> {
+async function startEchoBot (host: LanHost, mdns: 'on' | 'off', listen = ANY): Promise<{ bot: BotProcess, link: string, dataDir: string }> {
   const cwd = await tempDir('lan-bot')
   const dataDir = join(cwd, 'data')
-  const bot = new BotProcess({ cwd, env: { BERTYBOT_DATA: dataDir, BERTYBOT_LISTEN: ANY, BERTYBOT_MDNS: mdns }, entry: ECHO_BOT, netns: host.netns })
+  const bot = new BotProcess({ cwd, env: { BERTYBOT_DATA: dataDir, BERTYBOT_LISTEN: listen, BERTYBOT_MDNS: mdns }, entry: ECHO_BOT, netns: host.netns })
   return { bot, link: await bot.link(), dataDir }
 }
 
@@ -106,7 +108,8 @@ describeWithNetns('peers on a local network with no other way to meet', () => {
     const stripped = await withoutAddresses(link, dataDir)
     expect(decodeContactLink(stripped).hints).toEqual([])
 
-    const alice = await startPeer(aliceHost, true)
+    const aliceData = await tempDir('lan')
+    const alice = await startPeer(aliceHost, true, aliceData)
     expect(alice.multiaddrs.some((address) => address.startsWith(`/ip4/${aliceHost.address}/`))).toBe(true)
     const accepted = contactAccepted(alice, MEETS_MS)
     accepted.catch(() => {})
@@ -116,10 +119,38 @@ describeWithNetns('peers on a local network with no other way to meet', () => {
     expect(await alice.call<string[]>('connectedPeers')).toContain(peerIdOf(link))
 
     await alice.call('send', group, 'hello over the LAN')
-    const [echo] = (await alice.messagesUntil('the echo', (messages) => messages.some((m) => m.sender.account === account), MEETS_MS))
-    expect(echo?.text).toBe('hello over the LAN')
-    expect(echo?.group).toBe(group)
-  }, 4 * MEETS_MS)
+    const echoes = async (peer: PeerProcess, text: string): Promise<void> => {
+      const replies = await peer.messagesUntil(`the echo of "${text}"`, (messages) => messages.some((m) => m.sender.account === account && m.text === text), MEETS_MS)
+      expect(replies.find((m) => m.text === text)?.group).toBe(group)
+    }
+    await echoes(alice, 'hello over the LAN')
+
+    // Remembered like any peer: back with mDNS off, alice's conversation still reaches the bot.
+    await alice.stop()
+    const again = await startPeer(aliceHost, false, aliceData)
+    await again.call('send', group, 'and again, without mDNS')
+    await echoes(again, 'and again, without mDNS')
+  }, 5 * MEETS_MS)
+
+  it('dials only the private and loopback addresses an mDNS answer names', async () => {
+    const [aliceHost, responderHost] = lan.hosts
+    // Outside the private ranges, and reachable from alice: it exists only inside the two namespaces.
+    const outside = '11.77.0.2'
+    await lan.addAddress(1, outside)
+    const responder = new BotProcess({ cwd: await tempDir('lan-responder'), env: {}, entry: RESPONDER, args: [responderHost.address, outside], netns: responderHost.netns })
+    await responder.until('the responder to answer', () => responder.stdout.includes('answering\n') ? true : undefined, MEETS_MS)
+    const connections = (ip: string): number => responder.stdout.split('\n').filter((line) => line === `connection ${ip}`).length
+
+    await startPeer(aliceHost, true)
+    // Two dials, at two of alice's rounds of questions: each fails at once, and the dialer goes through every address it takes.
+    await responder.until('alice to dial the private address twice', () => connections(responderHost.address) >= 2 ? true : undefined, MEETS_MS)
+    expect(connections(outside)).toBe(0)
+  }, 3 * MEETS_MS)
+
+  it('warn that a peer listening on loopback only cannot be reached from elsewhere', async () => {
+    const { bot } = await startEchoBot(lan.hosts[1], 'on', '/ip4/127.0.0.1/tcp/0')
+    await bot.until('the warning', () => /mDNS is on, but this peer listens on loopback only/.test(bot.stderr) ? true : undefined, MEETS_MS)
+  }, 2 * MEETS_MS)
 
   it('find a replica started with bertybot replica --mdns', async () => {
     const [aliceHost, replicaHost] = lan.hosts

@@ -32,6 +32,8 @@ export interface LanHost {
 
 export interface Lan {
   hosts: [LanHost, LanHost]
+  /** Gives host `index` another address on its veth, and the other host a route to it (it exists nowhere else). */
+  addAddress: (index: 0 | 1, address: string) => Promise<void>
   remove: () => Promise<void>
 }
 
@@ -128,6 +130,11 @@ export async function createLan (): Promise<Lan> {
   const veths = [`bbt${id}a`, `bbt${id}b`]
   const lan: Lan = {
     hosts,
+    addAddress: async (index, address) => {
+      const other = index === 0 ? 1 : 0
+      await ip('-n', hosts[index].netns, 'address', 'add', `${address}/32`, 'dev', veths[index] as string)
+      await ip('-n', hosts[other].netns, 'route', 'add', `${address}/32`, 'dev', veths[other] as string)
+    },
     remove: async () => {
       made.delete(lan)
       for (const host of hosts) await removeNetns(host.netns)
