@@ -25,6 +25,8 @@ import { describeIssues } from './encoding.ts'
 import type { Logger } from './logger.ts'
 
 const DIAL_TIMEOUT_MS = 10_000
+/** Dials under way at most: a host answering for many made-up peers does not fill libp2p's dial queue. Others are dialed at a later answer. */
+const MAX_DIALS = 16
 /** More than a host has (every interface, TCP and WebSockets): an answer naming more is not one to follow. */
 const MAX_ADDRESSES = 64
 
@@ -35,6 +37,7 @@ const foundPeerSchema = z.object({
 
 type FoundPeer = z.infer<typeof foundPeerSchema>
 
+/** Give libp2p `discovery()`, call `start()` once the node runs and `stop()` before it stops. */
 export class LocalPeers {
   readonly #logger: Logger
   readonly #stop = new AbortController()
@@ -84,14 +87,18 @@ export class LocalPeers {
       this.#logger.debug({ peer: peer.id.toString() }, 'an mDNS answer named no local network address')
       return
     }
-    if (this.#libp2p === undefined) this.#early.set(peer.id.toString(), peer)
-    else this.#dial(peer)
+    if (this.#libp2p !== undefined) this.#dial(peer)
+    else if (this.#early.size < MAX_DIALS) this.#early.set(peer.id.toString(), peer)
   }
 
   #dial ({ id, multiaddrs }: FoundPeer): void {
     const libp2p = this.#libp2p
     const peer = id.toString()
     if (libp2p === undefined || id.equals(libp2p.peerId) || this.#dialing.has(peer) || libp2p.getConnections(id).length > 0) return
+    if (this.#dialing.size >= MAX_DIALS) {
+      this.#logger.debug({ peer }, 'too many dials to peers found on the local network: this one waits for its next answer')
+      return
+    }
     const signal = AbortSignal.any([this.#stop.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)])
     // These addresses only, not the peer store's: those may hold others the answer named.
     const dial = libp2p.dial(multiaddrs.map((address) => address.encapsulate(`/p2p/${peer}`)), { signal })
