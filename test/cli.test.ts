@@ -26,6 +26,13 @@ describe('the bertybot command', () => {
     expect((await bertybot('id', '--help')).stdout).toMatch(/Usage: bertybot id/)
   })
 
+  it('offers --mdns, off unless given, on the commands that keep running, not on id', async () => {
+    // chat, web and replica share one description of the option; the bridge has its own.
+    const [chat, bridge, id] = await Promise.all([bertybot('chat', '--help'), bertybot('bridge', '--help'), bertybot('id', '--mdns')])
+    for (const help of [chat, bridge]) expect(help.stdout).toMatch(/^ {2}--mdns {2,}.*\n(?:.*\n)*?.*off/im)
+    expect(id.code).toBe(2)
+  })
+
   it('refuses an unknown command or option with exit code 2 and a message', async () => {
     const unknown = await bertybot('frobnicate')
     expect(unknown.code).toBe(2)

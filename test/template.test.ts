@@ -109,7 +109,7 @@ describe('bertybot new', () => {
     expect(pkg.dependencies.bertybot).toBe(`file:vendor/bertybot-${rootPackage.version}.tgz`)
     expect(await readFile(join(dir, 'bot.ts'), 'utf8')).toContain("displayName: 'Dice\\'s bot'")
     const env = await readFile(join(dir, '.env.example'), 'utf8')
-    for (const variable of ['DATA', 'NAME', 'LISTEN', 'BOOTSTRAP', 'REPLICAS', 'DHT', 'TIMEZONE', 'CONCURRENCY', 'LOG_LEVEL', 'LOG_FORMAT']) {
+    for (const variable of ['DATA', 'NAME', 'LISTEN', 'BOOTSTRAP', 'REPLICAS', 'DHT', 'MDNS', 'TIMEZONE', 'CONCURRENCY', 'LOG_LEVEL', 'LOG_FORMAT']) {
       expect(env).toMatch(new RegExp(`^BERTYBOT_${variable}=`, 'm'))
     }
     for (const file of files.filter((f) => f !== 'vendor')) expect(await readFile(join(dir, file), 'utf8'), `placeholders left in ${file}`).not.toMatch(/\{\{\w+\}\}/)

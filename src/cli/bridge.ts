@@ -29,6 +29,8 @@ Options:
                        (a port alone: 127.0.0.1). Default: $BERTYBOT_HTTP, else 127.0.0.1:8080
   --admin <link>       An admin: a contact link or an account id; repeatable.
                        Default: $BRIDGE_ADMINS
+  --mdns               Find peers on the local network with mDNS, and be found: it
+                       announces the bot there. Default: $BERTYBOT_MDNS, else off
 
 Environment (also read from ./.env):
   BRIDGE_ADMINS               Admins, comma-separated (when no --admin).
@@ -39,7 +41,7 @@ Environment (also read from ./.env):
   BRIDGE_BODY_LIMIT           Largest body in bytes (413 past it). Default 1048576.
   BRIDGE_PUBLIC_URL           The URL senders use, if not --listen's (a reverse proxy).
   BERTYBOT_NAME               The name people see. Default: Bridge
-  BERTYBOT_LISTEN, BERTYBOT_ANNOUNCE, BERTYBOT_BOOTSTRAP, BERTYBOT_REPLICAS
+  BERTYBOT_LISTEN, BERTYBOT_ANNOUNCE, BERTYBOT_BOOTSTRAP, BERTYBOT_REPLICAS, BERTYBOT_MDNS
                               The peer's network, as for any bot.
   BERTYBOT_LOG_LEVEL, BERTYBOT_LOG_FORMAT
                               Logging (json for log collectors). Logs go to stderr.
@@ -49,6 +51,8 @@ export interface BridgeCommandOptions {
   dataDir: string | undefined
   listen: string | undefined
   admins: string[]
+  /** Find and be found on the local network (BERTYBOT_MDNS=on). */
+  mdns?: boolean
 }
 
 const INTRO = 'Hello! I bridge webhooks (Alertmanager, Grafana, GitHub, anything that can POST) into groups. Admins: invite me to a group, then /bridge add <name> <source> there. /help lists the commands.'
@@ -61,6 +65,7 @@ export async function runBridge (options: BridgeCommandOptions): Promise<void> {
   if (options.listen !== undefined) env.BERTYBOT_HTTP = options.listen
   if ((env.BERTYBOT_HTTP ?? '').trim() === '') env.BERTYBOT_HTTP = '127.0.0.1:8080'
   if (options.admins.length > 0) env.BRIDGE_ADMINS = options.admins.join(',')
+  if (options.mdns === true) env.BERTYBOT_MDNS = 'on'
   if ((env.BRIDGE_ADMINS ?? '').trim() === '') {
     throw new ConfigError('BRIDGE_ADMINS', 'name at least one admin: --admin <contact link>, or BRIDGE_ADMINS in the environment or ./.env')
   }

@@ -44,6 +44,11 @@ const PEER_OPTIONS = `  --data <dir>         Data directory (keys, contacts, gro
   --announce <addr>    An address to give others instead (behind NAT, in a container); repeatable
   --bootstrap <addr>   A peer to connect to at start (multiaddr with /p2p/); repeatable`
 
+/** For the commands that keep running; off by default, as it announces the peer to everyone on the local network. */
+const MDNS_OPTION = `  --mdns               Find peers on the local network with mDNS and be found by them (it
+                       announces this peer there). Off by default. Peers on other machines
+                       need a --listen address they can reach (e.g. /ip4/0.0.0.0/tcp/0)`
+
 const COMMANDS: Record<string, { help: string, options: ParseArgsConfig['options'] }> = {
   chat: {
     help: `Usage: bertybot chat [--name <name>] [--qr] [options]
@@ -60,9 +65,10 @@ Options:
   --name <name>        The name others see (kept for next time)
   --qr                 Also print the contact link as a QR code (/link --qr later)
 ${PEER_OPTIONS}
+${MDNS_OPTION}
 
 ${ENVIRONMENT}`,
-    options: { name: { type: 'string' }, qr: { type: 'boolean' } }
+    options: { name: { type: 'string' }, qr: { type: 'boolean' }, mdns: { type: 'boolean' } }
   },
   web: {
     help: `Usage: bertybot web [--name <name>] [--port <n>] [--open] [options]
@@ -78,8 +84,9 @@ Options:
   --port <n>           The port to serve on. Default: the one of the last start, else one the system chooses
   --open               Also open the link in the default browser
 ${PEER_OPTIONS}
+${MDNS_OPTION}
 ${ENVIRONMENT}`,
-    options: { name: { type: 'string' }, port: { type: 'string' }, open: { type: 'boolean' } }
+    options: { name: { type: 'string' }, port: { type: 'string' }, open: { type: 'boolean' }, mdns: { type: 'boolean' } }
   },
   replica: {
     help: `Usage: bertybot replica [options]
@@ -91,13 +98,14 @@ verify and serve but not read. Give it a fixed, reachable --listen address.
 
 Options:
 ${PEER_OPTIONS.replace('./.bertybot', './.bertybot-replica')}
+${MDNS_OPTION}
 
 ${ENVIRONMENT}`,
-    options: {}
+    options: { mdns: { type: 'boolean' } }
   },
   bridge: {
     help: BRIDGE_HELP,
-    options: { admin: { type: 'string', multiple: true } }
+    options: { admin: { type: 'string', multiple: true }, mdns: { type: 'boolean' } }
   },
   id: {
     help: `Usage: bertybot id [--qr] [options]
@@ -196,12 +204,13 @@ function logger (defaultLevel: 'warn' | 'info'): Logger {
   return createLogger({ level: defaultLevel, ...loggerOptionsFromEnv() })
 }
 
-function peerOptions (values: Record<string, unknown>, defaultDir: string): { dataDir: string, listen?: string[], announce?: string[], bootstrap?: string[] } {
+function peerOptions (values: Record<string, unknown>, defaultDir: string): { dataDir: string, listen?: string[], announce?: string[], bootstrap?: string[], mdns?: boolean } {
   return {
     dataDir: resolve((values.data as string | undefined) ?? process.env.BERTYBOT_DATA ?? defaultDir),
     ...(values.listen === undefined ? {} : { listen: values.listen as string[] }),
     ...(values.announce === undefined ? {} : { announce: values.announce as string[] }),
-    ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap as string[] })
+    ...(values.bootstrap === undefined ? {} : { bootstrap: values.bootstrap as string[] }),
+    ...(values.mdns === true ? { mdns: true } : {})
   }
 }
 
@@ -252,7 +261,7 @@ async function main (argv: string[]): Promise<number> {
     }
     const listen = values.listen as string[] | undefined
     if (listen !== undefined && listen.length > 1) throw new UsageError('"bertybot bridge" listens on one address: --listen <host:port>')
-    await runBridge({ dataDir: values.data as string | undefined, listen: listen?.[0], admins: (values.admin as string[] | undefined) ?? [] })
+    await runBridge({ dataDir: values.data as string | undefined, listen: listen?.[0], admins: (values.admin as string[] | undefined) ?? [], mdns: values.mdns === true })
     return 0
   }
 

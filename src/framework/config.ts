@@ -14,6 +14,7 @@
  * | bootstrap     | BERTYBOT_BOOTSTRAP   | none                            |
  * | replicas      | BERTYBOT_REPLICAS    | none                            |
  * | dht           | BERTYBOT_DHT         | lan                             |
+ * | mdns          | BERTYBOT_MDNS        | off (`on` announces the peer)   |
  * | timezone      | BERTYBOT_TIMEZONE    | the system's                    |
  * | concurrency   | BERTYBOT_CONCURRENCY | 16                              |
  * | http          | BERTYBOT_HTTP        | off (`8080` = 127.0.0.1:8080)   |
@@ -39,6 +40,8 @@ export interface BotConfig {
   bootstrap: string[]
   replicas: string[]
   dht: DhtMode
+  /** Find peers on the local network with mDNS (which announces this peer there). */
+  mdns: boolean
   timezone: string
   concurrency: number
   /** Where the HTTP endpoint (`/healthz`, `/metrics`, routes of `bot.http`) listens; none when undefined. */
@@ -81,6 +84,16 @@ const replicaLinkSchema = z.string().superRefine((value, ctx) => {
   }
 })
 
+/** `on` or `off` (also `true`, `false`, `1`, `0`) in the environment; a boolean in code. */
+const switchSchema = z.unknown().transform((value, ctx): boolean => {
+  if (typeof value === 'boolean') return value
+  const text = String(value).toLowerCase()
+  if (['on', 'true', '1'].includes(text)) return true
+  if (['off', 'false', '0'].includes(text)) return false
+  ctx.addIssue({ code: 'custom', message: `"${String(value)}" is neither on nor off` })
+  return z.NEVER
+})
+
 const portSchema = z.coerce.number().int('a port is a whole number').min(0).max(65535, 'a port is at most 65535')
 const httpObjectSchema = z.object({ host: z.string().min(1), port: portSchema })
 /** `off`, `8080` (on 127.0.0.1), `0.0.0.0:8080` or `[::1]:8080`; or `{ host, port }` in code. */
@@ -110,6 +123,7 @@ const fields = {
   bootstrap: { variable: 'BERTYBOT_BOOTSTRAP', schema: z.array(peerAddrSchema), list: true },
   replicas: { variable: 'BERTYBOT_REPLICAS', schema: z.array(replicaLinkSchema), list: true },
   dht: { variable: 'BERTYBOT_DHT', schema: z.enum(['lan', 'public', 'off']) },
+  mdns: { variable: 'BERTYBOT_MDNS', schema: switchSchema },
   timezone: { variable: 'BERTYBOT_TIMEZONE', schema: z.string().refine(isTimeZone, { error: (issue) => notATimeZone(String(issue.input)) }) },
   concurrency: { variable: 'BERTYBOT_CONCURRENCY', schema: z.coerce.number().int('must be a whole number').min(1).max(1024) },
   http: { variable: 'BERTYBOT_HTTP', schema: httpSchema },
@@ -125,6 +139,7 @@ const defaults: BotConfig = {
   bootstrap: [],
   replicas: [],
   dht: 'lan',
+  mdns: false,
   timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
   concurrency: 16,
   http: undefined,

@@ -98,6 +98,7 @@ export class BotRuntime {
         announce: config.announce,
         bootstrap: config.bootstrap,
         dht: config.dht,
+        mdns: config.mdns,
         delivery: 'manual',
         logger: inputs.peerLogger,
         clock: inputs.clock,

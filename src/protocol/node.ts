@@ -20,7 +20,6 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import type { Libp2p, PeerDiscovery, PeerDiscoveryProvider } from '@libp2p/interface'
 import { kadDHT, removePrivateAddressesMapper, removePublicAddressesMapper, type KadDHT } from '@libp2p/kad-dht'
-import { mdns } from '@libp2p/mdns'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
@@ -29,7 +28,8 @@ import { createHeliaLight, type Helia } from 'helia'
 import { PeerBlockstore, type EntryLookup } from './blockstore.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
 import type { BlockStore } from './group-log.ts'
-import type { Logger } from './logger.ts'
+import { LocalPeers } from './local-peers.ts'
+import { namespaced, type Logger } from './logger.ts'
 import { PeerRecordCache } from './peer-records.ts'
 
 /** Where the DHT runs: `lan` for loopback and local networks, `public` for the IPFS network (it reveals which rendezvous points a peer looks up), or off. */
@@ -82,7 +82,9 @@ export async function startNode (options: NodeOptions, stores: NodeStores, logge
 
   const peerDiscovery: Array<(components: any) => PeerDiscovery & PeerDiscoveryProvider> = []
   if (options.bootstrap.length > 0) peerDiscovery.push(bootstrap({ list: options.bootstrap }) as never)
-  if (options.mdns) peerDiscovery.push(mdns() as never)
+  // mDNS finds peers on the local network; libp2p does not dial them, this does.
+  const localPeers = options.mdns ? new LocalPeers(namespaced(logger, 'protocol:mdns')) : undefined
+  if (localPeers !== undefined) peerDiscovery.push(localPeers.discovery() as never)
 
   const services: Record<string, unknown> = {
     identify: identify(),
@@ -158,6 +160,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores, logge
     await closeStores()
     throw err
   }
+  localPeers?.start(helia.libp2p)
 
   let stopped = false
   return {
@@ -167,6 +170,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores, logge
     stop: async () => {
       if (stopped) return
       stopped = true
+      await localPeers?.stop()
       await helia.stop()
       await closeStores()
     }

@@ -32,6 +32,8 @@ export interface ReplicaOptions {
   /** Addresses to put in the replica's link instead of the listening ones. */
   announce?: string[]
   bootstrap?: string[]
+  /** Find peers on the local network with mDNS (it announces the replica there). Off by default. */
+  mdns?: boolean
   dht?: DhtMode
   logger?: Logger
 }
@@ -51,7 +53,7 @@ export async function createReplica (options: ReplicaOptions): Promise<Replica> 
     announce: options.announce ?? [],
     bootstrap: options.bootstrap ?? [],
     relay: { client: false, server: false },
-    mdns: false,
+    mdns: options.mdns === true,
     dht: options.dht ?? 'lan'
   }
   return await withFoundation(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {

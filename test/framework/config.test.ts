@@ -33,6 +33,16 @@ describe('bot configuration', () => {
     expect(loadConfig({ env: { BERTYBOT_HTTP: '[::1]:80' } }).http).toEqual({ host: '::1', port: 80 })
   })
 
+  it('turns mDNS on only when asked: off by default, on with BERTYBOT_MDNS=on or the mdns option', () => {
+    expect(loadConfig({ env: {} }).mdns).toBe(false)
+    expect(loadConfig({ env: { BERTYBOT_MDNS: 'on' } }).mdns).toBe(true)
+    expect(loadConfig({ env: { BERTYBOT_MDNS: 'off' } }).mdns).toBe(false)
+    expect(loadConfig({ env: { BERTYBOT_MDNS: 'true' } }).mdns).toBe(true)
+    expect(loadConfig({ env: { BERTYBOT_MDNS: 'on' }, mdns: false }).mdns).toBe(false)
+    expect(loadConfig({ env: {}, mdns: true }).mdns).toBe(true)
+    expect(() => loadConfig({ env: { BERTYBOT_MDNS: 'sometimes' } })).toThrow('BERTYBOT_MDNS: "sometimes" is neither on nor off')
+  })
+
   it('reads a bot\'s own settings, naming the variable of a bad or missing one', () => {
     const schema = z.object({ GREETING: z.string(), RETRIES: z.coerce.number().int().min(0).default(3) })
     expect(loadSettings(schema, { env: { GREETING: 'hi', RETRIES: '' } })).toEqual({ GREETING: 'hi', RETRIES: 3 })

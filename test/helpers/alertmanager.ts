@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { afterAll, describe, it } from 'vitest'
 import { stringify } from 'yaml'
+import { warnSkipped } from './skipped.ts'
 
 export const REQUIRE_ENV = 'BERTYBOT_REQUIRE_ALERTMANAGER'
 export const BINARY_ENV = 'ALERTMANAGER_BIN'
@@ -99,18 +100,12 @@ function missingMessage (): string {
     : `Alertmanager is missing: the package prometheus-alertmanager is not installed (${INSTALL})`
 }
 
-function box (lines: string[]): string {
-  const width = Math.max(...lines.map((line) => line.length))
-  const bar = '═'.repeat(width + 2)
-  return ['', `╔${bar}╗`, ...lines.map((line) => `║ ${line.padEnd(width)} ║`), `╚${bar}╝`, ''].join('\n') + '\n'
-}
-
 const warned = new Set<string>()
 
-function warnSkipped (suite: string): void {
+function warnAlertmanagerSkipped (suite: string): void {
   if (warned.has(suite)) return
   warned.add(suite)
-  process.stderr.write(box([
+  warnSkipped([
     'WARNING: TESTS SKIPPED, NOT PASSED',
     '',
     `Did not run: "${suite}".`,
@@ -120,7 +115,7 @@ function warnSkipped (suite: string): void {
     `Install it (Debian, Ubuntu):  ${INSTALL}`,
     `or point ${BINARY_ENV} at an alertmanager binary.`,
     `CI sets ${REQUIRE_ENV}=1, which makes this a failure.`
-  ]))
+  ])
 }
 
 /**
@@ -132,7 +127,7 @@ export function requireAlertmanager (suite: string): string | undefined {
   const binary = alertmanagerBinary()
   if (binary !== undefined) return binary
   if (process.env[REQUIRE_ENV] === '1') throw new Error(`${missingMessage()}; ${REQUIRE_ENV}=1 requires it for "${suite}"`)
-  warnSkipped(suite)
+  warnAlertmanagerSkipped(suite)
   return undefined
 }
 
@@ -149,7 +144,7 @@ export function describeWithAlertmanager (name: string, fn: () => void): void {
       it('has an Alertmanager to run against', () => { requireAlertmanager(name) })
     })
   } else {
-    warnSkipped(name)
+    warnAlertmanagerSkipped(name)
     describe.skip(name, fn)
   }
 }

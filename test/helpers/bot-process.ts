@@ -28,6 +28,8 @@ export interface BotProcessOptions {
   entry: string
   /** Its command-line arguments. */
   args?: string[]
+  /** A network namespace to run in (`ip netns exec`), as the tests of the local network make. */
+  netns?: string
 }
 
 /** The environment for the child: the test's own, without any BERTYBOT_, ANNOUNCE_ or BRIDGE_ variable, plus `env`. */
@@ -47,7 +49,10 @@ export class BotProcess {
   /** Spawns the bot; `link()` waits for its link. */
   constructor (options: BotProcessOptions) {
     // process.execPath: the Node that runs the tests (the pinned one), not whatever `node` is on the PATH.
-    this.child = spawn(process.execPath, ['--conditions=bertybot-source', options.entry, ...(options.args ?? [])], {
+    const node = [process.execPath, '--conditions=bertybot-source', options.entry, ...(options.args ?? [])]
+    // `ip netns exec` runs it in place (it execs): the child is still the Node process.
+    const [command, ...args] = options.netns === undefined ? node : ['ip', 'netns', 'exec', options.netns, ...node]
+    this.child = spawn(command as string, args, {
       cwd: options.cwd,
       env: childEnvironment(options.env),
       stdio: ['ignore', 'pipe', 'pipe']

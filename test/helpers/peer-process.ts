@@ -16,21 +16,37 @@ export interface ChildMessage {
   sentAt: number
 }
 
+export interface PeerProcessOptions {
+  dataDir: string
+  displayName?: string
+  /** Where to listen (createPeer's `listen`); loopback by default. */
+  listen?: string[]
+  /** createPeer's `mdns`. */
+  mdns?: boolean
+  /** A network namespace to run in (`ip netns exec`), as the tests of the local network make. */
+  netns?: string
+}
+
 /** A peer running in its own Node process, as in real use. */
 export class PeerProcess extends EventEmitter {
   readonly child: ChildProcess
   accountId = ''
   deviceId = ''
+  peerId = ''
   multiaddrs: string[] = []
   readonly messages: ChildMessage[] = []
   readonly exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
   #nextId = 0
   readonly #pending = new Map<number, { resolve: (v: any) => void, reject: (e: Error) => void }>()
 
-  private constructor (options: { dataDir: string, displayName?: string }) {
+  private constructor ({ netns, ...options }: PeerProcessOptions) {
     super()
+    // In a namespace, `ip netns exec` runs Node in place (it execs): the child is still the Node process, its IPC channel inherited.
+    const runner = netns === undefined
+      ? { execArgv: ['--conditions=bertybot-source'] }
+      : { execPath: 'ip', execArgv: ['netns', 'exec', netns, process.execPath, '--conditions=bertybot-source'] }
     this.child = fork(script, [JSON.stringify(options)], {
-      execArgv: ['--conditions=bertybot-source'],
+      ...runner,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     this.exited = new Promise((resolve) => {
@@ -46,6 +62,7 @@ export class PeerProcess extends EventEmitter {
       if (message.type === 'ready') {
         this.accountId = message.accountId
         this.deviceId = message.deviceId
+        this.peerId = message.peerId
         this.multiaddrs = message.multiaddrs
         this.emit('ready')
       } else if (message.type === 'event') {
@@ -60,7 +77,7 @@ export class PeerProcess extends EventEmitter {
     })
   }
 
-  static async start (options: { dataDir: string, displayName?: string }): Promise<PeerProcess> {
+  static async start (options: PeerProcessOptions): Promise<PeerProcess> {
     const proc = new PeerProcess(options)
     running.add(proc)
     await Promise.race([
