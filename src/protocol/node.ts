@@ -28,7 +28,7 @@ import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight, type Helia } from 'helia'
 import { PeerBlockstore, type EntryLookup } from './blockstore.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
-import type { BlockStore } from './group-log.ts'
+import type { BlockStore } from './log-manifest.ts'
 import type { Logger } from './logger.ts'
 import { PeerRecordCache } from './peer-records.ts'
 
