@@ -28,7 +28,8 @@ import type { Logger } from './logger.ts'
 import type { NodeServices } from './node.ts'
 import { listeningPoints } from './rendezvous.ts'
 import { RendezvousListener } from './rendezvous-listener.ts'
-import type { ContactRecord, ContactState, StateStore } from './state-store.ts'
+import type { ContactRecord, ContactState } from './state-records.ts'
+import type { StateStore } from './state-store.ts'
 
 const MIN_RETRY_MS = 1_000
 const MAX_RETRY_MS = 60_000

@@ -31,7 +31,8 @@ import { GroupSender, InvalidMessageError } from './group-sender.ts'
 import type { NodeServices } from './node.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { askReplica, decodeReplicaLink, ReplicationError } from './replication.ts'
-import type { GroupRecord, LogKind, StateStore } from './state-store.ts'
+import type { GroupRecord, LogKind } from './state-records.ts'
+import type { StateStore } from './state-store.ts'
 
 /** What a group needs from its peer. */
 export interface GroupDeps {

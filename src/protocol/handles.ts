@@ -6,7 +6,7 @@
  */
 import type { GroupKind } from './group-keys.ts'
 import type { Member } from './membership.ts'
-import type { ContactState } from './state-store.ts'
+import type { ContactState } from './state-records.ts'
 
 export interface SendOptions {
   text: string

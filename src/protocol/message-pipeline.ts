@@ -30,7 +30,8 @@ import { byCausalOrder, unsettledEntries, type HashedEntry, type WalkableLog } f
 import type { Logger } from './logger.ts'
 import type { Membership } from './membership.ts'
 import { receiverChainFrom, takeMessageKey, type ReceiverChain } from './ratchet.ts'
-import type { EntryStatus, StateOp, StateStore } from './state-store.ts'
+import type { EntryStatus } from './state-records.ts'
+import type { StateOp, StateStore } from './state-store.ts'
 
 /** How often at most a scan walks back to the closed entries rather than to the quiet ones (see `#quiet`). */
 const FULL_WALK_EVERY_MS = 1_000

@@ -29,7 +29,8 @@ import type { LogStoreContext } from './group-log.ts'
 import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
 import type { DhtMode, Node } from './node.ts'
-import type { GroupRecord, StateStore } from './state-store.ts'
+import type { GroupRecord } from './state-records.ts'
+import type { StateStore } from './state-store.ts'
 
 /** Where a peer listens unless told otherwise: loopback only, ports chosen by the system. */
 export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
