@@ -12,7 +12,7 @@
 import type { Clock, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'
 import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
 import { queueMessage, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
-import type { Transaction } from './store.ts'
+import type { Transaction } from './transaction.ts'
 
 export type EventType = 'message' | 'acknowledgement' | 'contactRequest' | 'contactAccepted' | 'groupInvitation' | 'memberJoined' | 'schedule'
 

@@ -5,7 +5,7 @@
  */
 import { InvalidMessageError, MAX_TEXT_LENGTH, type Group, type Peer } from '../protocol/index.ts'
 import type { Conversation } from './conversations.ts'
-import type { Transaction } from './store.ts'
+import type { Transaction } from './transaction.ts'
 
 /** Persistent key-value state. Values are JSON; writes take effect when the handlers finish. */
 export interface KeyValue {

@@ -16,7 +16,9 @@ import type { BotMetrics } from './metrics.ts'
 import type { Outbox } from './outbox.ts'
 import type { Incoming } from './peer-events.ts'
 import type { Schedule } from './schedule.ts'
-import type { BotStore, OutboxItem, Transaction } from './store.ts'
+import type { BotStore } from './store.ts'
+import type { OutboxItem } from './store-records.ts'
+import type { Transaction } from './transaction.ts'
 
 /** How many times handlers run again when the state they read changed under them, before giving up. */
 const MAX_COMMIT_ATTEMPTS = 50

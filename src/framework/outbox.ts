@@ -15,7 +15,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff, InvalidMessageError, type Logger, type Peer } from '../protocol/index.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
-import type { BotStore, OutboxItem } from './store.ts'
+import type { BotStore } from './store.ts'
+import type { OutboxItem } from './store-records.ts'
 
 const MIN_RETRY_MS = 500
 const MAX_RETRY_MS = 30_000
