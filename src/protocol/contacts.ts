@@ -28,7 +28,7 @@ import type { NodeServices } from './node.ts'
 import { listeningPoints } from './rendezvous.ts'
 import { OutgoingRequests } from './outgoing-requests.ts'
 import { RendezvousListener } from './rendezvous-listener.ts'
-import type { ContactRecord, ContactState } from './state-records.ts'
+import type { ContactRecord } from './state-records.ts'
 import type { StateStore } from './state-store.ts'
 
 const ANSWER_TIMEOUT_MS = 30_000
