@@ -5,16 +5,16 @@
  * read whole each time the group opens. This device announces itself there
  * (`MemberDeviceAdded`, with its chain key sealed to the members it knows);
  * members who join later get the key in the headers of its next message
- * (`group-sender.ts`).
+ * (both written by `GroupSender`, `group-sender.ts`).
  *
  * Message log: turned into events by the `MessagePipeline`.
  */
 import type { Libp2p } from '@libp2p/interface'
 import PQueue from 'p-queue'
-import { AppMessageType, MAX_TEXT_LENGTH, encodeAppMessage, type AppMessage } from './app-messages.ts'
+import { AppMessageType, MAX_TEXT_LENGTH, type AppMessage } from './app-messages.ts'
 import { DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
-import { MetadataEventType, signMemberDevice } from './envelope.ts'
+import { MetadataEventType } from './envelope.ts'
 import { DataDirectoryError, InvalidOptionError, NotRunningError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import type { Group, SealedMessage, SendOptions } from './handles.ts'
@@ -257,6 +257,8 @@ export class OpenGroup implements Group {
       metadata: this.#metadata,
       messages: this.#messages,
       contactKey: this.#record.contact,
+      displayName: this.#deps.displayName,
+      now: this.#deps.now,
       closed: () => this.#closed
     })
     sync.on('peer', this.#onSyncPeer)
@@ -284,36 +286,10 @@ export class OpenGroup implements Group {
     if (!creating && !this.#metadataLog.ownDeviceAnnounced) await sync.whenSynced(this.#metadata.address, FIRST_SYNC_TIMEOUT_MS)
     await this.#processing.add(async () => {
       await this.#scanMetadata()
-      await this.#announce(creating)
+      await this.#sender.announce({ announced: this.#metadataLog.ownDeviceAnnounced, groupName: creating && this.kind === 'multi-member' ? this.#record.name : undefined })
       for (const device of await state.waitingDevices(this.id)) await this.#pipeline.retryWaiting(device)
       await this.#pipeline.scan()
     })
-  }
-
-  /**
-   * Posts what this device owes the metadata log: itself, with its chain key
-   * sealed to every member it knows and its name, in one entry when it first
-   * joins; afterwards its key to members it has not sealed it to, and its name
-   * if it changed.
-   */
-  async #announce (creating: boolean): Promise<void> {
-    const { identity, displayName } = this.#deps
-    const ownAccount = keyToId(identity.account.publicKey)
-    const info = displayName !== undefined && this.#membership.member(ownAccount)?.displayName !== displayName
-      ? encodeAppMessage({ type: AppMessageType.SetUserInfo, displayName, sentAt: this.#deps.now() })
-      : undefined
-    if (!this.#metadataLog.ownDeviceAnnounced) {
-      await this.#sender.announceDevice({
-        m: identity.account.publicKey,
-        ms: signMemberDevice(identity.account, this.#keys.publicKey, identity.device.publicKey),
-        ...(info === undefined ? {} : { info })
-      })
-    } else if (info !== undefined) {
-      await this.#sender.postMetadata(MetadataEventType.PayloadSent, { m: info })
-    }
-    if (creating && this.kind === 'multi-member') {
-      await this.#sender.postMetadata(MetadataEventType.PayloadSent, { m: encodeAppMessage({ type: AppMessageType.SetGroupInfo, name: this.#record.name, sentAt: this.#deps.now() }) })
-    }
   }
 
   readonly #onSyncPeer = (address: string, peerId: string): void => {
