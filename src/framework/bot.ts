@@ -16,7 +16,7 @@
  * A `Bot` holds what is registered (handlers, commands, schedules, hooks,
  * HTTP routes); what runs from `start()` to `stop()` is its `BotRuntime`.
  * Delivery: each message from another device reaches the handlers once, its
- * effects committed with the record that it was handled (see `handling.ts`).
+ * effects committed with the record that it was handled (see `handler-runner.ts`).
  */
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
@@ -274,7 +274,7 @@ export class Bot<Settings = Record<string, never>> {
    * it runs again, so keep side effects out of it (the README has an example).
    */
   async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
-    return await this.#running().handling.run(fn)
+    return await this.#running().handlers.run(fn)
   }
 
   async start (): Promise<void> {
