@@ -22,7 +22,7 @@ import { Contacts } from './contacts.ts'
 import type { Contact, Group } from './handles.ts'
 import { bytesToHex } from './crypto.ts'
 import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
-import { withFoundation } from './foundation.ts'
+import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { LogStoreContext } from './group-log.ts'
 import type { LogSync } from './log-sync.ts'
@@ -39,7 +39,7 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   const now = (): number => clock.now()
 
   const nodeOptions = { dataDir: config.dataDir, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht }
-  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
+  return await withPeerStack(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
     if (config.displayName !== undefined) await state.putDisplayName(config.displayName)
     const displayName = config.displayName ?? await state.displayName()
     const peer = new Peer({ identity, state, node, logs, sync, logger, now, displayName, delivery: config.delivery })

@@ -15,7 +15,7 @@ import { EventEmitter } from 'eventemitter3'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
-import { withFoundation } from './foundation.ts'
+import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
@@ -54,7 +54,7 @@ export async function createReplica (options: ReplicaOptions): Promise<Replica> 
     mdns: false,
     dht: options.dht ?? 'lan'
   }
-  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
+  return await withPeerStack(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
     const replica = new Replica({ identity, state, node, logs, sync, logger })
     await replica.start()
     return replica

@@ -1,7 +1,8 @@
 /**
- * What every long-running peer of ours stands on, peers and replicas alike:
- * the data directory (0700), the identity keys, the state database, the
- * network node, what the group logs share, and the log sync.
+ * The stack every long-running peer of ours runs on, peers and replicas
+ * alike: the data directory (0700), the identity keys, the state database,
+ * the network node, what the group logs share, and the log sync. Opened and
+ * started in that order, and closed again if what is built on it fails.
  */
 import { mkdir } from 'node:fs/promises'
 import { EntryCache } from './entry-cache.ts'
@@ -13,7 +14,7 @@ import { chosenPorts, withRememberedPorts } from './listen-ports.ts'
 import { startNode, type Node, type NodeOptions } from './node.ts'
 import { StateStore } from './state-store.ts'
 
-export interface Foundation {
+export interface PeerStack {
   identity: IdentityKeys
   state: StateStore
   node: Node
@@ -26,7 +27,7 @@ export interface Foundation {
  * Opens it all; then runs `build` on it, and if anything fails closes what
  * was opened, so a failed start leaves nothing running.
  */
-export async function withFoundation<T> (options: NodeOptions, logger: Logger, build: (foundation: Foundation) => Promise<T>): Promise<T> {
+export async function withPeerStack<T> (options: NodeOptions, logger: Logger, build: (stack: PeerStack) => Promise<T>): Promise<T> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const identity = await loadOrCreateIdentity(options.dataDir, logger)
   const state = await StateStore.open(options.dataDir)
