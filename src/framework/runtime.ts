@@ -198,7 +198,7 @@ export class BotRuntime {
 
   #outboxPart (): Startable {
     return {
-      start: () => { this.outbox.wake() },
+      start: () => { this.outbox.sendPending() },
       stop: async () => {
         const drained = await this.outbox.drain(this.#inputs.drainTimeoutMs)
         if (!drained) this.#inputs.logger.warn('stopping with messages still queued; they will be sent at the next start')

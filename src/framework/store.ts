@@ -164,31 +164,19 @@ export class BotStore {
     return next
   }
 
-  /** `sent` for several items that left, with their ids, in one write. */
-  async sentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
-    await this.#writes.batch(items.flatMap((item, i): StoreOp[] => {
-      const messageId = messageIds[i] as string
-      const out = { type: 'del' as const, sublevel: this.#outbox, key: seqKey(item.seq) }
-      if (item.tag === undefined) return [out]
-      return [
-        out,
-        { type: 'put' as const, sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
-        { type: 'put' as const, sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
-      ]
-    }))
+  /** `markSent` for several items that left, with their ids, in one write. */
+  async markSentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
+    await this.#writes.batch(items.flatMap((item, i) => this.#sentOps(item, messageIds[i] as string)))
   }
 
-  /** The message left (with id `messageId`), or was dropped (no id): out of the outbox, and its tag recorded. */
-  async sent (item: OutboxItem, messageId?: string): Promise<void> {
-    if (item.tag === undefined || messageId === undefined) {
-      await this.#writes.batch([{ type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }])
-      return
-    }
-    await this.#writes.batch([
-      { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) },
-      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
-      { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
-    ])
+  /** The message left, with id `messageId`: out of the outbox, and its tag (if it has one) recorded. */
+  async markSent (item: OutboxItem, messageId: string): Promise<void> {
+    await this.#writes.batch(this.#sentOps(item, messageId))
+  }
+
+  /** The message will never leave (its group is gone, or refuses it): out of the outbox, no tag recorded. */
+  async markDropped (item: OutboxItem): Promise<void> {
+    await this.#writes.batch([{ type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }])
   }
 
   /** The id of the message sent with `tag`, once it left (and for `TAG_RETENTION_MS` after). */
@@ -240,6 +228,16 @@ export class BotStore {
 
   async setReplicated (groupId: string, replica: string): Promise<void> {
     await this.#writes.batch([{ type: 'put', sublevel: this.#replicated, key: `${groupId}/${replica}`, value: new Uint8Array() }])
+  }
+
+  #sentOps (item: OutboxItem, messageId: string): StoreOp[] {
+    const out: StoreOp = { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }
+    if (item.tag === undefined) return [out]
+    return [
+      out,
+      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
+      { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
+    ]
   }
 
   /** @internal Used by `Transaction`. */
