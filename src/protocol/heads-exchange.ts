@@ -16,7 +16,7 @@ import { z } from 'zod'
 import { decodeCbor, encodeCbor } from './encoding.ts'
 import type { HistoryTransfer } from './history-transfer.ts'
 import type { StockSync } from './stock-sync.ts'
-import { MAX_SYNC_MESSAGE, type SyncContext } from './sync-context.ts'
+import { MAX_SYNC_MESSAGE, type SyncDeps } from './sync-deps.ts'
 
 export const HEADS_PROTOCOL = '/bertybot/heads/2.0.0'
 const EXCHANGE_TIMEOUT_MS = 15_000
@@ -33,7 +33,7 @@ const headsMessageSchema = z.object({
   logs: z.array(z.object({ address: z.string().max(512), heads: z.array(hash).max(1024) })).max(4096)
 })
 
-export interface HeadsExchangeOptions {
+export interface HeadsExchangeDeps extends SyncDeps {
   /** For peers that do not speak `HEADS_PROTOCOL`. */
   stock: StockSync
   /** Fetches what a peer's heads showed we lack. */
@@ -47,17 +47,15 @@ export interface HeadsExchangeOptions {
 }
 
 export class HeadsExchange {
-  readonly #context: SyncContext
-  readonly #options: HeadsExchangeOptions
+  readonly #deps: HeadsExchangeDeps
 
-  constructor (context: SyncContext, options: HeadsExchangeOptions) {
-    this.#context = context
-    this.#options = options
+  constructor (deps: HeadsExchangeDeps) {
+    this.#deps = deps
   }
 
   /** Dials `peer` and swaps heads for `addresses`; a failure is tried again after a pause, a few times. */
   async exchange (peer: PeerId, addresses: string[], attempt = 0): Promise<void> {
-    const { libp2p, running, stopping } = this.#context
+    const { libp2p, running, stopping } = this.#deps
     if (!running()) return
     if (await this.#exchangeOnce(peer, addresses)) return
     const pause = EXCHANGE_RETRY_MS[attempt]
@@ -69,22 +67,22 @@ export class HeadsExchange {
     }
     // A peer that went away swaps heads when it comes back (its subscriptions arrive again).
     if (libp2p.getConnections(peer).length === 0) return
-    const still = addresses.filter((address) => this.#context.log(address) !== undefined)
+    const still = addresses.filter((address) => this.#deps.log(address) !== undefined)
     if (still.length > 0) await this.exchange(peer, still, attempt + 1)
   }
 
   /** Answers a peer's heads exchange: reads its heads, replies with ours for the same logs. */
   async answer (stream: Stream, connection: Connection): Promise<void> {
-    const { logger, running, stopping } = this.#context
+    const { logger, running, stopping } = this.#deps
     const signal = AbortSignal.any([stopping, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)])
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
       const request = (await lp.read({ signal })).subarray()
-      const addresses = this.#parse(request, connection.remotePeer)?.logs.map((l) => l.address).filter((a) => this.#context.log(a) !== undefined) ?? []
-      const upTo = addresses.map((address) => [address, this.#context.log(address)?.time ?? 0] as const)
+      const addresses = this.#parse(request, connection.remotePeer)?.logs.map((l) => l.address).filter((a) => this.#deps.log(a) !== undefined) ?? []
+      const upTo = addresses.map((address) => [address, this.#deps.log(address)?.time ?? 0] as const)
       await lp.write(this.#message(addresses), { signal })
       await stream.close({ signal }).catch(() => {})
-      for (const [address, time] of upTo) this.#options.handedOver(address, time)
+      for (const [address, time] of upTo) this.#deps.handedOver(address, time)
       await this.#received(request, connection.remotePeer)
     } catch (err) {
       stream.abort(err as Error)
@@ -94,14 +92,14 @@ export class HeadsExchange {
 
   /** One heads exchange with `peer`: false when it failed and is worth trying again. */
   async #exchangeOnce (peer: PeerId, addresses: string[]): Promise<boolean> {
-    const { libp2p, logger, running, stopping } = this.#context
+    const { libp2p, logger, running, stopping } = this.#deps
     const signal = AbortSignal.any([stopping, AbortSignal.timeout(EXCHANGE_TIMEOUT_MS)])
     let stream: Stream
     try {
       stream = await libp2p.dialProtocol(peer, HEADS_PROTOCOL, { signal })
     } catch (err) {
       if ((err as Error).name === 'UnsupportedProtocolError') {
-        await this.#options.stock.swapHeads(peer, addresses, signal)
+        await this.#deps.stock.swapHeads(peer, addresses, signal)
         return true
       }
       if (running()) logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'heads exchange: dial failed')
@@ -109,7 +107,7 @@ export class HeadsExchange {
     }
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
-      const upTo = new Map(addresses.map((address) => [address, this.#context.log(address)?.time ?? 0]))
+      const upTo = new Map(addresses.map((address) => [address, this.#deps.log(address)?.time ?? 0]))
       await lp.write(this.#message(addresses), { signal })
       const reply = await lp.read({ signal })
       await stream.close({ signal }).catch(() => {})
@@ -117,7 +115,7 @@ export class HeadsExchange {
       // It answered, so it read ours (for the logs it holds: those its answer names).
       for (const address of this.#parse(reply.subarray(), peer)?.logs.map((l) => l.address) ?? []) {
         const time = upTo.get(address)
-        if (time !== undefined) this.#options.handedOver(address, time)
+        if (time !== undefined) this.#deps.handedOver(address, time)
       }
       await this.#received(reply.subarray(), peer)
       return true
@@ -129,12 +127,12 @@ export class HeadsExchange {
   }
 
   #message (addresses: string[]): Uint8Array {
-    return encodeCbor({ logs: addresses.map((address) => ({ address, heads: this.#context.log(address)?.heads().slice(0, 1024) ?? [] })) })
+    return encodeCbor({ logs: addresses.map((address) => ({ address, heads: this.#deps.log(address)?.heads().slice(0, 1024) ?? [] })) })
   }
 
   #parse (bytes: Uint8Array, from: PeerId): z.infer<typeof headsMessageSchema> | undefined {
     return decodeCbor(bytes, headsMessageSchema, (reason) => {
-      this.#context.logger.warn({ peer: from.toString(), reason }, 'dropped a malformed heads message')
+      this.#deps.logger.warn({ peer: from.toString(), reason }, 'dropped a malformed heads message')
     })
   }
 
@@ -143,11 +141,11 @@ export class HeadsExchange {
     const message = this.#parse(bytes, from)
     if (message === undefined) return
     for (const { address, heads } of message.logs) {
-      const log = this.#context.log(address)
+      const log = this.#deps.log(address)
       if (log === undefined) continue
-      this.#options.serves(address, from.toString())
-      if (await log.want(heads) > 0) await this.#options.history.fetchMissing(log, [from])
-      this.#options.synced(address)
+      this.#deps.serves(address, from.toString())
+      if (await log.want(heads) > 0) await this.#deps.history.fetchMissing(log, [from])
+      this.#deps.synced(address)
     }
   }
 }

@@ -16,7 +16,7 @@ import type { GroupLog } from './group-log.ts'
 import { difference } from './log-difference.ts'
 import { bytes } from './schemas.ts'
 import type { StockSync } from './stock-sync.ts'
-import { joinReceived, MAX_SYNC_MESSAGE, type SyncContext } from './sync-context.ts'
+import { joinReceived, MAX_SYNC_MESSAGE, type SyncDeps } from './sync-deps.ts'
 
 export const ENTRIES_PROTOCOL = '/bertybot/entries/1.0.0'
 /** A history transfer may take long; it fails only when nothing arrives for this long. */
@@ -36,16 +36,18 @@ const entriesRequestSchema = z.object({ address: z.string().max(512), want: z.ar
 const entriesFrameSchema = z.object({ entries: z.array(bytes()).max(FRAME_ENTRIES) }).or(z.object({ end: z.literal(true) }))
 const entriesAckSchema = z.object({ ack: z.literal(true) })
 
-export class HistoryTransfer {
-  readonly #context: SyncContext
+export interface HistoryTransferDeps extends SyncDeps {
   /** For peers that do not speak `ENTRIES_PROTOCOL`. */
-  readonly #stock: StockSync
+  stock: StockSync
+}
+
+export class HistoryTransfer {
+  readonly #deps: HistoryTransferDeps
   /** Logs whose missing history is being fetched: the peers that have offered it since, and the fetch. */
   readonly #fetching = new Map<string, { peers: Map<string, PeerId>, done: Promise<void> }>()
 
-  constructor (context: SyncContext, stock: StockSync) {
-    this.#context = context
-    this.#stock = stock
+  constructor (deps: HistoryTransferDeps) {
+    this.#deps = deps
   }
 
   /**
@@ -54,7 +56,7 @@ export class HistoryTransfer {
    * per log at a time.
    */
   async fetchMissing (log: GroupLog, peers: PeerId[]): Promise<void> {
-    const { libp2p, logger, running } = this.#context
+    const { libp2p, logger, running } = this.#deps
     const inProgress = this.#fetching.get(log.address)
     if (inProgress !== undefined) {
       for (const peer of peers) inProgress.peers.set(peer.toString(), peer)
@@ -65,7 +67,7 @@ export class HistoryTransfer {
     const done = (async () => {
       const tried = new Set<string>()
       let askedTopic = false
-      while (running() && this.#context.log(log.address) === log) {
+      while (running() && this.#deps.log(log.address) === log) {
         const before = log.missing()
         if (before.length === 0) break
         let next = [...candidates.values()].find((p) => !tried.has(p.toString()))
@@ -91,7 +93,7 @@ export class HistoryTransfer {
 
   /** Asks `peer` for the entries `log` lacks and joins them as they come. */
   async #fetchFrom (peer: PeerId, log: GroupLog): Promise<void> {
-    const { libp2p, logger, running, stopping } = this.#context
+    const { libp2p, logger, running, stopping } = this.#deps
     const want = log.missing().slice(0, 1024)
     if (want.length === 0) return
     let idle = new AbortController()
@@ -107,7 +109,7 @@ export class HistoryTransfer {
       stream = await libp2p.dialProtocol(peer, ENTRIES_PROTOCOL, { signal: signal() })
     } catch (err) {
       clearTimeout(idleTimer)
-      if ((err as Error).name === 'UnsupportedProtocolError') await this.#stock.fetchBlocks(peer, log)
+      if ((err as Error).name === 'UnsupportedProtocolError') await this.#deps.stock.fetchBlocks(peer, log)
       else if (running()) logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'history fetch: dial failed')
       return
     }
@@ -121,7 +123,7 @@ export class HistoryTransfer {
         if (frame === undefined) throw new Error('malformed history frame')
         if ('end' in frame) break
         received += frame.entries.length
-        await joinReceived(this.#context, log, frame.entries, peer.toString())
+        await joinReceived(this.#deps, log, frame.entries, peer.toString())
         await lp.write(encodeCbor({ ack: true } satisfies z.infer<typeof entriesAckSchema>), { signal: signal() })
       }
       await stream.close({ signal: signal() }).catch(() => {})
@@ -136,7 +138,7 @@ export class HistoryTransfer {
 
   /** Answers a history request: what the asker lacks of what it wants, oldest first, in frames it acknowledges. */
   async serve (stream: Stream, connection: Connection): Promise<void> {
-    const { logger, running, stopping } = this.#context
+    const { logger, running, stopping } = this.#deps
     // Each step waits at most this long: the transfer as a whole may take long.
     const step = (): AbortSignal => AbortSignal.any([stopping, AbortSignal.timeout(FETCH_IDLE_TIMEOUT_MS)])
     try {
@@ -144,7 +146,7 @@ export class HistoryTransfer {
       const request = decodeCbor((await lp.read({ signal: step() })).subarray(), entriesRequestSchema, (reason) => {
         logger.warn({ peer: connection.remotePeer.toString(), reason }, 'dropped a malformed history request')
       })
-      const log = request === undefined ? undefined : this.#context.log(request.address)
+      const log = request === undefined ? undefined : this.#deps.log(request.address)
       if (request !== undefined && log !== undefined) {
         let unacknowledged = 0
         const send = async (entries: Uint8Array[]): Promise<void> => {

@@ -17,7 +17,7 @@
  * - A peer that does not speak our protocols (a stock OrbitDB replica) is
  *   synced with over OrbitDB's own protocol and bitswap (`stock-sync.ts`).
  *
- * Entries from the network are decoded and checked (`sync-context.ts`) and in
+ * Entries from the network are decoded and checked (`sync-deps.ts`) and in
  * the log's `join` (shape, log, signature); a bad one is logged and dropped,
  * never thrown.
  */
@@ -33,7 +33,7 @@ import type { StoredEntry } from './log-entry.ts'
 import type { Logger } from './logger.ts'
 import { SettleRounds } from './settle-rounds.ts'
 import { StockSync } from './stock-sync.ts'
-import { joinReceived, type SyncContext, type SyncLibp2p } from './sync-context.ts'
+import { joinReceived, type SyncDeps, type SyncLibp2p } from './sync-deps.ts'
 
 /** Anti-entropy after a log changes (`settle-rounds.ts`): when, and with how many of its peers. */
 const SETTLE_ROUNDS_MS = [2_000, 8_000, 30_000]
@@ -63,7 +63,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   /** Logs not yet synced with any peer since they were registered, with what waits for it. */
   readonly #unsynced = new Map<string, { synced: Promise<void>, resolve: () => void }>()
   readonly #stopping = new AbortController()
-  readonly #context: SyncContext
+  readonly #syncDeps: SyncDeps
   readonly #heads: HeadsExchange
   readonly #history: HistoryTransfer
   readonly #gossipStreams: GossipStreamKeeper
@@ -75,16 +75,17 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   constructor (libp2p: SyncLibp2p, logger: Logger, options: LogSyncOptions) {
     super()
     this.#libp2p = libp2p
-    this.#context = {
+    this.#syncDeps = {
       libp2p,
       logger,
       log: (address) => this.#logs.get(address),
       running: () => this.#started,
       stopping: this.#stopping.signal
     }
-    const stock = new StockSync(this.#context, { fetchBlock: options.fetchBlock, receive: async (log, entries, from) => { await this.#receive(log, entries, from) } })
-    this.#history = new HistoryTransfer(this.#context, stock)
-    this.#heads = new HeadsExchange(this.#context, {
+    const stock = new StockSync({ ...this.#syncDeps, fetchBlock: options.fetchBlock, receive: async (log, entries, from) => { await this.#receive(log, entries, from) } })
+    this.#history = new HistoryTransfer({ ...this.#syncDeps, stock })
+    this.#heads = new HeadsExchange({
+      ...this.#syncDeps,
       stock,
       history: this.#history,
       handedOver: (address, upTo) => { this.emit('handedOver', address, upTo) },
@@ -185,7 +186,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
         const { recipients } = await this.#pubsub.publish(address, entry.bytes)
         if (recipients.length > 0) this.emit('handedOver', address, entry.clock.time)
       } catch (err) {
-        this.#context.logger.debug({ address, err }, 'could not publish entry (peers will get it with the next heads exchange)')
+        this.#syncDeps.logger.debug({ address, err }, 'could not publish entry (peers will get it with the next heads exchange)')
       }
     }
   }
@@ -206,7 +207,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
 
   /** Decodes entries, joins them, and asks `from` for what they are missing. */
   async #receive (log: GroupLog, entries: Uint8Array[], from: PeerId): Promise<void> {
-    await joinReceived(this.#context, log, entries, from.toString())
+    await joinReceived(this.#syncDeps, log, entries, from.toString())
     if (log.missing().length > 0) void this.#history.fetchMissing(log, [from])
   }
 }

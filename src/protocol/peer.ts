@@ -48,7 +48,7 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   })
 }
 
-interface PeerParts {
+interface PeerDeps {
   identity: IdentityKeys
   state: StateStore
   node: Node
@@ -67,7 +67,7 @@ export class Peer extends DeliveringEmitter {
   readonly deviceId: string
   /** The libp2p peer id of this node. */
   readonly peerId: string
-  readonly #parts: PeerParts
+  readonly #deps: PeerDeps
   readonly #groups = new Map<string, OpenGroup>()
   readonly #opening = new Map<string, Promise<OpenGroup>>()
   readonly #groupDeps: GroupDeps
@@ -76,21 +76,21 @@ export class Peer extends DeliveringEmitter {
   #contacts!: Contacts
   #stopping: Promise<void> | undefined
 
-  constructor (parts: PeerParts) {
-    super(parts.delivery, (err) => { parts.logger.error({ err }, 'an event listener threw; the event will be delivered again after a restart') })
-    this.#parts = parts
-    this.accountId = keyToId(parts.identity.account.publicKey)
-    this.deviceId = keyToId(parts.identity.device.publicKey)
-    this.peerId = parts.node.libp2p.peerId.toString()
+  constructor (deps: PeerDeps) {
+    super(deps.delivery, (err) => { deps.logger.error({ err }, 'an event listener threw; the event will be delivered again after a restart') })
+    this.#deps = deps
+    this.accountId = keyToId(deps.identity.account.publicKey)
+    this.deviceId = keyToId(deps.identity.device.publicKey)
+    this.peerId = deps.node.libp2p.peerId.toString()
     this.#groupDeps = {
-      identity: parts.identity,
-      state: parts.state,
-      logs: parts.logs,
-      sync: parts.sync,
-      libp2p: parts.node.libp2p,
-      logger: namespaced(parts.logger, 'protocol:group'),
-      now: parts.now,
-      displayName: parts.displayName,
+      identity: deps.identity,
+      state: deps.state,
+      logs: deps.logs,
+      sync: deps.sync,
+      libp2p: deps.node.libp2p,
+      logger: namespaced(deps.logger, 'protocol:group'),
+      now: deps.now,
+      displayName: deps.displayName,
       events: this,
       joinGroup: async (invitation) => await this.joinGroup(invitation),
       multiaddrs: () => this.multiaddrs,
@@ -100,17 +100,17 @@ export class Peer extends DeliveringEmitter {
 
   /** The name this peer shows to others, if it has one. */
   get displayName (): string | undefined {
-    return this.#parts.displayName
+    return this.#deps.displayName
   }
 
   /** Where this peer can be reached now, each with its /p2p/ part. */
   get multiaddrs (): string[] {
-    return this.#parts.node.libp2p.getMultiaddrs().map((a) => a.toString())
+    return this.#deps.node.libp2p.getMultiaddrs().map((a) => a.toString())
   }
 
   /** The libp2p peer ids this node has a connection with now. */
   connectedPeers (): string[] {
-    return this.#parts.node.libp2p.getPeers().map((id) => id.toString())
+    return this.#deps.node.libp2p.getPeers().map((id) => id.toString())
   }
 
   /** The groups this peer is in. */
@@ -136,7 +136,7 @@ export class Peer extends DeliveringEmitter {
       linkKeySig: keys.linkKeySig,
       name: name.data,
       hints: [],
-      joinedAt: this.#parts.now()
+      joinedAt: this.#deps.now()
     }, true)
   }
 
@@ -163,7 +163,7 @@ export class Peer extends DeliveringEmitter {
       linkKeySig: keys.linkKeySig,
       name,
       hints,
-      joinedAt: this.#parts.now()
+      joinedAt: this.#deps.now()
     }, false)
   }
 
@@ -220,19 +220,19 @@ export class Peer extends DeliveringEmitter {
       await this.#contacts?.stop()
       await Promise.allSettled(this.#opening.values())
       for (const group of this.#groups.values()) {
-        await group.close().catch((err: unknown) => { this.#parts.logger.warn({ err, group: group.id }, 'group did not close cleanly') })
+        await group.close().catch((err: unknown) => { this.#deps.logger.warn({ err, group: group.id }, 'group did not close cleanly') })
       }
       this.#groups.clear()
-      await this.#parts.sync.stop()
-      await this.#parts.node.stop()
-      await this.#parts.state.close()
+      await this.#deps.sync.stop()
+      await this.#deps.node.stop()
+      await this.#deps.state.close()
     })()
     await this.#stopping
   }
 
   /** @internal Loads contacts, opens every group of the data directory, then starts answering; called once by `createPeer`. */
   async start (): Promise<void> {
-    const { identity, state, node, logger, now, displayName } = this.#parts
+    const { identity, state, node, logger, now, displayName } = this.#deps
     this.#contacts = await Contacts.load({
       identity,
       state,
@@ -256,14 +256,14 @@ export class Peer extends DeliveringEmitter {
     const hex = bytesToHex(contactPk)
     let id = this.#contactGroupIds.get(hex)
     if (id === undefined) {
-      id = groupId(deriveContactGroupKeys(this.#parts.identity.account, contactPk))
+      id = groupId(deriveContactGroupKeys(this.#deps.identity.account, contactPk))
       this.#contactGroupIds.set(hex, id)
     }
     return id
   }
 
   async #openContactGroup (contact: { pk: Uint8Array, displayName: string, hints: string[] }): Promise<Group> {
-    const keys = deriveContactGroupKeys(this.#parts.identity.account, contact.pk)
+    const keys = deriveContactGroupKeys(this.#deps.identity.account, contact.pk)
     const id = groupId(keys)
     const existing = this.#groups.get(id) ?? this.#opening.get(id)
     if (existing !== undefined) return await existing
@@ -274,14 +274,14 @@ export class Peer extends DeliveringEmitter {
       linkKeySig: keys.linkKeySig,
       name: contact.displayName,
       hints: contact.hints.filter((hint) => hint.includes('/p2p/')),
-      joinedAt: this.#parts.now(),
+      joinedAt: this.#deps.now(),
       contact: contact.pk
     }, false)
   }
 
   async #openGroup (id: string, record: GroupRecord, creating: boolean, save = true): Promise<OpenGroup> {
     const opening = (async () => {
-      if (save) await this.#parts.state.putGroup(id, record)
+      if (save) await this.#deps.state.putGroup(id, record)
       const group = await OpenGroup.open(this.#groupDeps, record, { creating })
       this.#groups.set(id, group)
       this.emit('groupOpened', { group })

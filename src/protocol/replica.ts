@@ -61,7 +61,7 @@ export async function createReplica (options: ReplicaOptions): Promise<Replica> 
   })
 }
 
-interface ReplicaParts {
+interface ReplicaDeps {
   identity: IdentityKeys
   state: StateStore
   node: Node
@@ -72,24 +72,24 @@ interface ReplicaParts {
 
 export class Replica extends EventEmitter<ReplicaEvents> {
   readonly peerId: string
-  readonly #parts: ReplicaParts
+  readonly #deps: ReplicaDeps
   readonly #groups = new Map<string, { metadata: GroupLog, messages: GroupLog }>()
   readonly #stopping = new AbortController()
   #token!: Uint8Array
 
-  constructor (parts: ReplicaParts) {
+  constructor (deps: ReplicaDeps) {
     super()
-    this.#parts = parts
-    this.peerId = parts.node.libp2p.peerId.toString()
+    this.#deps = deps
+    this.peerId = deps.node.libp2p.peerId.toString()
   }
 
   get multiaddrs (): string[] {
-    return this.#parts.node.libp2p.getMultiaddrs().map((a) => a.toString())
+    return this.#deps.node.libp2p.getMultiaddrs().map((a) => a.toString())
   }
 
   /** The link members give `group.addReplica()`. It carries an access token: share it with members only. */
   link (): string {
-    return encodeReplicaLink(this.#parts.identity.account, this.#token, this.multiaddrs)
+    return encodeReplicaLink(this.#deps.identity.account, this.#token, this.multiaddrs)
   }
 
   /** The groups this replica keeps. */
@@ -99,7 +99,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** @internal Opens the groups kept so far and starts taking requests; called once by `createReplica`. */
   async start (): Promise<void> {
-    const { state, node } = this.#parts
+    const { state, node } = this.#deps
     let token = await state.replicaToken()
     if (token === undefined) {
       token = randomBytes(32)
@@ -113,7 +113,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   async stop (): Promise<void> {
     if (this.#stopping.signal.aborted) return
     this.#stopping.abort()
-    const { node, sync, state } = this.#parts
+    const { node, sync, state } = this.#deps
     await node.libp2p.unhandle(REPLICATION_PROTOCOL).catch(() => {})
     for (const logs of this.#groups.values()) {
       for (const log of [logs.metadata, logs.messages]) {
@@ -135,23 +135,23 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         signal,
         accept: async (group, member) => {
           if (this.#stopping.signal.aborted) throw new Error('the replica is stopping')
-          await this.#parts.state.putReplicatedGroup(group)
+          await this.#deps.state.putReplicatedGroup(group)
           await this.#open(group)
-          this.#parts.logger.info({ group: keyToId(group.pk), member: keyToId(member), peer: connection.remotePeer.toString() }, 'keeping a group\'s logs')
+          this.#deps.logger.info({ group: keyToId(group.pk), member: keyToId(member), peer: connection.remotePeer.toString() }, 'keeping a group\'s logs')
         }
       })
       await stream.close({ signal }).catch(() => {})
     } catch (err) {
       stream.abort(err as Error)
-      this.#parts.logger.debug({ err: (err as Error).message }, 'replication request failed')
+      this.#deps.logger.debug({ err: (err as Error).message }, 'replication request failed')
     }
   }
 
   async #open (group: ReplicatedGroup): Promise<void> {
     const id = keyToId(group.pk)
     if (this.#groups.has(id)) return
-    const { node, sync, logger } = this.#parts
-    const logs = await openGroupLogs(this.#parts.logs, { groupKey: group.pk, signing: { publicKey: group.signPub } })
+    const { node, sync, logger } = this.#deps
+    const logs = await openGroupLogs(this.#deps.logs, { groupKey: group.pk, signing: { publicKey: group.signPub } })
     this.#groups.set(id, logs)
     for (const [log, db] of [['metadata', logs.metadata], ['messages', logs.messages]] as const) {
       db.on('update', (entries) => { for (const entry of entries) this.emit('entry', { group: id, log, hash: entry.hash }) })

@@ -12,7 +12,7 @@ import { splitCborSequence } from './encoding.ts'
 import type { GroupLog } from './group-log.ts'
 import { cidOf } from './log-manifest.ts'
 import type { StoredEntry } from './log-entry.ts'
-import { joinReceived, MAX_SYNC_MESSAGE, type SyncContext } from './sync-context.ts'
+import { joinReceived, MAX_SYNC_MESSAGE, type SyncDeps } from './sync-deps.ts'
 
 /** OrbitDB's own heads protocol: this prefix followed by the log address. */
 const STOCK_HEADS_PROTOCOL_PREFIX = '/orbitdb/heads'
@@ -20,7 +20,7 @@ const STOCK_HEADS_PROTOCOL_PREFIX = '/orbitdb/heads'
 const MAX_BITSWAP_FETCH = 10_000
 const BITSWAP_TIMEOUT_MS = 10_000
 
-export interface StockSyncOptions {
+export interface StockSyncDeps extends SyncDeps {
   /** Fetches a block from the network (bitswap). */
   fetchBlock: (cid: CID, signal: AbortSignal) => Promise<Uint8Array>
   /** Takes the entries a peer gave, and asks it for what they lack. */
@@ -28,12 +28,10 @@ export interface StockSyncOptions {
 }
 
 export class StockSync {
-  readonly #context: SyncContext
-  readonly #options: StockSyncOptions
+  readonly #deps: StockSyncDeps
 
-  constructor (context: SyncContext, options: StockSyncOptions) {
-    this.#context = context
-    this.#options = options
+  constructor (deps: StockSyncDeps) {
+    this.#deps = deps
   }
 
   /**
@@ -43,7 +41,7 @@ export class StockSync {
    */
   async swapHeads (peer: PeerId, addresses: string[], signal: AbortSignal): Promise<void> {
     for (const address of addresses) {
-      const log = this.#context.log(address)
+      const log = this.#deps.log(address)
       if (log === undefined) continue
       const heads = (await Promise.all(log.heads().map(async (head) => await log.get(head)))).filter((e): e is StoredEntry => e !== undefined)
       await this.#exchange(peer, log, heads[0]?.bytes, signal)
@@ -53,12 +51,12 @@ export class StockSync {
 
   /** A stock OrbitDB peer's history, one block at a time over bitswap, as OrbitDB itself fetches it. */
   async fetchBlocks (peer: PeerId, log: GroupLog): Promise<void> {
-    const { stopping, running } = this.#context
+    const { stopping, running } = this.#deps
     let fetched = 0
     for (let want = log.missing(); want.length > 0 && fetched < MAX_BITSWAP_FETCH && running(); want = log.missing()) {
       const blocks = await Promise.all(want.slice(0, 32).map(async (hash) => {
         try {
-          return await this.#options.fetchBlock(cidOf(hash), AbortSignal.any([stopping, AbortSignal.timeout(BITSWAP_TIMEOUT_MS)]))
+          return await this.#deps.fetchBlock(cidOf(hash), AbortSignal.any([stopping, AbortSignal.timeout(BITSWAP_TIMEOUT_MS)]))
         } catch {
           return undefined
         }
@@ -66,7 +64,7 @@ export class StockSync {
       const found = blocks.filter((b): b is Uint8Array => b !== undefined)
       if (found.length === 0) break
       fetched += found.length
-      await joinReceived(this.#context, log, found, peer.toString())
+      await joinReceived(this.#deps, log, found, peer.toString())
     }
   }
 
@@ -76,7 +74,7 @@ export class StockSync {
    * back to back, unframed, then closes (we split them as a CBOR sequence).
    */
   async #exchange (peer: PeerId, log: GroupLog, head: Uint8Array | undefined, signal: AbortSignal): Promise<void> {
-    const { libp2p, logger, running } = this.#context
+    const { libp2p, logger, running } = this.#deps
     const address = log.address
     let stream: Stream
     try {
@@ -105,7 +103,7 @@ export class StockSync {
       await reading
       const { items, rest } = splitCborSequence(concatBytes(...chunks))
       if (rest.length > 0) logger.warn({ peer: peer.toString(), address, bytes: rest.length }, 'dropped undecodable bytes from a stock heads exchange')
-      await this.#options.receive(log, items, peer)
+      await this.#deps.receive(log, items, peer)
     } catch (err) {
       stream.abort(err as Error)
       if (running()) logger.debug({ peer: peer.toString(), address, err: (err as Error).message }, 'stock heads exchange failed')

@@ -1,7 +1,7 @@
 /**
- * What the parts of the log sync share (`log-sync.ts` wires them): the node,
- * the logs registered, whether the sync runs, and how entries a peer sent
- * are taken in. Entries from the network are checked here and in the log's
+ * What the parts of the log sync depend on, all of them (`log-sync.ts` wires
+ * them): the node, the logs registered, whether the sync runs; and how
+ * entries a peer sent are taken in. Entries from the network are checked here and in the log's
  * `join` (shape, log, signature); a bad one is logged and dropped, never thrown.
  */
 import type { GossipSub } from '@libp2p/gossipsub'
@@ -16,7 +16,7 @@ const MAX_ENTRY_BYTES = 256 * 1024
 
 export type SyncLibp2p = Libp2p<{ pubsub: GossipSub }>
 
-export interface SyncContext {
+export interface SyncDeps {
   libp2p: SyncLibp2p
   logger: Logger
   /** The log registered at `address`, if it is. */
@@ -28,8 +28,8 @@ export interface SyncContext {
 }
 
 /** Decodes entries `from` sent and joins them to `log`; what is oversized, undecodable or refused is logged and dropped. */
-export async function joinReceived (context: SyncContext, log: GroupLog, entries: Uint8Array[], from: string): Promise<void> {
-  const { logger } = context
+export async function joinReceived (deps: SyncDeps, log: GroupLog, entries: Uint8Array[], from: string): Promise<void> {
+  const { logger } = deps
   const decoded: StoredEntry[] = []
   for (const bytes of entries) {
     if (bytes.length > MAX_ENTRY_BYTES) {
@@ -47,6 +47,6 @@ export async function joinReceived (context: SyncContext, log: GroupLog, entries
     const { rejected } = await log.join(decoded)
     for (const { hash, reason } of rejected) logger.warn({ address: log.address, from, entry: hash, reason }, 'rejected a log entry')
   } catch (err) {
-    if (context.running()) logger.warn({ address: log.address, from, err }, 'could not join log entries')
+    if (deps.running()) logger.warn({ address: log.address, from, err }, 'could not join log entries')
   }
 }
