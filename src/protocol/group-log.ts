@@ -46,7 +46,7 @@ import { WaitingEntries } from './waiting-entries.ts'
 const REFERENCE_DISTANCES = [2, 4, 8, 16, 32, 64]
 
 /** What every log of a peer shares. */
-export interface LogStoreContext {
+export interface GroupLogDeps {
   state: StateStore
   blocks: BlockStore
   cache: EntryCache
@@ -74,7 +74,7 @@ const headsRecordSchema = z.array(z.object({ hash: z.string(), next: z.array(z.s
 export class GroupLog extends EventEmitter<GroupLogEvents> {
   /** The OrbitDB address, `/orbitdb/<manifest hash>`; also the log's gossipsub topic. */
   readonly address: string
-  readonly #context: LogStoreContext
+  readonly #deps: GroupLogDeps
   readonly #signing: SigningKeyPair | undefined
   readonly #signingKeyHex: string
   readonly #heads = new Map<string, Head>()
@@ -87,9 +87,9 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   #legacy = false
   #closed = false
 
-  private constructor (context: LogStoreContext, address: string, signing: SigningKeyPair | { publicKey: Uint8Array }) {
+  private constructor (deps: GroupLogDeps, address: string, signing: SigningKeyPair | { publicKey: Uint8Array }) {
     super()
-    this.#context = context
+    this.#deps = deps
     this.address = address
     this.#signing = 'seed' in signing ? signing : undefined
     this.#signingKeyHex = bytesToHex(signing.publicKey)
@@ -100,10 +100,10 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
    * the public half and can only verify). The address depends only on the
    * name and the signing key, so every member computes it without fetching.
    */
-  static async open (context: LogStoreContext, name: string, signing: SigningKeyPair | { publicKey: Uint8Array }): Promise<GroupLog> {
-    const address = await storeManifests(context.blocks, name, bytesToHex(signing.publicKey))
-    const log = new GroupLog(context, address, signing)
-    log.#legacy = await context.state.hasLegacyIndex(address)
+  static async open (deps: GroupLogDeps, name: string, signing: SigningKeyPair | { publicKey: Uint8Array }): Promise<GroupLog> {
+    const address = await storeManifests(deps.blocks, name, bytesToHex(signing.publicKey))
+    const log = new GroupLog(deps, address, signing)
+    log.#legacy = await deps.state.hasLegacyIndex(address)
     await log.#loadHeads()
     return log
   }
@@ -127,7 +127,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   /** An entry of the log, or `undefined` if the log does not hold it. */
   async get (hash: string): Promise<StoredEntry | undefined> {
-    const { cache, state, blocks } = this.#context
+    const { cache, state, blocks } = this.#deps
     const cached = cache.get(hash)
     if (cached !== undefined) return cached.id === this.address ? cached : undefined
     let bytes = await state.entryBytes(hash)
@@ -264,12 +264,12 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     const held = new Set<string>()
     const unknown: string[] = []
     for (const hash of hashes) {
-      const cached = this.#context.cache.get(hash)
+      const cached = this.#deps.cache.get(hash)
       if (this.#heads.has(hash) || cached?.id === this.address) held.add(hash)
       else if (cached === undefined) unknown.push(hash)
     }
     if (unknown.length === 0) return held
-    const stored = await this.#context.state.entriesBytes(unknown)
+    const stored = await this.#deps.state.entriesBytes(unknown)
     for (let i = 0; i < unknown.length; i++) {
       const hash = unknown[i] as string
       if (stored[i] !== undefined ? await this.get(hash) !== undefined : (this.#legacy && await this.has(hash))) held.add(hash)
@@ -278,7 +278,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   }
 
   async #loadHeads (): Promise<void> {
-    const stored = await this.#context.state.logHeads(this.address)
+    const stored = await this.#deps.state.logHeads(this.address)
     if (stored === undefined) return
     const record = headsRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(stored)))
     if (!record.success) return
@@ -294,7 +294,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   #remember (entry: StoredEntry): void {
     for (const parent of entry.next) this.#heads.delete(parent)
     this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
-    this.#context.cache.set(entry)
+    this.#deps.cache.set(entry)
     this.#recent.push(entry.hash)
     if (this.#recent.length > 2 * REFERENCE_DISTANCES[REFERENCE_DISTANCES.length - 1]!) this.#recent.splice(0, this.#recent.length - REFERENCE_DISTANCES[REFERENCE_DISTANCES.length - 1]!)
   }
@@ -310,7 +310,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   /** Writes joined or appended entries and the heads they make, atomically, with `alongside`. */
   async #store (entries: StoredEntry[], alongside: StateOp[] = []): Promise<void> {
-    const { state } = this.#context
+    const { state } = this.#deps
     // OrbitDB's heads record: JSON of { hash, next }.
     const heads = JSON.stringify([...this.#heads.values()].map(({ hash, next }) => ({ hash, next })))
     const ops: StateOp[] = entries.map((entry) => state.putEntryOp(entry.hash, entry.bytes))
@@ -329,10 +329,10 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
  * the group key and the signing key, so every member and replica computes the
  * same addresses without fetching anything.
  */
-export async function openGroupLogs (context: LogStoreContext, options: { groupKey: Uint8Array, signing: SigningKeyPair | { publicKey: Uint8Array } }): Promise<{ metadata: GroupLog, messages: GroupLog }> {
+export async function openGroupLogs (deps: GroupLogDeps, options: { groupKey: Uint8Array, signing: SigningKeyPair | { publicKey: Uint8Array } }): Promise<{ metadata: GroupLog, messages: GroupLog }> {
   const [metadata, messages] = await Promise.all([
-    GroupLog.open(context, groupLogName(options.groupKey, 'metadata'), options.signing),
-    GroupLog.open(context, groupLogName(options.groupKey, 'messages'), options.signing)
+    GroupLog.open(deps, groupLogName(options.groupKey, 'metadata'), options.signing),
+    GroupLog.open(deps, groupLogName(options.groupKey, 'messages'), options.signing)
   ])
   return { metadata, messages }
 }

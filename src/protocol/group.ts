@@ -20,7 +20,7 @@ import type { DeliveringEmitter } from './events.ts'
 import type { Group, SealedMessage, SendOptions } from './handles.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
-import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
+import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { LogSync } from './log-sync.ts'
 import type { Logger } from './logger.ts'
@@ -38,7 +38,7 @@ import type { StateStore } from './state-store.ts'
 export interface GroupDeps {
   identity: IdentityKeys
   state: StateStore
-  logs: LogStoreContext
+  logs: GroupLogDeps
   sync: LogSync
   libp2p: Libp2p<NodeServices>
   logger: Logger

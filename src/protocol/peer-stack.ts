@@ -6,7 +6,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { EntryCache } from './entry-cache.ts'
-import type { LogStoreContext } from './group-log.ts'
+import type { GroupLogDeps } from './group-log.ts'
 import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
 import { LogSync } from './log-sync.ts'
 import { namespaced, type Logger } from './logger.ts'
@@ -19,7 +19,7 @@ export interface PeerStack {
   state: StateStore
   node: Node
   /** What the group logs share: the state database, the blockstore, the entry cache. */
-  logs: LogStoreContext
+  logs: GroupLogDeps
   sync: LogSync
 }
 
@@ -34,7 +34,7 @@ export async function withPeerStack<T> (options: NodeOptions, logger: Logger, bu
   let node: Node | undefined
   try {
     node = await startListening(options, state, logger)
-    const logs: LogStoreContext = { state, blocks: node.blocks, cache: new EntryCache() }
+    const logs: GroupLogDeps = { state, blocks: node.blocks, cache: new EntryCache() }
     const helia = node.helia
     const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'), {
       fetchBlock: async (cid, signal) => {

@@ -24,7 +24,7 @@ import { bytesToHex } from './crypto.ts'
 import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
 import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
-import type { LogStoreContext } from './group-log.ts'
+import type { GroupLogDeps } from './group-log.ts'
 import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
 import type { Node } from './node.ts'
@@ -52,7 +52,7 @@ interface PeerDeps {
   identity: IdentityKeys
   state: StateStore
   node: Node
-  logs: LogStoreContext
+  logs: GroupLogDeps
   sync: LogSync
   logger: Logger
   now: () => number

@@ -14,7 +14,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { EventEmitter } from 'eventemitter3'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
-import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
+import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
 import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { LogSync } from './log-sync.ts'
@@ -65,7 +65,7 @@ interface ReplicaDeps {
   identity: IdentityKeys
   state: StateStore
   node: Node
-  logs: LogStoreContext
+  logs: GroupLogDeps
   sync: LogSync
   logger: Logger
 }
