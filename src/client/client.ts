@@ -16,7 +16,7 @@
 import { join } from 'node:path'
 import { EventEmitter } from 'eventemitter3'
 import PQueue from 'p-queue'
-import { BertybotError, MAX_TEXT_LENGTH, defaultLogger, namespaced, type Contact, type Group, type Logger, type Peer } from '../protocol/index.ts'
+import { BertybotError, MAX_TEXT_LENGTH, defaultLogger, namespaced, type AbortOptions, type Contact, type Group, type Logger, type Peer } from '../protocol/index.ts'
 import { HistoryStore, MAX_PAGE, type DeliveryState, type NewMessage, type OfferedCommand, type StoredMessage } from './history.ts'
 import { IncomingEvents } from './incoming-events.ts'
 import { OutgoingMessages } from './outgoing-messages.ts'
@@ -170,8 +170,8 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     return this.#peer.contacts().filter((c) => c.state === 'incoming').map((c) => this.#requestView(c))
   }
 
-  async addContact (link: string, message?: string): Promise<Contact> {
-    return await this.#peer.addContact(link, message === undefined || message === '' ? {} : { message })
+  async addContact (link: string, message?: string, options: AbortOptions = {}): Promise<Contact> {
+    return await this.#peer.addContact(link, message === undefined || message === '' ? options : { ...options, message })
   }
 
   /** Accepts or declines a request; accepting returns the new conversation. */
@@ -219,8 +219,8 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     this.#changed(contact.group)
   }
 
-  async joinGroup (invitation: string): Promise<Group> {
-    const group = await this.#peer.joinGroup(invitation)
+  async joinGroup (invitation: string, options: AbortOptions = {}): Promise<Group> {
+    const group = await this.#peer.joinGroup(invitation, options)
     this.#changed(group)
     return group
   }

@@ -9,7 +9,7 @@
  * context is the only way a handler writes: it sees the bot and its
  * conversations read only (`conversations.ts`), never the peer.
  */
-import type { Clock, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'
+import type { AbortOptions, Clock, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'
 import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
 import { queueMessage, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
 import type { Transaction } from './transaction.ts'
@@ -216,19 +216,19 @@ export interface ContactRequestDetails {
 export class ContactRequestContext extends BaseContext<'contactRequest'> {
   readonly type = 'contactRequest' as const
   readonly request: ContactRequestDetails
-  readonly #accept: () => Promise<Conversation>
+  readonly #accept: (options?: AbortOptions) => Promise<Conversation>
   readonly #decline: () => Promise<void>
 
-  constructor (deps: ContextDeps, event: ContactRequestDetails & { accept: () => Promise<Group>, decline: () => Promise<void> }) {
+  constructor (deps: ContextDeps, event: ContactRequestDetails & { accept: (options?: AbortOptions) => Promise<Group>, decline: () => Promise<void> }) {
     super(deps)
     this.request = { account: event.account, displayName: event.displayName, message: event.message, receivedAt: event.receivedAt }
-    this.#accept = async () => new Conversation(await event.accept())
+    this.#accept = async (options) => new Conversation(await event.accept(options))
     this.#decline = event.decline
   }
 
-  /** Accepts (at once): the requester becomes a contact (and `contactAccepted` follows). */
-  async accept (): Promise<Conversation> {
-    return await this.#accept()
+  /** Accepts (at once): the requester becomes a contact (and `contactAccepted` follows); `signal` as for `peer.acceptContact`. */
+  async accept (options: AbortOptions = {}): Promise<Conversation> {
+    return await this.#accept(options)
   }
 
   async decline (): Promise<void> {
@@ -251,18 +251,18 @@ export class GroupInvitationContext extends ConversationContext<'groupInvitation
   /** Who sent the invitation (in `group`, typically their contact group with the bot). */
   readonly sender: Sender
   readonly invitation: { readonly groupName: string, readonly link: string }
-  readonly #accept: () => Promise<Conversation>
+  readonly #accept: (options?: AbortOptions) => Promise<Conversation>
 
-  constructor (deps: ContextDeps, event: { group: Group, sender: Sender, groupName: string, invitation: string, accept: () => Promise<Group> }) {
+  constructor (deps: ContextDeps, event: { group: Group, sender: Sender, groupName: string, invitation: string, accept: (options?: AbortOptions) => Promise<Group> }) {
     super(deps, event.group)
     this.sender = event.sender
     this.invitation = { groupName: event.groupName, link: event.invitation }
-    this.#accept = async () => new Conversation(await event.accept())
+    this.#accept = async (options) => new Conversation(await event.accept(options))
   }
 
-  /** Joins the invited group (at once). */
-  async accept (): Promise<Conversation> {
-    return await this.#accept()
+  /** Joins the invited group (at once); `signal` as for `peer.joinGroup`. */
+  async accept (options: AbortOptions = {}): Promise<Conversation> {
+    return await this.#accept(options)
   }
 }
 

@@ -8,7 +8,7 @@
  * handled in order, conversations concurrently.
  */
 import { performance } from 'node:perf_hooks'
-import { namespaced, type Logger, type Peer, type Clock } from '../protocol/index.ts'
+import { abortableUntilCommit, namespaced, type AbortOptions, type Clock, type Logger, type Peer } from '../protocol/index.ts'
 import type { Middleware } from './composer.ts'
 import { ScheduleContext, TaskContext, type BotView, type Context } from './context.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
@@ -68,14 +68,19 @@ export class HandlerRunner {
     await this.#dispatcher.drain()
   }
 
-  /** `bot.run()`: `fn` on a transaction of its own, committed when it returns. */
-  async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
+  /**
+   * `bot.run()`: `fn` on a transaction of its own, committed when it returns;
+   * an abort before the commit rejects at once, and the commit never comes.
+   */
+  async run<T> (fn: (ctx: TaskContext) => Promise<T> | T, options: AbortOptions = {}): Promise<T> {
     const { bot, peer, logger } = this.#deps
-    let result: T | undefined
-    await this.#commit('task', async (tx) => {
-      result = await fn(new TaskContext({ bot, peer, tx, logger: namespaced(logger, 'framework:task') }))
+    return await abortableUntilCommit(options.signal, 'the task', async (commit) => {
+      let result: T | undefined
+      await this.#commit('task', async (tx) => {
+        result = await fn(new TaskContext({ bot, peer, tx, logger: namespaced(logger, 'framework:task') }))
+      }, commit)
+      return result as T
     })
-    return result as T
   }
 
   /** One run of a schedule; its time is recorded with its effects. */
@@ -119,14 +124,16 @@ export class HandlerRunner {
   /**
    * Runs `attempt` on a fresh transaction and commits it, then hands the
    * messages it queued to the outbox; again, on fresh state, while what it
-   * read was changed by a concurrent commit.
+   * read was changed by a concurrent commit. `beforeCommit` may throw to
+   * write nothing.
    */
-  async #commit (what: string, attempt: (tx: Transaction) => Promise<void>): Promise<void> {
+  async #commit (what: string, attempt: (tx: Transaction) => Promise<void>, beforeCommit?: () => void): Promise<void> {
     let queued: OutboxItem[] | undefined
     let tx: Transaction | undefined
     for (let n = 1; queued === undefined; n++) {
       tx = this.#deps.store.transaction()
       await attempt(tx)
+      beforeCommit?.()
       try {
         queued = await tx.commit()
       } catch (err) {

@@ -14,6 +14,7 @@
  * updates the first, and two people who asked each other are contacts.
  */
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { AbortError, throwIfAborted, type AbortOptions } from './abort.ts'
 import { decodeContactLink, encodeContactLink, RENDEZVOUS_SEED_SIZE } from './contact-link.ts'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
@@ -53,7 +54,7 @@ export interface ContactsDeps {
   events: DeliveringEmitter
   multiaddrs: () => string[]
   /** Opens (or returns) the contact group shared with `contact`. */
-  openContactGroup: (contact: { pk: Uint8Array, displayName: string, hints: string[] }) => Promise<Group>
+  openContactGroup: (contact: { pk: Uint8Array, displayName: string, hints: string[] }, options?: AbortOptions) => Promise<Group>
   contactGroup: (contactPk: Uint8Array) => Group | undefined
   /** Remembers a peer as one serving a group, so it is dialed again after a restart. */
   addGroupPeer: (group: Group, peerId: string) => Promise<void>
@@ -149,9 +150,12 @@ export class Contacts {
    * Asks the owner of `link` to become a contact. Resolves once the request is
    * on disk and tried once: `requestDelivered` says whether it got through; if
    * not, it is retried until it does. Throws `InvalidLinkError` for a bad link,
-   * `ContactRequestRefusedError` if its owner has reset it.
+   * `ContactRequestRefusedError` if its owner has reset it; `AbortError` if
+   * `signal` aborts before it got through (the request is then given up).
    */
-  async add (link: string, options: { message?: string } = {}): Promise<Contact> {
+  async add (link: string, options: { message?: string } & AbortOptions = {}): Promise<Contact> {
+    const { signal } = options
+    throwIfAborted(signal, 'adding the contact')
     const parsed = decodeContactLink(link)
     const account = keyToId(parsed.accountKey)
     if (account === this.#ownAccount) throw new ContactRequestRefusedError('own-link', 'this is your own contact link')
@@ -161,7 +165,7 @@ export class Contacts {
     const existing = this.#records.get(account)
     if (existing?.state === 'accepted') return this.get(account) as Contact
     if (existing?.state === 'incoming') {
-      await this.accept(account)
+      await this.accept(account, { signal })
       return this.get(account) as Contact
     }
     await this.#save(account, {
@@ -176,8 +180,12 @@ export class Contacts {
       announced: false
     })
     this.#outgoing.giveUp(account)
-    const outcome = await this.#outgoing.attempt(account)
+    const outcome = await this.#outgoing.attempt(account, signal)
     if (outcome === 'link-reset') throw new ContactRequestRefusedError('link-reset', `${parsed.displayName === '' ? 'this contact' : parsed.displayName} has reset this link: ask for a new one`)
+    if (signal?.aborted === true && outcome === 'unreachable') {
+      await this.cancel(account)
+      throw new AbortError('adding the contact', signal.reason)
+    }
     if (outcome === 'unreachable') this.#outgoing.retry(account)
     return this.get(account) as Contact
   }
@@ -191,14 +199,21 @@ export class Contacts {
   }
 
   /** Accepts an incoming request: both sides now share the contact group. */
-  async accept (account: string): Promise<Group> {
+  async accept (account: string, options: AbortOptions = {}): Promise<Group> {
     const record = this.#records.get(account)
     if (record === undefined || (record.state !== 'incoming' && record.state !== 'accepted')) {
       throw new InvalidOptionError(`no contact request from ${account} to accept`)
     }
-    if (record.state === 'accepted') return await this.#openGroup(record)
+    if (record.state === 'accepted') return await this.#openGroup(record, options)
     await this.#save(account, { ...record, state: 'accepted' })
-    const group = await this.#openGroup(record)
+    let group: Group
+    try {
+      group = await this.#openGroup(record, options)
+    } catch (err) {
+      // Aborted before the contact group opened: the request is pending again.
+      if (err instanceof AbortError) await this.#save(account, record)
+      throw err
+    }
     this.#deliverAccepted(account)
     return group
   }
@@ -225,8 +240,8 @@ export class Contacts {
     await this.#deps.state.putContact(account, record)
   }
 
-  async #openGroup (record: ContactRecord): Promise<Group> {
-    return await this.#deps.openContactGroup({ pk: record.pk, displayName: record.displayName, hints: record.hints })
+  async #openGroup (record: ContactRecord, options: AbortOptions = {}): Promise<Group> {
+    return await this.#deps.openContactGroup({ pk: record.pk, displayName: record.displayName, hints: record.hints }, options)
   }
 
   #deliverRequest (account: string): void {
@@ -237,7 +252,7 @@ export class Contacts {
       displayName: record.displayName,
       message: record.message,
       receivedAt: new Date(record.requestedAt),
-      accept: async () => await this.accept(account),
+      accept: async (options?: AbortOptions) => await this.accept(account, options),
       decline: async () => { await this.decline(account) },
       // A request stays pending until it is accepted or declined, and comes again after a restart.
       markHandled: async () => {}

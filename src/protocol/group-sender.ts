@@ -6,6 +6,7 @@
  * in the headers of the next message, the first it needs it for.
  */
 import PQueue from 'p-queue'
+import { abortableUntilCommit } from './abort.ts'
 import { AppMessageType, appMessageSchema, encodeAppMessage, type AppMessage } from './app-messages.ts'
 import { equalBytes, sha256 } from './crypto.ts'
 import { keyToId } from './encoding.ts'
@@ -84,12 +85,17 @@ export class GroupSender {
     this.#chainKeySentTo = sentTo
   }
 
-  /** Seals and sends an app message at once; resolves with its entry's hash. */
-  async send (message: AppMessage): Promise<string> {
+  /**
+   * Seals and sends an app message at once; resolves with its entry's hash.
+   * While it waits for its turn, `signal` takes it out of the line (`AbortError`);
+   * once it is being sealed it is sent.
+   */
+  async send (message: AppMessage, signal?: AbortSignal): Promise<string> {
     const plaintext = encodeChecked(message)
     const { messages, sync } = this.#deps
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
-    return await this.#queue.add(async () => {
+    return await abortableUntilCommit(signal, 'sending the message', async (commit) => await this.#queue.add(async () => {
+      commit()
       const ahead = await this.#sealAhead([plaintext])
       // The chain moves on in the write that stores the entry: a crash leaves both or neither, and it leaves after.
       const [entry] = await messages.append(ahead.sealed, [ahead.chainOp, ...ahead.share.ops])
@@ -97,7 +103,7 @@ export class GroupSender {
       ahead.share.committed()
       await sync.publish(messages.address, [entry as StoredEntry])
       return (entry as StoredEntry).hash
-    })
+    }))
   }
 
   /** Seals app messages without sending them, in order: the chain moves on by all of them in one write, before any exists elsewhere. */

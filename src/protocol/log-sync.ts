@@ -25,6 +25,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { EventEmitter } from 'eventemitter3'
 import type { CID } from 'multiformats/cid'
+import { raceAbort, type AbortOptions } from './abort.ts'
 import type { GroupLog } from './group-log.ts'
 import { GossipStreamKeeper } from './gossip-streams.ts'
 import { HEADS_PROTOCOL, HeadsExchange } from './heads-exchange.ts'
@@ -149,15 +150,16 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
 
   /**
    * Resolves once the log has swapped heads with a peer and fetched what that
-   * peer had and it lacked, or after `timeoutMs` (false then: nobody answered).
+   * peer had and it lacked, or after `timeoutMs` (false then: nobody answered);
+   * rejects with `AbortError` if `signal` aborts first.
    */
-  async whenSynced (address: string, timeoutMs: number): Promise<boolean> {
+  async whenSynced (address: string, timeoutMs: number, options: AbortOptions = {}): Promise<boolean> {
     const unsynced = this.#unsynced.get(address)
     if (unsynced === undefined) return true
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<boolean>((resolve) => { timer = setTimeout(() => { resolve(false) }, timeoutMs) })
     try {
-      return await Promise.race([unsynced.synced.then(() => true), expired])
+      return await raceAbort(Promise.race([unsynced.synced.then(() => true), expired]), options.signal, 'waiting for a first sync')
     } finally {
       clearTimeout(timer)
     }

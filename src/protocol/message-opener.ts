@@ -7,6 +7,7 @@
  * without delivery (ours, from before we joined, dropped with a reason), or
  * why it must wait (its sender's chain key has not reached us).
  */
+import type { AbortOptions } from './abort.ts'
 import { AppMessageType, decodeAppMessage } from './app-messages.ts'
 import type { ChainChanges, DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
@@ -30,7 +31,7 @@ export interface MessageOpenerDeps {
   state: StateStore
   membership: Membership
   chains: DeviceChains
-  joinGroup: (invitation: string) => Promise<Group>
+  joinGroup: (invitation: string, options?: AbortOptions) => Promise<Group>
   /** A sender's chain came in a message's headers: messages of that device that waited may open now. */
   chainInHeaders: (device: string) => void
 }
@@ -123,7 +124,7 @@ export class MessageOpener {
         }
         const { invitation } = message
         const joinGroup = this.#deps.joinGroup
-        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'groupInvitation', event: { ...base, invitation, groupName, accept: async () => await joinGroup(invitation) } }
+        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'groupInvitation', event: { ...base, invitation, groupName, accept: async (options?: AbortOptions) => await joinGroup(invitation, options) } }
       }
       default:
         return drop('unknown-type', `app message type ${message.type} does not belong on the message log`, spent)

@@ -30,8 +30,8 @@ export class OutgoingRequests {
     this.#deps = deps
   }
 
-  /** One try at delivering the request to `account`, recorded before it resolves. */
-  async attempt (account: string): Promise<RequestOutcome['outcome']> {
+  /** One try at delivering the request to `account`, recorded before it resolves; `signal` stops it (`unreachable` then). */
+  async attempt (account: string, signal?: AbortSignal): Promise<RequestOutcome['outcome']> {
     const record = this.#deps.record(account)
     if (record?.state !== 'outgoing' || record.seed === undefined) return 'delivered'
     const { libp2p, identity, logger, displayName, multiaddrs, now } = this.#deps
@@ -40,7 +40,7 @@ export class OutgoingRequests {
       seed: record.seed,
       hints: record.hints,
       introduction: { displayName: displayName ?? '', message: record.message, hints: multiaddrs() }
-    }, this.#stop.signal)
+    }, signal === undefined ? this.#stop.signal : AbortSignal.any([this.#stop.signal, signal]))
     await this.#deps.settle(account, record, result)
     return result.outcome
   }

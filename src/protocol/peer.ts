@@ -13,6 +13,7 @@
  */
 import PQueue from 'p-queue'
 import { z } from 'zod'
+import { AbortError, raceAbort, throwIfAborted, type AbortOptions } from './abort.ts'
 import { systemClock } from './clock.ts'
 import { keyToId } from './encoding.ts'
 import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.ts'
@@ -92,7 +93,7 @@ export class Peer extends DeliveringEmitter {
       now: deps.now,
       displayName: deps.displayName,
       events: this,
-      joinGroup: async (invitation) => await this.joinGroup(invitation),
+      joinGroup: async (invitation, options) => await this.joinGroup(invitation, options),
       multiaddrs: () => this.multiaddrs,
       onMemberSeen: (group, account) => { this.#contacts?.memberSeen(group, account) }
     }
@@ -137,15 +138,19 @@ export class Peer extends DeliveringEmitter {
       name: name.data,
       hints: [],
       joinedAt: this.#deps.now()
-    }, true)
+    }, { creating: true })
   }
 
   /**
    * Joins a group from its invitation link. Throws `InvalidLinkError` (with a
    * `reason`) when the link is malformed, damaged, tampered with or not an invitation.
+   * A newcomer first waits (a few seconds at most) to hear from a member: when
+   * `signal` aborts before it announced itself, it rejects with `AbortError`
+   * and the peer is not in the group.
    */
-  async joinGroup (invitation: string): Promise<Group> {
+  async joinGroup (invitation: string, options: AbortOptions = {}): Promise<Group> {
     this.#assertRunning()
+    throwIfAborted(options.signal, 'joining the group')
     if (typeof invitation !== 'string') throw new InvalidLinkError('not-a-link', 'a group invitation is a string')
     const { keys, name, hints } = decodeInvitation(invitation)
     for (const hint of hints) {
@@ -154,7 +159,7 @@ export class Peer extends DeliveringEmitter {
     }
     const id = groupId(keys)
     const existing = this.#groups.get(id) ?? this.#opening.get(id)
-    if (existing !== undefined) return await existing
+    if (existing !== undefined) return await raceAbort(existing, options.signal, 'joining the group')
     return await this.#openGroup(id, {
       kind: 'multi-member',
       pk: keys.publicKey,
@@ -164,7 +169,7 @@ export class Peer extends DeliveringEmitter {
       name,
       hints,
       joinedAt: this.#deps.now()
-    }, false)
+    }, options)
   }
 
   /** This peer's contact link, with the addresses it listens on now: give it to people who should be able to reach you. */
@@ -184,8 +189,10 @@ export class Peer extends DeliveringEmitter {
    * got through; if not, it is retried, across restarts, until it does).
    * Throws `InvalidLinkError` for a bad link, `ContactRequestRefusedError` for
    * a link its owner has reset. `contactAccepted` fires when they accept.
+   * When `signal` aborts before the request got through, the try stops, the
+   * request is given up (as `cancelContactRequest` does), and it rejects with `AbortError`.
    */
-  async addContact (link: string, options: { message?: string } = {}): Promise<Contact> {
+  async addContact (link: string, options: { message?: string } & AbortOptions = {}): Promise<Contact> {
     this.#assertRunning()
     return await this.#contacts.add(link, options)
   }
@@ -198,10 +205,15 @@ export class Peer extends DeliveringEmitter {
     return this.#contacts.get(account)
   }
 
-  /** Accepts a pending contact request (as `contactRequest`'s `accept()` does). */
-  async acceptContact (account: string): Promise<Group> {
+  /**
+   * Accepts a pending contact request (as `contactRequest`'s `accept()` does).
+   * Opening the contact group waits (a few seconds at most) to hear from the
+   * contact: when `signal` aborts first, the request is pending again and it
+   * rejects with `AbortError`.
+   */
+  async acceptContact (account: string, options: AbortOptions = {}): Promise<Group> {
     this.#assertRunning()
-    return await this.#contacts.accept(account)
+    return await this.#contacts.accept(account, options)
   }
 
   async declineContact (account: string): Promise<void> {
@@ -242,13 +254,13 @@ export class Peer extends DeliveringEmitter {
       displayName,
       events: this,
       multiaddrs: () => this.multiaddrs,
-      openContactGroup: async (contact) => await this.#openContactGroup(contact),
+      openContactGroup: async (contact, options) => await this.#openContactGroup(contact, options),
       contactGroup: (pk) => this.#groups.get(this.#contactGroupId(pk)),
       addGroupPeer: async (group, peerId) => { await state.addGroupPeer(group.id, peerId) }
     })
     const queue = new PQueue({ concurrency: 4 })
     const stored = await state.groups()
-    await Promise.all(stored.map(async ({ groupId: id, record }) => { await queue.add(async () => await this.#openGroup(id, record, false, false)) }))
+    await Promise.all(stored.map(async ({ groupId: id, record }) => { await queue.add(async () => await this.#openGroup(id, record, { save: false })) }))
     await this.#contacts.start()
   }
 
@@ -262,11 +274,11 @@ export class Peer extends DeliveringEmitter {
     return id
   }
 
-  async #openContactGroup (contact: { pk: Uint8Array, displayName: string, hints: string[] }): Promise<Group> {
+  async #openContactGroup (contact: { pk: Uint8Array, displayName: string, hints: string[] }, options: AbortOptions = {}): Promise<Group> {
     const keys = deriveContactGroupKeys(this.#deps.identity.account, contact.pk)
     const id = groupId(keys)
     const existing = this.#groups.get(id) ?? this.#opening.get(id)
-    if (existing !== undefined) return await existing
+    if (existing !== undefined) return await raceAbort(existing, options.signal, 'opening the contact group')
     return await this.#openGroup(id, {
       kind: 'contact',
       pk: keys.publicKey,
@@ -276,13 +288,25 @@ export class Peer extends DeliveringEmitter {
       hints: contact.hints.filter((hint) => hint.includes('/p2p/')),
       joinedAt: this.#deps.now(),
       contact: contact.pk
-    }, false)
+    }, options)
   }
 
-  async #openGroup (id: string, record: GroupRecord, creating: boolean, save = true): Promise<OpenGroup> {
+  /**
+   * Opens a group, saving its record first unless it was read from the state
+   * database. One aborted while it waited to hear from a member is closed
+   * again and its record forgotten: the peer never joined it.
+   */
+  async #openGroup (id: string, record: GroupRecord, options: { creating?: boolean, save?: boolean } & AbortOptions): Promise<OpenGroup> {
+    const { creating = false, save = true, signal } = options
     const opening = (async () => {
       if (save) await this.#deps.state.putGroup(id, record)
-      const group = await OpenGroup.open(this.#groupDeps, record, { creating })
+      let group: OpenGroup
+      try {
+        group = await OpenGroup.open(this.#groupDeps, record, { creating, signal })
+      } catch (err) {
+        if (save && err instanceof AbortError) await this.#deps.state.deleteGroup(id)
+        throw err
+      }
       this.#groups.set(id, group)
       this.emit('groupOpened', { group })
       return group

@@ -96,6 +96,11 @@ export class StateStore {
     await this.#groups.put(groupId, encodeCbor(stripUndefined(record)))
   }
 
+  /** Forgets a group this peer never finished joining. */
+  async deleteGroup (groupId: string): Promise<void> {
+    await this.#groups.del(groupId)
+  }
+
   async groups (): Promise<Array<{ groupId: string, record: GroupRecord }>> {
     const out: Array<{ groupId: string, record: GroupRecord }> = []
     for await (const [groupId, value] of this.#groups.iterator()) {
