@@ -101,7 +101,7 @@ export class OpenGroup implements Group {
     try {
       await group.#start(options.creating === true, options.signal)
     } catch (err) {
-      if (err instanceof AbortError) await group.close()
+      if (err instanceof AbortError) await group.close().catch((closing: unknown) => { group.#logger.warn({ err: closing }, 'a group whose opening was aborted did not close cleanly') })
       throw err
     }
     return group
