@@ -2,7 +2,8 @@ import { Entry } from '@orbitdb/core'
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, generateSigningKeyPair } from '../src/protocol/crypto.ts'
 import { EntryCache } from '../src/protocol/entry-cache.ts'
-import { GroupLog, groupIdentity, type BlockStore, type LogStoreContext } from '../src/protocol/group-log.ts'
+import { GroupLog, type GroupLogDeps } from '../src/protocol/group-log.ts'
+import { groupIdentity, type BlockStore } from '../src/protocol/log-manifest.ts'
 import { createEntry, decodeEntry, groupPayload, isSignedBy, type StoredEntry } from '../src/protocol/log-entry.ts'
 import { StateStore } from '../src/protocol/state-store.ts'
 import { tempDir } from './helpers/temp.ts'
@@ -17,7 +18,7 @@ function memoryBlocks (): BlockStore {
   }
 }
 
-async function openLog (signing = generateSigningKeyPair()): Promise<{ log: GroupLog, context: LogStoreContext, close: () => Promise<void> }> {
+async function openLog (signing = generateSigningKeyPair()): Promise<{ log: GroupLog, context: GroupLogDeps, close: () => Promise<void> }> {
   const state = await StateStore.open(await tempDir('log'))
   const context = { state, blocks: memoryBlocks(), cache: new EntryCache() }
   const log = await GroupLog.open(context, 'test-log', signing)

@@ -3,11 +3,12 @@
  * dependency-cruiser over the whole tree: no import circles; protocol below
  * framework below client, web and cli, each seen through its entry point;
  * bots and templates only through the package's public entry points; no
- * package imported that package.json does not name.
+ * package imported that package.json does not name. And no file under src/
+ * over `MAX_LINES` lines: one that grows past it holds two concepts.
  */
 import { execFile } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
+import { join, relative, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { tempDir } from './helpers/temp.ts'
@@ -16,6 +17,7 @@ const run = promisify(execFile)
 const ROOT = resolve(import.meta.dirname, '..')
 const DEPCRUISE = join(ROOT, 'node_modules', '.bin', 'depcruise')
 const CONFIG = join(ROOT, '.dependency-cruiser.cjs')
+const MAX_LINES = 350
 
 /** Runs the check in `cwd` over `paths`; resolves with its exit code and what it printed. */
 async function check (cwd: string, paths: string[]): Promise<{ code: number, output: string }> {
@@ -50,4 +52,36 @@ describe('the import rules', () => {
     expect(output).toContain('protocol-is-the-bottom')
     expect(output).toContain('bots-and-templates-use-the-package')
   }, 150_000)
+})
+
+/** Each file under `root/src` with more than `max` lines, as `src/<path>: <n> lines`, counted as `wc -l` counts. */
+async function filesOver (root: string, max: number): Promise<string[]> {
+  const over: string[] = []
+  for (const entry of await readdir(join(root, 'src'), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath, entry.name)
+    const text = await readFile(path, 'utf8')
+    const lines = text.split('\n').length - 1
+    if (lines > max) over.push(`${relative(root, path)}: ${lines} lines`)
+  }
+  return over.sort()
+}
+
+describe('the size rule', () => {
+  it(`holds: no file under src/ is over ${MAX_LINES} lines`, async () => {
+    expect(await filesOver(ROOT, MAX_LINES)).toEqual([])
+  })
+
+  it('fails naming each file over the limit, in any folder and of any kind, and passes one at the limit', async () => {
+    const dir = await tempDir('layout-lines')
+    for (const folder of ['src/protocol', 'src/web/app/styles']) await mkdir(join(dir, folder), { recursive: true })
+    await writeFile(join(dir, 'src/protocol/at-the-limit.ts'), 'export const x = 1\n'.repeat(MAX_LINES))
+    await writeFile(join(dir, 'src/protocol/long.ts'), 'export const x = 1\n'.repeat(MAX_LINES + 1))
+    await writeFile(join(dir, 'src/web/app/styles/long.css'), '.a { color: red; }\n'.repeat(MAX_LINES * 2))
+
+    expect(await filesOver(dir, MAX_LINES)).toEqual([
+      `src/protocol/long.ts: ${MAX_LINES + 1} lines`,
+      `src/web/app/styles/long.css: ${MAX_LINES * 2} lines`
+    ])
+  })
 })

@@ -8,7 +8,7 @@
 import { z } from 'zod'
 import { parseDuration, tokenize, type CommandContext } from '../framework/index.ts'
 import type { AlertmanagerClient } from './alertmanager-api.ts'
-import type { BridgeApp } from './bridge-app.ts'
+import type { BridgeDeps } from './bridge-deps.ts'
 import { formatMatchers, MAX_SILENCE_DURATION_MS, parseMatcher, type Matcher } from './matchers.ts'
 
 const REFUSAL = 'Only the members of a group the bridge posts alerts to (in that group) and the admins of this bot may do that.'
@@ -16,7 +16,7 @@ const NOT_CONFIGURED = 'No Alertmanager is configured for this bot (BRIDGE_ALERT
 const LIST_LIMIT = 30
 const utc = (at: Date): string => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
-export function setupAlertCommands (app: BridgeApp): void {
+export function setupAlertCommands (app: BridgeDeps): void {
   const { bot } = app
   const words = z.object({ words: z.string().optional() })
 
@@ -114,7 +114,7 @@ function isDuration (word: string): boolean {
   }
 }
 
-async function silenceRequest (app: BridgeApp, ctx: CommandContext<unknown>): Promise<SilenceRequest> {
+async function silenceRequest (app: BridgeDeps, ctx: CommandContext<unknown>): Promise<SilenceRequest> {
   const usage = 'Say /silence alertname="HighLatency" 2h [comment], or answer an alert message with /silence 1h.'
   // Quotes kept: `alertname="High latency"` is one word, read again as a matcher.
   const all = tokenize(ctx.rawArgs, { keepQuotes: true })

@@ -7,14 +7,14 @@
  */
 import { z } from 'zod'
 import type { CommandContext, Conversation } from '../framework/index.ts'
-import type { BridgeApp } from './bridge-app.ts'
+import type { BridgeDeps } from './bridge-deps.ts'
 import { formatMatchers, parseMatcher } from './matchers.ts'
 import type { RouteChanges } from './route-state.ts'
 import { newSecret, routeNameSchema, type Route } from './routes.ts'
 
 const REFUSAL = 'Sorry, only the admins of this bot can manage webhook routes.'
 
-export function setupBridgeCommands (app: BridgeApp): void {
+export function setupBridgeCommands (app: BridgeDeps): void {
   const { bot } = app
   const kinds = (): string => [...app.sources.keys()].join(', ')
 
@@ -133,7 +133,7 @@ async function chatRoute (routes: RouteChanges, ctx: CommandContext<unknown>, na
  * command was sent in, or, in a 1:1 conversation, a new group named after
  * the route (one made by an earlier run of the same command is reused).
  */
-async function targetGroups (app: BridgeApp, routes: RouteChanges, ctx: CommandContext<unknown>, to: string | undefined, name: string): Promise<{ groups: Conversation[], created?: Conversation } | { error: string }> {
+async function targetGroups (app: BridgeDeps, routes: RouteChanges, ctx: CommandContext<unknown>, to: string | undefined, name: string): Promise<{ groups: Conversation[], created?: Conversation } | { error: string }> {
   if (to !== undefined) {
     const groups: Conversation[] = []
     for (const reference of to.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
@@ -154,7 +154,7 @@ async function targetGroups (app: BridgeApp, routes: RouteChanges, ctx: CommandC
 }
 
 /** Tells the admin a route's URL and secret, in their 1:1 conversation only; the group hears only that it is set. */
-async function tell (app: BridgeApp, ctx: CommandContext<unknown>, route: Route, what: 'ready' | 'rotated', created?: Conversation): Promise<void> {
+async function tell (app: BridgeDeps, ctx: CommandContext<unknown>, route: Route, what: 'ready' | 'rotated', created?: Conversation): Promise<void> {
   const groups = route.to.map((id) => ctx.conversations.get(id)?.name ?? id.slice(0, 8)).join(', ')
   const headline = what === 'ready' ? `Route ${route.name} (${route.source}) posts to ${groups}.` : `Route ${route.name} has a new secret; the old one no longer works.`
   const details = [headline, `URL: ${app.urlOf(route)}`, `Secret: ${route.secret}`, howToUse(route, app.urlOf(route))]

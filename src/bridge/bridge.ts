@@ -18,7 +18,7 @@ import { namespaced, NotRunningError, type Group } from '../protocol/index.ts'
 import { type Bot, ConfigError } from '../framework/index.ts'
 import { setupAlertCommands } from './alert-commands.ts'
 import { AlertmanagerClient } from './alertmanager-api.ts'
-import type { BridgeApp, BridgeOptions } from './bridge-app.ts'
+import type { BridgeDeps, BridgeOptions } from './bridge-deps.ts'
 import { setupBridgeCommands } from './bridge-commands.ts'
 import { BridgeDelivery, type DeliveryRoute } from './delivery.ts'
 import { importLegacyRoutes } from './legacy-routes.ts'
@@ -83,7 +83,7 @@ export function useBridge (bot: Bot<unknown>, options: BridgeOptions): Bridge {
     return `${base.replace(/\/+$/, '')}/hooks/${route.source}/${route.name}`
   }
   const resolveGroup = options.resolveGroup ?? ((reference: string) => defaultResolveGroup(bot, reference))
-  const app: BridgeApp = {
+  const app: BridgeDeps = {
     bot,
     options,
     sources,

@@ -116,7 +116,7 @@ export class BridgeDelivery {
     if (earlier !== undefined) return { id: earlier[1], duplicate: true }
     const id = randomUUID()
     if (deliveryId !== undefined) await ctx.botState.set(KEYS.deliveries(route.name), [...deliveries, [deliveryId, id]].slice(-MAX_DELIVERIES))
-    const post = new Poster(ctx, this.#bot.clock.now(), id, route.name, this.#options)
+    const poster = new Poster(ctx, this.#bot.clock.now(), id, route.name, this.#options)
     let fresh = false
     let sameAs: string | undefined
     for (const notification of notifications) {
@@ -126,14 +126,14 @@ export class BridgeDelivery {
             this.#log.warn({ route: route.name, group }, 'a route names a group the bot is not in: skipped')
             continue
           }
-          const outcome = await post.to(group, part)
+          const outcome = await poster.postOrDigest(group, part)
           if (outcome.duplicateOf === undefined) fresh = true
           else sameAs ??= outcome.duplicateOf
         }
       }
     }
-    await post.finish()
-    for (const [group, at] of post.digestsAt) ctx.afterCommit(() => { this.#arm(group, at) })
+    await poster.finish()
+    for (const [group, at] of poster.digestsAt) ctx.afterCommit(() => { this.#arm(group, at) })
     return !fresh && sameAs !== undefined ? { id: sameAs, duplicate: true } : { id, duplicate: false }
   }
 
@@ -211,8 +211,8 @@ class Poster {
     this.#options = options
   }
 
-  /** Posts (or digests) one notification to one group; tells if it was a redelivery, of which request. */
-  async to (group: string, n: Notification): Promise<{ duplicateOf?: string }> {
+  /** Posts one notification to one group, or adds it to the group's digest when the group had its fill this minute; tells if it was a redelivery, of which request. */
+  async postOrDigest (group: string, n: Notification): Promise<{ duplicateOf?: string }> {
     const state = this.#ctx.botState
     const threadKey = n.thread === undefined ? undefined : KEYS.thread(this.#route, n.thread, group)
     const thread = threadKey === undefined ? undefined : await read(this.#ctx, threadKey, threadSchema.optional(), undefined)
@@ -249,6 +249,7 @@ class Poster {
     return {}
   }
 
+  /** Writes what the posts changed: each group's flood state, the groups with a digest waiting, the alert messages a user can answer. */
   async finish (): Promise<void> {
     const state = this.#ctx.botState
     for (const [group, flood] of this.#floods) await state.set(KEYS.flood(group), flood)

@@ -6,7 +6,7 @@
  * Alertmanager client, the sources).
  */
 export { bridgeOptions, bridgeSettingsSchema, useBridge, type Bridge, type BridgeSettings } from './bridge.ts'
-export type { BridgeOptions } from './bridge-app.ts'
+export type { BridgeOptions } from './bridge-deps.ts'
 export { alertmanagerSource, defaultSources, genericSource, githubSource, grafanaSource } from './sources/index.ts'
 export type { AlertInfo, Notification, PayloadProblem, WebhookParseResult, WebhookRequest, WebhookRouteInfo, WebhookSource } from './source.ts'
 export { AlertmanagerClient, AlertmanagerError } from './alertmanager-api.ts'

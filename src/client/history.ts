@@ -18,6 +18,8 @@ import { z } from 'zod'
 import { openPrivateLevel, type Logger, type PrivateLevel } from '../protocol/index.ts'
 
 const FORMAT = 1
+/** The most messages a page of history may have. */
+export const MAX_PAGE = 500
 /** Seqs are written as fixed-width hex so that keys sort as numbers do. */
 const SEQ_WIDTH = 12
 

@@ -16,11 +16,11 @@
  * A `Bot` holds what is registered (handlers, commands, schedules, hooks,
  * HTTP routes); what runs from `start()` to `stop()` is its `BotRuntime`.
  * Delivery: each message from another device reaches the handlers once, its
- * effects committed with the record that it was handled (see `handling.ts`).
+ * effects committed with the record that it was handled (see `handler-runner.ts`).
  */
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
-import { createLogger, namespaced, NotRunningError, type Logger, type Peer, systemClock, type Clock } from '../protocol/index.ts'
+import { createLogger, namespaced, NotRunningError, type AbortOptions, type Logger, type Peer, systemClock, type Clock } from '../protocol/index.ts'
 import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 import { Composer, compose, type Middleware, type MiddlewareObj } from './composer.ts'
 import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
@@ -262,19 +262,20 @@ export class Bot<Settings = Record<string, never>> {
     return await this.#running().store.tagOf(messageId)
   }
 
-  /** Queues a message from outside any handler (sent even if the bot crashes right after). */
-  async send (to: Recipient, text: string): Promise<void> {
-    await this.run(async (ctx) => { await ctx.send(to, text) })
+  /** Queues a message from outside any handler (sent even if the bot crashes right after); `signal` as for `run()`. */
+  async send (to: Recipient, text: string, options: AbortOptions = {}): Promise<void> {
+    await this.run(async (ctx) => { await ctx.send(to, text) }, options)
   }
 
   /**
    * Runs `fn` outside any event (a poller, a webhook) as handlers run: its
    * state writes and messages are committed together when it returns, or not
-   * at all if it throws. If state it read was changed meanwhile by a handler,
+   * at all if it throws, or if `signal` aborts first (it rejects at once with
+   * `AbortError` then). If state it read was changed meanwhile by a handler,
    * it runs again, so keep side effects out of it (the README has an example).
    */
-  async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
-    return await this.#running().handling.run(fn)
+  async run<T> (fn: (ctx: TaskContext) => Promise<T> | T, options: AbortOptions = {}): Promise<T> {
+    return await this.#running().handlers.run(fn, options)
   }
 
   async start (): Promise<void> {

@@ -9,10 +9,10 @@
  * context is the only way a handler writes: it sees the bot and its
  * conversations read only (`conversations.ts`), never the peer.
  */
-import type { Clock, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'
+import type { AbortOptions, Clock, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'
 import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
 import { queueMessage, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
-import type { Transaction } from './store.ts'
+import type { Transaction } from './transaction.ts'
 
 export type EventType = 'message' | 'acknowledgement' | 'contactRequest' | 'contactAccepted' | 'groupInvitation' | 'memberJoined' | 'schedule'
 
@@ -24,18 +24,18 @@ export interface BotView {
 }
 
 /** What every context is built from. */
-export interface ContextServices {
+export interface ContextDeps {
   bot: BotView
   peer: Peer
   tx: Transaction
   logger: Logger
 }
 
-/** Each context's services, out of the handler's reach (a private field would be out of its subclasses' reach too). */
-const servicesOf = new WeakMap<object, ContextServices>()
+/** Each context's dependencies, out of the handler's reach (a private field would be out of its subclasses' reach too). */
+const depsByContext = new WeakMap<object, ContextDeps>()
 
-function services (ctx: object): ContextServices {
-  return servicesOf.get(ctx) as ContextServices
+function depsOf (ctx: object): ContextDeps {
+  return depsByContext.get(ctx) as ContextDeps
 }
 
 const BOT_SCOPE = '_bot'
@@ -50,8 +50,8 @@ abstract class BaseContext<T extends EventType | 'task'> {
   /** The bot's conversations and contacts, read only. */
   readonly conversations: Conversations
 
-  constructor (given: ContextServices) {
-    servicesOf.set(this, given)
+  constructor (given: ContextDeps) {
+    depsByContext.set(this, given)
     this.log = given.logger
     this.clock = given.bot.clock
     this.conversations = new Conversations(given.peer)
@@ -59,12 +59,12 @@ abstract class BaseContext<T extends EventType | 'task'> {
 
   /** The id of the message sent with `tag` (`SendOptions.tag`), once it is sent. */
   async messageIdOf (tag: string): Promise<string | undefined> {
-    return await services(this).bot.messageIdOf(tag)
+    return await depsOf(this).bot.messageIdOf(tag)
   }
 
   /** The tag a sent message was given, if any: tells which of the bot's messages a user answers. */
   async tagOf (messageId: string): Promise<string | undefined> {
-    return await services(this).bot.tagOf(messageId)
+    return await depsOf(this).bot.tagOf(messageId)
   }
 
   /**
@@ -74,7 +74,7 @@ abstract class BaseContext<T extends EventType | 'task'> {
    * before (`conversations.list()`) rather than make another.
    */
   async createGroup (options: { name: string }): Promise<Conversation> {
-    return new Conversation(await services(this).peer.createGroup(options))
+    return new Conversation(await depsOf(this).peer.createGroup(options))
   }
 
   /** The conversation this event belongs to, if any: it scopes `state`. */
@@ -84,12 +84,12 @@ abstract class BaseContext<T extends EventType | 'task'> {
 
   /** State of this conversation (of the bot as a whole for events outside one). */
   get state (): KeyValue {
-    return scopedState(services(this), this.scope)
+    return scopedState(depsOf(this), this.scope)
   }
 
   /** State of the bot as a whole. */
   get botState (): KeyValue {
-    return scopedState(services(this), BOT_SCOPE)
+    return scopedState(depsOf(this), BOT_SCOPE)
   }
 
   /**
@@ -97,7 +97,7 @@ abstract class BaseContext<T extends EventType | 'task'> {
    * id). It is sent once the handlers finish, even if the bot crashes right after.
    */
   async send (to: Recipient, text: string, options: SendOptions = {}): Promise<void> {
-    queueMessage(services(this), to, text, options)
+    queueMessage(depsOf(this), to, text, options)
   }
 
   /**
@@ -108,12 +108,12 @@ abstract class BaseContext<T extends EventType | 'task'> {
    * that committed.
    */
   afterCommit (fn: () => void): void {
-    services(this).tx.afterCommit(fn)
+    depsOf(this).tx.afterCommit(fn)
   }
 
   /** Queues a message to every conversation: each contact and each group. Resolves with how many. */
   async broadcast (text: string): Promise<number> {
-    const { peer } = services(this)
+    const { peer } = depsOf(this)
     const groups = peer.groups().filter((g) => g.kind === 'multi-member' || peer.contact(g.contact ?? '')?.state === 'accepted')
     for (const group of groups) await this.send(group.id, text)
     return groups.length
@@ -125,8 +125,8 @@ abstract class ConversationContext<T extends EventType> extends BaseContext<T> {
   /** The group (or contact's 1:1 group) the event happened in, read only: `reply` writes to it. */
   readonly group: Conversation
 
-  constructor (services: ContextServices, group: Group) {
-    super(services)
+  constructor (deps: ContextDeps, group: Group) {
+    super(deps)
     this.group = new Conversation(group)
   }
 
@@ -157,8 +157,8 @@ export class MessageContext extends ConversationContext<'message'> {
   readonly text: string
   readonly message: ReceivedMessage
 
-  constructor (services: ContextServices, event: MessageDetails) {
-    super(services, event.group)
+  constructor (deps: ContextDeps, event: MessageDetails) {
+    super(deps, event.group)
     eventOf.set(this, event)
     this.sender = event.sender
     this.text = event.text
@@ -167,7 +167,7 @@ export class MessageContext extends ConversationContext<'message'> {
 
   /** @internal The same message, seen as the command `command` with its parsed arguments. */
   asCommand<A> (command: string, args: A, rawArgs: string): CommandContext<A> {
-    return new CommandContext(services(this), eventOf.get(this) as MessageDetails, command, args, rawArgs)
+    return new CommandContext(depsOf(this), eventOf.get(this) as MessageDetails, command, args, rawArgs)
   }
 
   /** Queues a message to this conversation; `quote: true` marks it as an answer to the message handled. */
@@ -185,8 +185,8 @@ export class CommandContext<A = Record<string, unknown>> extends MessageContext 
   /** The text after the command name, as typed. */
   readonly rawArgs: string
 
-  constructor (services: ContextServices, event: ConstructorParameters<typeof MessageContext>[1], command: string, args: A, rawArgs: string) {
-    super(services, event)
+  constructor (deps: ContextDeps, event: ConstructorParameters<typeof MessageContext>[1], command: string, args: A, rawArgs: string) {
+    super(deps, event)
     this.command = command
     this.args = args
     this.rawArgs = rawArgs
@@ -199,8 +199,8 @@ export class AcknowledgementContext extends ConversationContext<'acknowledgement
   /** The id of the message acknowledged. */
   readonly target: string
 
-  constructor (services: ContextServices, event: { group: Group, sender: Sender, target: string }) {
-    super(services, event.group)
+  constructor (deps: ContextDeps, event: { group: Group, sender: Sender, target: string }) {
+    super(deps, event.group)
     this.sender = event.sender
     this.target = event.target
   }
@@ -216,19 +216,19 @@ export interface ContactRequestDetails {
 export class ContactRequestContext extends BaseContext<'contactRequest'> {
   readonly type = 'contactRequest' as const
   readonly request: ContactRequestDetails
-  readonly #accept: () => Promise<Conversation>
+  readonly #accept: (options?: AbortOptions) => Promise<Conversation>
   readonly #decline: () => Promise<void>
 
-  constructor (services: ContextServices, event: ContactRequestDetails & { accept: () => Promise<Group>, decline: () => Promise<void> }) {
-    super(services)
+  constructor (deps: ContextDeps, event: ContactRequestDetails & { accept: (options?: AbortOptions) => Promise<Group>, decline: () => Promise<void> }) {
+    super(deps)
     this.request = { account: event.account, displayName: event.displayName, message: event.message, receivedAt: event.receivedAt }
-    this.#accept = async () => new Conversation(await event.accept())
+    this.#accept = async (options) => new Conversation(await event.accept(options))
     this.#decline = event.decline
   }
 
-  /** Accepts (at once): the requester becomes a contact (and `contactAccepted` follows). */
-  async accept (): Promise<Conversation> {
-    return await this.#accept()
+  /** Accepts (at once): the requester becomes a contact (and `contactAccepted` follows); `signal` as for `peer.acceptContact`. */
+  async accept (options: AbortOptions = {}): Promise<Conversation> {
+    return await this.#accept(options)
   }
 
   async decline (): Promise<void> {
@@ -240,8 +240,8 @@ export class ContactAcceptedContext extends ConversationContext<'contactAccepted
   readonly type = 'contactAccepted' as const
   readonly contact: ContactView
 
-  constructor (services: ContextServices, event: { contact: Parameters<typeof contactView>[0], group: Group }) {
-    super(services, event.group)
+  constructor (deps: ContextDeps, event: { contact: Parameters<typeof contactView>[0], group: Group }) {
+    super(deps, event.group)
     this.contact = contactView(event.contact)
   }
 }
@@ -251,18 +251,18 @@ export class GroupInvitationContext extends ConversationContext<'groupInvitation
   /** Who sent the invitation (in `group`, typically their contact group with the bot). */
   readonly sender: Sender
   readonly invitation: { readonly groupName: string, readonly link: string }
-  readonly #accept: () => Promise<Conversation>
+  readonly #accept: (options?: AbortOptions) => Promise<Conversation>
 
-  constructor (services: ContextServices, event: { group: Group, sender: Sender, groupName: string, invitation: string, accept: () => Promise<Group> }) {
-    super(services, event.group)
+  constructor (deps: ContextDeps, event: { group: Group, sender: Sender, groupName: string, invitation: string, accept: (options?: AbortOptions) => Promise<Group> }) {
+    super(deps, event.group)
     this.sender = event.sender
     this.invitation = { groupName: event.groupName, link: event.invitation }
-    this.#accept = async () => new Conversation(await event.accept())
+    this.#accept = async (options) => new Conversation(await event.accept(options))
   }
 
-  /** Joins the invited group (at once). */
-  async accept (): Promise<Conversation> {
-    return await this.#accept()
+  /** Joins the invited group (at once); `signal` as for `peer.joinGroup`. */
+  async accept (options: AbortOptions = {}): Promise<Conversation> {
+    return await this.#accept(options)
   }
 }
 
@@ -270,8 +270,8 @@ export class MemberJoinedContext extends ConversationContext<'memberJoined'> {
   readonly type = 'memberJoined' as const
   readonly member: Sender
 
-  constructor (services: ContextServices, event: { group: Group, member: Sender }) {
-    super(services, event.group)
+  constructor (deps: ContextDeps, event: { group: Group, member: Sender }) {
+    super(deps, event.group)
     this.member = event.member
   }
 }
@@ -293,8 +293,8 @@ export class ScheduleContext extends BaseContext<'schedule'> {
   readonly type = 'schedule' as const
   readonly schedule: ScheduleRun
 
-  constructor (services: ContextServices, run: ScheduleRun) {
-    super(services)
+  constructor (deps: ContextDeps, run: ScheduleRun) {
+    super(deps)
     this.schedule = run
   }
 }

@@ -5,7 +5,7 @@
  */
 import { InvalidMessageError, MAX_TEXT_LENGTH, type Group, type Peer } from '../protocol/index.ts'
 import type { Conversation } from './conversations.ts'
-import type { Transaction } from './store.ts'
+import type { Transaction } from './transaction.ts'
 
 /** Persistent key-value state. Values are JSON; writes take effect when the handlers finish. */
 export interface KeyValue {
@@ -32,18 +32,18 @@ export interface SendOptions {
 export type Recipient = Conversation | Group | string
 
 /** Queues a message in `tx`, checking it now so that a bad one fails in the handler. */
-export function queueMessage (services: { peer: Peer, tx: Transaction }, to: Recipient, text: string, options: SendOptions = {}): void {
-  const group = typeof to === 'string' ? services.peer.group(to) ?? services.peer.contact(to)?.group : services.peer.group(to.id)
+export function queueMessage (deps: { peer: Peer, tx: Transaction }, to: Recipient, text: string, options: SendOptions = {}): void {
+  const group = typeof to === 'string' ? deps.peer.group(to) ?? deps.peer.contact(to)?.group : deps.peer.group(to.id)
   if (group === undefined) throw new InvalidMessageError(`no group or contact "${typeof to === 'string' ? to : to.id}" to send to`)
   if (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`a message is a text of at most ${MAX_TEXT_LENGTH} characters`)
-  services.tx.send({ group: group.id, text, replyTo: options.replyTo, tag: options.tag, replyToTag: options.replyToTag })
+  deps.tx.send({ group: group.id, text, replyTo: options.replyTo, tag: options.tag, replyToTag: options.replyToTag })
 }
 
 /** The state of `scope` (a conversation, or the bot), read and written through `tx`. */
-export function scopedState (services: { tx: Transaction }, scope: string): KeyValue {
+export function scopedState (deps: { tx: Transaction }, scope: string): KeyValue {
   return {
-    get: async <T>(key: string) => await services.tx.get(scope, key) as T | undefined,
-    set: async (key, value) => { services.tx.set(scope, key, value) },
-    delete: async (key) => { services.tx.delete(scope, key) }
+    get: async <T>(key: string) => await deps.tx.get(scope, key) as T | undefined,
+    set: async (key, value) => { deps.tx.set(scope, key, value) },
+    delete: async (key) => { deps.tx.delete(scope, key) }
   }
 }

@@ -15,7 +15,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff, InvalidMessageError, type Logger, type Peer } from '../protocol/index.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
-import type { BotStore, OutboxItem } from './store.ts'
+import type { BotStore } from './store.ts'
+import type { OutboxItem } from './store-records.ts'
 
 const MIN_RETRY_MS = 500
 const MAX_RETRY_MS = 30_000
@@ -139,7 +140,7 @@ export class Outbox {
     const bySeq = new Map(sealed.map((item) => [item.seq, item]))
     const ready = items.map((item) => bySeq.get(item.seq) ?? item)
     const ids = await group.sendSealedMany(ready.map((item) => ({ group: groupId, bytes: item.sealed as Uint8Array })), { mayBeSent: mayBeSent || sealed.length < items.length })
-    await this.#store.sentMany(ready, ids)
+    await this.#store.markSentMany(ready, ids)
     for (const item of ready) {
       this.#sentCount++
       this.#pendingSince.delete(item.seq)
@@ -148,8 +149,8 @@ export class Outbox {
     }
   }
 
-  /** Sends what the store holds: at start, after a restart or a crash. */
-  wake (): void {
+  /** Sends every message the store holds as not sent yet: at start, after a restart or a crash. */
+  sendPending (): void {
     if (this.#stop.signal.aborted) return
     if (this.#scanning !== undefined) {
       this.#rescan = true
@@ -174,7 +175,7 @@ export class Outbox {
       while (!deadline.signal.aborted) {
         await Promise.race([(async () => { await this.#scanning; await this.#dispatcher.drain() })(), expired])
         if (await this.#store.outboxSize() === 0) return true
-        if (this.#inFlight.size === 0) this.wake()
+        if (this.#inFlight.size === 0) this.sendPending()
         await Promise.race([sleep(50), expired])
       }
       return await this.#store.outboxSize() === 0
@@ -200,7 +201,7 @@ export class Outbox {
         const group = this.#peer.group(item.group)
         if (group === undefined) {
           this.#logger.warn({ group: item.group }, 'dropped a queued message: the bot is no longer in that group')
-          await this.#store.sent(item)
+          await this.#store.markDropped(item)
           this.#pendingSince.delete(item.seq)
           return
         }
@@ -209,7 +210,7 @@ export class Outbox {
             ? await this.#store.setSealed(item, await group.seal({ text: item.text, replyTo: await this.#replyTo(item) }))
             : item
           const id = await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array }, { mayBeSent: mayBeSent || item.sealed !== undefined })
-          await this.#store.sent(item, id)
+          await this.#store.markSent(item, id)
           this.#sentCount++
           this.#pendingSince.delete(item.seq)
           this.#hooks.onSent?.()
@@ -217,7 +218,7 @@ export class Outbox {
         } catch (err) {
           if (err instanceof InvalidMessageError) {
             this.#logger.error({ err, group: item.group }, 'dropped a queued message the group refuses')
-            await this.#store.sent(item)
+            await this.#store.markDropped(item)
             this.#pendingSince.delete(item.seq)
             return
           }

@@ -6,7 +6,7 @@
 import type { Peer, PeerEvents } from '../protocol/index.ts'
 import {
   AcknowledgementContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext, MemberJoinedContext,
-  MessageContext, type Context, type ContextServices
+  MessageContext, type Context, type ContextDeps
 } from './context.ts'
 
 export interface Incoming {
@@ -17,7 +17,7 @@ export interface Incoming {
   /** The peer will not deliver it again once marked handled, so the journal can forget it then. */
   durable: boolean
   markHandled: () => Promise<void>
-  context: (services: ContextServices) => Context
+  context: (deps: ContextDeps) => Context
 }
 
 /** Passes each of the peer's events to `receive`; returns what removes the listeners. */

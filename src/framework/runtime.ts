@@ -15,7 +15,7 @@ import type { Middleware } from './composer.ts'
 import type { BotConfig, HttpListen } from './config.ts'
 import type { BotView, Context, ScheduleContext } from './context.ts'
 import type { BotError } from './errors.ts'
-import { Handling } from './handling.ts'
+import { HandlerRunner } from './handler-runner.ts'
 import { startHttpServer, type assessHealth, type BotHealth } from './http.ts'
 import type { BotMetrics } from './metrics.ts'
 import { Outbox } from './outbox.ts'
@@ -75,7 +75,7 @@ export class BotRuntime {
   readonly store: BotStore
   readonly peer: Peer
   readonly outbox: Outbox
-  readonly handling: Handling
+  readonly handlers: HandlerRunner
   readonly replicas: ReplicaKeeper
   readonly startedAt: Date
   /** Where the HTTP endpoint listens, once it does. */
@@ -119,7 +119,7 @@ export class BotRuntime {
     const { config, metrics, logger, clock } = inputs
     this.outbox = new Outbox(store, peer, namespaced(logger, 'framework:outbox'), config.concurrency, { onSent: () => { metrics.sent() }, now: () => clock.now() })
     this.replicas = new ReplicaKeeper({ peer, store, replicas: config.replicas, logger: namespaced(logger, 'framework:replicas') })
-    this.handling = new Handling({
+    this.handlers = new HandlerRunner({
       bot: inputs.bot,
       peer,
       store,
@@ -147,8 +147,8 @@ export class BotRuntime {
   }
 
   stats (): BotStats {
-    const { handling } = this
-    return { handled: handling.handled, errors: handling.errors, pending: handling.pending, sent: this.outbox.sentCount, startedAt: this.startedAt, lastHandledAt: handling.lastHandledAt }
+    const { handlers } = this
+    return { handled: handlers.handled, errors: handlers.errors, pending: handlers.pending, sent: this.outbox.sentCount, startedAt: this.startedAt, lastHandledAt: handlers.lastHandledAt }
   }
 
   /** What `GET /healthz` shows of the bot; the peer's and the store's figures only while `running` (not once they close). */
@@ -158,10 +158,10 @@ export class BotRuntime {
       startedAt: this.startedAt,
       connectedPeers: running ? this.peer.connectedPeers().length : 0,
       groups: running ? this.peer.groups().length : 0,
-      pendingEvents: this.handling.pending,
+      pendingEvents: this.handlers.pending,
       outboxDepth: running ? await this.store.outboxSize() : 0,
       oldestWaitingSince: this.outbox.oldestPendingSince(),
-      lastHandledAt: this.handling.lastHandledAt
+      lastHandledAt: this.handlers.lastHandledAt
     }
   }
 
@@ -199,7 +199,7 @@ export class BotRuntime {
 
   #outboxPart (): Startable {
     return {
-      start: () => { this.outbox.wake() },
+      start: () => { this.outbox.sendPending() },
       stop: async () => {
         const drained = await this.outbox.drain(this.#inputs.drainTimeoutMs)
         if (!drained) this.#inputs.logger.warn('stopping with messages still queued; they will be sent at the next start')
@@ -213,7 +213,7 @@ export class BotRuntime {
     return {
       start: async () => {
         await scheduler.start(this.store, async (schedule, handler, scheduledAt, late) => {
-          await this.handling.schedule(handler, schedule, scheduledAt, late)
+          await this.handlers.schedule(handler, schedule, scheduledAt, late)
         })
       },
       stop: async () => { await scheduler.stop() }
@@ -252,12 +252,12 @@ export class BotRuntime {
   #eventsPart (): Startable {
     let remove = (): void => {}
     return {
-      start: () => { remove = listenToPeer(this.peer, (incoming) => { this.handling.receive(incoming) }) },
+      start: () => { remove = listenToPeer(this.peer, (incoming) => { this.handlers.receive(incoming) }) },
       stop: async () => {
         // Not handled by now: the peer delivers it again at the next start.
         this.#accepting = false
         remove()
-        await this.handling.drain()
+        await this.handlers.drain()
       }
     }
   }

@@ -4,8 +4,8 @@
  * schedule last ran.
  *
  * A handler's effects (state writes, messages to send) are collected in a
- * `Transaction` and committed in one atomic batch together with the record
- * that the event was handled. A crash before the commit leaves no trace (the
+ * `Transaction` (`transaction.ts`) and committed in one atomic batch together
+ * with the record that the event was handled. A crash before the commit leaves no trace (the
  * peer delivers the event again); a crash after it is recognised from the
  * journal (the event is not handled twice).
  *
@@ -16,87 +16,49 @@
  * again on fresh state, so no update is lost.
  */
 import { join } from 'node:path'
-import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
-import { z } from 'zod'
 import { DataDirectoryError, GroupCommit, openPrivateLevel, systemClock, type Clock, type SealedMessage } from '../protocol/index.ts'
-import { StateConflictError, TransactionError } from './errors.ts'
+import { StateConflictError } from './errors.ts'
+import {
+  json, outboxItemSchema, parseJson, scheduleRunSchema, sentTagSchema, seqKey, type OutboxItem, type StoreOp, type Sublevel
+} from './store-records.ts'
+import { Transaction } from './transaction.ts'
 
 type Bytes = Uint8Array
-type Sub = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
-type Op = { type: 'put', sublevel: Sub, key: string, value: Bytes } | { type: 'del', sublevel: Sub, key: string }
 
 const STORE_FORMAT = 1
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
-/** A message waiting in the outbox. */
-export interface OutboxItem {
-  /** Position in the outbox; items leave in this order. */
-  readonly seq: number
-  /** The group to send to. */
-  readonly group: string
-  readonly text: string
-  readonly replyTo?: string | undefined
-  /** A name for the message: once sent, its id is recorded under it (`messageIdOf`, `tagOf`). */
-  readonly tag?: string | undefined
-  /** Answer the message sent with this tag (its id is looked up when this one is sealed). */
-  readonly replyToTag?: string | undefined
-  /** Set once the message is sealed: from then on the same bytes are sent, so a retry is not a second message. */
-  readonly sealed?: Uint8Array | undefined
-}
-
-const outboxItemSchema = z.object({
-  group: z.string(),
-  text: z.string(),
-  replyTo: z.string().optional(),
-  tag: z.string().optional(),
-  replyToTag: z.string().optional(),
-  sealed: z.string().optional()
-})
-
-const scheduleRunSchema = z.object({ lastRun: z.number() })
-const sentTagSchema = z.object({ id: z.string(), at: z.number() })
-
 /** How long a sent message's tag is remembered (an answer to an older message is not recognised). */
 export const TAG_RETENTION_MS = 30 * 24 * 3_600_000
-
-function json (value: unknown): Bytes {
-  return encoder.encode(JSON.stringify(value))
-}
-
-function parseJson (bytes: Bytes): unknown {
-  return JSON.parse(decoder.decode(bytes))
-}
-
-const seqKey = (seq: number): string => seq.toString().padStart(16, '0')
 
 export class BotStore {
   readonly #db: ClassicLevel<string, Bytes>
   readonly #clock: Clock
-  readonly #journal: Sub
+  readonly #journal: Sublevel
   /** The journal's keys, kept in memory: it holds only events handled and not yet settled by the peer, and is read for every event. */
   readonly #journaled = new Set<string>()
-  readonly #state: Sub
-  readonly #outbox: Sub
-  readonly #schedules: Sub
-  readonly #replicated: Sub
+  readonly #state: Sublevel
+  readonly #outbox: Sublevel
+  readonly #schedules: Sublevel
+  readonly #replicated: Sublevel
   /** tag → id of the message sent with it, and back. */
-  readonly #sentTags: Sub
-  readonly #tagsOfSent: Sub
+  readonly #sentTags: Sublevel
+  readonly #tagsOfSent: Sublevel
   #nextSeq = 0
   /** State key → how many commits wrote it since the store was opened. */
   readonly #versions = new Map<string, number>()
   /** Commits run one at a time, so that checking what a transaction read and writing are one step. */
   #commits: Promise<unknown> = Promise.resolve()
   /** Every write goes through one group commit: a busy bot writes the work of many events at once. */
-  readonly #writes: GroupCommit<Op>
+  readonly #writes: GroupCommit<StoreOp>
 
   private constructor (db: ClassicLevel<string, Bytes>, clock: Clock) {
     this.#db = db
     this.#clock = clock
     this.#writes = new GroupCommit(async (ops) => { await db.batch(ops) })
-    const sub = (name: string): Sub => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
+    const sub = (name: string): Sublevel => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
     this.#journal = sub('journal')
     this.#state = sub('state')
     this.#outbox = sub('outbox')
@@ -153,7 +115,7 @@ export class BotStore {
    * since its version was taken (`StateConflictError`); `handled` are the
    * events `ops` puts in the journal.
    */
-  async commitBatch (ops: Op[], reads: ReadonlyMap<string, number>, writes: Iterable<string>, handled: readonly string[]): Promise<void> {
+  async commitBatch (ops: StoreOp[], reads: ReadonlyMap<string, number>, writes: Iterable<string>, handled: readonly string[]): Promise<void> {
     const commit = this.#commits.then(async () => {
       for (const [key, version] of reads) {
         if (this.stateVersion(key) !== version) throw new StateConflictError(key)
@@ -202,31 +164,19 @@ export class BotStore {
     return next
   }
 
-  /** `sent` for several items that left, with their ids, in one write. */
-  async sentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
-    await this.#writes.batch(items.flatMap((item, i): Op[] => {
-      const messageId = messageIds[i] as string
-      const out = { type: 'del' as const, sublevel: this.#outbox, key: seqKey(item.seq) }
-      if (item.tag === undefined) return [out]
-      return [
-        out,
-        { type: 'put' as const, sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
-        { type: 'put' as const, sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
-      ]
-    }))
+  /** `markSent` for several items that left, with their ids, in one write. */
+  async markSentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
+    await this.#writes.batch(items.flatMap((item, i) => this.#sentOps(item, messageIds[i] as string)))
   }
 
-  /** The message left (with id `messageId`), or was dropped (no id): out of the outbox, and its tag recorded. */
-  async sent (item: OutboxItem, messageId?: string): Promise<void> {
-    if (item.tag === undefined || messageId === undefined) {
-      await this.#writes.batch([{ type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }])
-      return
-    }
-    await this.#writes.batch([
-      { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) },
-      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
-      { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
-    ])
+  /** The message left, with id `messageId`: out of the outbox, and its tag (if it has one) recorded. */
+  async markSent (item: OutboxItem, messageId: string): Promise<void> {
+    await this.#writes.batch(this.#sentOps(item, messageId))
+  }
+
+  /** The message will never leave (its group is gone, or refuses it): out of the outbox, no tag recorded. */
+  async markDropped (item: OutboxItem): Promise<void> {
+    await this.#writes.batch([{ type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }])
   }
 
   /** The id of the message sent with `tag`, once it left (and for `TAG_RETENTION_MS` after). */
@@ -239,7 +189,7 @@ export class BotStore {
 
   /** Forgets the tags of messages sent before `before` (ms): a bot that tags every message would keep them all. */
   async forgetTagsBefore (before: number): Promise<number> {
-    const ops: Op[] = []
+    const ops: StoreOp[] = []
     for await (const [tag, value] of this.#sentTags.iterator()) {
       const parsed = sentTagSchema.safeParse(parseJson(value))
       if (parsed.success && parsed.data.at >= before) continue
@@ -280,8 +230,18 @@ export class BotStore {
     await this.#writes.batch([{ type: 'put', sublevel: this.#replicated, key: `${groupId}/${replica}`, value: new Uint8Array() }])
   }
 
+  #sentOps (item: OutboxItem, messageId: string): StoreOp[] {
+    const out: StoreOp = { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }
+    if (item.tag === undefined) return [out]
+    return [
+      out,
+      { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
+      { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
+    ]
+  }
+
   /** @internal Used by `Transaction`. */
-  ops (): { journal: Sub, state: Sub, outbox: Sub, schedules: Sub, nextSeq: () => number } {
+  ops (): { journal: Sublevel, state: Sublevel, outbox: Sublevel, schedules: Sublevel, nextSeq: () => number } {
     return {
       journal: this.#journal,
       state: this.#state,
@@ -289,97 +249,5 @@ export class BotStore {
       schedules: this.#schedules,
       nextSeq: () => this.#nextSeq++
     }
-  }
-}
-
-/** Effects collected while handlers run, committed at once (or not at all). */
-export class Transaction {
-  readonly #store: BotStore
-  readonly #state = new Map<string, unknown>()
-  /** State keys read from the store, with the version they had. */
-  readonly #reads = new Map<string, number>()
-  readonly #outbox: Array<Omit<OutboxItem, 'seq'>> = []
-  readonly #marks: Array<{ journal?: string, schedule?: { name: string, lastRun: number } }> = []
-  readonly #afterCommit: Array<() => void> = []
-  #committed = false
-
-  constructor (store: BotStore) {
-    this.#store = store
-  }
-
-  /** Reads state, seeing this transaction's own writes first. */
-  async get (scope: string, key: string): Promise<unknown> {
-    const k = `${scope}/${key}`
-    if (this.#state.has(k)) return this.#state.get(k)
-    if (!this.#reads.has(k)) this.#reads.set(k, this.#store.stateVersion(k))
-    return await this.#store.getState(scope, key)
-  }
-
-  set (scope: string, key: string, value: unknown): void {
-    if (value === undefined) throw new TypeError('state values cannot be undefined: use delete()')
-    // JSON round trip now: a value that cannot be stored fails in the handler, not at commit.
-    this.#state.set(`${scope}/${key}`, JSON.parse(JSON.stringify(value)))
-  }
-
-  delete (scope: string, key: string): void {
-    this.#state.set(`${scope}/${key}`, undefined)
-  }
-
-  send (message: Omit<OutboxItem, 'seq' | 'sealed'>): void {
-    this.#outbox.push(message)
-  }
-
-  /** Records that the event `key` was handled, in the same batch. */
-  handled (key: string): void {
-    this.#marks.push({ journal: key })
-  }
-
-  scheduleRan (name: string, lastRun: number): void {
-    this.#marks.push({ schedule: { name, lastRun } })
-  }
-
-  /** Runs `fn` once this transaction is committed; never if it is discarded or not committed. */
-  afterCommit (fn: () => void): void {
-    this.#afterCommit.push(fn)
-  }
-
-  /** Drops what the handlers did (they failed); marks and later writes may still be added. */
-  discard (): void {
-    this.#state.clear()
-    this.#reads.clear()
-    this.#outbox.length = 0
-    this.#afterCommit.length = 0
-  }
-
-  /** What to run now that the commit is done (the caller runs them, so that their errors are its to log). */
-  committedCallbacks (): Array<() => void> {
-    return this.#committed ? this.#afterCommit.splice(0) : []
-  }
-
-  /**
-   * Writes everything at once; resolves with the outbox items it queued.
-   * Rejects with `StateConflictError`, writing nothing, if state it read was
-   * changed by another commit meanwhile.
-   */
-  async commit (): Promise<OutboxItem[]> {
-    if (this.#committed) throw new TransactionError('transaction already committed')
-    this.#committed = true
-    const { journal, state, outbox, schedules, nextSeq } = this.#store.ops()
-    const ops: Op[] = []
-    for (const [key, value] of this.#state) {
-      ops.push(value === undefined ? { type: 'del', sublevel: state, key } : { type: 'put', sublevel: state, key, value: json(value) })
-    }
-    const queued = this.#outbox.map((message) => ({ seq: nextSeq(), ...message }))
-    for (const { seq, ...message } of queued) ops.push({ type: 'put', sublevel: outbox, key: seqKey(seq), value: json(message) })
-    const handled: string[] = []
-    for (const mark of this.#marks) {
-      if (mark.journal !== undefined) {
-        ops.push({ type: 'put', sublevel: journal, key: mark.journal, value: new Uint8Array() })
-        handled.push(mark.journal)
-      }
-      if (mark.schedule !== undefined) ops.push({ type: 'put', sublevel: schedules, key: mark.schedule.name, value: json({ lastRun: mark.schedule.lastRun }) })
-    }
-    await this.#store.commitBatch(ops, this.#reads, this.#state.keys(), handled)
-    return queued
   }
 }

@@ -10,7 +10,7 @@ import { LevelBlockstore } from 'blockstore-level'
 import type { AbortOptions } from '@libp2p/interface'
 import { base58btc } from 'multiformats/bases/base58'
 import type { CID } from 'multiformats/cid'
-import type { BlockStore } from './group-log.ts'
+import type { BlockStore } from './log-manifest.ts'
 
 /** Looks up a log entry's bytes by its hash (base58btc CID string). */
 export type EntryLookup = (hash: string) => Promise<Uint8Array | undefined>

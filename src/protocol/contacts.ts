@@ -5,36 +5,35 @@
  * Outgoing: `add(link)` records the request on disk, then tries to reach the
  * responder through the link's hints, peers already on its rendezvous topic
  * and the DHT, and runs the handshake. If nobody answers it retries with
- * backoff (1 s to 1 min) until the request is delivered or cancelled; a
- * restart resumes it. Once delivered we open the contact group; when the
- * contact's device appears there, it accepted.
+ * backoff (`outgoing-requests.ts`) until the request is delivered or
+ * cancelled; a restart resumes it. Once delivered we open the contact group;
+ * when the contact's device appears there, it accepted.
  *
  * Incoming: a request is kept until `accept()` or `decline()`, and delivered
  * again after a restart while pending. A second request from the same account
  * updates the first, and two people who asked each other are contacts.
  */
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
-import { Backoff } from './backoff.ts'
+import { AbortError, throwIfAborted, type AbortOptions } from './abort.ts'
 import { decodeContactLink, encodeContactLink, RENDEZVOUS_SEED_SIZE } from './contact-link.ts'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { BertybotError, InvalidOptionError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import type { Contact, Group } from './handles.ts'
-import { sendContactRequest } from './contact-requester.ts'
+import type { RequestOutcome } from './contact-requester.ts'
 import { answerContactRequest, CONTACT_REQUEST_PROTOCOL, MAX_REQUEST_MESSAGE_LENGTH, type IncomingRequest } from './handshake.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { Logger } from './logger.ts'
 import type { NodeServices } from './node.ts'
 import { listeningPoints } from './rendezvous.ts'
+import { OutgoingRequests } from './outgoing-requests.ts'
 import { RendezvousListener } from './rendezvous-listener.ts'
-import type { ContactRecord, ContactState, StateStore } from './state-store.ts'
+import type { ContactRecord } from './state-records.ts'
+import type { StateStore } from './state-store.ts'
 
-const MIN_RETRY_MS = 1_000
-const MAX_RETRY_MS = 60_000
 const ANSWER_TIMEOUT_MS = 30_000
 
-/** A contact as the peer knows it. */
 /** A contact request could not be made with this link; `reason` says why. */
 export class ContactRequestRefusedError extends BertybotError {
   readonly reason: 'link-reset' | 'own-link'
@@ -55,7 +54,7 @@ export interface ContactsDeps {
   events: DeliveringEmitter
   multiaddrs: () => string[]
   /** Opens (or returns) the contact group shared with `contact`. */
-  openContactGroup: (contact: { pk: Uint8Array, displayName: string, hints: string[] }) => Promise<Group>
+  openContactGroup: (contact: { pk: Uint8Array, displayName: string, hints: string[] }, options?: AbortOptions) => Promise<Group>
   contactGroup: (contactPk: Uint8Array) => Group | undefined
   /** Remembers a peer as one serving a group, so it is dialed again after a restart. */
   addGroupPeer: (group: Group, peerId: string) => Promise<void>
@@ -64,7 +63,7 @@ export interface ContactsDeps {
 export class Contacts {
   readonly #deps: ContactsDeps
   readonly #records = new Map<string, ContactRecord>()
-  readonly #senders = new Map<string, AbortController>()
+  readonly #outgoing: OutgoingRequests
   readonly #stop = new AbortController()
   readonly #ownAccount: string
   #seed: Uint8Array
@@ -74,6 +73,11 @@ export class Contacts {
     this.#deps = deps
     this.#seed = seed
     this.#ownAccount = keyToId(deps.identity.account.publicKey)
+    this.#outgoing = new OutgoingRequests({
+      ...deps,
+      record: (account) => this.#records.get(account),
+      settle: async (account, record, result) => { await this.#settleAttempt(account, record, result) }
+    })
   }
 
   /** Reads the seed (making one the first time) and the contacts, before any group opens. */
@@ -100,7 +104,7 @@ export class Contacts {
     })
     await this.#listener.start()
     for (const [account, record] of this.#records) {
-      if (record.state === 'outgoing' && !record.delivered) this.#keepSending(account)
+      if (record.state === 'outgoing' && !record.delivered) this.#outgoing.retry(account)
       if (record.state === 'incoming') this.#deliverRequest(account)
       if (record.state === 'accepted' && !record.announced) this.#deliverAccepted(account)
     }
@@ -108,7 +112,7 @@ export class Contacts {
 
   async stop (): Promise<void> {
     this.#stop.abort()
-    for (const sender of this.#senders.values()) sender.abort()
+    this.#outgoing.stop()
     await this.#listener?.stop()
     await this.#deps.libp2p.unhandle(CONTACT_REQUEST_PROTOCOL).catch(() => {})
   }
@@ -146,9 +150,12 @@ export class Contacts {
    * Asks the owner of `link` to become a contact. Resolves once the request is
    * on disk and tried once: `requestDelivered` says whether it got through; if
    * not, it is retried until it does. Throws `InvalidLinkError` for a bad link,
-   * `ContactRequestRefusedError` if its owner has reset it.
+   * `ContactRequestRefusedError` if its owner has reset it; `AbortError` if
+   * `signal` aborts before it got through (the request is then given up).
    */
-  async add (link: string, options: { message?: string } = {}): Promise<Contact> {
+  async add (link: string, options: { message?: string } & AbortOptions = {}): Promise<Contact> {
+    const { signal } = options
+    throwIfAborted(signal, 'adding the contact')
     const parsed = decodeContactLink(link)
     const account = keyToId(parsed.accountKey)
     if (account === this.#ownAccount) throw new ContactRequestRefusedError('own-link', 'this is your own contact link')
@@ -158,7 +165,7 @@ export class Contacts {
     const existing = this.#records.get(account)
     if (existing?.state === 'accepted') return this.get(account) as Contact
     if (existing?.state === 'incoming') {
-      await this.accept(account)
+      await this.accept(account, { signal })
       return this.get(account) as Contact
     }
     await this.#save(account, {
@@ -172,10 +179,14 @@ export class Contacts {
       delivered: false,
       announced: false
     })
-    this.#senders.get(account)?.abort()
-    const outcome = await this.#attempt(account)
+    this.#outgoing.giveUp(account)
+    const outcome = await this.#outgoing.attempt(account, signal)
     if (outcome === 'link-reset') throw new ContactRequestRefusedError('link-reset', `${parsed.displayName === '' ? 'this contact' : parsed.displayName} has reset this link: ask for a new one`)
-    if (outcome === 'unreachable') this.#keepSending(account)
+    if (signal?.aborted === true && outcome === 'unreachable') {
+      await this.cancel(account)
+      throw new AbortError('adding the contact', signal.reason)
+    }
+    if (outcome === 'unreachable') this.#outgoing.retry(account)
     return this.get(account) as Contact
   }
 
@@ -183,19 +194,26 @@ export class Contacts {
   async cancel (account: string): Promise<void> {
     const record = this.#records.get(account)
     if (record?.state !== 'outgoing') return
-    this.#senders.get(account)?.abort()
+    this.#outgoing.giveUp(account)
     await this.#save(account, { ...record, state: 'declined' })
   }
 
   /** Accepts an incoming request: both sides now share the contact group. */
-  async accept (account: string): Promise<Group> {
+  async accept (account: string, options: AbortOptions = {}): Promise<Group> {
     const record = this.#records.get(account)
     if (record === undefined || (record.state !== 'incoming' && record.state !== 'accepted')) {
       throw new InvalidOptionError(`no contact request from ${account} to accept`)
     }
-    if (record.state === 'accepted') return await this.#openGroup(record)
+    if (record.state === 'accepted') return await this.#openGroup(record, options)
     await this.#save(account, { ...record, state: 'accepted' })
-    const group = await this.#openGroup(record)
+    let group: Group
+    try {
+      group = await this.#openGroup(record, options)
+    } catch (err) {
+      // Aborted before the contact group opened: the request is pending again.
+      if (err instanceof AbortError) await this.#save(account, record)
+      throw err
+    }
     this.#deliverAccepted(account)
     return group
   }
@@ -210,7 +228,7 @@ export class Contacts {
   memberSeen (group: Group, account: string): void {
     const record = this.#records.get(account)
     if (record?.state !== 'outgoing' || group.contact !== account) return
-    this.#senders.get(account)?.abort()
+    this.#outgoing.giveUp(account)
     void this.#save(account, { ...record, state: 'accepted', delivered: true })
       // This group, not a lookup: it may still be opening, not yet among the peer's groups.
       .then(() => { this.#deliverAccepted(account, group) })
@@ -222,8 +240,8 @@ export class Contacts {
     await this.#deps.state.putContact(account, record)
   }
 
-  async #openGroup (record: ContactRecord): Promise<Group> {
-    return await this.#deps.openContactGroup({ pk: record.pk, displayName: record.displayName, hints: record.hints })
+  async #openGroup (record: ContactRecord, options: AbortOptions = {}): Promise<Group> {
+    return await this.#deps.openContactGroup({ pk: record.pk, displayName: record.displayName, hints: record.hints }, options)
   }
 
   #deliverRequest (account: string): void {
@@ -234,7 +252,7 @@ export class Contacts {
       displayName: record.displayName,
       message: record.message,
       receivedAt: new Date(record.requestedAt),
-      accept: async () => await this.accept(account),
+      accept: async (options?: AbortOptions) => await this.accept(account, options),
       decline: async () => { await this.decline(account) },
       // A request stays pending until it is accepted or declined, and comes again after a restart.
       markHandled: async () => {}
@@ -300,7 +318,7 @@ export class Contacts {
       }
       case 'outgoing': {
         // We asked each other: that is an acceptance on both sides.
-        this.#senders.get(account)?.abort()
+        this.#outgoing.giveUp(account)
         await this.#save(account, { ...existing, hints: request.hints, state: 'accepted', delivered: true })
         await this.#deps.addGroupPeer(await this.#openGroup(existing), from.toString())
         this.#deliverAccepted(account)
@@ -318,43 +336,14 @@ export class Contacts {
 
   // Requester side
 
-  /** Retries an outgoing request with backoff until it is delivered, refused, or cancelled. */
-  #keepSending (account: string): void {
-    if (this.#senders.has(account) || this.#stop.signal.aborted) return
-    const controller = new AbortController()
-    this.#senders.set(account, controller)
-    const signal = AbortSignal.any([controller.signal, this.#stop.signal])
-    void (async () => {
-      const backoff = new Backoff({ minMs: MIN_RETRY_MS, maxMs: MAX_RETRY_MS })
-      while (!signal.aborted) {
-        await backoff.wait(signal)
-        if (await this.#attempt(account) !== 'unreachable') return
-      }
-    })().catch((err: unknown) => {
-      if (!signal.aborted) this.#deps.logger.warn({ err, account }, 'stopped retrying a contact request')
-    }).finally(() => {
-      if (this.#senders.get(account) === controller) this.#senders.delete(account)
-    })
-  }
-
-  /** One try at delivering the request to `account`, recording what came of it. */
-  async #attempt (account: string): Promise<'delivered' | 'link-reset' | 'unreachable'> {
-    const record = this.#records.get(account)
-    if (record?.state !== 'outgoing' || record.seed === undefined) return 'delivered'
-    const { libp2p, identity, logger, displayName, multiaddrs, now } = this.#deps
-    const result = await sendContactRequest({ libp2p, identity, logger, now }, {
-      pk: record.pk,
-      seed: record.seed,
-      hints: record.hints,
-      introduction: { displayName: displayName ?? '', message: record.message, hints: multiaddrs() }
-    }, this.#stop.signal)
+  /** Records what came of a try at delivering our request. */
+  async #settleAttempt (account: string, record: ContactRecord, result: RequestOutcome): Promise<void> {
     if (result.outcome === 'link-reset') {
       await this.#save(account, { ...record, state: 'refused' })
-      logger.warn({ account }, 'contact request refused: the link was reset by its owner')
+      this.#deps.logger.warn({ account }, 'contact request refused: the link was reset by its owner')
     } else if (result.outcome === 'delivered') {
       await this.#save(account, { ...record, delivered: true })
       await this.#deps.addGroupPeer(await this.#openGroup(record), result.peer)
     }
-    return result.outcome
   }
 }

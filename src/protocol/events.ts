@@ -13,6 +13,7 @@
  * the first listener.
  */
 import { EventEmitter } from 'eventemitter3'
+import type { AbortOptions } from './abort.ts'
 import type { Contact, Group } from './handles.ts'
 
 export interface Sender {
@@ -59,8 +60,8 @@ export interface GroupInvitationEvent extends Delivery {
   /** The invited group's name, as the invitation gives it. */
   readonly groupName: string
   readonly sentAt: Date
-  /** Joins the invited group. */
-  accept: () => Promise<Group>
+  /** Joins the invited group (as `peer.joinGroup` does, `signal` included). */
+  accept: (options?: AbortOptions) => Promise<Group>
 }
 
 export interface MemberJoinedEvent extends Delivery {
@@ -80,8 +81,8 @@ export interface ContactRequestEvent extends Delivery {
   readonly displayName: string
   readonly message: string | undefined
   readonly receivedAt: Date
-  /** Accepts: both sides now share the contact group, returned here. */
-  accept: () => Promise<Group>
+  /** Accepts: both sides now share the contact group, returned here (as `peer.acceptContact` does, `signal` included). */
+  accept: (options?: AbortOptions) => Promise<Group>
   decline: () => Promise<void>
 }
 

@@ -14,8 +14,8 @@
  * - an entry is verified once (shape, then the group key's signature) and
  *   joined only when every entry it points to (`next`) is in the log, so the
  *   log never has holes and needs no walk to join; one that comes before its
- *   ancestors waits in a bounded buffer, and `join` names what is missing so
- *   the sync can ask a peer for it in bulk;
+ *   ancestors waits in a bounded buffer (`waiting-entries.ts`), and `join`
+ *   names what is missing so the sync can ask a peer for it in bulk;
  * - the heads live in memory; a batch of entries is written in one atomic
  *   batch of the state database: the entries' bytes (kept by hash; the
  *   peer's blockstore serves them from there over bitswap) and the new heads,
@@ -24,23 +24,19 @@
  *
  * Data directories written before kept entries the way OrbitDB's Log does
  * (blocks in the blockstore, an index beside the heads): those are still read.
+ * The manifests and names that make its address are in `log-manifest.ts`.
  */
-import * as dagCbor from '@ipld/dag-cbor'
 import { EventEmitter } from 'eventemitter3'
-import { base58btc } from 'multiformats/bases/base58'
-import * as Block from 'multiformats/block'
-import { CID } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
 import PQueue from 'p-queue'
 import { z } from 'zod'
-import { GROUP_ACCESS_CONTROLLER_TYPE } from './access-controller.ts'
-import type { Identity } from '@orbitdb/core'
-import { bytesToHex, sign, type SigningKeyPair } from './crypto.ts'
+import { bytesToHex, type SigningKeyPair } from './crypto.ts'
 import type { EntryCache } from './entry-cache.ts'
 import { NotRunningError } from './errors.ts'
-import { cachedEntrySignatureVerifier, createEntry, decodeEntry, groupPayload, isSignedBy, type StoredEntry } from './log-entry.ts'
+import { createEntry, decodeEntry, groupPayload, isSignedBy, type StoredEntry } from './log-entry.ts'
+import { cidOf, groupLogName, storeManifests, type BlockStore } from './log-manifest.ts'
 import { byCausalOrder } from './log-order.ts'
 import type { StateOp, StateStore } from './state-store.ts'
+import { WaitingEntries } from './waiting-entries.ts'
 
 /**
  * How far back an entry points besides its parents (`refs`, at distances 2, 4, 8, ... 64):
@@ -48,18 +44,9 @@ import type { StateOp, StateStore } from './state-store.ts'
  * parallel. Our own peers fetch history in bulk and do not need them.
  */
 const REFERENCE_DISTANCES = [2, 4, 8, 16, 32, 64]
-/** Entries kept, per log, while an ancestor of theirs has not arrived. */
-const MAX_WAITING_FOR_PARENTS = 10_000
-
-/** The peer's blockstore: logs' manifests, and entries stored before they were kept in the state database. */
-export interface BlockStore {
-  get: (cid: CID) => Promise<Uint8Array | undefined>
-  has: (cid: CID) => Promise<boolean>
-  put: (cid: CID, bytes: Uint8Array) => Promise<void>
-}
 
 /** What every log of a peer shares. */
-export interface LogStoreContext {
+export interface GroupLogDeps {
   state: StateStore
   blocks: BlockStore
   cache: EntryCache
@@ -84,52 +71,25 @@ interface Head { hash: string, next: string[], time: number }
 
 const headsRecordSchema = z.array(z.object({ hash: z.string(), next: z.array(z.string()) }))
 
-/**
- * An OrbitDB identity that signs with a group's signing key, for a member
- * writing with stock OrbitDB (`orbitdb.open(address, { Database })` with a
- * factory that substitutes it); given only the public key, it verifies.
- */
-export function groupIdentity (signing: SigningKeyPair | { publicKey: Uint8Array }): Identity {
-  const publicKey = bytesToHex(signing.publicKey)
-  return {
-    id: publicKey,
-    publicKey,
-    hash: publicKey,
-    type: 'bertybot-group',
-    sign: async (_identity, data) => {
-      if (!('seed' in signing)) throw new NotRunningError('this peer holds no key to write to this log')
-      return bytesToHex(sign(signing, data))
-    },
-    verify: cachedEntrySignatureVerifier()
-  }
-}
-
-export function cidOf (hash: string): CID {
-  return CID.parse(hash, base58btc)
-}
-
 export class GroupLog extends EventEmitter<GroupLogEvents> {
   /** The OrbitDB address, `/orbitdb/<manifest hash>`; also the log's gossipsub topic. */
   readonly address: string
-  readonly #context: LogStoreContext
+  readonly #deps: GroupLogDeps
   readonly #signing: SigningKeyPair | undefined
   readonly #signingKeyHex: string
   readonly #heads = new Map<string, Head>()
   /** The latest entries, oldest first: where `refs` point. */
   readonly #recent: string[] = []
-  /** Entries waiting for an ancestor, by hash; and which of them wait for which missing hash. */
-  readonly #waiting = new Map<string, StoredEntry>()
-  readonly #waitingOn = new Map<string, Set<string>>()
-  /** Heads peers told us of that the log lacks. */
-  readonly #wanted = new Set<string>()
+  /** Entries waiting for an ancestor, and heads peers told us of that the log lacks. */
+  readonly #waiting = new WaitingEntries()
   readonly #queue = new PQueue({ concurrency: 1 })
   /** Whether entries from before they were kept in the state database may be there. */
   #legacy = false
   #closed = false
 
-  private constructor (context: LogStoreContext, address: string, signing: SigningKeyPair | { publicKey: Uint8Array }) {
+  private constructor (deps: GroupLogDeps, address: string, signing: SigningKeyPair | { publicKey: Uint8Array }) {
     super()
-    this.#context = context
+    this.#deps = deps
     this.address = address
     this.#signing = 'seed' in signing ? signing : undefined
     this.#signingKeyHex = bytesToHex(signing.publicKey)
@@ -140,10 +100,10 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
    * the public half and can only verify). The address depends only on the
    * name and the signing key, so every member computes it without fetching.
    */
-  static async open (context: LogStoreContext, name: string, signing: SigningKeyPair | { publicKey: Uint8Array }): Promise<GroupLog> {
-    const address = await storeManifests(context.blocks, name, bytesToHex(signing.publicKey))
-    const log = new GroupLog(context, address, signing)
-    log.#legacy = await context.state.hasLegacyIndex(address)
+  static async open (deps: GroupLogDeps, name: string, signing: SigningKeyPair | { publicKey: Uint8Array }): Promise<GroupLog> {
+    const address = await storeManifests(deps.blocks, name, bytesToHex(signing.publicKey))
+    const log = new GroupLog(deps, address, signing)
+    log.#legacy = await deps.state.hasLegacyIndex(address)
     await log.#loadHeads()
     return log
   }
@@ -167,7 +127,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   /** An entry of the log, or `undefined` if the log does not hold it. */
   async get (hash: string): Promise<StoredEntry | undefined> {
-    const { cache, state, blocks } = this.#context
+    const { cache, state, blocks } = this.#deps
     const cached = cache.get(hash)
     if (cached !== undefined) return cached.id === this.address ? cached : undefined
     let bytes = await state.entryBytes(hash)
@@ -252,20 +212,15 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
           if (!ready.has(parent) && !await this.has(parent)) absent.push(parent)
         }
         if (absent.length === 0) {
-          this.#stopWaiting(entry.hash)
-          this.#wanted.delete(entry.hash)
+          this.#waiting.joined(entry.hash)
           ready.add(entry.hash)
           outcome.joined.push(entry)
           this.#remember(entry)
           // Its children that were waiting for it may be complete now.
-          for (const child of this.#waitingOn.get(entry.hash) ?? []) {
-            const waiting = this.#waiting.get(child)
-            if (waiting !== undefined) await consider(waiting)
-          }
-          this.#waitingOn.delete(entry.hash)
+          for (const waiting of this.#waiting.childrenOf(entry.hash)) await consider(waiting)
           return
         }
-        this.#wait(entry, absent)
+        this.#waiting.wait(entry, absent)
         for (const hash of absent) missing.add(hash)
       }
       for (const entry of fresh.sort(byCausalOrder)) await consider(entry)
@@ -281,27 +236,17 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   /** Hashes some waiting entry still lacks, and heads peers have that this log lacks: what to ask peers for. */
   missing (): string[] {
-    const missing = new Set([...this.#waitingOn.keys()].filter((hash) => !this.#waiting.has(hash)))
-    for (const hash of this.#wanted) missing.add(hash)
-    return [...missing]
+    return this.#waiting.missing()
   }
 
   /** Notes heads a peer has; resolves with how many of them this log lacks. */
   async want (hashes: string[]): Promise<number> {
-    let lacking = 0
-    for (const hash of hashes) {
-      if (this.#wanted.has(hash)) lacking++
-      if (this.#wanted.has(hash) || this.#waiting.has(hash) || await this.has(hash)) continue
-      if (this.#wanted.size >= MAX_WAITING_FOR_PARENTS) break
-      this.#wanted.add(hash)
-      lacking++
-    }
-    return lacking
+    return await this.#waiting.want(hashes, async (hash) => await this.has(hash))
   }
 
   /** Forgets the heads peers told of and nobody could give: they come again with the next exchange. */
   unwant (): void {
-    this.#wanted.clear()
+    this.#waiting.unwant()
   }
 
   async close (): Promise<void> {
@@ -309,8 +254,6 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     this.#closed = true
     await this.#queue.onIdle()
     this.#waiting.clear()
-    this.#waitingOn.clear()
-    this.#wanted.clear()
     this.removeAllListeners()
   }
 
@@ -321,12 +264,12 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     const held = new Set<string>()
     const unknown: string[] = []
     for (const hash of hashes) {
-      const cached = this.#context.cache.get(hash)
+      const cached = this.#deps.cache.get(hash)
       if (this.#heads.has(hash) || cached?.id === this.address) held.add(hash)
       else if (cached === undefined) unknown.push(hash)
     }
     if (unknown.length === 0) return held
-    const stored = await this.#context.state.entriesBytes(unknown)
+    const stored = await this.#deps.state.entriesBytes(unknown)
     for (let i = 0; i < unknown.length; i++) {
       const hash = unknown[i] as string
       if (stored[i] !== undefined ? await this.get(hash) !== undefined : (this.#legacy && await this.has(hash))) held.add(hash)
@@ -335,7 +278,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   }
 
   async #loadHeads (): Promise<void> {
-    const stored = await this.#context.state.logHeads(this.address)
+    const stored = await this.#deps.state.logHeads(this.address)
     if (stored === undefined) return
     const record = headsRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(stored)))
     if (!record.success) return
@@ -351,7 +294,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   #remember (entry: StoredEntry): void {
     for (const parent of entry.next) this.#heads.delete(parent)
     this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
-    this.#context.cache.set(entry)
+    this.#deps.cache.set(entry)
     this.#recent.push(entry.hash)
     if (this.#recent.length > 2 * REFERENCE_DISTANCES[REFERENCE_DISTANCES.length - 1]!) this.#recent.splice(0, this.#recent.length - REFERENCE_DISTANCES[REFERENCE_DISTANCES.length - 1]!)
   }
@@ -367,37 +310,12 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   /** Writes joined or appended entries and the heads they make, atomically, with `alongside`. */
   async #store (entries: StoredEntry[], alongside: StateOp[] = []): Promise<void> {
-    const { state } = this.#context
+    const { state } = this.#deps
     // OrbitDB's heads record: JSON of { hash, next }.
     const heads = JSON.stringify([...this.#heads.values()].map(({ hash, next }) => ({ hash, next })))
     const ops: StateOp[] = entries.map((entry) => state.putEntryOp(entry.hash, entry.bytes))
     ops.push(state.putLogHeadsOp(this.address, new TextEncoder().encode(heads)), ...alongside)
     await state.batch(ops)
-  }
-
-  #wait (entry: StoredEntry, absent: string[]): void {
-    if (!this.#waiting.has(entry.hash) && this.#waiting.size >= MAX_WAITING_FOR_PARENTS) {
-      // Forget the oldest: it comes again with the next heads exchange.
-      const oldest = this.#waiting.keys().next().value as string
-      this.#stopWaiting(oldest)
-    }
-    this.#waiting.set(entry.hash, entry)
-    for (const hash of absent) {
-      let children = this.#waitingOn.get(hash)
-      if (children === undefined) this.#waitingOn.set(hash, children = new Set())
-      children.add(entry.hash)
-    }
-  }
-
-  #stopWaiting (hash: string): void {
-    const entry = this.#waiting.get(hash)
-    if (entry === undefined) return
-    this.#waiting.delete(hash)
-    for (const parent of entry.next) {
-      const children = this.#waitingOn.get(parent)
-      children?.delete(hash)
-      if (children?.size === 0) this.#waitingOn.delete(parent)
-    }
   }
 
   async #entries (hashes: string[]): Promise<StoredEntry[]> {
@@ -407,37 +325,14 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 }
 
 /**
- * Writes a log's manifest and its access controller's manifest to the
- * blockstore, if they are not there, exactly as `orbitdb.open()` with
- * `GroupAccessController` would; returns the log's address.
- */
-async function storeManifests (blocks: BlockStore, name: string, signingKeyHex: string): Promise<string> {
-  const controller = await Block.encode({ value: { type: GROUP_ACCESS_CONTROLLER_TYPE, signingKey: signingKeyHex }, codec: dagCbor, hasher: sha256 })
-  const manifest = await Block.encode({
-    value: { name, type: 'events', accessController: `/${GROUP_ACCESS_CONTROLLER_TYPE}/${controller.cid.toString(base58btc)}` },
-    codec: dagCbor,
-    hasher: sha256
-  })
-  for (const block of [controller, manifest]) {
-    if (!await blocks.has(block.cid)) await blocks.put(block.cid, block.bytes)
-  }
-  return `/orbitdb/${manifest.cid.toString(base58btc)}`
-}
-
-/** The names of a group's two logs (Wesh names stores `<hex group key>_<store>`). */
-export function groupLogName (groupKey: Uint8Array, store: 'metadata' | 'messages'): string {
-  return `${bytesToHex(groupKey)}_bertybot_group_${store}`
-}
-
-/**
  * Opens a group's two logs. Their names and access controller depend only on
  * the group key and the signing key, so every member and replica computes the
  * same addresses without fetching anything.
  */
-export async function openGroupLogs (context: LogStoreContext, options: { groupKey: Uint8Array, signing: SigningKeyPair | { publicKey: Uint8Array } }): Promise<{ metadata: GroupLog, messages: GroupLog }> {
+export async function openGroupLogs (deps: GroupLogDeps, options: { groupKey: Uint8Array, signing: SigningKeyPair | { publicKey: Uint8Array } }): Promise<{ metadata: GroupLog, messages: GroupLog }> {
   const [metadata, messages] = await Promise.all([
-    GroupLog.open(context, groupLogName(options.groupKey, 'metadata'), options.signing),
-    GroupLog.open(context, groupLogName(options.groupKey, 'messages'), options.signing)
+    GroupLog.open(deps, groupLogName(options.groupKey, 'metadata'), options.signing),
+    GroupLog.open(deps, groupLogName(options.groupKey, 'messages'), options.signing)
   ])
   return { metadata, messages }
 }

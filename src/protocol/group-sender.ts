@@ -6,10 +6,11 @@
  * in the headers of the next message, the first it needs it for.
  */
 import PQueue from 'p-queue'
-import { appMessageSchema, encodeAppMessage, type AppMessage } from './app-messages.ts'
+import { abortableUntilCommit } from './abort.ts'
+import { AppMessageType, appMessageSchema, encodeAppMessage, type AppMessage } from './app-messages.ts'
 import { equalBytes, sha256 } from './crypto.ts'
 import { keyToId } from './encoding.ts'
-import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
+import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
 import { BertybotError, NotRunningError } from './errors.ts'
 import type { GroupKeys } from './group-keys.ts'
 import type { GroupLog } from './group-log.ts'
@@ -41,6 +42,10 @@ export interface GroupSenderDeps {
   messages: GroupLog
   /** Contact groups: the other account's public key (known before it shows up on the log). */
   contactKey: Uint8Array | undefined
+  /** The name this device goes by, if it has one. */
+  displayName: string | undefined
+  /** The peer's clock. */
+  now: () => number
   /** True once the group is closed: nothing more is sealed. */
   closed: () => boolean
 }
@@ -80,12 +85,17 @@ export class GroupSender {
     this.#chainKeySentTo = sentTo
   }
 
-  /** Seals and sends an app message at once; resolves with its entry's hash. */
-  async send (message: AppMessage): Promise<string> {
+  /**
+   * Seals and sends an app message at once; resolves with its entry's hash.
+   * While it waits for its turn, `signal` takes it out of the line (`AbortError`);
+   * once it is being sealed it is sent.
+   */
+  async send (message: AppMessage, signal?: AbortSignal): Promise<string> {
     const plaintext = encodeChecked(message)
     const { messages, sync } = this.#deps
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
-    return await this.#queue.add(async () => {
+    return await abortableUntilCommit(signal, 'sending the message', async (commit) => await this.#queue.add(async () => {
+      commit()
       const ahead = await this.#sealAhead([plaintext])
       // The chain moves on in the write that stores the entry: a crash leaves both or neither, and it leaves after.
       const [entry] = await messages.append(ahead.sealed, [ahead.chainOp, ...ahead.share.ops])
@@ -93,7 +103,7 @@ export class GroupSender {
       ahead.share.committed()
       await sync.publish(messages.address, [entry as StoredEntry])
       return (entry as StoredEntry).hash
-    })
+    }))
   }
 
   /** Seals app messages without sending them, in order: the chain moves on by all of them in one write, before any exists elsewhere. */
@@ -159,10 +169,37 @@ export class GroupSender {
   }
 
   /**
-   * Announces this device (`MemberDeviceAdded`, vouched for by `vouch`), with
-   * our chain key sealed to every member known and `info` (our name), in one entry.
+   * Posts what this device owes the metadata log: itself, with its chain key
+   * sealed to every member it knows and its name, in one entry when it first
+   * joins (`announced` false); afterwards its name if it changed. `groupName`,
+   * from the group's creator, names the group.
    */
-  async announceDevice (fields: Record<string, unknown>): Promise<void> {
+  async announce (options: { announced: boolean, groupName?: string | undefined }): Promise<void> {
+    const { identity, keys, membership, displayName, now } = this.#deps
+    const ownAccount = keyToId(identity.account.publicKey)
+    const info = displayName !== undefined && membership.member(ownAccount)?.displayName !== displayName
+      ? encodeAppMessage({ type: AppMessageType.SetUserInfo, displayName, sentAt: now() })
+      : undefined
+    if (!options.announced) {
+      await this.#announceDevice({
+        m: identity.account.publicKey,
+        ms: signMemberDevice(identity.account, keys.publicKey, identity.device.publicKey),
+        ...(info === undefined ? {} : { info })
+      })
+    } else if (info !== undefined) {
+      await this.postMetadata(MetadataEventType.PayloadSent, { m: info })
+    }
+    if (options.groupName !== undefined) {
+      await this.postMetadata(MetadataEventType.PayloadSent, { m: encodeAppMessage({ type: AppMessageType.SetGroupInfo, name: options.groupName, sentAt: now() }) })
+    }
+  }
+
+  /**
+   * Announces this device (`MemberDeviceAdded`, vouched for by its account's
+   * signature), with our chain key sealed to every member known and `info`
+   * (our name), in one entry.
+   */
+  async #announceDevice (fields: Record<string, unknown>): Promise<void> {
     await this.#queue.add(async () => {
       const share = this.#shareChainKey()
       await this.#post(MetadataEventType.MemberDeviceAdded, { ...fields, k: share.sealed ?? this.#sealChainKeyTo([]) })

@@ -5,22 +5,23 @@
  * read whole each time the group opens. This device announces itself there
  * (`MemberDeviceAdded`, with its chain key sealed to the members it knows);
  * members who join later get the key in the headers of its next message
- * (`group-sender.ts`).
+ * (both written by `GroupSender`, `group-sender.ts`).
  *
  * Message log: turned into events by the `MessagePipeline`.
  */
 import type { Libp2p } from '@libp2p/interface'
 import PQueue from 'p-queue'
-import { AppMessageType, MAX_TEXT_LENGTH, encodeAppMessage, type AppMessage } from './app-messages.ts'
+import { AbortError, throwIfAborted, type AbortOptions } from './abort.ts'
+import { AppMessageType, MAX_TEXT_LENGTH, type AppMessage } from './app-messages.ts'
 import { DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
-import { MetadataEventType, signMemberDevice } from './envelope.ts'
+import { MetadataEventType } from './envelope.ts'
 import { DataDirectoryError, InvalidOptionError, NotRunningError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import type { Group, SealedMessage, SendOptions } from './handles.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
-import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
+import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { LogSync } from './log-sync.ts'
 import type { Logger } from './logger.ts'
@@ -31,20 +32,21 @@ import { GroupSender, InvalidMessageError } from './group-sender.ts'
 import type { NodeServices } from './node.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { askReplica, decodeReplicaLink, ReplicationError } from './replication.ts'
-import type { GroupRecord, LogKind, StateStore } from './state-store.ts'
+import type { GroupRecord, LogKind } from './state-records.ts'
+import type { StateStore } from './state-store.ts'
 
 /** What a group needs from its peer. */
 export interface GroupDeps {
   identity: IdentityKeys
   state: StateStore
-  logs: LogStoreContext
+  logs: GroupLogDeps
   sync: LogSync
   libp2p: Libp2p<NodeServices>
   logger: Logger
   now: () => number
   displayName: string | undefined
   events: DeliveringEmitter
-  joinGroup: (invitation: string) => Promise<Group>
+  joinGroup: (invitation: string, options?: AbortOptions) => Promise<Group>
   multiaddrs: () => string[]
   /** Told of every other account seen with a device in the group (contacts learn of acceptances this way). */
   onMemberSeen: (group: Group, account: string) => void
@@ -87,12 +89,21 @@ export class OpenGroup implements Group {
     this.#chains = new DeviceChains(deps.state, this.id)
   }
 
-  /** Opens a group the peer holds: its logs, its members, its pending messages. */
-  static async open (deps: GroupDeps, record: GroupRecord, options: { creating?: boolean } = {}): Promise<OpenGroup> {
+  /**
+   * Opens a group the peer holds: its logs, its members, its pending messages.
+   * A newcomer's wait to hear from a member ends with `AbortError` when
+   * `signal` aborts; what was opened is closed again, and nothing was posted.
+   */
+  static async open (deps: GroupDeps, record: GroupRecord, options: { creating?: boolean } & AbortOptions = {}): Promise<OpenGroup> {
     const keys = groupKeysFromParts({ kind: record.kind, publicKey: record.pk, secret: record.secret, secretSig: record.secretSig, linkKeySig: record.linkKeySig })
     if (keys === undefined) throw new DataDirectoryError(`group ${keyToId(record.pk)} has keys that do not match its signatures`)
     const group = new OpenGroup(deps, record, keys)
-    await group.#start(options.creating === true)
+    try {
+      await group.#start(options.creating === true, options.signal)
+    } catch (err) {
+      if (err instanceof AbortError) await group.close().catch((closing: unknown) => { group.#logger.warn({ err: closing }, 'a group whose opening was aborted did not close cleanly') })
+      throw err
+    }
     return group
   }
 
@@ -130,15 +141,17 @@ export class OpenGroup implements Group {
    * logs, so members get messages while everyone else is offline. It receives
    * the group key, the public signing key and the link key: it can verify and
    * serve entries, not read or write them. Members learn of it from the group.
+   * An abort before the replica answered rejects with `AbortError` (the
+   * replica may have taken the group all the same).
    */
-  async addReplica (link: string): Promise<void> {
+  async addReplica (link: string, options: AbortOptions = {}): Promise<void> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
     const replica = decodeReplicaLink(link)
     const { linkKeySig } = this.#keys
     if (linkKeySig === undefined) throw new ReplicationError('this group has no signed link key to give a replica')
     const { libp2p, identity, state } = this.#deps
     const group = { pk: this.#keys.publicKey, signPub: this.#keys.signing.publicKey, linkKey: this.#keys.linkKey, linkKeySig }
-    const peer = await askReplica(libp2p, replica, group, identity.account)
+    const peer = await askReplica(libp2p, replica, group, identity.account, options)
     await state.addGroupPeer(this.id, peer)
     await this.#sender.postMetadata(MetadataEventType.GroupReplicating, { peer, hints: replica.hints })
   }
@@ -148,9 +161,13 @@ export class OpenGroup implements Group {
     return this.#membership.list()
   }
 
-  /** Sends a text message; resolves with its id once it is in the log (other members get it as they sync). */
-  async send (options: SendOptions): Promise<string> {
-    return await this.#sender.send(this.#userMessage(options))
+  /**
+   * Sends a text message; resolves with its id once it is in the log (other
+   * members get it as they sync). An abort while it waits behind others
+   * rejects it unsent; once it is being written, it is sent.
+   */
+  async send (options: SendOptions, abort: AbortOptions = {}): Promise<string> {
+    return await this.#sender.send(this.#userMessage(options), abort.signal)
   }
 
   /** Its counter is spent now, so sealing is never undone; sending the same sealed message twice sends it once. */
@@ -210,7 +227,7 @@ export class OpenGroup implements Group {
 
   // Start-up
 
-  async #start (creating: boolean): Promise<void> {
+  async #start (creating: boolean, signal: AbortSignal | undefined): Promise<void> {
     const { state, sync, libp2p } = this.#deps
     const logs = await openGroupLogs(this.#deps.logs, { groupKey: this.#keys.publicKey, signing: this.#keys.signing })
     this.#metadata = logs.metadata
@@ -256,6 +273,8 @@ export class OpenGroup implements Group {
       metadata: this.#metadata,
       messages: this.#messages,
       contactKey: this.#record.contact,
+      displayName: this.#deps.displayName,
+      now: this.#deps.now,
       closed: () => this.#closed
     })
     sync.on('peer', this.#onSyncPeer)
@@ -280,39 +299,17 @@ export class OpenGroup implements Group {
     await this.#processing.add(async () => { await this.#scanMetadata() })
     // A newcomer first learns who is there, so that it joins in one entry that
     // carries its chain key sealed to each of them; with nobody to answer, it joins alone.
-    if (!creating && !this.#metadataLog.ownDeviceAnnounced) await sync.whenSynced(this.#metadata.address, FIRST_SYNC_TIMEOUT_MS)
+    if (!creating && !this.#metadataLog.ownDeviceAnnounced) {
+      await sync.whenSynced(this.#metadata.address, FIRST_SYNC_TIMEOUT_MS, { signal })
+      // The last moment to give up: from the announcement on, the others know of this device.
+      throwIfAborted(signal, 'joining the group')
+    }
     await this.#processing.add(async () => {
       await this.#scanMetadata()
-      await this.#announce(creating)
+      await this.#sender.announce({ announced: this.#metadataLog.ownDeviceAnnounced, groupName: creating && this.kind === 'multi-member' ? this.#record.name : undefined })
       for (const device of await state.waitingDevices(this.id)) await this.#pipeline.retryWaiting(device)
       await this.#pipeline.scan()
     })
-  }
-
-  /**
-   * Posts what this device owes the metadata log: itself, with its chain key
-   * sealed to every member it knows and its name, in one entry when it first
-   * joins; afterwards its key to members it has not sealed it to, and its name
-   * if it changed.
-   */
-  async #announce (creating: boolean): Promise<void> {
-    const { identity, displayName } = this.#deps
-    const ownAccount = keyToId(identity.account.publicKey)
-    const info = displayName !== undefined && this.#membership.member(ownAccount)?.displayName !== displayName
-      ? encodeAppMessage({ type: AppMessageType.SetUserInfo, displayName, sentAt: this.#deps.now() })
-      : undefined
-    if (!this.#metadataLog.ownDeviceAnnounced) {
-      await this.#sender.announceDevice({
-        m: identity.account.publicKey,
-        ms: signMemberDevice(identity.account, this.#keys.publicKey, identity.device.publicKey),
-        ...(info === undefined ? {} : { info })
-      })
-    } else if (info !== undefined) {
-      await this.#sender.postMetadata(MetadataEventType.PayloadSent, { m: info })
-    }
-    if (creating && this.kind === 'multi-member') {
-      await this.#sender.postMetadata(MetadataEventType.PayloadSent, { m: encodeAppMessage({ type: AppMessageType.SetGroupInfo, name: this.#record.name, sentAt: this.#deps.now() }) })
-    }
   }
 
   readonly #onSyncPeer = (address: string, peerId: string): void => {

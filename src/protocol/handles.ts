@@ -4,9 +4,10 @@
  * importing the classes that implement them (`OpenGroup` in `group.ts`), so
  * that no import goes in a circle.
  */
+import type { AbortOptions } from './abort.ts'
 import type { GroupKind } from './group-keys.ts'
 import type { Member } from './membership.ts'
-import type { ContactState } from './state-store.ts'
+import type { ContactState } from './state-records.ts'
 
 export interface SendOptions {
   text: string
@@ -35,12 +36,16 @@ export interface Group {
   invitation: () => string
   /** The replicas keeping this group's logs, as members announced them. */
   replicas: () => Array<{ peerId: string, addresses: string[] }>
-  /** Asks a replica (`bertybot replica` prints its link) to keep this group's logs. */
-  addReplica: (link: string) => Promise<void>
+  /** Asks a replica (`bertybot replica` prints its link) to keep this group's logs; `signal` stops waiting for its answer. */
+  addReplica: (link: string, options?: AbortOptions) => Promise<void>
   /** Members as the metadata log knows them, this peer included. */
   members: () => Member[]
-  /** Sends a text message; resolves with its id once it is in the log (other members get it as they sync). */
-  send: (options: SendOptions) => Promise<string>
+  /**
+   * Sends a text message; resolves with its id once it is in the log (other
+   * members get it as they sync). `signal` takes it out of the line while it
+   * waits behind others (`AbortError`, not sent); once it is written, it is sent.
+   */
+  send: (options: SendOptions, abort?: AbortOptions) => Promise<string>
   /** Seals a text message without sending it, for a durable outbox: keep the result, then `sendSealed()` it. */
   seal: (options: SendOptions) => Promise<SealedMessage>
   /** Seals several text messages at once, in order, as `seal()` does each. */

@@ -2,7 +2,8 @@
  * `bertybot/protocol`: the peer. The framework (`bertybot`) and the
  * `bertybot` command use only what this file exports.
  */
-export { createPeer, Peer, DEFAULT_LISTEN, type PeerOptions } from './peer.ts'
+export { createPeer, Peer } from './peer.ts'
+export { DEFAULT_LISTEN, type PeerOptions } from './peer-options.ts'
 export { InvalidMessageError } from './group-sender.ts'
 export type { Contact, Group, SealedMessage, SendOptions } from './handles.ts'
 export { MAX_TEXT_LENGTH } from './app-messages.ts'
@@ -31,4 +32,5 @@ export { openPrivateLevel, type PrivateLevel } from './private-level.ts'
 export { GroupCommit } from './group-commit.ts'
 export { writePrivateFile } from './private-file.ts'
 export { Backoff } from './backoff.ts'
+export { AbortError, abortableUntilCommit, type AbortOptions } from './abort.ts'
 export { systemClock, type Clock } from './clock.ts'

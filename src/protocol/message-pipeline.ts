@@ -1,5 +1,7 @@
 /**
- * Turns a group's message log into events, each once, in causal order.
+ * Turns a group's message log into events, each once, in causal order
+ * (what one entry holds, `message-opener.ts` says; this walks the log and
+ * records what became of each entry).
  *
  * Entries are taken oldest first. An entry whose sender's chain key has not
  * reached us yet (the metadata log syncs on its own) is deferred, and so is
@@ -15,50 +17,29 @@
  * those whose every ancestor is settled too; closure is recorded after each
  * scan, oldest first.
  */
-import { once } from './once.ts'
-import { AppMessageType, decodeAppMessage } from './app-messages.ts'
-import type { ChainChanges, DeviceChains } from './device-chains.ts'
-import { keyToId } from './encoding.ts'
-import { openChainKeys, openMessageBody, openMessageHeaders, type MessageHeaders } from './envelope.ts'
-import type { DropReason } from './errors.ts'
-import type { DeliverableEventName, DeliveringEmitter, PeerEvents, Sender } from './events.ts'
-import type { Group } from './handles.ts'
-import { decodeInvitation, type GroupKeys } from './group-keys.ts'
-import type { IdentityKeys } from './keystore.ts'
-import { BoundedSet, groupPayloadSchema } from './log-entry.ts'
+import type { DeliveringEmitter } from './events.ts'
+import { BoundedSet } from './log-entry.ts'
 import { byCausalOrder, unsettledEntries, type HashedEntry, type WalkableLog } from './log-order.ts'
 import type { Logger } from './logger.ts'
-import type { Membership } from './membership.ts'
-import { receiverChainFrom, takeMessageKey, type ReceiverChain } from './ratchet.ts'
-import type { EntryStatus, StateOp, StateStore } from './state-store.ts'
+import { MessageOpener, type MessageOpenerDeps, type MessageOutcome } from './message-opener.ts'
+import { once } from './once.ts'
+import type { StateOp, StateStore } from './state-store.ts'
 
 /** How often at most a scan walks back to the closed entries rather than to the quiet ones (see `#quiet`). */
 const FULL_WALK_EVERY_MS = 1_000
 /** How long a message whose sender's chain key is missing holds back the messages after it. */
 export const DEFER_GRACE_MS = 60_000
 
-export interface MessagePipelineDeps {
-  group: Group
-  keys: GroupKeys
-  identity: IdentityKeys
+export interface MessagePipelineDeps extends Omit<MessageOpenerDeps, 'chainInHeaders'> {
   state: StateStore
   log: WalkableLog
-  membership: Membership
-  chains: DeviceChains
   events: DeliveringEmitter
   logger: Logger
-  joinGroup: (invitation: string) => Promise<Group>
   /** Asks for a scan later (when a deferred entry's grace runs out). */
   rescan: () => void
   /** The peer's clock. */
   now: () => number
 }
-
-/** State changes an outcome commits: written in one batch, then mirrored in memory by `after`. */
-type Changes = ChainChanges
-
-/** An event ready to deliver, but for its `markHandled`, which depends on how it is settled. */
-type PendingEvent = { [K in DeliverableEventName]: { name: K, event: Omit<Parameters<PeerEvents[K]>[0], 'markHandled'> } }[DeliverableEventName]
 
 /** Writes collected during a scan, made in one batch at its end. */
 interface PendingWrites {
@@ -67,14 +48,10 @@ interface PendingWrites {
   settled: Set<string>
 }
 
-type Outcome =
-  | ({ kind: 'deliver', changes: Changes, whenHandled: () => Changes } & PendingEvent)
-  | { kind: 'settle', status: Exclude<EntryStatus, 'handled' | 'waiting'>, reason?: DropReason, detail?: string, changes?: Changes }
-  | { kind: 'defer', device: string, why: string }
-
 export class MessagePipeline {
   readonly #deps: MessagePipelineDeps
   readonly #groupId: string
+  readonly #opener: MessageOpener
   /** Entries settled (with a persisted status): a cache in front of the store. */
   readonly #settled = new BoundedSet<string>(50_000)
   /** Entries closed (they and all behind them settled): a cache in front of the store. */
@@ -103,6 +80,7 @@ export class MessagePipeline {
   constructor (deps: MessagePipelineDeps) {
     this.#deps = deps
     this.#groupId = deps.group.id
+    this.#opener = new MessageOpener({ ...deps, chainInHeaders: (device) => { this.#newChains.add(device) } })
   }
 
   /** True while some entry is held back for a missing chain key. */
@@ -142,7 +120,7 @@ export class MessagePipeline {
         }
         continue
       }
-      const outcome = await this.#open(entry)
+      const outcome = await this.#opener.open(entry)
       if (outcome.kind === 'defer') {
         const since = this.#deferredSince.get(entry.hash) ?? now
         if (now - since < DEFER_GRACE_MS) {
@@ -213,7 +191,7 @@ export class MessagePipeline {
       if (entry !== undefined) entries.push(entry)
     }
     for (const entry of entries.sort(byCausalOrder)) {
-      const outcome = await this.#open(entry)
+      const outcome = await this.#opener.open(entry)
       if (outcome.kind === 'defer') continue
       await this.#settle(entry, outcome, [state.delWaitingOp(this.#groupId, device, entry.hash)])
     }
@@ -244,7 +222,7 @@ export class MessagePipeline {
   }
 
   /** Records what became of an entry, writing `alsoWrite` with it; a plain status goes into `pending` when given, to be written with others. */
-  async #settle (entry: HashedEntry, outcome: Exclude<Outcome, { kind: 'defer' }>, alsoWrite: StateOp[], pending?: PendingWrites): Promise<void> {
+  async #settle (entry: HashedEntry, outcome: Exclude<MessageOutcome, { kind: 'defer' }>, alsoWrite: StateOp[], pending?: PendingWrites): Promise<void> {
     const { state, events, logger } = this.#deps
     if (outcome.kind === 'deliver') {
       await state.batch(outcome.changes.ops)
@@ -283,95 +261,5 @@ export class MessagePipeline {
     await state.batch([...(outcome.changes?.ops ?? []), ...alsoWrite, state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status)])
     outcome.changes?.after?.()
     this.#settled.add(entry.hash)
-  }
-
-  /**
-   * The sender's chain from the box sealed to us in a message's headers (its
-   * first message since we joined), if it carries one. Written with what the
-   * message's key writes, like any chain moved on by a message; until then a
-   * restart opens the box again.
-   */
-  #chainFromHeaders (device: string, headers: MessageHeaders): ReceiverChain | undefined {
-    if (headers.chainKeys === undefined) return undefined
-    const { identity, keys } = this.#deps
-    const shared = openChainKeys(identity.account, headers.device, keys.publicKey, headers.chainKeys)
-    if (shared === undefined) return undefined
-    this.#newChains.add(device)
-    return receiverChainFrom(shared)
-  }
-
-  /** Opens one entry: what to deliver, or why it is settled without delivery, or why it must wait. */
-  async #open (entry: HashedEntry): Promise<Outcome> {
-    const { identity, state, keys, membership, chains } = this.#deps
-    const drop = (reason: DropReason, detail: string, changes?: Changes): Outcome => ({ kind: 'settle', status: 'dropped', reason, detail, ...(changes === undefined ? {} : { changes }) })
-
-    const payload = groupPayloadSchema.safeParse(entry.payload)
-    if (!payload.success) return drop('malformed', 'payload is not an entry of ours')
-    const opened = openMessageHeaders(keys.secret, payload.data.value)
-    if (!opened.ok) return drop(opened.reason, opened.detail)
-    const { headers, sealedBody } = opened
-    const device = keyToId(headers.device)
-    if (device === keyToId(identity.device.publicKey)) return { kind: 'settle', status: 'own' }
-    const member = membership.memberOf(device)
-    if (member === undefined) return { kind: 'defer', device, why: 'sender device not yet seen on the metadata log' }
-    const chain = await chains.get(device) ?? this.#chainFromHeaders(device, headers)
-    if (chain === undefined) return { kind: 'defer', device, why: 'no chain key from the sender yet' }
-
-    let messageKey: Uint8Array
-    // What the key's use writes: before the message is delivered, once it is handled, or if it is dropped after all.
-    let taken: { beforeDelivery: Changes, whenHandled: () => Changes, spent: Changes }
-    const lookup = takeMessageKey(chain, headers.counter, keys.publicKey)
-    switch (lookup.outcome) {
-      case 'before-join': return { kind: 'settle', status: 'history' }
-      case 'out-of-window': return drop('counter-out-of-window', `counter ${headers.counter} is beyond the keys held for device ${device}`)
-      case 'already-used': {
-        // Decrypted before a restart and not yet handled: its key was kept for this.
-        const kept = await state.messageKey(this.#groupId, entry.hash)
-        if (kept === undefined) return drop('replayed-counter', `counter ${headers.counter} of device ${device} was already used`)
-        messageKey = kept
-        const forget: Changes = { ops: [state.delMessageKeyOp(this.#groupId, entry.hash)] }
-        taken = { beforeDelivery: { ops: [] }, whenHandled: () => forget, spent: forget }
-        break
-      }
-      case 'found': {
-        messageKey = lookup.messageKey
-        const { beforeDelivery, whenHandled } = chains.take(device, lookup.chain, headers.counter, messageKey, entry.hash)
-        const spent: Changes = { ops: [chains.putOp(device, lookup.chain)], after: () => { chains.remember(device, lookup.chain) } }
-        taken = { beforeDelivery, whenHandled, spent }
-      }
-    }
-    // A body that does not open or verify does not consume the key: a member forging a
-    // counter of someone else's chain must not be able to burn the real message's key.
-    const body = openMessageBody(keys.publicKey, headers, messageKey, sealedBody)
-    if (!body.ok) return drop(body.reason, body.detail)
-    const decoded = decodeAppMessage(body.plaintext)
-    // Signed by a member: the key is spent either way, but there is no message to keep it for.
-    const { spent } = taken
-    if (!decoded.ok) return drop(decoded.reason, decoded.detail, spent)
-    const keyChanges = taken.beforeDelivery
-    const whenHandled = taken.whenHandled
-
-    const message = decoded.message
-    const sender: Sender = { account: member.account, device, displayName: member.displayName }
-    const base = { group: this.#deps.group, id: entry.hash, sender, sentAt: new Date(message.sentAt) }
-    switch (message.type) {
-      case AppMessageType.UserMessage:
-        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo } }
-      case AppMessageType.Acknowledge:
-        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'acknowledgement', event: { ...base, target: message.target } }
-      case AppMessageType.GroupInvitation: {
-        let groupName: string
-        try {
-          groupName = decodeInvitation(message.invitation).name
-        } catch (err) {
-          return drop('malformed', `invitation: ${(err as Error).message}`, spent)
-        }
-        const { invitation } = message
-        const joinGroup = this.#deps.joinGroup
-        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'groupInvitation', event: { ...base, invitation, groupName, accept: async () => await joinGroup(invitation) } }
-      }
-      default:
-        return drop('unknown-type', `app message type ${message.type} does not belong on the message log`, spent)
-    }
   }
 }

@@ -11,11 +11,11 @@
  * await group.send({ text: 'hello' })
  * ```
  */
-import { multiaddr } from '@multiformats/multiaddr'
 import PQueue from 'p-queue'
 import { z } from 'zod'
-import { systemClock, type Clock } from './clock.ts'
-import { describeIssues, keyToId } from './encoding.ts'
+import { AbortError, raceAbort, throwIfAborted, type AbortOptions } from './abort.ts'
+import { systemClock } from './clock.ts'
+import { keyToId } from './encoding.ts'
 import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.ts'
 import { DeliveringEmitter, type DeliveryMode } from './events.ts'
 import { OpenGroup, type GroupDeps } from './group.ts'
@@ -23,72 +23,24 @@ import { Contacts } from './contacts.ts'
 import type { Contact, Group } from './handles.ts'
 import { bytesToHex } from './crypto.ts'
 import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
-import { withFoundation } from './foundation.ts'
+import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
-import type { LogStoreContext } from './group-log.ts'
+import type { GroupLogDeps } from './group-log.ts'
 import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
-import type { DhtMode, Node } from './node.ts'
-import type { GroupRecord, StateStore } from './state-store.ts'
-
-/** Where a peer listens unless told otherwise: loopback only, ports chosen by the system. */
-export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
-
-export interface PeerOptions {
-  /** Where keys, groups and logs live. The same directory is the same account after a restart. */
-  dataDir: string
-  /** Multiaddrs to listen on; loopback by default. A port 0 is chosen by the system at the first start and kept in the data directory for the next ones. */
-  listen?: string[]
-  /** Multiaddrs others should dial, given in links instead of the listening ones (behind NAT, in a container). */
-  announce?: string[]
-  /** Peers to connect to at start (multiaddrs with a /p2p/ part). None by default: no public list. */
-  bootstrap?: string[]
-  /** The name members of your groups see. Kept in the data directory: a restart without it keeps the last one. */
-  displayName?: string
-  /** Circuit relay v2: `client` dials and listens through relays, `server` relays for others. */
-  relay?: { client?: boolean, server?: boolean }
-  /** Discover peers on the local network with mDNS. */
-  mdns?: boolean
-  /** Kademlia DHT: 'lan' (default), 'public', or 'off'. */
-  dht?: DhtMode
-  /** 'auto' (default): an event counts as delivered once its listeners ran. 'manual': once you call `markHandled()`. */
-  delivery?: DeliveryMode
-  logger?: Logger
-  /** The clock messages are stamped with and rounds are timed on (a test's `ManualClock`). Default: the system's. */
-  clock?: Clock
-}
-
-const multiaddrString = z.string().refine((s) => {
-  try {
-    multiaddr(s)
-    return true
-  } catch {
-    return false
-  }
-}, { message: 'not a multiaddr' })
-
-const optionsSchema = z.object({
-  dataDir: z.string().min(1),
-  listen: z.array(multiaddrString).default(DEFAULT_LISTEN),
-  announce: z.array(multiaddrString).default([]),
-  bootstrap: z.array(multiaddrString.refine((s) => s.includes('/p2p/'), { message: 'a bootstrap address needs a /p2p/<peer id> part' })).default([]),
-  displayName: z.string().min(1).max(200).optional(),
-  relay: z.object({ client: z.boolean().default(false), server: z.boolean().default(false) }).default({ client: false, server: false }),
-  mdns: z.boolean().default(false),
-  dht: z.enum(['lan', 'public', 'off']).default('lan'),
-  delivery: z.enum(['auto', 'manual']).default('auto')
-})
+import type { Node } from './node.ts'
+import { multiaddrString, parsePeerOptions, type PeerOptions } from './peer-options.ts'
+import type { GroupRecord } from './state-records.ts'
+import type { StateStore } from './state-store.ts'
 
 export async function createPeer (options: PeerOptions): Promise<Peer> {
-  const parsed = optionsSchema.safeParse(options)
-  if (!parsed.success) throw new InvalidOptionError(`invalid peer options: ${describeIssues(parsed.error)}`)
-  const config = parsed.data
+  const config = parsePeerOptions(options)
   const logger = namespaced(options.logger ?? defaultLogger(), 'protocol:peer')
   const clock = options.clock ?? systemClock
   const now = (): number => clock.now()
 
   const nodeOptions = { dataDir: config.dataDir, listen: config.listen, announce: config.announce, bootstrap: config.bootstrap, relay: config.relay, mdns: config.mdns, dht: config.dht }
-  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
+  return await withPeerStack(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
     if (config.displayName !== undefined) await state.putDisplayName(config.displayName)
     const displayName = config.displayName ?? await state.displayName()
     const peer = new Peer({ identity, state, node, logs, sync, logger, now, displayName, delivery: config.delivery })
@@ -97,11 +49,11 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   })
 }
 
-interface PeerParts {
+interface PeerDeps {
   identity: IdentityKeys
   state: StateStore
   node: Node
-  logs: LogStoreContext
+  logs: GroupLogDeps
   sync: LogSync
   logger: Logger
   now: () => number
@@ -116,7 +68,7 @@ export class Peer extends DeliveringEmitter {
   readonly deviceId: string
   /** The libp2p peer id of this node. */
   readonly peerId: string
-  readonly #parts: PeerParts
+  readonly #deps: PeerDeps
   readonly #groups = new Map<string, OpenGroup>()
   readonly #opening = new Map<string, Promise<OpenGroup>>()
   readonly #groupDeps: GroupDeps
@@ -125,23 +77,23 @@ export class Peer extends DeliveringEmitter {
   #contacts!: Contacts
   #stopping: Promise<void> | undefined
 
-  constructor (parts: PeerParts) {
-    super(parts.delivery, (err) => { parts.logger.error({ err }, 'an event listener threw; the event will be delivered again after a restart') })
-    this.#parts = parts
-    this.accountId = keyToId(parts.identity.account.publicKey)
-    this.deviceId = keyToId(parts.identity.device.publicKey)
-    this.peerId = parts.node.libp2p.peerId.toString()
+  constructor (deps: PeerDeps) {
+    super(deps.delivery, (err) => { deps.logger.error({ err }, 'an event listener threw; the event will be delivered again after a restart') })
+    this.#deps = deps
+    this.accountId = keyToId(deps.identity.account.publicKey)
+    this.deviceId = keyToId(deps.identity.device.publicKey)
+    this.peerId = deps.node.libp2p.peerId.toString()
     this.#groupDeps = {
-      identity: parts.identity,
-      state: parts.state,
-      logs: parts.logs,
-      sync: parts.sync,
-      libp2p: parts.node.libp2p,
-      logger: namespaced(parts.logger, 'protocol:group'),
-      now: parts.now,
-      displayName: parts.displayName,
+      identity: deps.identity,
+      state: deps.state,
+      logs: deps.logs,
+      sync: deps.sync,
+      libp2p: deps.node.libp2p,
+      logger: namespaced(deps.logger, 'protocol:group'),
+      now: deps.now,
+      displayName: deps.displayName,
       events: this,
-      joinGroup: async (invitation) => await this.joinGroup(invitation),
+      joinGroup: async (invitation, options) => await this.joinGroup(invitation, options),
       multiaddrs: () => this.multiaddrs,
       onMemberSeen: (group, account) => { this.#contacts?.memberSeen(group, account) }
     }
@@ -149,17 +101,17 @@ export class Peer extends DeliveringEmitter {
 
   /** The name this peer shows to others, if it has one. */
   get displayName (): string | undefined {
-    return this.#parts.displayName
+    return this.#deps.displayName
   }
 
   /** Where this peer can be reached now, each with its /p2p/ part. */
   get multiaddrs (): string[] {
-    return this.#parts.node.libp2p.getMultiaddrs().map((a) => a.toString())
+    return this.#deps.node.libp2p.getMultiaddrs().map((a) => a.toString())
   }
 
   /** The libp2p peer ids this node has a connection with now. */
   connectedPeers (): string[] {
-    return this.#parts.node.libp2p.getPeers().map((id) => id.toString())
+    return this.#deps.node.libp2p.getPeers().map((id) => id.toString())
   }
 
   /** The groups this peer is in. */
@@ -185,16 +137,20 @@ export class Peer extends DeliveringEmitter {
       linkKeySig: keys.linkKeySig,
       name: name.data,
       hints: [],
-      joinedAt: this.#parts.now()
-    }, true)
+      joinedAt: this.#deps.now()
+    }, { creating: true })
   }
 
   /**
    * Joins a group from its invitation link. Throws `InvalidLinkError` (with a
    * `reason`) when the link is malformed, damaged, tampered with or not an invitation.
+   * A newcomer first waits (a few seconds at most) to hear from a member: when
+   * `signal` aborts before it announced itself, it rejects with `AbortError`
+   * and the peer is not in the group.
    */
-  async joinGroup (invitation: string): Promise<Group> {
+  async joinGroup (invitation: string, options: AbortOptions = {}): Promise<Group> {
     this.#assertRunning()
+    throwIfAborted(options.signal, 'joining the group')
     if (typeof invitation !== 'string') throw new InvalidLinkError('not-a-link', 'a group invitation is a string')
     const { keys, name, hints } = decodeInvitation(invitation)
     for (const hint of hints) {
@@ -203,7 +159,7 @@ export class Peer extends DeliveringEmitter {
     }
     const id = groupId(keys)
     const existing = this.#groups.get(id) ?? this.#opening.get(id)
-    if (existing !== undefined) return await existing
+    if (existing !== undefined) return await raceAbort(existing, options.signal, 'joining the group')
     return await this.#openGroup(id, {
       kind: 'multi-member',
       pk: keys.publicKey,
@@ -212,8 +168,8 @@ export class Peer extends DeliveringEmitter {
       linkKeySig: keys.linkKeySig,
       name,
       hints,
-      joinedAt: this.#parts.now()
-    }, false)
+      joinedAt: this.#deps.now()
+    }, options)
   }
 
   /** This peer's contact link, with the addresses it listens on now: give it to people who should be able to reach you. */
@@ -233,8 +189,10 @@ export class Peer extends DeliveringEmitter {
    * got through; if not, it is retried, across restarts, until it does).
    * Throws `InvalidLinkError` for a bad link, `ContactRequestRefusedError` for
    * a link its owner has reset. `contactAccepted` fires when they accept.
+   * When `signal` aborts before the request got through, the try stops, the
+   * request is given up (as `cancelContactRequest` does), and it rejects with `AbortError`.
    */
-  async addContact (link: string, options: { message?: string } = {}): Promise<Contact> {
+  async addContact (link: string, options: { message?: string } & AbortOptions = {}): Promise<Contact> {
     this.#assertRunning()
     return await this.#contacts.add(link, options)
   }
@@ -247,10 +205,15 @@ export class Peer extends DeliveringEmitter {
     return this.#contacts.get(account)
   }
 
-  /** Accepts a pending contact request (as `contactRequest`'s `accept()` does). */
-  async acceptContact (account: string): Promise<Group> {
+  /**
+   * Accepts a pending contact request (as `contactRequest`'s `accept()` does).
+   * Opening the contact group waits (a few seconds at most) to hear from the
+   * contact: when `signal` aborts first, the request is pending again and it
+   * rejects with `AbortError`.
+   */
+  async acceptContact (account: string, options: AbortOptions = {}): Promise<Group> {
     this.#assertRunning()
-    return await this.#contacts.accept(account)
+    return await this.#contacts.accept(account, options)
   }
 
   async declineContact (account: string): Promise<void> {
@@ -269,19 +232,19 @@ export class Peer extends DeliveringEmitter {
       await this.#contacts?.stop()
       await Promise.allSettled(this.#opening.values())
       for (const group of this.#groups.values()) {
-        await group.close().catch((err: unknown) => { this.#parts.logger.warn({ err, group: group.id }, 'group did not close cleanly') })
+        await group.close().catch((err: unknown) => { this.#deps.logger.warn({ err, group: group.id }, 'group did not close cleanly') })
       }
       this.#groups.clear()
-      await this.#parts.sync.stop()
-      await this.#parts.node.stop()
-      await this.#parts.state.close()
+      await this.#deps.sync.stop()
+      await this.#deps.node.stop()
+      await this.#deps.state.close()
     })()
     await this.#stopping
   }
 
   /** @internal Loads contacts, opens every group of the data directory, then starts answering; called once by `createPeer`. */
   async start (): Promise<void> {
-    const { identity, state, node, logger, now, displayName } = this.#parts
+    const { identity, state, node, logger, now, displayName } = this.#deps
     this.#contacts = await Contacts.load({
       identity,
       state,
@@ -291,13 +254,13 @@ export class Peer extends DeliveringEmitter {
       displayName,
       events: this,
       multiaddrs: () => this.multiaddrs,
-      openContactGroup: async (contact) => await this.#openContactGroup(contact),
+      openContactGroup: async (contact, options) => await this.#openContactGroup(contact, options),
       contactGroup: (pk) => this.#groups.get(this.#contactGroupId(pk)),
       addGroupPeer: async (group, peerId) => { await state.addGroupPeer(group.id, peerId) }
     })
     const queue = new PQueue({ concurrency: 4 })
     const stored = await state.groups()
-    await Promise.all(stored.map(async ({ groupId: id, record }) => { await queue.add(async () => await this.#openGroup(id, record, false, false)) }))
+    await Promise.all(stored.map(async ({ groupId: id, record }) => { await queue.add(async () => await this.#openGroup(id, record, { save: false })) }))
     await this.#contacts.start()
   }
 
@@ -305,17 +268,17 @@ export class Peer extends DeliveringEmitter {
     const hex = bytesToHex(contactPk)
     let id = this.#contactGroupIds.get(hex)
     if (id === undefined) {
-      id = groupId(deriveContactGroupKeys(this.#parts.identity.account, contactPk))
+      id = groupId(deriveContactGroupKeys(this.#deps.identity.account, contactPk))
       this.#contactGroupIds.set(hex, id)
     }
     return id
   }
 
-  async #openContactGroup (contact: { pk: Uint8Array, displayName: string, hints: string[] }): Promise<Group> {
-    const keys = deriveContactGroupKeys(this.#parts.identity.account, contact.pk)
+  async #openContactGroup (contact: { pk: Uint8Array, displayName: string, hints: string[] }, options: AbortOptions = {}): Promise<Group> {
+    const keys = deriveContactGroupKeys(this.#deps.identity.account, contact.pk)
     const id = groupId(keys)
     const existing = this.#groups.get(id) ?? this.#opening.get(id)
-    if (existing !== undefined) return await existing
+    if (existing !== undefined) return await raceAbort(existing, options.signal, 'opening the contact group')
     return await this.#openGroup(id, {
       kind: 'contact',
       pk: keys.publicKey,
@@ -323,15 +286,27 @@ export class Peer extends DeliveringEmitter {
       linkKeySig: keys.linkKeySig,
       name: contact.displayName,
       hints: contact.hints.filter((hint) => hint.includes('/p2p/')),
-      joinedAt: this.#parts.now(),
+      joinedAt: this.#deps.now(),
       contact: contact.pk
-    }, false)
+    }, options)
   }
 
-  async #openGroup (id: string, record: GroupRecord, creating: boolean, save = true): Promise<OpenGroup> {
+  /**
+   * Opens a group, saving its record first unless it was read from the state
+   * database. One aborted while it waited to hear from a member is closed
+   * again and its record forgotten: the peer never joined it.
+   */
+  async #openGroup (id: string, record: GroupRecord, options: { creating?: boolean, save?: boolean } & AbortOptions): Promise<OpenGroup> {
+    const { creating = false, save = true, signal } = options
     const opening = (async () => {
-      if (save) await this.#parts.state.putGroup(id, record)
-      const group = await OpenGroup.open(this.#groupDeps, record, { creating })
+      if (save) await this.#deps.state.putGroup(id, record)
+      let group: OpenGroup
+      try {
+        group = await OpenGroup.open(this.#groupDeps, record, { creating, signal })
+      } catch (err) {
+        if (save && err instanceof AbortError) await this.#deps.state.deleteGroup(id)
+        throw err
+      }
       this.#groups.set(id, group)
       this.emit('groupOpened', { group })
       return group

@@ -14,13 +14,13 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { EventEmitter } from 'eventemitter3'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
-import { openGroupLogs, type GroupLog, type LogStoreContext } from './group-log.ts'
-import { withFoundation } from './foundation.ts'
+import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
+import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
 import type { DhtMode, Node } from './node.ts'
-import { DEFAULT_LISTEN } from './peer.ts'
+import { DEFAULT_LISTEN } from './peer-options.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { answerReplication, encodeReplicaLink, REPLICATION_PROTOCOL, type ReplicatedGroup } from './replication.ts'
 import type { StateStore } from './state-store.ts'
@@ -56,42 +56,42 @@ export async function createReplica (options: ReplicaOptions): Promise<Replica> 
     mdns: options.mdns === true,
     dht: options.dht ?? 'lan'
   }
-  return await withFoundation(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
+  return await withPeerStack(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
     const replica = new Replica({ identity, state, node, logs, sync, logger })
     await replica.start()
     return replica
   })
 }
 
-interface ReplicaParts {
+interface ReplicaDeps {
   identity: IdentityKeys
   state: StateStore
   node: Node
-  logs: LogStoreContext
+  logs: GroupLogDeps
   sync: LogSync
   logger: Logger
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
   readonly peerId: string
-  readonly #parts: ReplicaParts
+  readonly #deps: ReplicaDeps
   readonly #groups = new Map<string, { metadata: GroupLog, messages: GroupLog }>()
   readonly #stopping = new AbortController()
   #token!: Uint8Array
 
-  constructor (parts: ReplicaParts) {
+  constructor (deps: ReplicaDeps) {
     super()
-    this.#parts = parts
-    this.peerId = parts.node.libp2p.peerId.toString()
+    this.#deps = deps
+    this.peerId = deps.node.libp2p.peerId.toString()
   }
 
   get multiaddrs (): string[] {
-    return this.#parts.node.libp2p.getMultiaddrs().map((a) => a.toString())
+    return this.#deps.node.libp2p.getMultiaddrs().map((a) => a.toString())
   }
 
   /** The link members give `group.addReplica()`. It carries an access token: share it with members only. */
   link (): string {
-    return encodeReplicaLink(this.#parts.identity.account, this.#token, this.multiaddrs)
+    return encodeReplicaLink(this.#deps.identity.account, this.#token, this.multiaddrs)
   }
 
   /** The groups this replica keeps. */
@@ -101,7 +101,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** @internal Opens the groups kept so far and starts taking requests; called once by `createReplica`. */
   async start (): Promise<void> {
-    const { state, node } = this.#parts
+    const { state, node } = this.#deps
     let token = await state.replicaToken()
     if (token === undefined) {
       token = randomBytes(32)
@@ -115,7 +115,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   async stop (): Promise<void> {
     if (this.#stopping.signal.aborted) return
     this.#stopping.abort()
-    const { node, sync, state } = this.#parts
+    const { node, sync, state } = this.#deps
     await node.libp2p.unhandle(REPLICATION_PROTOCOL).catch(() => {})
     for (const logs of this.#groups.values()) {
       for (const log of [logs.metadata, logs.messages]) {
@@ -137,23 +137,23 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         signal,
         accept: async (group, member) => {
           if (this.#stopping.signal.aborted) throw new Error('the replica is stopping')
-          await this.#parts.state.putReplicatedGroup(group)
+          await this.#deps.state.putReplicatedGroup(group)
           await this.#open(group)
-          this.#parts.logger.info({ group: keyToId(group.pk), member: keyToId(member), peer: connection.remotePeer.toString() }, 'keeping a group\'s logs')
+          this.#deps.logger.info({ group: keyToId(group.pk), member: keyToId(member), peer: connection.remotePeer.toString() }, 'keeping a group\'s logs')
         }
       })
       await stream.close({ signal }).catch(() => {})
     } catch (err) {
       stream.abort(err as Error)
-      this.#parts.logger.debug({ err: (err as Error).message }, 'replication request failed')
+      this.#deps.logger.debug({ err: (err as Error).message }, 'replication request failed')
     }
   }
 
   async #open (group: ReplicatedGroup): Promise<void> {
     const id = keyToId(group.pk)
     if (this.#groups.has(id)) return
-    const { node, sync, logger } = this.#parts
-    const logs = await openGroupLogs(this.#parts.logs, { groupKey: group.pk, signing: { publicKey: group.signPub } })
+    const { node, sync, logger } = this.#deps
+    const logs = await openGroupLogs(this.#deps.logs, { groupKey: group.pk, signing: { publicKey: group.signPub } })
     this.#groups.set(id, logs)
     for (const [log, db] of [['metadata', logs.metadata], ['messages', logs.messages]] as const) {
       db.on('update', (entries) => { for (const entry of entries) this.emit('entry', { group: id, log, hash: entry.hash }) })

@@ -15,6 +15,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { lpStream } from '@libp2p/utils'
 import { z } from 'zod'
+import { throwIfAborted, type AbortOptions } from './abort.ts'
 import { concatBytes, equalBytes, sign, utf8ToBytes, verifySignature, type SigningKeyPair } from './crypto.ts'
 import { decodeCbor, encodeCbor } from './encoding.ts'
 import { BertybotError, InvalidLinkError } from './errors.ts'
@@ -91,17 +92,20 @@ export class ReplicationError extends BertybotError {
  * Resolves with the replica's peer id; throws `ReplicationError` if it cannot
  * be reached or refuses.
  */
-export async function askReplica (libp2p: Libp2p, link: ReplicaLink, group: ReplicatedGroup, member: SigningKeyPair): Promise<string> {
+export async function askReplica (libp2p: Libp2p, link: ReplicaLink, group: ReplicatedGroup, member: SigningKeyPair, options: AbortOptions = {}): Promise<string> {
   const addresses = link.hints.map((hint) => multiaddr(hint))
   const peerIdText = addresses[0]?.getComponents().find((c) => c.name === 'p2p')?.value
   if (peerIdText === undefined) throw new InvalidLinkError('malformed', 'replica link has no peer address')
+  const what = 'asking the replica'
+  throwIfAborted(options.signal, what)
   const peer = peerIdFromString(peerIdText)
   await libp2p.peerStore.merge(peer, { multiaddrs: addresses })
-  const signal = AbortSignal.timeout(20_000)
+  const signal = AbortSignal.any([AbortSignal.timeout(20_000), ...(options.signal === undefined ? [] : [options.signal])])
   let stream: Stream
   try {
     stream = await libp2p.dialProtocol(peer, REPLICATION_PROTOCOL, { signal })
   } catch (err) {
+    throwIfAborted(options.signal, what)
     throw new ReplicationError(`cannot reach the replica: ${(err as Error).message}`)
   }
   try {
@@ -109,6 +113,7 @@ export async function askReplica (libp2p: Libp2p, link: ReplicaLink, group: Repl
     await stream.close({ signal }).catch(() => {})
   } catch (err) {
     stream.abort(err as Error)
+    throwIfAborted(options.signal, what)
     throw err
   }
   return peerIdText

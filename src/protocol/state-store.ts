@@ -5,21 +5,23 @@
  * marked handled and its key deleted) is one atomic batch.
  *
  * Keys are `<groupId>/<...>` strings; values are CBOR validated with zod on
- * read, so a damaged record is an error that names it, not a crash later.
+ * read (the records and their schemas: `state-records.ts`), so a damaged
+ * record is an error that names it, not a crash later.
  */
 import { join } from 'node:path'
 import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
-import { z } from 'zod'
-import { KEY_SIZE } from './crypto.ts'
+import type { z } from 'zod'
 import { decodeCbor, encodeCbor } from './encoding.ts'
 import { DataDirectoryError } from './errors.ts'
 import { GroupCommit } from './group-commit.ts'
 import { openPrivateLevel } from './private-level.ts'
-import type { GroupKind } from './group-keys.ts'
 import type { ReceiverChain, SenderChain } from './ratchet.ts'
 import type { ReplicatedGroup } from './replication.ts'
-import { bytes, publicKeyBytes, secretBytes, signatureBytes, uint } from './schemas.ts'
+import {
+  contactRecordSchema, entryStatusSchema, groupRecordSchema, listenPortsSchema, receiverChainSchema, replicatedGroupSchema, senderChainSchema, stripUndefined,
+  type ContactRecord, type EntryStatus, type GroupRecord, type LogKind
+} from './state-records.ts'
 
 /** Bumped when the layout changes; an older bertybot refuses a newer directory instead of misreading it. */
 export const STATE_FORMAT = 1
@@ -27,76 +29,7 @@ export const STATE_FORMAT = 1
 type Bytes = Uint8Array
 type Sub = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
 
-const groupRecordSchema = z.object({
-  kind: z.enum(['multi-member', 'contact']),
-  pk: publicKeyBytes,
-  secret: secretBytes,
-  secretSig: signatureBytes.optional(),
-  linkKeySig: signatureBytes.optional(),
-  name: z.string(),
-  hints: z.array(z.string()),
-  joinedAt: uint,
-  contact: publicKeyBytes.optional()
-})
-
-export interface GroupRecord {
-  kind: GroupKind
-  pk: Uint8Array
-  secret: Uint8Array
-  secretSig?: Uint8Array | undefined
-  linkKeySig?: Uint8Array | undefined
-  name: string
-  hints: string[]
-  joinedAt: number
-  /** Contact groups: the other account's public key. */
-  contact?: Uint8Array | undefined
-}
-
-const contactRecordSchema = z.object({
-  pk: publicKeyBytes,
-  displayName: z.string(),
-  state: z.enum(['outgoing', 'incoming', 'accepted', 'declined', 'refused']),
-  message: z.string().optional(),
-  hints: z.array(z.string()),
-  /** Outgoing requests: the seed of the link they were made from. */
-  seed: bytes(32).optional(),
-  requestedAt: uint,
-  /** Outgoing requests: the responder holds the request. */
-  delivered: z.boolean(),
-  /** `contactAccepted` was marked handled. */
-  announced: z.boolean()
-})
-
-export type ContactState = 'outgoing' | 'incoming' | 'accepted' | 'declined' | 'refused'
-
-export interface ContactRecord {
-  pk: Uint8Array
-  displayName: string
-  state: ContactState
-  message?: string | undefined
-  hints: string[]
-  seed?: Uint8Array | undefined
-  requestedAt: number
-  delivered: boolean
-  announced: boolean
-}
-
-const senderChainSchema = z.object({ ck: bytes(KEY_SIZE), c: uint })
-const receiverChainSchema = z.object({ since: uint, ck: bytes(KEY_SIZE), next: uint, keys: z.array(z.tuple([uint, bytes(KEY_SIZE)])) })
-
-/** What became of a log entry; entries with a status are not looked at again. */
-export type EntryStatus =
-  | 'handled' // delivered and marked handled by the consumer
-  | 'own' // written by this device
-  | 'history' // sent before this device could read it
-  | 'dropped' // invalid: logged and ignored
-  | 'waiting' // its sender's chain key has not reached us; retried when it does
-
-export type LogKind = 'metadata' | 'messages'
-
 export type StateOp = { type: 'put', sublevel: Sub, key: string, value: Bytes } | { type: 'del', sublevel: Sub, key: string }
-
-const listenPortsSchema = z.record(z.string().max(1024), z.number().int().min(1).max(65535))
 
 export class StateStore {
   readonly #db: ClassicLevel<string, Bytes>
@@ -161,6 +94,11 @@ export class StateStore {
 
   async putGroup (groupId: string, record: GroupRecord): Promise<void> {
     await this.#groups.put(groupId, encodeCbor(stripUndefined(record)))
+  }
+
+  /** Forgets a group this peer never finished joining. */
+  async deleteGroup (groupId: string): Promise<void> {
+    await this.#groups.del(groupId)
   }
 
   async groups (): Promise<Array<{ groupId: string, record: GroupRecord }>> {
@@ -405,11 +343,4 @@ export class StateStore {
     if (decoded === undefined) throw new DataDirectoryError(`${what} is damaged in the state database: ${problem}`)
     return decoded
   }
-}
-
-const entryStatusSchema = z.enum(['handled', 'own', 'history', 'dropped', 'waiting'])
-const replicatedGroupSchema = z.object({ pk: publicKeyBytes, signPub: publicKeyBytes, linkKey: bytes(32), linkKeySig: signatureBytes })
-
-function stripUndefined<T extends object> (value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 }

@@ -1,4 +1,4 @@
-import { autoAcceptContacts, type Bot } from 'bertybot'
+import { AbortError, autoAcceptContacts, type Bot } from 'bertybot'
 import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -58,5 +58,38 @@ describe('bot-wide state', () => {
     await alice.send('/count')
     expect(await alice.nextReply()).toBe('2')
     expect(committed).toEqual(['first'])
+  })
+
+  it('bot.run() and bot.send() aborted before they commit: reject at once, and nothing they did is written or sent, even once the task ends', async () => {
+    network = await createTestNetwork()
+    const bot = await network.bot(registryBot)
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+
+    const committed: string[] = []
+    let letItEnd = (): void => {}
+    const mayEnd = new Promise<void>((resolve) => { letItEnd = resolve })
+    let ended = (): void => {}
+    const hasEnded = new Promise<void>((resolve) => { ended = resolve })
+    const controller = new AbortController()
+    const task = bot.run(async (ctx) => {
+      ctx.afterCommit(() => { committed.push('aborted task') })
+      await ctx.botState.set('members', ['aborted'])
+      await ctx.send(alice.peer.accountId, 'never sent')
+      await mayEnd
+      ended()
+    }, { signal: controller.signal })
+    controller.abort()
+    await expect(task).rejects.toBeInstanceOf(AbortError)
+    // The task itself ends later; what it did is still not committed then.
+    letItEnd()
+    await hasEnded
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(await bot.run(async (ctx) => await ctx.botState.get('members'))).toBeUndefined()
+    expect(committed).toEqual([])
+
+    await expect(bot.send(alice.peer.accountId, 'never sent either', { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortError)
+    await bot.send(alice.peer.accountId, 'sent')
+    expect(await alice.nextReply()).toBe('sent')
   })
 })

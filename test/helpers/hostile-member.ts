@@ -12,7 +12,7 @@ import { generateSigningKeyPair, randomBytes, type SigningKeyPair } from '../../
 import { encodeCbor, idToKey } from '../../src/protocol/encoding.ts'
 import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice } from '../../src/protocol/envelope.ts'
 import { decodeInvitation, type GroupKeys } from '../../src/protocol/group-keys.ts'
-import { groupIdentity } from '../../src/protocol/group-log.ts'
+import { groupIdentity } from '../../src/protocol/log-manifest.ts'
 import { newSenderChain, nextSendingKey, type SenderChain } from '../../src/protocol/ratchet.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from './plain-orbitdb.ts'
 

@@ -1,11 +1,12 @@
 /**
- * What every long-running peer of ours stands on, peers and replicas alike:
- * the data directory (0700), the identity keys, the state database, the
- * network node, what the group logs share, and the log sync.
+ * The stack every long-running peer of ours runs on, peers and replicas
+ * alike: the data directory (0700), the identity keys, the state database,
+ * the network node, what the group logs share, and the log sync. Opened and
+ * started in that order, and closed again if what is built on it fails.
  */
 import { mkdir } from 'node:fs/promises'
 import { EntryCache } from './entry-cache.ts'
-import type { LogStoreContext } from './group-log.ts'
+import type { GroupLogDeps } from './group-log.ts'
 import { loadOrCreateIdentity, type IdentityKeys } from './keystore.ts'
 import { LogSync } from './log-sync.ts'
 import { namespaced, type Logger } from './logger.ts'
@@ -13,12 +14,12 @@ import { chosenPorts, withRememberedPorts } from './listen-ports.ts'
 import { startNode, type Node, type NodeOptions } from './node.ts'
 import { StateStore } from './state-store.ts'
 
-export interface Foundation {
+export interface PeerStack {
   identity: IdentityKeys
   state: StateStore
   node: Node
   /** What the group logs share: the state database, the blockstore, the entry cache. */
-  logs: LogStoreContext
+  logs: GroupLogDeps
   sync: LogSync
 }
 
@@ -26,14 +27,14 @@ export interface Foundation {
  * Opens it all; then runs `build` on it, and if anything fails closes what
  * was opened, so a failed start leaves nothing running.
  */
-export async function withFoundation<T> (options: NodeOptions, logger: Logger, build: (foundation: Foundation) => Promise<T>): Promise<T> {
+export async function withPeerStack<T> (options: NodeOptions, logger: Logger, build: (stack: PeerStack) => Promise<T>): Promise<T> {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 })
   const identity = await loadOrCreateIdentity(options.dataDir, logger)
   const state = await StateStore.open(options.dataDir)
   let node: Node | undefined
   try {
     node = await startListening(options, state, logger)
-    const logs: LogStoreContext = { state, blocks: node.blocks, cache: new EntryCache() }
+    const logs: GroupLogDeps = { state, blocks: node.blocks, cache: new EntryCache() }
     const helia = node.helia
     const sync = new LogSync(node.libp2p, namespaced(logger, 'protocol:sync'), {
       fetchBlock: async (cid, signal) => {

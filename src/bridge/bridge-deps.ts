@@ -1,6 +1,6 @@
 /**
- * What the bridge is given (`BridgeOptions`) and what its parts share
- * (`BridgeApp`): apart from `bridge.ts`, which wires them, so that the
+ * What the bridge is given (`BridgeOptions`) and what its parts depend on
+ * (`BridgeDeps`): apart from `bridge.ts`, which wires them, so that the
  * command modules need nothing of it.
  */
 import type { Group } from '../protocol/index.ts'
@@ -37,8 +37,8 @@ export interface BridgeOptions {
   resolveGroup?: (reference: string) => Group | undefined
 }
 
-/** What the bridge's command modules share. */
-export interface BridgeApp {
+/** What the bridge's command modules depend on. */
+export interface BridgeDeps {
   readonly bot: Bot<unknown>
   readonly options: BridgeOptions
   readonly sources: ReadonlyMap<string, WebhookSource>

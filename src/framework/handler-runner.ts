@@ -1,13 +1,14 @@
 /**
- * How the bot handles things: events from the peer, schedule runs and
- * `bot.run()` tasks. Each runs its middleware on a fresh transaction; the
+ * Runs the bot's handlers for what it handles: events from the peer,
+ * schedule runs and `bot.run()` tasks. Each runs its middleware on a fresh
+ * transaction; the
  * transaction (state writes, queued messages, the mark that the event was
  * handled) is committed at once and, if state it read changed meanwhile,
  * the whole is run again on fresh state. Events of one conversation are
  * handled in order, conversations concurrently.
  */
 import { performance } from 'node:perf_hooks'
-import { namespaced, type Logger, type Peer, type Clock } from '../protocol/index.ts'
+import { abortableUntilCommit, namespaced, type AbortOptions, type Clock, type Logger, type Peer } from '../protocol/index.ts'
 import type { Middleware } from './composer.ts'
 import { ScheduleContext, TaskContext, type BotView, type Context } from './context.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
@@ -16,12 +17,14 @@ import type { BotMetrics } from './metrics.ts'
 import type { Outbox } from './outbox.ts'
 import type { Incoming } from './peer-events.ts'
 import type { Schedule } from './schedule.ts'
-import type { BotStore, OutboxItem, Transaction } from './store.ts'
+import type { BotStore } from './store.ts'
+import type { OutboxItem } from './store-records.ts'
+import type { Transaction } from './transaction.ts'
 
 /** How many times handlers run again when the state they read changed under them, before giving up. */
 const MAX_COMMIT_ATTEMPTS = 50
 
-export interface HandlingParts {
+export interface HandlerRunnerDeps {
   /** What contexts show of the bot. */
   bot: BotView
   peer: Peer
@@ -39,16 +42,16 @@ export interface HandlingParts {
   running: () => boolean
 }
 
-export class Handling {
-  readonly #parts: HandlingParts
+export class HandlerRunner {
+  readonly #deps: HandlerRunnerDeps
   readonly #dispatcher: OrderedDispatcher
   handled = 0
   errors = 0
   lastHandledAt: Date | undefined
 
-  constructor (parts: HandlingParts) {
-    this.#parts = parts
-    this.#dispatcher = new OrderedDispatcher(parts.concurrency, (err) => { parts.logger.error({ err }, 'event handling failed') })
+  constructor (deps: HandlerRunnerDeps) {
+    this.#deps = deps
+    this.#dispatcher = new OrderedDispatcher(deps.concurrency, (err) => { deps.logger.error({ err }, 'event handling failed') })
   }
 
   /** Events received and not yet handled. */
@@ -65,19 +68,24 @@ export class Handling {
     await this.#dispatcher.drain()
   }
 
-  /** `bot.run()`: `fn` on a transaction of its own, committed when it returns. */
-  async run<T> (fn: (ctx: TaskContext) => Promise<T> | T): Promise<T> {
-    const { bot, peer, logger } = this.#parts
-    let result: T | undefined
-    await this.#commit('task', async (tx) => {
-      result = await fn(new TaskContext({ bot, peer, tx, logger: namespaced(logger, 'framework:task') }))
+  /**
+   * `bot.run()`: `fn` on a transaction of its own, committed when it returns;
+   * an abort before the commit rejects at once, and the commit never comes.
+   */
+  async run<T> (fn: (ctx: TaskContext) => Promise<T> | T, options: AbortOptions = {}): Promise<T> {
+    const { bot, peer, logger } = this.#deps
+    return await abortableUntilCommit(options.signal, 'the task', async (commit) => {
+      let result: T | undefined
+      await this.#commit('task', async (tx) => {
+        result = await fn(new TaskContext({ bot, peer, tx, logger: namespaced(logger, 'framework:task') }))
+      }, commit)
+      return result as T
     })
-    return result as T
   }
 
   /** One run of a schedule; its time is recorded with its effects. */
   async schedule (handler: Middleware<ScheduleContext>, schedule: Schedule, scheduledAt: number, late: boolean): Promise<void> {
-    const { bot, peer, logger } = this.#parts
+    const { bot, peer, logger } = this.#deps
     const { name, expression, once, timezone } = schedule
     await this.#commit(`schedule/${name}`, async (tx) => {
       const ctx = new ScheduleContext({ bot, peer, tx, logger: logger.child({ schedule: name }) }, {
@@ -89,9 +97,9 @@ export class Handling {
   }
 
   async #handle (incoming: Incoming): Promise<void> {
-    const { bot, peer, store, logger, clock, metrics } = this.#parts
+    const { bot, peer, store, logger, clock, metrics } = this.#deps
     // Not marked: the peer delivers it again at the next start.
-    if (!this.#parts.running()) return
+    if (!this.#deps.running()) return
     if (await store.isHandled(incoming.key)) {
       logger.trace({ event: incoming.key }, 'already handled before a restart')
       await incoming.markHandled()
@@ -99,7 +107,7 @@ export class Handling {
       return
     }
     let ctx: Context | undefined
-    const chain = this.#parts.chain()
+    const chain = this.#deps.chain()
     await this.#commit(incoming.key, async (tx) => {
       ctx = incoming.context({ bot, peer, tx, logger: logger.child({ event: incoming.key }) })
       await this.#runMiddleware(ctx, tx, chain)
@@ -116,27 +124,29 @@ export class Handling {
   /**
    * Runs `attempt` on a fresh transaction and commits it, then hands the
    * messages it queued to the outbox; again, on fresh state, while what it
-   * read was changed by a concurrent commit.
+   * read was changed by a concurrent commit. `beforeCommit` may throw to
+   * write nothing.
    */
-  async #commit (what: string, attempt: (tx: Transaction) => Promise<void>): Promise<void> {
+  async #commit (what: string, attempt: (tx: Transaction) => Promise<void>, beforeCommit?: () => void): Promise<void> {
     let queued: OutboxItem[] | undefined
     let tx: Transaction | undefined
     for (let n = 1; queued === undefined; n++) {
-      tx = this.#parts.store.transaction()
+      tx = this.#deps.store.transaction()
       await attempt(tx)
+      beforeCommit?.()
       try {
         queued = await tx.commit()
       } catch (err) {
         if (!(err instanceof StateConflictError) || n >= MAX_COMMIT_ATTEMPTS) throw err
-        this.#parts.logger.debug({ what, key: err.key, attempt: n }, 'state changed under a handler: running it again')
+        this.#deps.logger.debug({ what, key: err.key, attempt: n }, 'state changed under a handler: running it again')
       }
     }
-    this.#parts.outbox.enqueue(queued)
+    this.#deps.outbox.enqueue(queued)
     for (const callback of tx?.committedCallbacks() ?? []) {
       try {
         callback()
       } catch (err) {
-        this.#parts.logger.error({ err, what }, 'an afterCommit callback failed')
+        this.#deps.logger.error({ err, what }, 'an afterCommit callback failed')
       }
     }
   }
@@ -152,12 +162,12 @@ export class Handling {
       this.errors++
       tx.discard()
       try {
-        await this.#parts.onError()(new BotError(err, ctx))
+        await this.#deps.onError()(new BotError(err, ctx))
       } catch (handlerError) {
-        this.#parts.logger.error({ err: handlerError }, 'the error handler itself failed')
+        this.#deps.logger.error({ err: handlerError }, 'the error handler itself failed')
       }
     } finally {
-      this.#parts.metrics.handled(ctx.type, (performance.now() - started) / 1000, failed)
+      this.#deps.metrics.handled(ctx.type, (performance.now() - started) / 1000, failed)
     }
   }
 }

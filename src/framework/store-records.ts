@@ -1,0 +1,55 @@
+/**
+ * How the bot store (`store.ts`) and its transactions (`transaction.ts`)
+ * write: one kind of batch operation, values as JSON, outbox keys that sort
+ * by position, and the records read back (an outbox item, a schedule's last
+ * run, a sent message's tag), each with the schema it is checked against.
+ */
+import type { AbstractSublevel } from 'abstract-level'
+import type { ClassicLevel } from 'classic-level'
+import { z } from 'zod'
+
+type Bytes = Uint8Array
+export type Sublevel = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
+export type StoreOp = { type: 'put', sublevel: Sublevel, key: string, value: Bytes } | { type: 'del', sublevel: Sublevel, key: string }
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+/** A message waiting in the outbox. */
+export interface OutboxItem {
+  /** Position in the outbox; items leave in this order. */
+  readonly seq: number
+  /** The group to send to. */
+  readonly group: string
+  readonly text: string
+  readonly replyTo?: string | undefined
+  /** A name for the message: once sent, its id is recorded under it (`messageIdOf`, `tagOf`). */
+  readonly tag?: string | undefined
+  /** Answer the message sent with this tag (its id is looked up when this one is sealed). */
+  readonly replyToTag?: string | undefined
+  /** Set once the message is sealed: from then on the same bytes are sent, so a retry is not a second message. */
+  readonly sealed?: Uint8Array | undefined
+}
+
+export const outboxItemSchema = z.object({
+  group: z.string(),
+  text: z.string(),
+  replyTo: z.string().optional(),
+  tag: z.string().optional(),
+  replyToTag: z.string().optional(),
+  sealed: z.string().optional()
+})
+
+export const scheduleRunSchema = z.object({ lastRun: z.number() })
+export const sentTagSchema = z.object({ id: z.string(), at: z.number() })
+
+export function json (value: unknown): Bytes {
+  return encoder.encode(JSON.stringify(value))
+}
+
+export function parseJson (bytes: Bytes): unknown {
+  return JSON.parse(decoder.decode(bytes))
+}
+
+/** An outbox item's key: its position, zero-padded so that keys sort as positions do. */
+export const seqKey = (seq: number): string => seq.toString().padStart(16, '0')

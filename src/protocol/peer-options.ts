@@ -1,0 +1,71 @@
+/**
+ * What a peer is made with (`createPeer`), checked at the edge with zod:
+ * where it keeps its data, listens and is announced, whom it dials first,
+ * its name, and which of the network's optional parts it runs.
+ */
+import { multiaddr } from '@multiformats/multiaddr'
+import { z } from 'zod'
+import type { Clock } from './clock.ts'
+import { describeIssues } from './encoding.ts'
+import { InvalidOptionError } from './errors.ts'
+import type { DeliveryMode } from './events.ts'
+import type { Logger } from './logger.ts'
+import type { DhtMode } from './node.ts'
+
+/** Where a peer listens unless told otherwise: loopback only, ports chosen by the system. */
+export const DEFAULT_LISTEN = ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws']
+
+export interface PeerOptions {
+  /** Where keys, groups and logs live. The same directory is the same account after a restart. */
+  dataDir: string
+  /** Multiaddrs to listen on; loopback by default. A port 0 is chosen by the system at the first start and kept in the data directory for the next ones. */
+  listen?: string[]
+  /** Multiaddrs others should dial, given in links instead of the listening ones (behind NAT, in a container). */
+  announce?: string[]
+  /** Peers to connect to at start (multiaddrs with a /p2p/ part). None by default: no public list. */
+  bootstrap?: string[]
+  /** The name members of your groups see. Kept in the data directory: a restart without it keeps the last one. */
+  displayName?: string
+  /** Circuit relay v2: `client` dials and listens through relays, `server` relays for others. */
+  relay?: { client?: boolean, server?: boolean }
+  /** Discover peers on the local network with mDNS. */
+  mdns?: boolean
+  /** Kademlia DHT: 'lan' (default), 'public', or 'off'. */
+  dht?: DhtMode
+  /** 'auto' (default): an event counts as delivered once its listeners ran. 'manual': once you call `markHandled()`. */
+  delivery?: DeliveryMode
+  logger?: Logger
+  /** The clock messages are stamped with and rounds are timed on (a test's `ManualClock`). Default: the system's. */
+  clock?: Clock
+}
+
+/** A string that parses as a multiaddr. */
+export const multiaddrString = z.string().refine((s) => {
+  try {
+    multiaddr(s)
+    return true
+  } catch {
+    return false
+  }
+}, { message: 'not a multiaddr' })
+
+const optionsSchema = z.object({
+  dataDir: z.string().min(1),
+  listen: z.array(multiaddrString).default(DEFAULT_LISTEN),
+  announce: z.array(multiaddrString).default([]),
+  bootstrap: z.array(multiaddrString.refine((s) => s.includes('/p2p/'), { message: 'a bootstrap address needs a /p2p/<peer id> part' })).default([]),
+  displayName: z.string().min(1).max(200).optional(),
+  relay: z.object({ client: z.boolean().default(false), server: z.boolean().default(false) }).default({ client: false, server: false }),
+  mdns: z.boolean().default(false),
+  dht: z.enum(['lan', 'public', 'off']).default('lan'),
+  delivery: z.enum(['auto', 'manual']).default('auto')
+})
+
+export type ParsedPeerOptions = z.infer<typeof optionsSchema>
+
+/** The options with their defaults; throws `InvalidOptionError` naming what is wrong. */
+export function parsePeerOptions (options: PeerOptions): ParsedPeerOptions {
+  const parsed = optionsSchema.safeParse(options)
+  if (!parsed.success) throw new InvalidOptionError(`invalid peer options: ${describeIssues(parsed.error)}`)
+  return parsed.data
+}
