@@ -84,12 +84,17 @@ export class EchoRig {
     }
   }
 
+  /** The echo's first listen address. */
+  get echoAddress (): string {
+    return this.#echoAddress
+  }
+
   /**
-   * Every user at once sets up a conversation with the echo and, once it is
-   * set up, sends a first message; resolves when every first message came
-   * back, or at `timeoutMs` with what did.
+   * Every user (or each of `users`) at once sets up a conversation with the
+   * echo and, once it is set up, sends a first message; resolves when every
+   * first message came back, or at `timeoutMs` with what did.
    */
-  async converse (timeoutMs: number): Promise<Conversations> {
+  async converse (timeoutMs: number, users: number[] = this.users): Promise<Conversations> {
     const acceptedAt = new Map<number, number>()
     const firstIds = new Map<string, number>()
     const repliedAt = new Map<number, number>()
@@ -121,12 +126,12 @@ export class EchoRig {
       firstIds.set(hash, user)
     }
     // A failed set-up is said at once; its user then counts as missing.
-    for (const user of this.users) {
+    for (const user of users) {
       setUpOne(user).catch((err: unknown) => { process.stderr.write(`  user ${user}: ${err instanceof Error ? err.message : String(err)}\n`) })
     }
-    const progress = (): string => `${acceptedAt.size}/${this.users.length} set up, ${repliedAt.size}/${this.users.length} first replies after ${((now() - startedAt) / 1000).toFixed(0)} s`
+    const progress = (): string => `${acceptedAt.size}/${users.length} set up, ${repliedAt.size}/${users.length} first replies after ${((now() - startedAt) / 1000).toFixed(0)} s`
     try {
-      await this.cluster.until(() => { settle(); return repliedAt.size === this.users.length }, timeoutMs, progress)
+      await this.cluster.until(() => { settle(); return repliedAt.size === users.length }, timeoutMs, progress)
     } finally {
       stopListening()
     }
@@ -134,11 +139,11 @@ export class EchoRig {
     return { startedAt, acceptedAt, repliedAt }
   }
 
-  /** Each user sends `count` messages back to back, all users at once, without waiting for replies. */
-  async burst (count: number): Promise<Burst> {
+  /** Each user (or each of `users`) sends `count` messages back to back, all at once, without waiting for replies. */
+  async burst (count: number, users: number[] = this.users): Promise<Burst> {
     const startedAt = now()
     const sent = new Map<string, number>()
-    await Promise.all(this.users.map(async (user) => {
+    await Promise.all(users.map(async (user) => {
       const conversation = this.#conversations.get(user)
       if (conversation === undefined) throw new Error(`user ${user} has no conversation with the echo`)
       const { ids, calledAt } = conversation.side === 'bertybot'

@@ -73,6 +73,7 @@ import { throughput } from './throughput.ts'
 import { catchup } from './catchup.ts'
 import { memory } from './memory.ts'
 import { disk } from './disk.ts'
+import { floodSection } from './flood.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
@@ -207,7 +208,7 @@ async function fanOut (): Promise<Section> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, catchup, memory, disk, web }
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, flood: floodSection, catchup, memory, disk, web }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
 if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)
