@@ -69,7 +69,7 @@ export function setupAlertCommands (app: BridgeDeps): void {
     const author = ctx.sender.displayName ?? ctx.sender.account.slice(0, 8)
     await call(ctx, async () => {
       const endsAt = new Date(bot.clock.now() + parsed.durationMs)
-      const id = await client.createSilence({ matchers: parsed.matchers, endsAt, createdBy: author, comment: parsed.comment })
+      const id = await client.createSilence({ matchers: parsed.matchers, startsAt: new Date(bot.clock.now()), endsAt, createdBy: author, comment: parsed.comment })
       await ctx.reply(`Silenced ${formatMatchers(parsed.matchers)} until ${utc(endsAt)} (silence ${id}). /unsilence ${id} ends it.`, { quote: true })
     })
   })

@@ -16,7 +16,7 @@
 import { join } from 'node:path'
 import { EventEmitter } from 'eventemitter3'
 import PQueue from 'p-queue'
-import { BertybotError, MAX_TEXT_LENGTH, defaultLogger, namespaced, type AbortOptions, type Contact, type Group, type Logger, type Peer } from '../protocol/index.ts'
+import { BertybotError, MAX_TEXT_LENGTH, defaultLogger, namespaced, systemClock, type AbortOptions, type Clock, type Contact, type Group, type Logger, type Peer } from '../protocol/index.ts'
 import { HistoryStore, MAX_PAGE, type DeliveryState, type NewMessage, type OfferedCommand, type StoredMessage } from './history.ts'
 import { IncomingEvents } from './incoming-events.ts'
 import { OutgoingMessages } from './outgoing-messages.ts'
@@ -48,6 +48,8 @@ export interface ClientOptions {
   /** The peer's data directory: the history is kept beside its state. */
   dataDir: string
   logger?: Logger
+  /** What our messages are stamped with (a test's may be fake); the system's by default. */
+  clock?: Clock
 }
 
 export class ChatClient extends EventEmitter<ClientEvents> {
@@ -58,6 +60,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   readonly #eventWrites = new PQueue({ concurrency: 1 })
   readonly #incoming: IncomingEvents
   readonly #outgoing: OutgoingMessages
+  readonly #clock: Clock
   /** What the requests' events said, which the contact list does not keep. */
   readonly #requestsSeen = new Map<string, { receivedAt: number, message: string | undefined }>()
   /** Conversations whose summary is to be told, and the timer that tells them. */
@@ -65,9 +68,10 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   #summaryTimer: NodeJS.Timeout | undefined
   #closed = false
 
-  private constructor (peer: Peer, history: HistoryStore, logger: Logger) {
+  private constructor (peer: Peer, history: HistoryStore, logger: Logger, clock: Clock) {
     super()
     this.#peer = peer
+    this.#clock = clock
     this.#history = history
     this.#logger = logger
     this.#outgoing = new OutgoingMessages({
@@ -101,7 +105,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   static async open (options: ClientOptions): Promise<ChatClient> {
     const logger = namespaced(options.logger ?? defaultLogger(), 'client')
     const history = await HistoryStore.open(join(options.dataDir, HISTORY_DIR), logger)
-    const client = new ChatClient(options.peer, history, logger)
+    const client = new ChatClient(options.peer, history, logger, options.clock ?? systemClock)
     client.#incoming.start()
     await client.#outgoing.resume()
     return client
@@ -141,7 +145,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
       sender: { account: this.#peer.accountId, name: this.#peer.displayName ?? '', own: true },
       text,
       ...(replyTo === undefined ? {} : { replyTo }),
-      sentAt: Date.now(),
+      sentAt: this.#clock.now(),
       state: 'sending'
     })
     const view = await messageView(this.#history, id, stored)
@@ -211,7 +215,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
       sender: { account: this.#peer.accountId, name: this.#peer.displayName ?? '', own: true },
       text: `Invitation to "${groupName}"`,
       invitation: { link: invitation, groupName },
-      sentAt: Date.now(),
+      sentAt: this.#clock.now(),
       position: await contact.group.positionOf(messageId),
       state: 'pending'
     })
@@ -289,7 +293,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   }
 
   #requestView (contact: Contact): RequestView {
-    return requestView(contact, this.#requestsSeen.get(contact.account))
+    return requestView(contact, this.#requestsSeen.get(contact.account), this.#clock.now())
   }
 }
 

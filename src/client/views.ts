@@ -60,13 +60,13 @@ export async function conversationView (history: HistoryStore, group: Group): Pr
   }
 }
 
-/** `seen`: what the request's event said, which the contact list does not keep. */
-export function requestView (contact: Contact, seen: { receivedAt: number, message: string | undefined } | undefined): RequestView {
+/** `seen`: what the request's event said, which the contact list does not keep; `now` stands in for when it came if nothing was seen. */
+export function requestView (contact: Contact, seen: { receivedAt: number, message: string | undefined } | undefined, now: number): RequestView {
   return {
     account: contact.account,
     name: contact.displayName === '' ? `someone (${contact.account.slice(0, 8)})` : contact.displayName,
     ...(seen?.message === undefined || seen.message === '' ? {} : { message: seen.message }),
-    receivedAt: seen?.receivedAt ?? Date.now()
+    receivedAt: seen?.receivedAt ?? now
   }
 }
 

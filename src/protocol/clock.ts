@@ -3,7 +3,9 @@
  * it and times deferred messages on it, a bot runs its schedules and dates
  * its tags on it, so a test can move time on without waiting (`ManualClock`
  * from `bertybot/testing`). Only timers that measure their own intervals
- * (settle rounds, gossip stream upkeep) read the system's time.
+ * (settle rounds, gossip stream upkeep) measure elapsed time instead
+ * (`performance.now()`), which neither this clock nor a change of the
+ * system time moves.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 

@@ -55,7 +55,7 @@ export class GossipStreamKeeper {
   #check (): void {
     const pubsub = this.#libp2p.services.pubsub as unknown as GossipSub & GossipSubInternals
     if (typeof pubsub.onPeerConnected !== 'function' || !(pubsub.streamsOutbound instanceof Map)) return
-    const now = Date.now()
+    const now = performance.now()
     for (const [key, at] of this.#askedAt) if (now - at >= RETRY_AFTER_MS) this.#askedAt.delete(key)
     for (const peer of pubsub.getPeers()) {
       const key = peer.toString()

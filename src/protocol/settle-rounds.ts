@@ -27,7 +27,7 @@ export interface SettleRoundsOptions {
 }
 
 interface Pending {
-  /** When the next round is due (ms since the epoch). */
+  /** When the next round is due (`performance.now()`: elapsed time, which no clock change moves). */
   due: number
   /** Which of `delaysMs` that round is. */
   round: number
@@ -46,7 +46,7 @@ export class SettleRounds {
 
   /** The log at `address` changed (an entry of ours, or one that came in). */
   changed (address: string): void {
-    const first = Date.now() + (this.#options.delaysMs[0] ?? 0)
+    const first = performance.now() + (this.#options.delaysMs[0] ?? 0)
     const pending = this.#pending.get(address)
     if (pending !== undefined) {
       // Back to the first round, and no later than it would be for a fresh change.
@@ -71,7 +71,7 @@ export class SettleRounds {
   }
 
   #tick (): void {
-    const now = Date.now()
+    const now = performance.now()
     const byPeer = new Map<string, { peer: PeerId, addresses: string[] }>()
     for (const [address, pending] of this.#pending) {
       if (pending.due > now) continue
