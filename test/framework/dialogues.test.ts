@@ -1,8 +1,11 @@
-import { autoAcceptContacts, autoJoinGroups, DialogueStepError, DialogueActiveError, type Bot, type BotError, type Dialogue, type DialogueOptions } from 'bertybot'
+import { autoAcceptContacts, autoJoinGroups, DialogueStepError, type DialogueActiveError, type DialogueReplayError, type Bot, type BotError, type Dialogue, type DialogueOptions } from 'bertybot'
 import type { MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork, ManualClock, type TestNetwork, type TestUser } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
+import { DIALOGUE_SCOPE } from '../../src/framework/dialogue-records.ts'
+import { BotStore } from '../../src/framework/store.ts'
+import { LogCapture } from '../helpers/log-capture.ts'
 
 let network: TestNetwork
 afterEach(async () => { await network.stop() })
@@ -168,28 +171,28 @@ describe('a dialogue replayed at each answer', () => {
     let calls = 0
     const bot = await network.bot((b) => {
       b.use(autoAcceptContacts())
-      const order = b.dialogue('order', async (d, ctx) => {
-        await d.reply('Welcome to the shop.')
+      const order = b.dialogue<{ shop: string }>('order', async (d, ctx) => {
+        await d.reply(`Welcome to ${d.input.shop}.`)
         // Replayed at every answer, written once: the replay's writes are rolled back.
         await ctx.botState.set('visits', (await ctx.botState.get<number>('visits') ?? 0) + 1)
         const item = await d.ask('What would you like?')
         const ticket = await d.external(async () => ++calls)
         const count = await d.ask(`How many ${item}?`, z.coerce.number().int().positive())
         const at = await d.now()
-        await d.reply(`Order ${ticket}: ${count} ${item}, at ${at}.`)
+        await d.reply(`Order ${ticket} at ${d.input.shop}: ${count} ${item}, at ${at}.`)
       })
-      b.command('order', async (ctx) => { await order.enter(ctx) })
+      b.command('order', { args: z.object({ shop: z.string() }) }, async (ctx) => { await order.enter(ctx, { shop: ctx.args.shop }) })
       b.command('visits', async (ctx) => { await ctx.reply(String(await ctx.botState.get('visits'))) })
     })
     const alice = await network.user('alice')
     await alice.addContact(bot)
 
-    await alice.send('/order')
-    expect(await alice.nextReply()).toBe('Welcome to the shop.')
+    await alice.send('/order Tea House')
+    expect(await alice.nextReply()).toBe('Welcome to Tea House.')
     expect(await alice.nextReply()).toBe('What would you like?')
     expect(await say(alice, bot, 'tea')).toBe('How many tea?')
     expect(await say(alice, bot, 'none')).toBe('Not a valid answer - Invalid input: expected number, received NaN.\nHow many tea?')
-    expect(await say(alice, bot, '2')).toMatch(/^Order 1: 2 tea, at \d+\.$/)
+    expect(await say(alice, bot, '2')).toMatch(/^Order 1 at Tea House: 2 tea, at \d+\.$/)
     expect(await say(alice, bot, '/visits')).toBe('1')
     expect(calls).toBe(1)
   })
@@ -211,6 +214,8 @@ describe('a dialogue whose step throws', () => {
         await d.reply(`${name}: ${drink}, ${price} coins.`)
       }, { onError })
       bot.command('cafe', async (ctx) => { await cafe.enter(ctx) })
+      const broken = bot.dialogue('broken', async () => { throw new Error('not open yet') })
+      bot.command('broken', async (ctx) => { await broken.enter(ctx) })
       bot.onMessage(async (ctx) => { await ctx.reply(`you said: ${ctx.text}`) })
       bot.catch(async (error) => {
         errors.push(error)
@@ -232,6 +237,10 @@ describe('a dialogue whose step throws', () => {
     expect(await alice.nextReply()).toBe('Which drink?')
     expect(await say(alice, bot, 'tea')).toBe('Ada: tea, 3 coins.')
     expect(errors).toHaveLength(1)
+    // One that fails before its first question never starts.
+    expect(await say(alice, bot, '/broken')).toBe('Something broke.')
+    expect(await say(alice, bot, 'hello')).toBe('you said: hello')
+    expect(errors.map((e) => (e.error as DialogueStepError).dialogue)).toEqual(['cafe', 'broken'])
     const failure = errors[0]?.error as DialogueStepError
     expect(failure).toBeInstanceOf(DialogueStepError)
     expect([failure.code, failure.dialogue, (failure.cause as Error).message]).toEqual(['ERR_DIALOGUE_STEP', 'cafe', 'the price list is down'])
@@ -250,5 +259,76 @@ describe('a dialogue whose step throws', () => {
     expect(await alice.nextReply()).toBe('Sorry, this conversation cannot go on: it has ended.')
     expect(await say(alice, bot, 'tea')).toBe('you said: tea')
     expect(errors.map((e) => (e.error as DialogueStepError).code)).toEqual(['ERR_DIALOGUE_STEP'])
+  })
+})
+
+describe('a dialogue across restarts', () => {
+  it('resumes at the question it was at, and ends at start when its timeout passed while the bot was down', async () => {
+    network = await createTestNetwork()
+    const clock = new ManualClock()
+    const setup = bookingBot({ timeoutMs: 5 * MINUTE })
+    const first = await network.bot(setup, { clock })
+    const alice = await network.user('alice')
+    await alice.addContact(first)
+    expect(await say(alice, first, '/book')).toBe('Which city?')
+    expect(await say(alice, first, 'Paris')).toBe('How many nights?')
+
+    await first.stop()
+    const second = await network.bot(setup, { clock, dataDir: first.config.dataDir })
+    expect(await say(alice, second, '3')).toBe('Breakfast? (yes/no)')
+
+    await second.stop()
+    await clock.advance(6 * MINUTE)
+    const third = await network.bot(setup, { clock, dataDir: first.config.dataDir })
+    expect((await fromBot(alice, third)).text).toBe('No answer came in time, so I stopped asking. Start again whenever you like.')
+    expect(await say(alice, third, 'yes')).toBe('you said: yes')
+  })
+
+  it('ends, after the error handler, when its function no longer takes the steps it took', async () => {
+    network = await createTestNetwork()
+    let extraStep = false
+    const errors: BotError[] = []
+    const bot = await network.bot((b) => {
+      b.use(autoAcceptContacts())
+      const survey = b.dialogue('survey', async (d) => {
+        const first = await d.ask('First?')
+        if (extraStep) await d.reply('a step it did not take before')
+        await d.reply(`${first} ${await d.ask('Second?')}`)
+      })
+      b.command('survey', async (ctx) => { await survey.enter(ctx) })
+      b.onMessage(async (ctx) => { await ctx.reply(`you said: ${ctx.text}`) })
+      b.catch(async (error) => {
+        errors.push(error)
+        if (error.ctx.type === 'message') await error.ctx.reply('Something broke.')
+      })
+    })
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+    expect(await say(alice, bot, '/survey')).toBe('First?')
+    expect(await say(alice, bot, 'one')).toBe('Second?')
+    extraStep = true
+    expect(await say(alice, bot, 'two')).toBe('Something broke.')
+    expect(await alice.nextReply()).toBe('Sorry, this conversation cannot go on: it has ended.')
+    expect(await say(alice, bot, 'three')).toBe('you said: three')
+    expect(errors.map((e) => [(e.error as DialogueReplayError).code, (e.error as DialogueReplayError).dialogue])).toEqual([['ERR_DIALOGUE_REPLAY', 'survey']])
+  })
+
+  it('drops a damaged record with a log line, and takes the message as an ordinary one', async () => {
+    network = await createTestNetwork()
+    const first = await network.bot(bookingBot())
+    const alice = await network.user('alice')
+    const group = await alice.addContact(first)
+    expect(await say(alice, first, 'hi')).toBe('you said: hi')
+    await first.stop()
+    const store = await BotStore.open(first.config.dataDir)
+    const tx = store.transaction()
+    tx.set(DIALOGUE_SCOPE, `${group.id}/${alice.peer.accountId}`, { v: 1, name: 'booking', steps: 'not a list' })
+    await tx.commit()
+    await store.close()
+
+    const log = new LogCapture()
+    const second = await network.bot(bookingBot(), { dataDir: first.config.dataDir, logger: log.logger })
+    expect(await say(alice, second, 'Paris')).toBe('you said: Paris')
+    await log.waitForLine('the damaged record logged', (line) => line.msg === 'a damaged dialogue record is dropped')
   })
 })
