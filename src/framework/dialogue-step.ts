@@ -110,10 +110,14 @@ export class DialogueControl<I = undefined> {
   }
 }
 
+/** Where the next step of a run falls: a step recorded (given back), one taken now at `index`, or none (the run is over). */
+type Position = { kind: 'recorded', step: Step } | { kind: 'live', index: number } | { kind: 'over' }
+
 /** @internal The bookkeeping of one run of the function. */
 class StepRun<I> {
   readonly #in: StepInput<I>
   readonly #recorded: number
+  /** The steps, by position: those taken now are written where they were called, whatever finishes first. */
   readonly #steps: Step[]
   readonly #savepoint: Savepoint
   #index = 0
@@ -148,7 +152,7 @@ class StepRun<I> {
       }
       void (async () => { await fn(new DialogueControl(this, this.#in), this.#in.ctx) })().then(() => {
         if (!this.#live) this.#fail(new DialogueReplayError(name, 'its function returned before the question it was waiting on'))
-        else this.#settle({ kind: 'done', steps: this.#steps })
+        else this.#stopAt(this.#index, (steps) => ({ kind: 'done', steps }))
       }, (err: unknown) => {
         if (err instanceof DialogueReplayError || err instanceof DialogueUsageError) this.#fail(err)
         else if (this.#live) this.#fail(new DialogueStepError(name, err))
@@ -158,10 +162,10 @@ class StepRun<I> {
   }
 
   async ask (question: string, schema: z.ZodType | undefined): Promise<unknown> {
-    const step = this.#next('ask')
-    if (step === false) return await never()
-    if (step !== undefined) {
-      const answer = (step as Extract<Step, { kind: 'ask' }>).answer
+    const at = this.#next('ask')
+    if (at.kind === 'over') return await never()
+    if (at.kind === 'recorded') {
+      const { answer } = at.step as Extract<Step, { kind: 'ask' }>
       if (schema === undefined) return answer
       const parsed = await schema.safeParseAsync(answer)
       if (parsed.success) return parsed.data
@@ -169,32 +173,32 @@ class StepRun<I> {
       return await never()
     }
     const answer = this.#answer
-    if (answer === undefined) return await this.#waitAt(question, question)
+    if (answer === undefined) return await this.#waitAt(at.index, question, question)
     this.#answer = undefined
-    if (schema === undefined) {
-      this.#steps.push({ kind: 'ask', answer })
-      return answer
+    let value: unknown = answer
+    if (schema !== undefined) {
+      this.#busy = true
+      const parsed = await schema.safeParseAsync(answer).finally(() => { this.#busy = false })
+      if (!parsed.success) return await this.#waitAt(at.index, question, `${this.#in.invalid(parsed.error.issues[0]?.message ?? 'invalid')}\n${question}`)
+      value = parsed.data
     }
-    this.#busy = true
-    const parsed = await schema.safeParseAsync(answer).finally(() => { this.#busy = false })
-    if (!parsed.success) return await this.#waitAt(question, `${this.#in.invalid(parsed.error.issues[0]?.message ?? 'invalid')}\n${question}`)
-    this.#steps.push({ kind: 'ask', answer })
-    return parsed.data
+    this.#steps[at.index] = { kind: 'ask', answer }
+    return value
   }
 
   async reply (text: string, options: SendOptions): Promise<void> {
-    const step = this.#next('reply')
-    if (step === false) return await never()
-    if (step !== undefined) return
+    const at = this.#next('reply')
+    if (at.kind === 'over') return await never()
+    if (at.kind === 'recorded') return
     await this.#in.ctx.reply(text, options)
-    this.#steps.push({ kind: 'reply' })
+    this.#steps[at.index] = { kind: 'reply' }
   }
 
   async external (fn: () => unknown): Promise<unknown> {
-    const step = this.#next('external')
-    if (step === false) return await never()
-    if (step !== undefined) {
-      const { value, error } = step as Extract<Step, { kind: 'external' }>
+    const at = this.#next('external')
+    if (at.kind === 'over') return await never()
+    if (at.kind === 'recorded') {
+      const { value, error } = at.step as Extract<Step, { kind: 'external' }>
       if (error !== undefined) throw new DialogueExternalError(error)
       return value
     }
@@ -204,7 +208,7 @@ class StepRun<I> {
       value = await fn()
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
-      this.#steps.push({ kind: 'external', error: message })
+      this.#steps[at.index] = { kind: 'external', error: message }
       throw new DialogueExternalError(message, { cause: err })
     } finally {
       this.#busy = false
@@ -217,53 +221,53 @@ class StepRun<I> {
       this.#fail(new DialogueUsageError(`what external() resolves with is kept as JSON, and this cannot be: ${(err as Error).message}`))
       return await never()
     }
-    this.#steps.push(kept === undefined ? { kind: 'external' } : { kind: 'external', value: kept as Extract<Step, { kind: 'external' }>['value'] })
+    this.#steps[at.index] = kept === undefined ? { kind: 'external' } : { kind: 'external', value: kept as Extract<Step, { kind: 'external' }>['value'] }
     return kept
   }
 
-  /**
-   * The recorded step at the next position (checked to be of the same
-   * kind), undefined to take it live, or false when the run is over (the
-   * caller then waits forever: the step's outcome is already decided).
-   */
-  #next (kind: Step['kind']): Step | undefined | false {
-    if (this.#settled) return false
-    if (this.#busy) {
-      this.#fail(new DialogueUsageError(`dialogue "${this.#in.name}" took a step while another was under way: await each ask, reply and external before the next`))
-      return false
-    }
+  /** Where the next step falls, checked against what was recorded there. */
+  #next (kind: Step['kind']): Position {
+    if (this.#settled) return { kind: 'over' }
+    if (this.#busy) return this.#fail(new DialogueUsageError(`dialogue "${this.#in.name}" took a step while another was under way: await each ask, reply and external before the next`))
     const index = this.#index++
     const step = this.#steps[index]
     if (index < this.#recorded && step !== undefined) {
-      if (step.kind === kind) return step
-      this.#fail(new DialogueReplayError(this.#in.name, `its step ${index + 1} was ${describe(step.kind)} and is now ${describe(kind)}`))
-      return false
+      if (step.kind === kind) return { kind: 'recorded', step }
+      return this.#fail(new DialogueReplayError(this.#in.name, `its step ${index + 1} was ${describe(step.kind)} and is now ${describe(kind)}`))
     }
     if (!this.#live) {
       // The step it was waiting at: an answer is taken only by a question.
-      if (kind !== 'ask') {
-        this.#fail(new DialogueReplayError(this.#in.name, `its step ${index + 1} was the question waiting for an answer and is now ${describe(kind)}`))
-        return false
-      }
+      if (kind !== 'ask') return this.#fail(new DialogueReplayError(this.#in.name, `its step ${index + 1} was the question waiting for an answer and is now ${describe(kind)}`))
       this.#live = true
       // What the replay did through the context was done at the step it first ran in.
       this.#in.tx.rollback(this.#savepoint)
     }
-    return undefined
+    return { kind: 'live', index }
   }
 
-  /** Queues `text` (the question, or the reason and the question) and stops the run there, waiting for an answer. */
-  async #waitAt (question: string, text: string): Promise<never> {
+  /** Queues `text` (the question, or the reason and the question) and stops the run at the question, `index`. */
+  async #waitAt (index: number, question: string, text: string): Promise<never> {
     const { ctx } = this.#in
     // In a group, the question answers the person's message, so that the others see whom it is for.
     const quote = ctx.type === 'message' && ctx.group.kind === 'multi-member'
     await (quote ? ctx.reply(text, { quote }) : ctx.reply(text))
-    this.#settle({ kind: 'waiting', steps: this.#steps, question })
+    this.#stopAt(index, (steps) => ({ kind: 'waiting', steps, question }))
     return await never()
   }
 
-  #fail (error: DialogueStepError | DialogueReplayError | DialogueUsageError): void {
+  /** Ends the run with the steps before `index`, each of them taken and none after (else a step was not awaited). */
+  #stopAt (index: number, outcome: (steps: Step[]) => StepOutcome): void {
+    const steps = Array.from(this.#steps.slice(0, index))
+    if (this.#steps.length > index || steps.some((step) => step === undefined)) {
+      this.#fail(new DialogueUsageError(`dialogue "${this.#in.name}" went on while a step was not finished: await each ask, reply and external before the next`))
+    } else {
+      this.#settle(outcome(steps))
+    }
+  }
+
+  #fail (error: DialogueStepError | DialogueReplayError | DialogueUsageError): Position {
     this.#settle({ kind: 'failed', error })
+    return { kind: 'over' }
   }
 }
 

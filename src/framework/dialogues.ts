@@ -239,7 +239,9 @@ export class Dialogues {
     if (record === undefined || record.deadline <= ctx.clock.now()) return
     const registered = this.#registered.get(record.name)
     if (failure instanceof DialogueStepError && registered?.onError === 'keep') {
-      await ctx.send(record.group, record.question)
+      // Asked again as after a bad answer: in a group, answering the person's message.
+      if (ctx.type === 'message' && ctx.group.kind === 'multi-member') await ctx.reply(record.question, { quote: true })
+      else await ctx.send(record.group, record.question)
       this.#arm(ctx, key, record)
     } else {
       ctx.log.info({ dialogue: record.name, code: failure.code }, 'a dialogue ended: a step failed')

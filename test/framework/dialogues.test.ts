@@ -1,4 +1,4 @@
-import { autoAcceptContacts, autoJoinGroups, DialogueStepError, type DialogueActiveError, type DialogueReplayError, type Bot, type BotError, type Dialogue, type DialogueOptions } from 'bertybot'
+import { autoAcceptContacts, autoJoinGroups, DialogueStepError, type DialogueActiveError, type DialogueExternalError, type DialogueReplayError, type Bot, type BotError, type Dialogue, type DialogueOptions } from 'bertybot'
 import type { MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork, ManualClock, type TestNetwork, type TestUser } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -259,6 +259,55 @@ describe('a dialogue whose step throws', () => {
     expect(await alice.nextReply()).toBe('Sorry, this conversation cannot go on: it has ended.')
     expect(await say(alice, bot, 'tea')).toBe('you said: tea')
     expect(errors.map((e) => (e.error as DialogueStepError).code)).toEqual(['ERR_DIALOGUE_STEP'])
+  })
+})
+
+describe('a dialogue\'s external calls', () => {
+  it('record a failure like a result: caught once, it is thrown again at the replays without calling again', async () => {
+    network = await createTestNetwork()
+    let calls = 0
+    const bot = await network.bot((b) => {
+      b.use(autoAcceptContacts())
+      const check = b.dialogue('check', async (d) => {
+        let status = 'up'
+        try {
+          await d.external(async () => { calls++; throw new Error('the service is down') })
+        } catch (err) {
+          status = `${(err as DialogueExternalError).code}: ${(err as Error).message}`
+        }
+        const go = await d.ask(`Status: ${status}. Go on?`)
+        await d.reply(`${status}, and ${go}`)
+      })
+      b.command('check', async (ctx) => { await check.enter(ctx) })
+    })
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+    expect(await say(alice, bot, '/check')).toBe('Status: ERR_DIALOGUE_EXTERNAL: the service is down. Go on?')
+    expect(await say(alice, bot, 'yes')).toBe('ERR_DIALOGUE_EXTERNAL: the service is down, and yes')
+    expect(calls).toBe(1)
+  })
+
+  it('taken two at once end the dialogue with DialogueUsageError, after the default error handler', async () => {
+    network = await createTestNetwork()
+    const log = new LogCapture()
+    const bot = await network.bot((b) => {
+      b.use(autoAcceptContacts())
+      const rushed = b.dialogue('rushed', async (d) => {
+        await d.ask('Ready?')
+        await Promise.all([d.external(async () => 1), d.external(async () => 2)])
+        await d.reply('never said')
+      })
+      b.command('rushed', async (ctx) => { await rushed.enter(ctx) })
+      b.onMessage(async (ctx) => { await ctx.reply(`you said: ${ctx.text}`) })
+    }, { logger: log.logger })
+    const alice = await network.user('alice')
+    await alice.addContact(bot)
+    expect(await say(alice, bot, '/rushed')).toBe('Ready?')
+    expect(await say(alice, bot, 'yes')).toBe('Sorry, something went wrong while handling that.')
+    expect(await alice.nextReply()).toBe('Sorry, this conversation cannot go on: it has ended.')
+    expect(await say(alice, bot, 'again')).toBe('you said: again')
+    const failed = await log.waitForLine('the error logged', (line) => line.msg === 'a handler failed')
+    expect((failed.err as { type: string, code: string })).toMatchObject({ type: 'DialogueUsageError', code: 'ERR_DIALOGUE_USAGE' })
   })
 })
 
