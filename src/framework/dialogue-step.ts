@@ -63,8 +63,8 @@ export class DialogueControl<I = undefined> {
   readonly input: I
   /** The person the dialogue is with (account id). */
   readonly user: string
-  /** The conversation it happens in (group id). */
-  readonly group: string
+  /** The conversation it happens in (`ctx.group.id`). */
+  readonly groupId: string
   readonly #run: StepRun<I>
 
   /** @internal */
@@ -73,7 +73,7 @@ export class DialogueControl<I = undefined> {
     this.name = input.name
     this.input = input.input
     this.user = input.user
-    this.group = input.group
+    this.groupId = input.group
   }
 
   /**
