@@ -23,25 +23,18 @@ import type { z } from 'zod'
 import { createLogger, namespaced, NotRunningError, type AbortOptions, type Logger, type Peer, systemClock, type Clock } from '../protocol/index.ts'
 import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 import { Composer, compose, type Middleware, type MiddlewareObj } from './composer.ts'
-import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
+import type { BotOptions } from './bot-options.ts'
+import { loadConfig, loadSettings, type BotConfig, type HttpListen, type SettingsSchema } from './config.ts'
 import type { CommandContext, Context, ContextMap, EventType, Recipient, ScheduleContext, TaskContext } from './context.ts'
+import { defaultErrorHandler } from './default-error-handler.ts'
+import { Dialogues, type Dialogue, type DialogueFunction, type DialogueOptions } from './dialogues.ts'
 import { BotError, ConfigError, LifecycleError } from './errors.ts'
 import { assessHealth, createHttpApp, type BotHealth } from './http.ts'
 import { BotMetrics } from './metrics.ts'
 import { BotRuntime, type BotStats } from './runtime.ts'
 import { Scheduler, type Schedule, type ScheduleOptions } from './schedule.ts'
 
-export interface BotOptions extends BotConfigOptions {
-  logger?: Logger
-  /** The clock schedules and timestamps follow (a `ManualClock` in tests). */
-  clock?: Clock
-  /** Print the contact link (and a QR code on a terminal) at start. Default: true. */
-  printLink?: boolean
-  /** Stop cleanly on SIGINT and SIGTERM. Default: true. */
-  handleSignals?: boolean
-  /** How long `stop()` waits for queued messages to go out. Default: 10 s. */
-  drainTimeoutMs?: number
-}
+export type { BotOptions }
 
 /**
  * Creates a bot (not started). With `settings`, a zod object keyed by
@@ -69,10 +62,11 @@ export class Bot<Settings = Record<string, never>> {
   readonly #use = new Composer<Context>()
   readonly #handlers = new Composer<Context>()
   readonly #commands = new CommandRegistry()
+  readonly #dialogues: Dialogues
   readonly #scheduler: Scheduler<Middleware<ScheduleContext>>
   readonly #startHooks: Array<() => unknown> = []
   readonly #stopHooks: Array<() => unknown> = []
-  #errorHandler: (error: BotError<Context>) => unknown
+  #errorHandler: (error: BotError<Context>) => unknown = defaultErrorHandler
   #status: Status = 'created'
   /** What runs, from `start()` on. */
   #runtime: BotRuntime | undefined
@@ -93,7 +87,7 @@ export class Bot<Settings = Record<string, never>> {
       connectedPeers: () => this.#status === 'running' ? this.#runtime?.peer.connectedPeers().length ?? 0 : 0,
       groups: () => this.#status === 'running' ? this.#runtime?.peer.groups().length ?? 0 : 0
     })
-    this.#errorHandler = async (error) => { await defaultErrorHandler(error) }
+    this.#dialogues = new Dialogues({ clock: this.#clock, logger: namespaced(this.#logger, 'framework:dialogues') })
   }
 
   /** Middleware that sees every event, before commands and handlers. */
@@ -147,6 +141,16 @@ export class Bot<Settings = Record<string, never>> {
     if (typeof optionsOrHandler === 'function') this.#commands.add(name, {}, optionsOrHandler)
     else this.#commands.add(name, optionsOrHandler, handler as Middleware<CommandContext<any>>)
     return this
+  }
+
+  /**
+   * A dialogue: questions to one person in one conversation, written as one
+   * async function and kept in the bot's store, so that a restart resumes it
+   * where it was (`dialogues.ts`; the README says what must be deterministic).
+   * `bot.command('book', (ctx) => booking.enter(ctx))` starts it.
+   */
+  dialogue<I = undefined> (name: string, fn: DialogueFunction<I>, options: DialogueOptions = {}): Dialogue<I> {
+    return this.#dialogues.add(name, fn, options)
   }
 
   /**
@@ -285,9 +289,7 @@ export class Bot<Settings = Record<string, never>> {
       throw new ConfigError('BERTYBOT_HTTP', 'the bot mounts HTTP routes (bot.http) but has no address to listen on: set it, e.g. to 8080')
     }
     this.#status = 'starting'
-    if (!this.#commands.has('help')) {
-      this.#commands.add('help', { description: 'list the commands' }, async (ctx) => { await ctx.reply(this.#commands.help()) })
-    }
+    this.#commands.addBuiltIns(this.#dialogues.size > 0 ? this.#dialogues.nothingToCancel : undefined)
     if (config.http !== undefined) this.#http ??= createHttpApp(namespaced(this.#logger, 'framework:http'))
     try {
       this.#runtime = await BotRuntime.open({
@@ -297,8 +299,9 @@ export class Bot<Settings = Record<string, never>> {
         clock: this.#clock,
         metrics: this.#metrics,
         bot: this,
-        chain: () => compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()]),
-        onError: () => this.#errorHandler,
+        chain: () => compose([this.#use.middleware(), this.#dialogues.middleware(), this.#commands.middleware(), this.#handlers.middleware()]),
+        onError: () => this.#dialogues.afterErrors(this.#errorHandler),
+        dialogues: this.#dialogues,
         scheduler: this.#scheduler,
         http: this.#http,
         health: async () => await this.health(),
@@ -341,10 +344,4 @@ export class Bot<Settings = Record<string, never>> {
     if (this.#status !== 'running' || this.#runtime === undefined) throw new NotRunningError('the bot is not running')
     return this.#runtime
   }
-}
-
-/** Logs the error, and tells the user of a failed message that something went wrong. */
-async function defaultErrorHandler (error: BotError<Context>): Promise<void> {
-  error.ctx.log.error({ err: error.error }, 'a handler failed')
-  if (error.ctx.type === 'message') await error.ctx.reply('Sorry, something went wrong while handling that.')
 }

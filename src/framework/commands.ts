@@ -88,6 +88,12 @@ export class CommandRegistry {
     return this.#byName.has(name.toLowerCase())
   }
 
+  /** The commands a bot has unless it defines its own: `/help`, and `/cancel` when it has dialogues to cancel. */
+  addBuiltIns (cancel: Middleware<CommandContext<Record<string, never>>> | undefined): void {
+    if (!this.has('help')) this.add('help', { description: 'list the commands' }, async (ctx) => { await ctx.reply(this.help()) })
+    if (cancel !== undefined && !this.has('cancel')) this.add('cancel', { description: 'end the questions under way' }, cancel)
+  }
+
   /** The text of `/help`. */
   help (): string {
     const lines = this.#commands.map((c) => {

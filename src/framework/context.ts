@@ -38,8 +38,12 @@ function depsOf (ctx: object): ContextDeps {
   return depsByContext.get(ctx) as ContextDeps
 }
 
-const BOT_SCOPE = '_bot'
+/** @internal The transaction a context writes through, for the framework's parts that keep records of their own (dialogues). */
+export function transactionOf (ctx: object): Transaction {
+  return depsOf(ctx).tx
+}
 
+const BOT_SCOPE = '_bot'
 
 abstract class BaseContext<T extends EventType | 'task'> {
   abstract readonly type: T

@@ -11,6 +11,11 @@ export {
   type BotView, type Context, type ContextMap, type EventType, type KeyValue, type Recipient, type ScheduleRun, type SendOptions
 } from './context.ts'
 export { Conversation, Conversations, type ContactView } from './conversations.ts'
+export { Dialogue, type DialogueOptions, type DialogueTexts } from './dialogues.ts'
+export { DialogueControl, type DialogueEventContext, type DialogueFunction } from './dialogue-step.ts'
+export {
+  DialogueActiveError, DialogueDefinitionError, DialogueExternalError, DialogueReplayError, DialogueStepError, DialogueUsageError
+} from './dialogue-errors.ts'
 export { parseCommandArgs, parseHelp, tokenize, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
 export { accountListSchema, accountSchema } from './accounts.ts'

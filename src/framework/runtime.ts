@@ -14,6 +14,7 @@ import { createPeer, namespaced, type Logger, type Peer, type Clock } from '../p
 import type { Middleware } from './composer.ts'
 import type { BotConfig, HttpListen } from './config.ts'
 import type { BotView, Context, ScheduleContext } from './context.ts'
+import { DIALOGUE_SCOPE, type Dialogues } from './dialogues.ts'
 import type { BotError } from './errors.ts'
 import { HandlerRunner } from './handler-runner.ts'
 import { startHttpServer, type assessHealth, type BotHealth } from './http.ts'
@@ -59,6 +60,8 @@ export interface RuntimeInputs {
   chain: () => Middleware<Context>
   onError: () => (error: BotError<Context>) => unknown
   scheduler: Scheduler<Middleware<ScheduleContext>>
+  /** The dialogues registered: their timeouts run with the bot. */
+  dialogues: Dialogues
   /** Routes the bot mounted before start, served on `config.http`. */
   http: FastifyInstance | undefined
   health: () => Promise<BotHealth>
@@ -138,6 +141,7 @@ export class BotRuntime {
       { name: 'peer', part: { start: () => {}, stop: async () => { await peer.stop() } } },
       { name: 'outbox', part: this.#outboxPart() },
       { name: 'scheduler', part: this.#schedulerPart() },
+      { name: 'dialogues', part: this.#dialoguesPart() },
       { name: 'replicas', part: this.replicas },
       ...(config.http === undefined ? [] : [{ name: 'http', part: this.#httpPart(config.http) }]),
       { name: 'hooks', part: this.#hooksPart() },
@@ -217,6 +221,17 @@ export class BotRuntime {
         })
       },
       stop: async () => { await scheduler.stop() }
+    }
+  }
+
+  /** The dialogues' timeouts, run as tasks of the handlers, from the records in the store. */
+  #dialoguesPart (): Startable {
+    const { dialogues } = this.#inputs
+    return {
+      start: async () => {
+        await dialogues.start({ run: async (fn) => { await this.handlers.run(fn) }, records: async () => await this.store.stateOf(DIALOGUE_SCOPE) })
+      },
+      stop: async () => { await dialogues.stop() }
     }
   }
 

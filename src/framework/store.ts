@@ -105,6 +105,25 @@ export class BotStore {
     return value === undefined ? undefined : parseJson(value)
   }
 
+  /**
+   * The state of `scope`, key by key (a key without its scope), for a part
+   * that keeps a record per key (dialogues); a value that is not JSON comes
+   * as undefined, for the caller's schema to refuse.
+   */
+  async stateOf (scope: string): Promise<Array<[string, unknown]>> {
+    const entries: Array<[string, unknown]> = []
+    const prefix = `${scope}/`
+    // '0' follows '/': the range holds exactly the keys that start with the prefix.
+    for await (const [key, value] of this.#state.iterator({ gte: prefix, lt: `${scope}0` })) {
+      let parsed: unknown
+      try {
+        parsed = parseJson(value)
+      } catch {}
+      entries.push([key.slice(prefix.length), parsed])
+    }
+    return entries
+  }
+
   /** @internal The version of a state key, taken before reading it. */
   stateVersion (key: string): number {
     return this.#versions.get(key) ?? 0

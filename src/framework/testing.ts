@@ -40,12 +40,15 @@ export class ManualClock implements Clock {
     if (at <= this.#now) return
     signal.throwIfAborted()
     await new Promise<void>((resolve, reject) => {
-      const sleeper = { at, resolve }
-      this.#sleepers.push(sleeper)
-      signal.addEventListener('abort', () => {
-        this.#sleepers.splice(this.#sleepers.indexOf(sleeper), 1)
+      const abort = (): void => {
+        // Only a sleeper still waiting: one that woke is gone already, and its signal may abort later.
+        const i = this.#sleepers.indexOf(sleeper)
+        if (i !== -1) this.#sleepers.splice(i, 1)
         reject(signal.reason)
-      }, { once: true })
+      }
+      const sleeper = { at, resolve: () => { signal.removeEventListener('abort', abort); resolve() } }
+      this.#sleepers.push(sleeper)
+      signal.addEventListener('abort', abort, { once: true })
     })
   }
 

@@ -16,6 +16,13 @@ export interface TransactionStore {
   ops: () => { journal: Sublevel, state: Sublevel, outbox: Sublevel, schedules: Sublevel, nextSeq: () => number }
 }
 
+/** What a transaction had written at one point (`savepoint()`), to go back to (`rollback()`). */
+export interface Savepoint {
+  readonly state: ReadonlyMap<string, unknown>
+  readonly outbox: number
+  readonly afterCommit: number
+}
+
 /** Effects collected while handlers run, committed at once (or not at all). */
 export class Transaction {
   readonly #store: TransactionStore
@@ -73,6 +80,23 @@ export class Transaction {
     this.#reads.clear()
     this.#outbox.length = 0
     this.#afterCommit.length = 0
+  }
+
+  /** What has been written so far, to undo what follows with `rollback`. */
+  savepoint (): Savepoint {
+    return { state: new Map(this.#state), outbox: this.#outbox.length, afterCommit: this.#afterCommit.length }
+  }
+
+  /**
+   * Undoes the writes, messages and callbacks since `point` (a dialogue
+   * replaying steps it already took). What was read stays read: a commit
+   * still fails if it changed meanwhile.
+   */
+  rollback (point: Savepoint): void {
+    this.#state.clear()
+    for (const [key, value] of point.state) this.#state.set(key, value)
+    this.#outbox.length = Math.min(this.#outbox.length, point.outbox)
+    this.#afterCommit.length = Math.min(this.#afterCommit.length, point.afterCommit)
   }
 
   /** What to run now that the commit is done (the caller runs them, so that their errors are its to log). */
