@@ -13,18 +13,19 @@
  * await bot.start()                              // prints the bot's contact link
  * ```
  *
- * A `Bot` holds what is registered (handlers, commands, schedules, hooks,
- * HTTP routes); what runs from `start()` to `stop()` is its `BotRuntime`.
+ * A `Bot` holds what is registered (handlers and commands, in `BotHandlers`;
+ * schedules, hooks, HTTP routes); what runs from `start()` to `stop()` is its
+ * `BotRuntime`.
  * Delivery: each message from another device reaches the handlers once, its
  * effects committed with the record that it was handled (see `handler-runner.ts`).
  */
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { createLogger, namespaced, NotRunningError, type AbortOptions, type Logger, type Peer, systemClock, type Clock } from '../protocol/index.ts'
-import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
-import { Composer, compose, type Middleware, type MiddlewareObj } from './composer.ts'
+import { BotHandlers } from './bot-handlers.ts'
+import type { Middleware } from './composer.ts'
 import { loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
-import type { CommandContext, Context, ContextMap, EventType, Recipient, ScheduleContext, TaskContext } from './context.ts'
+import type { Context, Recipient, ScheduleContext, TaskContext } from './context.ts'
 import { BotError, ConfigError, LifecycleError } from './errors.ts'
 import { assessHealth, createHttpApp, type BotHealth } from './http.ts'
 import { BotMetrics } from './metrics.ts'
@@ -58,7 +59,7 @@ export async function createBot (options: BotOptions & { settings?: SettingsSche
 
 type Status = BotHealth['status']
 
-export class Bot<Settings = Record<string, never>> {
+export class Bot<Settings = Record<string, never>> extends BotHandlers {
   readonly config: BotConfig
   /** The bot's own settings, as `createBot({ settings })` read them. */
   readonly settings: Settings
@@ -66,9 +67,6 @@ export class Bot<Settings = Record<string, never>> {
   readonly #logger: Logger
   readonly #botLog: Logger
   readonly #clock: Clock
-  readonly #use = new Composer<Context>()
-  readonly #handlers = new Composer<Context>()
-  readonly #commands = new CommandRegistry()
   readonly #scheduler: Scheduler<Middleware<ScheduleContext>>
   readonly #startHooks: Array<() => unknown> = []
   readonly #stopHooks: Array<() => unknown> = []
@@ -81,6 +79,7 @@ export class Bot<Settings = Record<string, never>> {
   #http: FastifyInstance | undefined
 
   constructor (config: BotConfig, options: BotOptions = {}, settings?: Settings) {
+    super()
     this.config = config
     this.settings = settings ?? ({} as Settings)
     this.#options = options
@@ -94,59 +93,6 @@ export class Bot<Settings = Record<string, never>> {
       groups: () => this.#status === 'running' ? this.#runtime?.peer.groups().length ?? 0 : 0
     })
     this.#errorHandler = async (error) => { await defaultErrorHandler(error) }
-  }
-
-  /** Middleware that sees every event, before commands and handlers. */
-  use (...middleware: Array<Middleware<Context> | MiddlewareObj<Context>>): this {
-    this.#use.use(...middleware)
-    return this
-  }
-
-  /** Handlers that run only when `predicate` holds (a type guard narrows their context), after `use` middleware, as `on`'s do. */
-  filter<D extends Context> (predicate: (ctx: Context) => ctx is D, ...handlers: Array<Middleware<D> | MiddlewareObj<D>>): this
-  filter (predicate: (ctx: Context) => boolean, ...handlers: Array<Middleware<Context> | MiddlewareObj<Context>>): this
-  filter (predicate: (ctx: Context) => boolean, ...handlers: Array<Middleware<Context> | MiddlewareObj<Context>>): this {
-    this.#handlers.filter(predicate, ...handlers)
-    return this
-  }
-
-  /** Handlers for an event type (or several); the context is typed for it. */
-  on<K extends EventType> (types: K | K[], ...handlers: Array<Middleware<ContextMap[K]> | MiddlewareObj<ContextMap[K]>>): this {
-    this.#handlers.on(types, ...handlers)
-    return this
-  }
-
-  /** Handlers for messages that are not commands. */
-  onMessage (...handlers: Array<Middleware<ContextMap['message']>>): this {
-    return this.on('message', ...handlers)
-  }
-
-  onContactRequest (...handlers: Array<Middleware<ContextMap['contactRequest']>>): this {
-    return this.on('contactRequest', ...handlers)
-  }
-
-  onContactAccepted (...handlers: Array<Middleware<ContextMap['contactAccepted']>>): this {
-    return this.on('contactAccepted', ...handlers)
-  }
-
-  onGroupInvitation (...handlers: Array<Middleware<ContextMap['groupInvitation']>>): this {
-    return this.on('groupInvitation', ...handlers)
-  }
-
-  onMemberJoined (...handlers: Array<Middleware<ContextMap['memberJoined']>>): this {
-    return this.on('memberJoined', ...handlers)
-  }
-
-  /**
-   * A command, `/name`: `args` is a zod object the arguments are parsed into
-   * (`ctx.args`, typed); bad ones get a reply saying which and why.
-   */
-  command<S extends ArgsSchema | undefined = undefined> (name: string, options: CommandOptions<S>, handler: Middleware<CommandContext<ArgsOf<S>>>): this
-  command (name: string, handler: Middleware<CommandContext<Record<string, never>>>): this
-  command (name: string, optionsOrHandler: CommandOptions<ArgsSchema | undefined> | Middleware<CommandContext<any>>, handler?: Middleware<CommandContext<any>>): this {
-    if (typeof optionsOrHandler === 'function') this.#commands.add(name, {}, optionsOrHandler)
-    else this.#commands.add(name, optionsOrHandler, handler as Middleware<CommandContext<any>>)
-    return this
   }
 
   /**
@@ -285,9 +231,7 @@ export class Bot<Settings = Record<string, never>> {
       throw new ConfigError('BERTYBOT_HTTP', 'the bot mounts HTTP routes (bot.http) but has no address to listen on: set it, e.g. to 8080')
     }
     this.#status = 'starting'
-    if (!this.#commands.has('help')) {
-      this.#commands.add('help', { description: 'list the commands' }, async (ctx) => { await ctx.reply(this.#commands.help()) })
-    }
+    this.addHelp()
     if (config.http !== undefined) this.#http ??= createHttpApp(namespaced(this.#logger, 'framework:http'))
     try {
       this.#runtime = await BotRuntime.open({
@@ -297,7 +241,7 @@ export class Bot<Settings = Record<string, never>> {
         clock: this.#clock,
         metrics: this.#metrics,
         bot: this,
-        chain: () => compose([this.#use.middleware(), this.#commands.middleware(), this.#handlers.middleware()]),
+        chain: () => this.chain(),
         onError: () => this.#errorHandler,
         scheduler: this.#scheduler,
         http: this.#http,
@@ -343,8 +287,8 @@ export class Bot<Settings = Record<string, never>> {
   }
 }
 
-/** Logs the error, and tells the user of a failed message that something went wrong. */
+/** Logs the error, and tells the user of a failed message or button press that something went wrong. */
 async function defaultErrorHandler (error: BotError<Context>): Promise<void> {
   error.ctx.log.error({ err: error.error }, 'a handler failed')
-  if (error.ctx.type === 'message') await error.ctx.reply('Sorry, something went wrong while handling that.')
+  if (error.ctx.type === 'message' || error.ctx.type === 'buttonPressed') await error.ctx.reply('Sorry, something went wrong while handling that.')
 }
