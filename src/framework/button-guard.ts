@@ -13,7 +13,7 @@ import type { BotStore } from './store.ts'
 const RECORDING_WAIT_MS = 5_000
 
 export interface ButtonGuardDeps {
-  store: Pick<BotStore, 'offeredPayloads'>
+  store: Pick<BotStore, 'offeredButtons'>
   outbox: Pick<Outbox, 'settled'>
   logger: Logger
 }
@@ -32,19 +32,19 @@ export class ButtonGuard {
     this.#deps = deps
   }
 
-  /** True if the bot offered `press.payload` on `press.target`; otherwise logs why the press is dropped. */
+  /** True if the bot offered `press.payload` on `press.target`, in the group of the press; otherwise logs why the press is dropped. */
   async admits (press: Press): Promise<boolean> {
     const { store, outbox, logger } = this.#deps
-    let payloads = await store.offeredPayloads(press.target)
-    if (payloads === undefined) {
+    let offered = await store.offeredButtons(press.target)
+    if (offered === undefined) {
       // The message may have just left: its buttons are recorded right after it is in the log, which the presser saw.
       await outbox.settled(press.group, RECORDING_WAIT_MS)
-      payloads = await store.offeredPayloads(press.target)
+      offered = await store.offeredButtons(press.target)
     }
-    if (payloads?.includes(press.payload) === true) return true
+    if (offered?.group === press.group && offered.payloads.includes(press.payload)) return true
     logger.warn({ group: press.group, message: press.target, payload: press.payload.slice(0, 64) },
-      payloads === undefined
-        ? 'dropped a button press: it names no message of the bot with buttons (or one whose buttons are forgotten)'
+      offered?.group !== press.group
+        ? 'dropped a button press: it names no message of the bot with buttons in that conversation (or one whose buttons are forgotten)'
         : 'dropped a button press: the bot did not offer that payload on that message')
     return false
   }

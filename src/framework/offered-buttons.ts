@@ -51,22 +51,22 @@ export class OfferedButtons {
     return offered
   }
 
-  /** The payloads message `messageId` offers, if it is one of the bot's messages with buttons. */
-  async payloads (messageId: string): Promise<readonly string[] | undefined> {
+  /** The payloads message `messageId` offers, and in which group, if it is one of the bot's messages with buttons. */
+  async offered (messageId: string): Promise<{ group: string, payloads: readonly string[] } | undefined> {
     const value = await this.#deps.byMessage.get(messageId)
     if (value === undefined) return undefined
     const parsed = offeredButtonsSchema.safeParse(parseJson(value))
-    return parsed.success ? parsed.data.payloads : undefined
+    return parsed.success ? { group: parsed.data.group, payloads: parsed.data.payloads } : undefined
   }
 
-  /** What to write when `message` left as `messageId`: buttons it offers, or those it changes on an earlier message of ours. */
-  async opsFor (message: OutgoingMessage, messageId: string): Promise<StoreOp[]> {
+  /** What to write when `message` left to `group` as `messageId`: buttons it offers, or those it changes on an earlier message of ours. */
+  async opsFor (group: string, message: OutgoingMessage, messageId: string): Promise<StoreOp[]> {
     switch (message.kind) {
       case undefined:
       case 'text':
-        return this.#offerOps(messageId, message.buttons, undefined)
+        return this.#offerOps(group, messageId, message.buttons, undefined)
       case 'edit':
-        return this.#offerOps(message.target, message.buttons, await this.#offeredAt(message.target))
+        return this.#offerOps(group, message.target, message.buttons, await this.#offeredAt(message.target))
       case 'deletion': {
         const at = await this.#offeredAt(message.target)
         if (at === undefined) return []
@@ -92,7 +92,7 @@ export class OfferedButtons {
   }
 
   /** Offers `buttons` on `messageId`, in place of what it offered since `earlier` (if it did). */
-  #offerOps (messageId: string, buttons: ButtonRows | undefined, earlier: number | undefined): StoreOp[] {
+  #offerOps (group: string, messageId: string, buttons: ButtonRows | undefined, earlier: number | undefined): StoreOp[] {
     const payloads = (buttons ?? []).flat().map((button) => button.payload)
     const ops = earlier === undefined ? [] : forgetOps(this.#deps, timeKey(earlier, messageId))
     if (earlier !== undefined) this.#count--
@@ -101,7 +101,7 @@ export class OfferedButtons {
     this.#count++
     return [
       ...ops,
-      { type: 'put', sublevel: this.#deps.byMessage, key: messageId, value: json({ payloads: [...new Set(payloads)], at }) },
+      { type: 'put', sublevel: this.#deps.byMessage, key: messageId, value: json({ group, payloads: [...new Set(payloads)], at }) },
       { type: 'put', sublevel: this.#deps.byTime, key: timeKey(at, messageId), value: new Uint8Array() }
     ]
   }

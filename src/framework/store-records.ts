@@ -44,8 +44,8 @@ export const outboxItemSchema = z.union([
 
 export const scheduleRunSchema = z.object({ lastRun: z.number() })
 export const sentTagSchema = z.object({ id: z.string(), at: z.number() })
-/** The payloads of the buttons a sent message offers, and when they were sent or last changed. */
-export const offeredButtonsSchema = z.object({ payloads: z.array(z.string()), at: z.number() })
+/** The payloads of the buttons a sent message offers, in which group, and when they were sent or last changed. */
+export const offeredButtonsSchema = z.object({ group: z.string(), payloads: z.array(z.string()), at: z.number() })
 
 export function json (value: unknown): Bytes {
   return encoder.encode(JSON.stringify(value))

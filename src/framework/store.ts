@@ -187,9 +187,9 @@ export class BotStore {
     await this.markSentMany([item], [messageId])
   }
 
-  /** The payloads of the buttons the bot's message `messageId` offers, if it offers any (and is not forgotten: `MAX_OFFERED`). */
-  async offeredPayloads (messageId: string): Promise<readonly string[] | undefined> {
-    return await this.#offered.payloads(messageId)
+  /** The payloads of the buttons the bot's message `messageId` offers, and its group, if it offers any (and is not forgotten: `MAX_OFFERED`). */
+  async offeredButtons (messageId: string): Promise<{ group: string, payloads: readonly string[] } | undefined> {
+    return await this.#offered.offered(messageId)
   }
 
   /** The message will never leave (its group is gone, or refuses it): out of the outbox, no tag recorded. */
@@ -249,7 +249,7 @@ export class BotStore {
   }
 
   async #sentOps (item: OutboxItem, messageId: string): Promise<StoreOp[]> {
-    const ops: StoreOp[] = [{ type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }, ...await this.#offered.opsFor(item.message, messageId)]
+    const ops: StoreOp[] = [{ type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }, ...await this.#offered.opsFor(item.group, item.message, messageId)]
     if (item.tag === undefined) return ops
     return [
       ...ops,

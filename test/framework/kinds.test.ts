@@ -1,5 +1,5 @@
 /** Reactions, edits, deletions, buttons and formatting, through the framework and `bertybot/testing`. */
-import { autoAcceptContacts, escapeMarkdown, type Bot, type ButtonContext } from 'bertybot'
+import { autoAcceptContacts, autoJoinGroups, escapeMarkdown, type Bot, type ButtonContext } from 'bertybot'
 import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LogCapture } from '../helpers/log-capture.ts'
@@ -12,7 +12,7 @@ const VOTE = [[{ label: 'Yes', payload: 'vote:yes' }, { label: 'No', payload: 'v
 /** A bot that offers a vote with buttons, reacts, edits and deletes its messages, and says what it saw of the others'. */
 function voteBot (pressed: ButtonContext[]): (bot: Bot) => void {
   return (bot) => {
-    bot.use(autoAcceptContacts())
+    bot.use(autoAcceptContacts(), autoJoinGroups())
     bot.command('vote', async (ctx) => { await ctx.reply('**Lunch** at noon?', { format: 'markdown', buttons: VOTE, tag: `vote:${ctx.message.id}` }) })
     bot.onButton(/^vote:(yes|no)$/, async (ctx) => {
       pressed.push(ctx)
@@ -108,6 +108,14 @@ describe('a bot\'s messages beyond text', () => {
     await alice.press(vote.id, 'vote:admin')
     await log.waitForLine('the press on another message dropped', (l) => l.msg.startsWith('dropped a button press: it names no message') && l.message === own)
     await log.waitForLine('the forged payload dropped', (l) => l.msg === 'dropped a button press: the bot did not offer that payload on that message' && l.payload === 'vote:admin')
+
+    // The right payload on the right message, pressed in another conversation.
+    const contact = alice.conversation!
+    const elsewhere = await alice.createGroup('elsewhere')
+    await alice.invite(elsewhere, bot)
+    await alice.press(vote.id, 'vote:yes')
+    await log.waitForLine('the press in another conversation dropped', (l) => l.msg.startsWith('dropped a button press: it names no message') && l.message === vote.id && l.group === elsewhere.id)
+    alice.open(contact)
 
     // Closed by an edit, the vote offers nothing any more.
     await alice.press(vote, 'Close')
