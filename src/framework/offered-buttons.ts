@@ -9,6 +9,7 @@
  * the oldest are forgotten, and any after `retentionMs`; a press on a message
  * forgotten is dropped as one the bot never offered.
  */
+import type { z } from 'zod'
 import type { ButtonRows, OutgoingMessage } from '../protocol/index.ts'
 import { json, offeredButtonsSchema, parseJson, type StoreOp, type Sublevel } from './store-records.ts'
 
@@ -53,10 +54,8 @@ export class OfferedButtons {
 
   /** The payloads message `messageId` offers, and in which group, if it is one of the bot's messages with buttons. */
   async offered (messageId: string): Promise<{ group: string, payloads: readonly string[] } | undefined> {
-    const value = await this.#deps.byMessage.get(messageId)
-    if (value === undefined) return undefined
-    const parsed = offeredButtonsSchema.safeParse(parseJson(value))
-    return parsed.success ? { group: parsed.data.group, payloads: parsed.data.payloads } : undefined
+    const record = await this.#read(messageId)
+    return record === undefined ? undefined : { group: record.group, payloads: record.payloads }
   }
 
   /** What to write when `message` left to `group` as `messageId`: buttons it offers, or those it changes on an earlier message of ours. */
@@ -108,10 +107,15 @@ export class OfferedButtons {
 
   /** When message `messageId`'s buttons were offered, if they are remembered. */
   async #offeredAt (messageId: string): Promise<number | undefined> {
+    return (await this.#read(messageId))?.at
+  }
+
+  /** A damaged record counts as none: the press it would let through is dropped. */
+  async #read (messageId: string): Promise<z.infer<typeof offeredButtonsSchema> | undefined> {
     const value = await this.#deps.byMessage.get(messageId)
     if (value === undefined) return undefined
     const parsed = offeredButtonsSchema.safeParse(parseJson(value))
-    return parsed.success ? parsed.data.at : undefined
+    return parsed.success ? parsed.data : undefined
   }
 }
 

@@ -176,7 +176,7 @@ export class BotStore {
   /** `markSent` for several items that left, with their ids, in one write. */
   async markSentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
     const ops: StoreOp[] = []
-    // One by one: an edit may change the buttons of a message sent in the same batch.
+    // An edit reads the record of the message it changes: one sent before, in an earlier batch (its id was needed).
     for (const [i, item] of items.entries()) ops.push(...await this.#sentOps(item, messageIds[i] as string))
     await this.#writes.batch(ops)
     await this.#offered.prune()

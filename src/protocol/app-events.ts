@@ -5,7 +5,7 @@
  * message's author is remembered for that.
  */
 import type { AbortOptions } from './abort.ts'
-import { AppMessageType, type AppMessage, type ButtonRows } from './app-messages.ts'
+import { AppMessageType, type AppMessage, type ButtonRows, type MessageFormat } from './app-messages.ts'
 import type { DropReason } from './errors.ts'
 import type { DeliverableEventName, PeerEvents, Sender } from './events.ts'
 import { decodeInvitation } from './group-keys.ts'
@@ -50,12 +50,12 @@ export class AppEvents {
     switch (message.type) {
       case AppMessageType.UserMessage:
         if (authorKey !== undefined) this.#deps.authors.remember(base.id, base.sender.account)
-        return event('message', { text: message.text, replyTo: message.replyTo, format: message.format, buttons: buttonsOf(message.buttons) }, authorKey)
+        return event('message', { text: message.text, replyTo: message.replyTo, format: formatOf(message.format), buttons: buttonsOf(message.buttons) }, authorKey)
       case AppMessageType.UserReaction:
         return event('reaction', { target: message.target, emoji: message.emoji, removed: message.remove === true })
       case AppMessageType.EditMessage:
         return await this.#change('edit', message.target, base.sender) ??
-          event('messageEdited', { target: message.target, text: message.text, format: message.format, buttons: buttonsOf(message.buttons) })
+          event('messageEdited', { target: message.target, text: message.text, format: formatOf(message.format), buttons: buttonsOf(message.buttons) })
       case AppMessageType.DeleteMessage:
         return await this.#change('deletion', message.target, base.sender) ?? event('messageDeleted', { target: message.target })
       case AppMessageType.PressButton:
@@ -87,6 +87,11 @@ export class AppEvents {
     }
     return undefined
   }
+}
+
+/** A message's format as events give it: no flag is plain text. */
+function formatOf (flag: 'markdown' | undefined): MessageFormat {
+  return flag ?? 'plain'
 }
 
 /** A message's buttons as events give them: none is an empty list. */

@@ -61,8 +61,8 @@ export const buttonSchema = z.object({ label: oneLine(MAX_BUTTON_LABEL_LENGTH, '
 export const buttonRowsSchema = z.array(
   z.array(buttonSchema).min(1, 'a row of buttons has at least one').max(MAX_BUTTONS_PER_ROW, `a row has at most ${MAX_BUTTONS_PER_ROW} buttons`)
 ).max(MAX_BUTTON_ROWS, `a message has at most ${MAX_BUTTON_ROWS} rows of buttons`)
-/** The text's format on the wire: absent is plain; a format this version does not know is read as plain text too. */
-const wireFormat = z.string().max(32).optional().transform((f): MessageFormat => f === 'markdown' ? 'markdown' : 'plain')
+/** The flag on the wire: `'markdown'`, or absent for plain text; a format this version does not know is read as plain text too. */
+const wireFormat = z.string().max(32).optional().transform((f): 'markdown' | undefined => f === 'markdown' ? 'markdown' : undefined)
 
 const userMessage = z.object({
   type: z.literal(AppMessageType.UserMessage),
