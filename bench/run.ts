@@ -11,6 +11,8 @@
  *   (p50, p95); bot throughput: BURST messages sent at once, replies per
  *   second until every one came back. Baseline: the same echo done by hand
  *   with two plain @orbitdb/core logs (each side writes its own, reads the other's).
+ * - Kinds (`kinds.ts`): a reaction and an edit next to a text message, one
+ *   way, interleaved on the same two peers (p50, p95).
  *
  * The machine is shared and noisy: each figure is the median of BENCH_ROUNDS rounds, the baseline
  * and ours alternating, each round on fresh peers.
@@ -63,6 +65,7 @@ import type { MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork } from 'bertybot/testing'
 import { setupEchoBot } from '../bots/echo/bot.ts'
 import { botFanOut, CHANNELS, plainFanOut, type FanOutFigures } from './fanout.ts'
+import { kindLatencies, KINDS, type Kind, type KindFigures } from './kinds.ts'
 import { web } from './web.ts'
 import { arrivals, bertybotPair, burst, median, percentile, sampleLatencies, TEXT, withPair, type Pair, type Section } from './shared.ts'
 import { startPlainOrbitDB, type PlainOrbitDB } from '../test/helpers/plain-orbitdb.ts'
@@ -155,6 +158,7 @@ function medians (rounds: Figures[]): Figures {
 
 async function messaging (): Promise<Section> {
   const rounds: Record<'plain' | 'ours' | 'plainEcho' | 'bot', Figures[]> = { plain: [], ours: [], plainEcho: [], bot: [] }
+  const kindRounds: Array<Record<Kind, KindFigures>> = []
   for (let round = 1; round <= ROUNDS; round++) {
     process.stderr.write(`round ${round} of ${ROUNDS}\n`)
     rounds.plain.push(await run('plain @orbitdb/core events log', plainPair))
@@ -163,7 +167,16 @@ async function messaging (): Promise<Section> {
     process.stderr.write('measuring the echo bot...\n')
     const botPair = await botEchoPair()
     rounds.bot.push(await measure(botPair).finally(async () => { await botPair.stop() }))
+    process.stderr.write('measuring a text, a reaction and an edit, in turn...\n')
+    kindRounds.push(await kindLatencies(SAMPLES, WARMUP))
   }
+  const kinds = Object.fromEntries(KINDS.map((kind) => [kind, {
+    p50: median(kindRounds.map((r) => r[kind].p50)),
+    p95: median(kindRounds.map((r) => r[kind].p95))
+  }])) as Record<Kind, KindFigures>
+  const kindRow = (label: string, f: KindFigures): string => `${label.padEnd(34)}${f.p50.toFixed(1).padStart(9)}${f.p95.toFixed(1).padStart(9)}`
+  const kindRatio = (label: string, f: KindFigures): string =>
+    `${label.padEnd(34)}${((f.p50 / kinds.text.p50).toFixed(2) + 'x').padStart(9)}${((f.p95 / kinds.text.p95).toFixed(2) + 'x').padStart(9)}`
   const plain = medians(rounds.plain)
   const ours = medians(rounds.ours)
   const plainEcho = medians(rounds.plainEcho)
@@ -173,7 +186,7 @@ async function messaging (): Promise<Section> {
   const row = (label: string, f: Figures): string => `${label.padEnd(34)}${f.p50.toFixed(1).padStart(9)}${f.p95.toFixed(1).padStart(9)}${f.throughput.toFixed(0).padStart(14)}`
   const ratioRow = (label: string, r: Figures): string => `${label.padEnd(34)}${(r.p50.toFixed(2) + 'x').padStart(9)}${(r.p95.toFixed(2) + 'x').padStart(9)}${(r.throughput.toFixed(2) + 'x').padStart(14)}`
   return {
-    json: { samples: SAMPLES, burst: BURST, plain, bertybot: ours, ratio, plainEcho, bot, botRatio },
+    json: { samples: SAMPLES, burst: BURST, plain, bertybot: ours, ratio, plainEcho, bot, botRatio, kinds },
     lines: [
       `two peers on loopback, one process; latency over ${SAMPLES} messages, throughput over a burst of ${BURST}; medians of ${ROUNDS} rounds`,
       `${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'msg/s'.padStart(14)}`,
@@ -186,7 +199,15 @@ async function messaging (): Promise<Section> {
       `${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}${'replies/s'.padStart(14)}`,
       row('plain @orbitdb/core echo by hand', plainEcho),
       row('bertybot echo bot (framework)', bot),
-      ratioRow('ratio (bot / baseline)', botRatio)
+      ratioRow('ratio (bot / baseline)', botRatio),
+      '',
+      `a reaction and an edit next to a text message, one way, in turn on the same two peers (${SAMPLES} of each)`,
+      `${''.padEnd(34)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}`,
+      kindRow('text message', kinds.text),
+      kindRow('reaction', kinds.reaction),
+      kindRow('edit', kinds.edit),
+      kindRatio('ratio (reaction / text)', kinds.reaction),
+      kindRatio('ratio (edit / text)', kinds.edit)
     ]
   }
 }

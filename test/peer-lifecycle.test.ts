@@ -2,10 +2,12 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { describe, expect, it } from 'vitest'
-import { createPeer, DataDirectoryError, InvalidLinkError, InvalidOptionError, KeystoreError } from '../src/protocol/index.ts'
+import { encodeCbor } from '../src/protocol/encoding.ts'
+import { createPeer, DataDirectoryError, InvalidLinkError, InvalidOptionError, KeystoreError, type MessageEvent } from '../src/protocol/index.ts'
 import { PeerProcess } from './helpers/peer-process.ts'
-import { startPeer, testLogger } from './helpers/peers.ts'
+import { formGroup, startPeer, startPeers, testLogger } from './helpers/peers.ts'
 import { tempDir } from './helpers/temp.ts'
+import { Inbox } from './helpers/wait.ts'
 
 describe('a peer\'s data directory', () => {
   it('is the same account, with the same groups, after a restart; another directory is another account', async () => {
@@ -47,6 +49,35 @@ describe('a peer\'s data directory', () => {
     await db.put('format', new TextEncoder().encode('99'))
     await db.close()
     await expect(createPeer({ dataDir: dir, logger: testLogger })).rejects.toThrow(/newer bertybot.*upgrade/)
+  })
+
+  it('is read as an older bertybot wrote it, then labelled with its own format, so that an older bertybot refuses it', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob'])
+    const [ga] = await formGroup([alice!.peer, bob!.peer])
+    const messages = new Inbox<MessageEvent>(bob!.peer, 'message')
+    const old = await ga!.send({ text: 'from before the upgrade' })
+    await messages.until('bob to handle it', (ms) => ms.some((m) => m.id === old))
+    await bob!.peer.stop()
+
+    // As format 1 wrote it: the format, and the message's status without its author.
+    const db = new ClassicLevel<string, Uint8Array>(join(bob!.dataDir, 'state'), { valueEncoding: 'view' })
+    expect(new TextDecoder().decode(await db.get('format'))).toBe('2')
+    await db.put('format', new TextEncoder().encode('1'))
+    await db.sublevel<string, Uint8Array>('status', { valueEncoding: 'view' }).put(`${ga!.id}/messages/${old}`, encodeCbor('handled'))
+    await db.close()
+
+    const again = await startPeer({ dataDir: bob!.dataDir })
+    const later = new Inbox<MessageEvent>(again.peer, 'message')
+    // Its author was not kept: an edit of it is dropped, as one of a message this peer has no author for.
+    await ga!.send({ kind: 'edit', target: old, text: 'edited after the upgrade' })
+    await again.log.waitForLine('the edit dropped', (l) => l.reason === 'unknown-target')
+    const next = await ga!.send({ text: 'after the upgrade' })
+    await later.until('the next message', (ms) => ms.some((m) => m.id === next))
+    expect(later.items.map((m) => m.text)).toEqual(['after the upgrade'])
+    await again.peer.stop()
+    const reopened = new ClassicLevel<string, Uint8Array>(join(bob!.dataDir, 'state'), { valueEncoding: 'view' })
+    expect(new TextDecoder().decode(await reopened.get('format'))).toBe('2')
+    await reopened.close()
   })
 
   it('refuses a damaged key file with a clear error instead of making a new account', async () => {

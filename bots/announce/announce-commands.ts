@@ -6,7 +6,8 @@ import { nextOccurrence, type CommandContext } from 'bertybot'
 import { z } from 'zod'
 import { adminOnly, now, stateOf, who, type AnnounceApp } from './app.ts'
 import { arm, checkCron, describeAnnouncement, disarmAll } from './announcements.ts'
-import { describeRecipients, parseRecipients, resolveRecipients } from './audience.ts'
+import { setupAnnounceNow } from './announce-now.ts'
+import { describeRecipients, parseRecipients } from './audience.ts'
 import type { Announcement, AnnounceState } from './state.ts'
 import { formatInstant, parseWhen, WhenError } from './when.ts'
 
@@ -107,19 +108,7 @@ export function setupAnnouncementCommands (app: AnnounceApp): void {
     }, at)
   }))
 
-  bot.command('announce now', {
-    args: z.object({ text, to: recipients }),
-    flags: ['to'],
-    description: 'announce right away: /announce now Lunch is served [--to channel]'
-  }, adminOnly(app, async (ctx) => {
-    const state = stateOf(ctx)
-    const to = parseRecipients(ctx.args.to, await state.channels())
-    if (typeof to === 'object' && 'error' in to) return await ctx.reply(to.error)
-    const { groups } = await resolveRecipients(ctx.conversations, state, to)
-    for (const group of groups) await ctx.send(group, ctx.args.text)
-    await state.record(who(ctx.sender), `sent now to ${describeRecipients(to)}: ${ctx.args.text.slice(0, 60)}`, now(app))
-    await ctx.reply(`Sent to ${groups.length} conversation${groups.length === 1 ? '' : 's'}.`)
-  }))
+  setupAnnounceNow(app, text)
 
   bot.command('announce list', { description: 'the announcements, with their next run' }, adminOnly(app, async (ctx) => {
     const all = [...(await stateOf(ctx).announcements()).values()].filter((a) => !a.done)

@@ -1,7 +1,7 @@
 /**
  * What the announcement bot keeps, in the bot's state (committed with the
  * messages each change sends): channels, subscribers, announcements, feeds,
- * and the history of changes. Read back through zod: an entry that does not
+ * announcements waiting for an admin's confirmation, and the history of changes. Read back through zod: an entry that does not
  * parse (a damaged store, an older format) is dropped with a log line rather
  * than crashing the bot.
  */
@@ -51,6 +51,10 @@ const feedSchema = z.object({
   failure: z.object({ since: z.iso.datetime(), message: z.string() }).optional()
 })
 export type Feed = z.infer<typeof feedSchema>
+
+/** An `/announce now` to every channel, asked and not answered yet (by its number). */
+const confirmationSchema = z.object({ text: z.string(), to: recipientsSchema, askedBy: z.string(), askedAt: z.iso.datetime() })
+export type Confirmation = z.infer<typeof confirmationSchema>
 
 const historySchema = z.object({ at: z.iso.datetime(), who: z.string(), what: z.string() })
 export type HistoryEntry = z.infer<typeof historySchema>
@@ -118,8 +122,16 @@ export class AnnounceState {
     await this.#kv.delete(`feed-seen/${feed}`)
   }
 
-  /** The next number for something made in the chat (`announcement`, `feed`). */
-  async nextNumber (counter: 'announcement' | 'feed'): Promise<number> {
+  async confirmations (): Promise<Map<string, Confirmation>> {
+    return await this.#records('confirmations', confirmationSchema)
+  }
+
+  async saveConfirmations (all: Map<string, Confirmation>): Promise<void> {
+    await this.#kv.set('confirmations', Object.fromEntries(all))
+  }
+
+  /** The next number for something made in the chat (`announcement`, `feed`, `confirmation`). */
+  async nextNumber (counter: 'announcement' | 'feed' | 'confirmation'): Promise<number> {
     const parsed = z.number().int().nonnegative().safeParse(await this.#kv.get(`next-${counter}`) ?? 1)
     const next = parsed.success ? parsed.data : 1
     await this.#kv.set(`next-${counter}`, next + 1)

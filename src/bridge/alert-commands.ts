@@ -1,27 +1,32 @@
 /**
  * Talking back to Alertmanager from the chat: `/alerts`, `/silence`,
  * `/silences`, `/unsilence`; and `/silence 1h` sent as an answer to an alert
- * message silences that message's alerts. Only the members of a route's
- * groups (in that group) and the admins may use them: alerts tell about
- * systems, and a silence hides them from everyone.
+ * message silences that message's alerts, as does a press of the "Silence
+ * 1h" or "Silence 1d" button under it. Only the members of a route's groups
+ * (in that group) and the admins may use them: alerts tell about systems,
+ * and a silence hides them from everyone.
  */
 import { z } from 'zod'
-import { parseDuration, tokenize, type CommandContext } from '../framework/index.ts'
+import { parseDuration, tokenize, type ButtonContext, type CommandContext } from '../framework/index.ts'
 import type { AlertmanagerClient } from './alertmanager-api.ts'
 import type { BridgeDeps } from './bridge-deps.ts'
 import { formatMatchers, MAX_SILENCE_DURATION_MS, parseMatcher, type Matcher } from './matchers.ts'
+import { SILENCE_PRESS } from './silence-buttons.ts'
 
 const REFUSAL = 'Only the members of a group the bridge posts alerts to (in that group) and the admins of this bot may do that.'
 const NOT_CONFIGURED = 'No Alertmanager is configured for this bot (BRIDGE_ALERTMANAGER_URL).'
 const LIST_LIMIT = 30
 const utc = (at: Date): string => `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`
 
+/** Where a silence is asked for: a command, or a press of a button under an alert message. */
+type AskingContext = CommandContext<unknown> | ButtonContext
+
 export function setupAlertCommands (app: BridgeDeps): void {
   const { bot } = app
   const words = z.object({ words: z.string().optional() })
 
   /** The client, if the sender may use it here; otherwise replies why not. */
-  const allowed = async (ctx: CommandContext<unknown>): Promise<AlertmanagerClient | undefined> => {
+  const allowed = async (ctx: AskingContext): Promise<AlertmanagerClient | undefined> => {
     const inRouteGroup = ctx.group.kind === 'multi-member' && app.routes.list().some((r) => r.to.includes(ctx.group.id) || r.matchers.some((m) => m.to.includes(ctx.group.id)))
     if (!inRouteGroup && !app.options.isAdmin(ctx.sender.account)) {
       await ctx.reply(REFUSAL)
@@ -32,7 +37,7 @@ export function setupAlertCommands (app: BridgeDeps): void {
   }
 
   /** Runs an Alertmanager call; its failure is told to the user in words, not thrown. */
-  const call = async (ctx: CommandContext<unknown>, fn: () => Promise<void>): Promise<void> => {
+  const call = async (ctx: AskingContext, fn: () => Promise<void>): Promise<void> => {
     try {
       await fn()
     } catch (err) {
@@ -66,12 +71,28 @@ export function setupAlertCommands (app: BridgeDeps): void {
     if (client === undefined) return
     const parsed = await silenceRequest(app, ctx)
     if ('error' in parsed) return await ctx.reply(parsed.error)
+    await silence(ctx, client, parsed, ctx.message.id)
+  })
+
+  /** Makes the silence, authored by the member, and answers `answering` with it. */
+  const silence = async (ctx: AskingContext, client: AlertmanagerClient, request: { matchers: Matcher[], durationMs: number, comment: string }, answering: string): Promise<void> => {
     const author = ctx.sender.displayName ?? ctx.sender.account.slice(0, 8)
     await call(ctx, async () => {
-      const endsAt = new Date(bot.clock.now() + parsed.durationMs)
-      const id = await client.createSilence({ matchers: parsed.matchers, startsAt: new Date(bot.clock.now()), endsAt, createdBy: author, comment: parsed.comment })
-      await ctx.reply(`Silenced ${formatMatchers(parsed.matchers)} until ${utc(endsAt)} (silence ${id}). /unsilence ${id} ends it.`, { quote: true })
+      const startsAt = new Date(bot.clock.now())
+      const endsAt = new Date(startsAt.getTime() + request.durationMs)
+      const id = await client.createSilence({ matchers: request.matchers, startsAt, endsAt, createdBy: author, comment: request.comment })
+      await ctx.reply(`Silenced ${formatMatchers(request.matchers)} until ${utc(endsAt)} (silence ${id}). /unsilence ${id} ends it.`, { replyTo: answering })
     })
+  }
+
+  // "Silence 1h" under an alert message is `/silence 1h` answering it.
+  bot.onButton(SILENCE_PRESS, async (ctx) => {
+    const client = await allowed(ctx)
+    if (client === undefined) return
+    const durationMs = parseDuration((ctx.match as RegExpMatchArray)[1] ?? '', { max: MAX_SILENCE_DURATION_MS })
+    const parsed = await alertSilence(app, await ctx.tagOf(ctx.target), durationMs, defaultComment(ctx))
+    if ('error' in parsed) return await ctx.reply(parsed.error, { replyTo: ctx.target })
+    await silence(ctx, client, parsed, ctx.target)
   })
 
   bot.command('silences', { description: 'list the silences in force (Alertmanager)' }, async (ctx) => {
@@ -139,13 +160,20 @@ async function silenceRequest (app: BridgeDeps, ctx: CommandContext<unknown>): P
     if (next !== undefined && isDuration(next)) return { error: `"${duration}" is not a matcher: a label, an operator (=, !=, =~, !~) and a value, like alertname="HighLatency". ${usage}` }
     return { error: `${(err as Error).message}. ${usage}` }
   }
-  const comment = all.slice(i + 1).join(' ').replace(/^"(.*)"$/, '$1') || `from ${ctx.group.name} by way of the bridge`
+  const comment = all.slice(i + 1).join(' ').replace(/^"(.*)"$/, '$1') || defaultComment(ctx)
   if (matchers.length > 0) return { matchers, durationMs, comment }
-  const answered = ctx.message.replyTo === undefined ? undefined : await ctx.tagOf(ctx.message.replyTo)
-  const alertMessage = answered === undefined ? undefined : await app.delivery.alertMessage(answered)
-  if (alertMessage === undefined) {
-    return { error: ctx.message.replyTo === undefined ? `Which alerts? ${usage}` : 'That message is not an alert I can silence (or it is too old): name the alerts, like /silence alertname="HighLatency" 2h.' }
-  }
+  if (ctx.message.replyTo === undefined) return { error: `Which alerts? ${usage}` }
+  return await alertSilence(app, await ctx.tagOf(ctx.message.replyTo), durationMs, comment)
+}
+
+function defaultComment (ctx: AskingContext): string {
+  return `from ${ctx.group.name} by way of the bridge`
+}
+
+/** A silence of the alerts of the alert message tagged `tag` (those its alerts share). */
+async function alertSilence (app: BridgeDeps, tag: string | undefined, durationMs: number, comment: string): Promise<SilenceRequest> {
+  const alertMessage = tag === undefined ? undefined : await app.delivery.alertMessage(tag)
+  if (alertMessage === undefined) return { error: 'That message is not an alert I can silence (or it is too old): name the alerts, like /silence alertname="HighLatency" 2h.' }
   const shared = alertMessage.labels.reduce<Record<string, string>>((common, labels) =>
     Object.fromEntries(Object.entries(common).filter(([k, v]) => labels[k] === v)), { ...alertMessage.labels[0] })
   if (Object.keys(shared).length === 0) return { error: 'The alerts of that message share no label: name the alerts to silence.' }

@@ -75,7 +75,8 @@ export function useBridge (bot: Bot<unknown>, options: BridgeOptions): Bridge {
   let started = false
   const delivery = new BridgeDelivery(bot, log, {
     perMinute: options.messagesPerMinute ?? 20,
-    redeliveryWindowMs: options.redeliveryWindowMs ?? 5 * 60_000
+    redeliveryWindowMs: options.redeliveryWindowMs ?? 5 * 60_000,
+    silenceButtons: options.alertmanagerUrl !== undefined
   })
   const urlOf = (route: Pick<Route, 'source' | 'name'>): string => {
     const address = bot.httpAddress()

@@ -11,12 +11,16 @@
  *   short line answering the firing message;
  * - each group takes at most `perMinute` messages a minute; the rest waits in
  *   a digest, sent when the minute allows (a timer, armed again at start).
+ *
+ * A notification is posted in Markdown when its source wrote it so; one of
+ * firing alerts has the silence buttons under it, if there is an Alertmanager.
  */
 import { createHash, randomUUID } from 'node:crypto'
 import type { Logger } from '../protocol/index.ts'
-import type { Bot, TaskContext } from '../framework/index.ts'
+import type { Bot, SendOptions, TaskContext } from '../framework/index.ts'
 import { BatchedRunner } from './batches.ts'
 import { addToDigest, admit, emptyFloodState, floodStateSchema, nextSlot, takeDigest, type DigestEntry, type FloodState } from './flood.ts'
+import { SILENCE_BUTTONS } from './silence-buttons.ts'
 import type { AlertInfo, Notification } from './source.ts'
 import { z } from 'zod'
 
@@ -31,6 +35,8 @@ export interface DeliveryRoute {
 export interface DeliveryOptions {
   perMinute: number
   redeliveryWindowMs: number
+  /** Put "Silence 1h" / "Silence 1d" under a message of firing alerts (there is an Alertmanager to silence them in). */
+  silenceButtons: boolean
 }
 
 export interface Accepted {
@@ -216,25 +222,28 @@ class Poster {
     const state = this.#ctx.botState
     const threadKey = n.thread === undefined ? undefined : KEYS.thread(this.#route, n.thread, group)
     const thread = threadKey === undefined ? undefined : await read(this.#ctx, threadKey, threadSchema.optional(), undefined)
-    let text = n.text
+    // A repeat and a resolution are one plain line answering the thread's first message.
+    let message: Pick<SendOptions, 'format' | 'buttons'> & { text: string } = n.markdown === undefined ? { text: n.text } : { text: n.markdown, format: 'markdown' }
     let replyToTag: string | undefined
     let fresh = true
     if (thread !== undefined && n.contentKey !== undefined && thread.contentKey === n.contentKey) {
       if (this.#now - thread.at < this.#options.redeliveryWindowMs) return { duplicateOf: thread.id }
-      text = `(repeat) ${n.headline}`
+      message = { text: `(repeat) ${n.headline}` }
       replyToTag = thread.tag
       fresh = false
     } else if (n.resolvedLine !== undefined && thread?.tag !== undefined) {
-      text = n.resolvedLine
+      message = { text: n.resolvedLine }
       replyToTag = thread.tag
       fresh = false
     }
+    if (fresh && this.#options.silenceButtons && n.alerts.some((alert) => alert.status === 'firing')) message.buttons = SILENCE_BUTTONS
     const flood = await this.#flood(group)
     const { state: counted, admitted } = admit(flood, this.#now, this.#options.perMinute)
     let tag: string | undefined
     if (admitted) {
       tag = `bridge:${this.#id}:${this.#tags++}`
-      await this.#ctx.send(group, text, { tag, ...(replyToTag === undefined ? {} : { replyToTag }) })
+      const { text, ...rich } = message
+      await this.#ctx.send(group, text, { tag, ...rich, ...(replyToTag === undefined ? {} : { replyToTag }) })
       if (n.alerts.length > 0) this.#alertMessages.push({ tag, route: this.#route, labels: n.alerts.slice(0, MAX_ALERTS_KEPT).map((a) => a.labels) })
       this.#floods.set(group, counted)
     } else {

@@ -40,6 +40,8 @@ export interface AlertInfo {
 export interface Notification {
   /** The whole message, plain text; its first line is a headline. */
   readonly text: string
+  /** The same message in the Markdown subset messages may be flagged with (bold, italic, code, links), if the source writes one: posted in place of `text`. */
+  readonly markdown?: string | undefined
   /** One line naming it, for a digest when the group is over its rate (for alerts, each alert's `name` is used). */
   readonly headline: string
   readonly severity?: string | undefined

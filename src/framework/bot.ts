@@ -13,19 +13,20 @@
  * await bot.start()                              // prints the bot's contact link
  * ```
  *
- * A `Bot` holds what is registered (handlers, commands, schedules, hooks,
- * HTTP routes); what runs from `start()` to `stop()` is its `BotRuntime`.
+ * A `Bot` holds what is registered (handlers and commands, in `BotHandlers`;
+ * schedules, hooks, HTTP routes); what runs from `start()` to `stop()` is its
+ * `BotRuntime`.
  * Delivery: each message from another device reaches the handlers once, its
  * effects committed with the record that it was handled (see `handler-runner.ts`).
  */
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { createLogger, namespaced, NotRunningError, type AbortOptions, type Logger, type Peer, systemClock, type Clock } from '../protocol/index.ts'
-import { CommandRegistry, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
-import { Composer, compose, type Middleware, type MiddlewareObj } from './composer.ts'
+import { BotHandlers } from './bot-handlers.ts'
 import type { BotOptions } from './bot-options.ts'
+import type { Middleware } from './composer.ts'
 import { loadConfig, loadSettings, type BotConfig, type HttpListen, type SettingsSchema } from './config.ts'
-import type { CommandContext, Context, ContextMap, EventType, Recipient, ScheduleContext, TaskContext } from './context.ts'
+import type { Context, Recipient, ScheduleContext, TaskContext } from './context.ts'
 import { defaultErrorHandler } from './default-error-handler.ts'
 import { Dialogues, type Dialogue, type DialogueFunction, type DialogueOptions } from './dialogues.ts'
 import { BotError, ConfigError, LifecycleError } from './errors.ts'
@@ -51,7 +52,7 @@ export async function createBot (options: BotOptions & { settings?: SettingsSche
 
 type Status = BotHealth['status']
 
-export class Bot<Settings = Record<string, never>> {
+export class Bot<Settings = Record<string, never>> extends BotHandlers {
   readonly config: BotConfig
   /** The bot's own settings, as `createBot({ settings })` read them. */
   readonly settings: Settings
@@ -59,9 +60,6 @@ export class Bot<Settings = Record<string, never>> {
   readonly #logger: Logger
   readonly #botLog: Logger
   readonly #clock: Clock
-  readonly #use = new Composer<Context>()
-  readonly #handlers = new Composer<Context>()
-  readonly #commands = new CommandRegistry()
   readonly #dialogues: Dialogues
   readonly #scheduler: Scheduler<Middleware<ScheduleContext>>
   readonly #startHooks: Array<() => unknown> = []
@@ -75,6 +73,7 @@ export class Bot<Settings = Record<string, never>> {
   #http: FastifyInstance | undefined
 
   constructor (config: BotConfig, options: BotOptions = {}, settings?: Settings) {
+    super()
     this.config = config
     this.settings = settings ?? ({} as Settings)
     this.#options = options
@@ -88,59 +87,6 @@ export class Bot<Settings = Record<string, never>> {
       groups: () => this.#status === 'running' ? this.#runtime?.peer.groups().length ?? 0 : 0
     })
     this.#dialogues = new Dialogues({ clock: this.#clock, logger: namespaced(this.#logger, 'framework:dialogues') })
-  }
-
-  /** Middleware that sees every event, before commands and handlers. */
-  use (...middleware: Array<Middleware<Context> | MiddlewareObj<Context>>): this {
-    this.#use.use(...middleware)
-    return this
-  }
-
-  /** Handlers that run only when `predicate` holds (a type guard narrows their context), after `use` middleware, as `on`'s do. */
-  filter<D extends Context> (predicate: (ctx: Context) => ctx is D, ...handlers: Array<Middleware<D> | MiddlewareObj<D>>): this
-  filter (predicate: (ctx: Context) => boolean, ...handlers: Array<Middleware<Context> | MiddlewareObj<Context>>): this
-  filter (predicate: (ctx: Context) => boolean, ...handlers: Array<Middleware<Context> | MiddlewareObj<Context>>): this {
-    this.#handlers.filter(predicate, ...handlers)
-    return this
-  }
-
-  /** Handlers for an event type (or several); the context is typed for it. */
-  on<K extends EventType> (types: K | K[], ...handlers: Array<Middleware<ContextMap[K]> | MiddlewareObj<ContextMap[K]>>): this {
-    this.#handlers.on(types, ...handlers)
-    return this
-  }
-
-  /** Handlers for messages that are not commands. */
-  onMessage (...handlers: Array<Middleware<ContextMap['message']>>): this {
-    return this.on('message', ...handlers)
-  }
-
-  onContactRequest (...handlers: Array<Middleware<ContextMap['contactRequest']>>): this {
-    return this.on('contactRequest', ...handlers)
-  }
-
-  onContactAccepted (...handlers: Array<Middleware<ContextMap['contactAccepted']>>): this {
-    return this.on('contactAccepted', ...handlers)
-  }
-
-  onGroupInvitation (...handlers: Array<Middleware<ContextMap['groupInvitation']>>): this {
-    return this.on('groupInvitation', ...handlers)
-  }
-
-  onMemberJoined (...handlers: Array<Middleware<ContextMap['memberJoined']>>): this {
-    return this.on('memberJoined', ...handlers)
-  }
-
-  /**
-   * A command, `/name`: `args` is a zod object the arguments are parsed into
-   * (`ctx.args`, typed); bad ones get a reply saying which and why.
-   */
-  command<S extends ArgsSchema | undefined = undefined> (name: string, options: CommandOptions<S>, handler: Middleware<CommandContext<ArgsOf<S>>>): this
-  command (name: string, handler: Middleware<CommandContext<Record<string, never>>>): this
-  command (name: string, optionsOrHandler: CommandOptions<ArgsSchema | undefined> | Middleware<CommandContext<any>>, handler?: Middleware<CommandContext<any>>): this {
-    if (typeof optionsOrHandler === 'function') this.#commands.add(name, {}, optionsOrHandler)
-    else this.#commands.add(name, optionsOrHandler, handler as Middleware<CommandContext<any>>)
-    return this
   }
 
   /**
@@ -289,7 +235,7 @@ export class Bot<Settings = Record<string, never>> {
       throw new ConfigError('BERTYBOT_HTTP', 'the bot mounts HTTP routes (bot.http) but has no address to listen on: set it, e.g. to 8080')
     }
     this.#status = 'starting'
-    this.#commands.addBuiltIns(this.#dialogues.size > 0 ? this.#dialogues.nothingToCancel : undefined)
+    this.addBuiltIns(this.#dialogues.size > 0 ? this.#dialogues.nothingToCancel : undefined)
     if (config.http !== undefined) this.#http ??= createHttpApp(namespaced(this.#logger, 'framework:http'))
     try {
       this.#runtime = await BotRuntime.open({
@@ -299,7 +245,7 @@ export class Bot<Settings = Record<string, never>> {
         clock: this.#clock,
         metrics: this.#metrics,
         bot: this,
-        chain: () => compose([this.#use.middleware(), this.#dialogues.middleware(), this.#commands.middleware(), this.#handlers.middleware()]),
+        chain: () => this.chain([this.#dialogues.middleware()]),
         onError: () => this.#dialogues.afterErrors(this.#errorHandler),
         dialogues: this.#dialogues,
         scheduler: this.#scheduler,

@@ -14,7 +14,7 @@
  * bot.use(admin)
  * ```
  */
-import type { Context, ContextMap, EventType } from './context.ts'
+import type { ButtonContext, Context, ContextMap, EventType } from './context.ts'
 import type { Conversation } from './conversations.ts'
 import { MiddlewareError } from './errors.ts'
 
@@ -75,6 +75,25 @@ export class Composer<C extends Context = Context> implements MiddlewareObj<C> {
       else await next()
     })
     return child
+  }
+
+  /**
+   * Middleware for presses of the bot's buttons whose payload is `trigger`,
+   * or matches it (a regular expression; `ctx.match` holds the match).
+   * Presses of a payload the bot did not offer on that message never get here.
+   *
+   * ```ts
+   * bot.onButton('vote:yes', async (ctx) => { await ctx.reply('Counted.') })
+   * ```
+   */
+  onButton (trigger: string | RegExp, ...middleware: Array<Middleware<ButtonContext> | MiddlewareObj<ButtonContext>>): Composer<ButtonContext> {
+    return this.filter((ctx): ctx is C & ButtonContext => {
+      if (ctx.type !== 'buttonPressed') return false
+      const match = typeof trigger === 'string' ? (ctx.payload === trigger ? ctx.payload : null) : trigger.exec(ctx.payload)
+      if (match === null) return false
+      ctx.match = match
+      return true
+    }, ...middleware as Array<Middleware<C & ButtonContext>>) as unknown as Composer<ButtonContext>
   }
 
   middleware (): Middleware<C> {

@@ -9,193 +9,13 @@
  * context is the only way a handler writes: it sees the bot and its
  * conversations read only (`conversations.ts`), never the peer.
  */
-import type { AbortOptions, Clock, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'
+import type { AbortOptions, Group, Member, Sender } from '../protocol/index.ts'
+import { BaseContext, ConversationContext, type BotView, type ContextDeps, type EventType } from './context-base.ts'
 import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
-import { queueMessage, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
-import type { Transaction } from './transaction.ts'
-
-export type EventType = 'message' | 'acknowledgement' | 'contactRequest' | 'contactAccepted' | 'groupInvitation' | 'memberJoined' | 'schedule'
-
-/** What handlers may ask of the bot itself: nothing that writes. */
-export interface BotView {
-  readonly clock: Clock
-  messageIdOf: (tag: string) => Promise<string | undefined>
-  tagOf: (messageId: string) => Promise<string | undefined>
-}
-
-/** What every context is built from. */
-export interface ContextDeps {
-  bot: BotView
-  peer: Peer
-  tx: Transaction
-  logger: Logger
-}
-
-/** Each context's dependencies, out of the handler's reach (a private field would be out of its subclasses' reach too). */
-const depsByContext = new WeakMap<object, ContextDeps>()
-
-function depsOf (ctx: object): ContextDeps {
-  return depsByContext.get(ctx) as ContextDeps
-}
-
-/** @internal The transaction a context writes through, for the framework's parts that keep records of their own (dialogues). */
-export function transactionOf (ctx: object): Transaction {
-  return depsOf(ctx).tx
-}
-
-const BOT_SCOPE = '_bot'
-
-abstract class BaseContext<T extends EventType | 'task'> {
-  abstract readonly type: T
-  /** A logger for this event. */
-  readonly log: Logger
-  /** The bot's clock (a test's may be fake): use it rather than `Date.now()`. */
-  readonly clock: Clock
-  /** The bot's conversations and contacts, read only. */
-  readonly conversations: Conversations
-
-  constructor (given: ContextDeps) {
-    depsByContext.set(this, given)
-    this.log = given.logger
-    this.clock = given.bot.clock
-    this.conversations = new Conversations(given.peer)
-  }
-
-  /** The id of the message sent with `tag` (`SendOptions.tag`), once it is sent. */
-  async messageIdOf (tag: string): Promise<string | undefined> {
-    return await depsOf(this).bot.messageIdOf(tag)
-  }
-
-  /** The tag a sent message was given, if any: tells which of the bot's messages a user answers. */
-  async tagOf (messageId: string): Promise<string | undefined> {
-    return await depsOf(this).bot.tagOf(messageId)
-  }
-
-  /**
-   * Creates a group with the bot in it. Unlike messages and state, this
-   * happens at once, not when the handler finishes: a handler that may run
-   * again (its state changed under it) should look for the group it made
-   * before (`conversations.list()`) rather than make another.
-   */
-  async createGroup (options: { name: string }): Promise<Conversation> {
-    return new Conversation(await depsOf(this).peer.createGroup(options))
-  }
-
-  /** The conversation this event belongs to, if any: it scopes `state`. */
-  protected get scope (): string {
-    return BOT_SCOPE
-  }
-
-  /** State of this conversation (of the bot as a whole for events outside one). */
-  get state (): KeyValue {
-    return scopedState(depsOf(this), this.scope)
-  }
-
-  /** State of the bot as a whole. */
-  get botState (): KeyValue {
-    return scopedState(depsOf(this), BOT_SCOPE)
-  }
-
-  /**
-   * Queues a message to a conversation (or a group id, or a contact's account
-   * id). It is sent once the handlers finish, even if the bot crashes right after.
-   */
-  async send (to: Recipient, text: string, options: SendOptions = {}): Promise<void> {
-    queueMessage(depsOf(this), to, text, options)
-  }
-
-  /**
-   * Runs `fn` once this handler's effects are committed (never if it fails):
-   * for what must not happen unless its state does, such as arming a
-   * schedule or a poller the state describes. Handlers may run again when
-   * the state they read changed meanwhile; `fn` runs once, after the run
-   * that committed.
-   */
-  afterCommit (fn: () => void): void {
-    depsOf(this).tx.afterCommit(fn)
-  }
-
-  /** Queues a message to every conversation: each contact and each group. Resolves with how many. */
-  async broadcast (text: string): Promise<number> {
-    const { peer } = depsOf(this)
-    const groups = peer.groups().filter((g) => g.kind === 'multi-member' || peer.contact(g.contact ?? '')?.state === 'accepted')
-    for (const group of groups) await this.send(group.id, text)
-    return groups.length
-  }
-}
-
-/** A context that belongs to a group or contact conversation. */
-abstract class ConversationContext<T extends EventType> extends BaseContext<T> {
-  /** The group (or contact's 1:1 group) the event happened in, read only: `reply` writes to it. */
-  readonly group: Conversation
-
-  constructor (deps: ContextDeps, group: Group) {
-    super(deps)
-    this.group = new Conversation(group)
-  }
-
-  protected override get scope (): string {
-    return this.group.id
-  }
-
-  /** Queues a message to this conversation. */
-  async reply (text: string, options: SendOptions = {}): Promise<void> {
-    await this.send(this.group.id, text, options)
-  }
-}
-
-export interface ReceivedMessage {
-  readonly id: string
-  readonly replyTo: string | undefined
-  readonly sentAt: Date
-}
-
-type MessageDetails = { group: Group, sender: Sender, text: string, id: string, replyTo: string | undefined, sentAt: Date }
-
-/** Each message context's event, for `asCommand`. */
-const eventOf = new WeakMap<object, MessageDetails>()
-
-export class MessageContext extends ConversationContext<'message'> {
-  readonly type = 'message' as const
-  readonly sender: Sender
-  readonly text: string
-  readonly message: ReceivedMessage
-
-  constructor (deps: ContextDeps, event: MessageDetails) {
-    super(deps, event.group)
-    eventOf.set(this, event)
-    this.sender = event.sender
-    this.text = event.text
-    this.message = { id: event.id, replyTo: event.replyTo, sentAt: event.sentAt }
-  }
-
-  /** @internal The same message, seen as the command `command` with its parsed arguments. */
-  asCommand<A> (command: string, args: A, rawArgs: string): CommandContext<A> {
-    return new CommandContext(depsOf(this), eventOf.get(this) as MessageDetails, command, args, rawArgs)
-  }
-
-  /** Queues a message to this conversation; `quote: true` marks it as an answer to the message handled. */
-  override async reply (text: string, options: SendOptions & { quote?: boolean } = {}): Promise<void> {
-    const { quote, replyTo, ...rest } = options
-    const answers = replyTo ?? (quote === true ? this.message.id : undefined)
-    await super.reply(text, { ...rest, ...(answers === undefined ? {} : { replyTo: answers }) })
-  }
-}
-
-/** A message that is a command: `/name arguments`. `args` is what the command's schema made of them. */
-export class CommandContext<A = Record<string, unknown>> extends MessageContext {
-  readonly command: string
-  readonly args: A
-  /** The text after the command name, as typed. */
-  readonly rawArgs: string
-
-  constructor (deps: ContextDeps, event: ConstructorParameters<typeof MessageContext>[1], command: string, args: A, rawArgs: string) {
-    super(deps, event)
-    this.command = command
-    this.args = args
-    this.rawArgs = rawArgs
-  }
-}
+import type { KeyValue, Recipient, SendOptions } from './effects.ts'
+import {
+  ButtonContext, CommandContext, MessageContext, MessageDeletedContext, MessageEditedContext, ReactionContext, type ReceivedMessage
+} from './message-contexts.ts'
 
 export class AcknowledgementContext extends ConversationContext<'acknowledgement'> {
   readonly type = 'acknowledgement' as const
@@ -313,6 +133,10 @@ export class TaskContext extends BaseContext<'task'> {
 
 export type Context =
   | MessageContext
+  | ReactionContext
+  | MessageEditedContext
+  | MessageDeletedContext
+  | ButtonContext
   | AcknowledgementContext
   | ContactRequestContext
   | ContactAcceptedContext
@@ -322,6 +146,10 @@ export type Context =
 
 export interface ContextMap {
   message: MessageContext
+  reaction: ReactionContext
+  messageEdited: MessageEditedContext
+  messageDeleted: MessageDeletedContext
+  buttonPressed: ButtonContext
   acknowledgement: AcknowledgementContext
   contactRequest: ContactRequestContext
   contactAccepted: ContactAcceptedContext
@@ -330,4 +158,5 @@ export interface ContextMap {
   schedule: ScheduleContext
 }
 
-export type { ContactView, Conversation, Conversations, KeyValue, Member, Recipient, SendOptions }
+export { BaseContext, ButtonContext, CommandContext, ConversationContext, MessageContext, MessageDeletedContext, MessageEditedContext, ReactionContext }
+export type { BotView, ContactView, ContextDeps, Conversation, Conversations, EventType, KeyValue, Member, ReceivedMessage, Recipient, SendOptions }

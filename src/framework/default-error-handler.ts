@@ -2,8 +2,8 @@
 import type { Context } from './context.ts'
 import type { BotError } from './errors.ts'
 
-/** Logs the error, and tells the user of a failed message that something went wrong. */
+/** Logs the error, and tells the user of a failed message or button press that something went wrong. */
 export async function defaultErrorHandler (error: BotError<Context>): Promise<void> {
   error.ctx.log.error({ err: error.error }, 'a handler failed')
-  if (error.ctx.type === 'message') await error.ctx.reply('Sorry, something went wrong while handling that.')
+  if (error.ctx.type === 'message' || error.ctx.type === 'buttonPressed') await error.ctx.reply('Sorry, something went wrong while handling that.')
 }

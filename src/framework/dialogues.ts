@@ -27,7 +27,8 @@
  */
 import { NotRunningError, type Clock, type Logger } from '../protocol/index.ts'
 import type { Middleware } from './composer.ts'
-import { transactionOf, type CommandContext, type Context, type TaskContext } from './context.ts'
+import { transactionOf } from './context-base.ts'
+import type { CommandContext, Context, TaskContext } from './context.ts'
 import { DialogueActiveError, DialogueDefinitionError, DialogueReplayError, DialogueStepError, DialogueUsageError } from './dialogue-errors.ts'
 import { deleteRecord, parseRecord, readRecord, recordKey, writeRecord, type DialogueRecord } from './dialogue-records.ts'
 import { runStep, type DialogueEventContext, type DialogueFunction } from './dialogue-step.ts'

@@ -28,6 +28,11 @@ export class OrderedDispatcher {
     return this.#tails.size
   }
 
+  /** Resolves once every task given so far for `key` has finished (at once if none is under way). */
+  async settled (key: string): Promise<void> {
+    await this.#tails.get(key)
+  }
+
   /** Resolves once every task given so far has finished. */
   async drain (): Promise<void> {
     while (this.#tails.size > 0) await Promise.all(this.#tails.values())

@@ -10,6 +10,7 @@
 import { performance } from 'node:perf_hooks'
 import { abortableUntilCommit, namespaced, type AbortOptions, type Clock, type Logger, type Peer } from '../protocol/index.ts'
 import type { Middleware } from './composer.ts'
+import type { ButtonGuard } from './button-guard.ts'
 import { ScheduleContext, TaskContext, type BotView, type Context } from './context.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
 import { BotError, StateConflictError } from './errors.ts'
@@ -30,6 +31,8 @@ export interface HandlerRunnerDeps {
   peer: Peer
   store: BotStore
   outbox: Outbox
+  /** Drops presses of buttons the bot did not offer. */
+  buttons: ButtonGuard
   metrics: BotMetrics
   clock: Clock
   logger: Logger
@@ -104,6 +107,11 @@ export class HandlerRunner {
       logger.trace({ event: incoming.key }, 'already handled before a restart')
       await incoming.markHandled()
       if (incoming.durable) await store.forgetHandled(incoming.key)
+      return
+    }
+    // Settled, never handled: the peer does not deliver it again.
+    if (incoming.press !== undefined && !await this.#deps.buttons.admits(incoming.press)) {
+      await incoming.markHandled()
       return
     }
     let ctx: Context | undefined

@@ -6,9 +6,9 @@ export { createBot, Bot, type BotOptions } from './bot.ts'
 export type { BotStats } from './runtime.ts'
 export { Composer, compose, inContactConversation, inGroupConversation, type Middleware, type MiddlewareObj, type NextFunction } from './composer.ts'
 export {
-  AcknowledgementContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,
-  MemberJoinedContext, MessageContext, ScheduleContext, TaskContext,
-  type BotView, type Context, type ContextMap, type EventType, type KeyValue, type Recipient, type ScheduleRun, type SendOptions
+  AcknowledgementContext, ButtonContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,
+  MemberJoinedContext, MessageContext, MessageDeletedContext, MessageEditedContext, ReactionContext, ScheduleContext, TaskContext,
+  type BotView, type Context, type ContextMap, type EventType, type KeyValue, type ReceivedMessage, type Recipient, type ScheduleRun, type SendOptions
 } from './context.ts'
 export { Conversation, Conversations, type ContactView } from './conversations.ts'
 export { Dialogue, type DialogueOptions, type DialogueTexts } from './dialogues.ts'
@@ -26,5 +26,10 @@ export { BotMetrics } from './metrics.ts'
 export { DurationError, formatDuration, parseDuration, type DurationOptions } from './durations.ts'
 export { isTimeZone, notATimeZone } from './time-zones.ts'
 export { BotError, CommandDefinitionError, ConfigError, LifecycleError, MiddlewareError, ScheduleError, StateConflictError, TransactionError } from './errors.ts'
-export { AbortError, BertybotError, EnvironmentError, NotRunningError, systemClock, type AbortOptions, type Clock, type Contact, type Group, type Logger, type Member, type Peer, type Sender } from '../protocol/index.ts'
+export {
+  AbortError, BertybotError, EnvironmentError, InvalidMessageError, NotRunningError, systemClock,
+  MAX_BUTTON_LABEL_LENGTH, MAX_BUTTON_PAYLOAD_LENGTH, MAX_BUTTON_ROWS, MAX_BUTTONS_PER_ROW, MAX_EMOJI_LENGTH, MAX_TEXT_LENGTH,
+  type AbortOptions, type Button, type ButtonRows, type Clock, type Contact, type Group, type Logger, type Member, type MessageFormat, type Peer, type Sender
+} from '../protocol/index.ts'
+export { escapeMarkdown } from './markdown.ts'
 export { ConfigFileError, guarded, loadConfigFile, parseConfigFile, strictObject, type FilePosition } from './config-file.ts'

@@ -13,7 +13,7 @@
  * retried on its own.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Backoff, InvalidMessageError, type Logger, type Peer } from '../protocol/index.ts'
+import { Backoff, InvalidMessageError, type Logger, type OutgoingMessage, type Peer } from '../protocol/index.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
 import type { BotStore } from './store.ts'
 import type { OutboxItem } from './store-records.ts'
@@ -133,10 +133,10 @@ export class Outbox {
     const group = this.#peer.group(groupId)
     if (group === undefined) throw new Error(`not in group ${groupId}`)
     const unsealed = items.filter((item) => item.sealed === undefined)
-    const replyTo = await Promise.all(unsealed.map(async (item) => await this.#replyTo(item)))
+    const messages = await Promise.all(unsealed.map(async (item) => await this.#ready(item)))
     const sealed = unsealed.length === 0
       ? []
-      : await this.#store.setSealedMany(unsealed, await group.sealMany(unsealed.map((item, i) => ({ text: item.text, replyTo: replyTo[i] }))))
+      : await this.#store.setSealedMany(unsealed, await group.sealMany(messages))
     const bySeq = new Map(sealed.map((item) => [item.seq, item]))
     const ready = items.map((item) => bySeq.get(item.seq) ?? item)
     const ids = await group.sendSealedMany(ready.map((item) => ({ group: groupId, bytes: item.sealed as Uint8Array })), { mayBeSent: mayBeSent || sealed.length < items.length })
@@ -146,6 +146,21 @@ export class Outbox {
       this.#pendingSince.delete(item.seq)
       this.#inFlight.delete(item.seq)
       this.#hooks.onSent?.()
+    }
+  }
+
+  /**
+   * Resolves once what is being sent to `group` now has left and is recorded
+   * (its id, its tag, its buttons), or after `timeoutMs`: for a press of a
+   * button under a message that left a moment ago.
+   */
+  async settled (group: string, timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<void>((resolve) => { timer = setTimeout(resolve, timeoutMs) })
+    try {
+      await Promise.race([this.#dispatcher.settled(group), expired])
+    } finally {
+      clearTimeout(timer)
     }
   }
 
@@ -188,10 +203,15 @@ export class Outbox {
     this.#stop.abort()
   }
 
-  /** What the message answers: its own `replyTo`, else the message sent with `replyToTag` (sent before it: one group's messages leave in order). */
-  async #replyTo (item: OutboxItem): Promise<string | undefined> {
-    if (item.replyTo !== undefined || item.replyToTag === undefined) return item.replyTo
-    return await this.#store.messageIdOf(item.replyToTag)
+  /**
+   * The message to seal: a text answers its own `replyTo`, else the message
+   * sent with `replyToTag` (sent before it: one group's messages leave in order).
+   */
+  async #ready (item: OutboxItem): Promise<OutgoingMessage> {
+    const { message, replyToTag } = item
+    if (replyToTag === undefined || replyToOf(message) !== undefined || (message.kind !== undefined && message.kind !== 'text')) return message
+    const replyTo = await this.#store.messageIdOf(replyToTag)
+    return replyTo === undefined ? message : { ...message, replyTo }
   }
 
   async #deliver (item: OutboxItem, mayBeSent: boolean): Promise<void> {
@@ -207,7 +227,7 @@ export class Outbox {
         }
         try {
           const sealed = item.sealed === undefined
-            ? await this.#store.setSealed(item, await group.seal({ text: item.text, replyTo: await this.#replyTo(item) }))
+            ? await this.#store.setSealed(item, await group.seal(await this.#ready(item)))
             : item
           const id = await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array }, { mayBeSent: mayBeSent || item.sealed !== undefined })
           await this.#store.markSent(item, id)
@@ -245,8 +265,8 @@ function runs (batch: Queued[]): Queued[][] {
   let run: Queued[] = []
   let tags = new Set<string>()
   for (const queued of batch) {
-    const { replyToTag, replyTo } = queued.item
-    if (replyTo === undefined && replyToTag !== undefined && tags.has(replyToTag)) {
+    const { replyToTag, message } = queued.item
+    if (replyToOf(message) === undefined && replyToTag !== undefined && tags.has(replyToTag)) {
       result.push(run)
       run = []
       tags = new Set()
@@ -256,4 +276,9 @@ function runs (batch: Queued[]): Queued[][] {
   }
   if (run.length > 0) result.push(run)
   return result
+}
+
+/** The message a text answers, if it says. */
+function replyToOf (message: OutgoingMessage): string | undefined {
+  return message.kind === undefined || message.kind === 'text' ? message.replyTo : undefined
 }

@@ -5,8 +5,8 @@
  */
 import type { Peer, PeerEvents } from '../protocol/index.ts'
 import {
-  AcknowledgementContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext, MemberJoinedContext,
-  MessageContext, type Context, type ContextDeps
+  AcknowledgementContext, ButtonContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext, MemberJoinedContext,
+  MessageContext, MessageDeletedContext, MessageEditedContext, ReactionContext, type Context, type ContextDeps
 } from './context.ts'
 
 export interface Incoming {
@@ -18,6 +18,8 @@ export interface Incoming {
   durable: boolean
   markHandled: () => Promise<void>
   context: (deps: ContextDeps) => Context
+  /** A button press: handled only if the bot offered that payload on that message (`ButtonGuard`). */
+  press?: { group: string, target: string, payload: string }
 }
 
 /** Passes each of the peer's events to `receive`; returns what removes the listeners. */
@@ -29,6 +31,19 @@ export function listenToPeer (peer: Peer, receive: (incoming: Incoming) => void)
   }
   add('message', (e) => {
     receive({ queue: e.group.id, key: `message/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new MessageContext(s, e) })
+  })
+  add('reaction', (e) => {
+    receive({ queue: e.group.id, key: `reaction/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new ReactionContext(s, e) })
+  })
+  add('messageEdited', (e) => {
+    receive({ queue: e.group.id, key: `edited/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new MessageEditedContext(s, e) })
+  })
+  add('messageDeleted', (e) => {
+    receive({ queue: e.group.id, key: `deleted/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new MessageDeletedContext(s, e) })
+  })
+  add('buttonPressed', (e) => {
+    const press = { group: e.group.id, target: e.target, payload: e.payload }
+    receive({ queue: e.group.id, key: `press/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new ButtonContext(s, e), press })
   })
   add('acknowledgement', (e) => {
     receive({ queue: e.group.id, key: `ack/${e.group.id}/${e.id}`, durable: true, markHandled: e.markHandled, context: (s) => new AcknowledgementContext(s, e) })

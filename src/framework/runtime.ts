@@ -12,6 +12,7 @@
 import type { FastifyInstance } from 'fastify'
 import { createPeer, namespaced, type Logger, type Peer, type Clock } from '../protocol/index.ts'
 import type { Middleware } from './composer.ts'
+import { ButtonGuard } from './button-guard.ts'
 import type { BotConfig, HttpListen } from './config.ts'
 import type { BotView, Context, ScheduleContext } from './context.ts'
 import { DIALOGUE_SCOPE, type Dialogues } from './dialogues.ts'
@@ -127,6 +128,7 @@ export class BotRuntime {
       peer,
       store,
       outbox: this.outbox,
+      buttons: new ButtonGuard({ store, outbox: this.outbox, logger: namespaced(logger, 'framework:buttons') }),
       metrics,
       clock,
       logger,

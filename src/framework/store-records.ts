@@ -2,11 +2,13 @@
  * How the bot store (`store.ts`) and its transactions (`transaction.ts`)
  * write: one kind of batch operation, values as JSON, outbox keys that sort
  * by position, and the records read back (an outbox item, a schedule's last
- * run, a sent message's tag), each with the schema it is checked against.
+ * run, a sent message's tag, the buttons a sent message offers), each with
+ * the schema it is checked against.
  */
 import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
+import { outgoingMessageSchema, type OutgoingMessage } from '../protocol/index.ts'
 
 type Bytes = Uint8Array
 export type Sublevel = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
@@ -21,8 +23,8 @@ export interface OutboxItem {
   readonly seq: number
   /** The group to send to. */
   readonly group: string
-  readonly text: string
-  readonly replyTo?: string | undefined
+  /** What to send: a text, a reaction, an edit... (`replyTo` of a text may still come from `replyToTag`). */
+  readonly message: OutgoingMessage
   /** A name for the message: once sent, its id is recorded under it (`messageIdOf`, `tagOf`). */
   readonly tag?: string | undefined
   /** Answer the message sent with this tag (its id is looked up when this one is sealed). */
@@ -31,17 +33,19 @@ export interface OutboxItem {
   readonly sealed?: Uint8Array | undefined
 }
 
-export const outboxItemSchema = z.object({
-  group: z.string(),
-  text: z.string(),
-  replyTo: z.string().optional(),
-  tag: z.string().optional(),
-  replyToTag: z.string().optional(),
-  sealed: z.string().optional()
-})
+const outboxItemFields = { group: z.string(), tag: z.string().optional(), replyToTag: z.string().optional(), sealed: z.string().optional() }
+
+/** An outbox item as JSON keeps it (`sealed` in base64); format 1 wrote texts only, with `text` and `replyTo` beside the rest. */
+export const outboxItemSchema = z.union([
+  z.object({ ...outboxItemFields, message: outgoingMessageSchema }),
+  z.object({ ...outboxItemFields, text: z.string(), replyTo: z.string().optional() })
+    .transform(({ text, replyTo, ...rest }) => ({ ...rest, message: { text, ...(replyTo === undefined ? {} : { replyTo }) } }))
+])
 
 export const scheduleRunSchema = z.object({ lastRun: z.number() })
 export const sentTagSchema = z.object({ id: z.string(), at: z.number() })
+/** The payloads of the buttons a sent message offers, in which group, and when they were sent or last changed. */
+export const offeredButtonsSchema = z.object({ group: z.string(), payloads: z.array(z.string()), at: z.number() })
 
 export function json (value: unknown): Bytes {
   return encoder.encode(JSON.stringify(value))

@@ -1,7 +1,8 @@
 /**
  * The bot's own store, a LevelDB under `<dataDir>/bot` (0700): conversation
- * state, the durable outbox, the journal of handled events and when each
- * schedule last ran.
+ * state, the durable outbox, the journal of handled events, when each
+ * schedule last ran, and the buttons the bot's messages offer
+ * (`offered-buttons.ts`).
  *
  * A handler's effects (state writes, messages to send) are collected in a
  * `Transaction` (`transaction.ts`) and committed in one atomic batch together
@@ -19,6 +20,7 @@ import { join } from 'node:path'
 import type { ClassicLevel } from 'classic-level'
 import { DataDirectoryError, GroupCommit, openPrivateLevel, systemClock, type Clock, type SealedMessage } from '../protocol/index.ts'
 import { StateConflictError } from './errors.ts'
+import { OfferedButtons } from './offered-buttons.ts'
 import {
   json, outboxItemSchema, parseJson, scheduleRunSchema, sentTagSchema, seqKey, type OutboxItem, type StoreOp, type Sublevel
 } from './store-records.ts'
@@ -26,7 +28,8 @@ import { Transaction } from './transaction.ts'
 
 type Bytes = Uint8Array
 
-const STORE_FORMAT = 1
+/** 2: outbox items carry a message of any kind (`message`), where 1 wrote a text beside the rest. */
+const STORE_FORMAT = 2
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
@@ -46,6 +49,8 @@ export class BotStore {
   /** tag → id of the message sent with it, and back. */
   readonly #sentTags: Sublevel
   readonly #tagsOfSent: Sublevel
+  /** The buttons the bot's sent messages offer; opened with the store. */
+  #offered!: OfferedButtons
   #nextSeq = 0
   /** State key → how many commits wrote it since the store was opened. */
   readonly #versions = new Map<string, number>()
@@ -74,6 +79,10 @@ export class BotStore {
     for await (const key of store.#outbox.keys({ reverse: true, limit: 1 })) store.#nextSeq = Number(key) + 1
     for await (const key of store.#journal.keys()) store.#journaled.add(key)
     await store.forgetTagsBefore(clock.now() - TAG_RETENTION_MS)
+    const sub = (name: string): Sublevel => store.#db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
+    store.#offered = await OfferedButtons.open({
+      byMessage: sub('offered-buttons'), byTime: sub('offered-buttons-by-time'), now: () => clock.now(), write: async (ops) => { await store.#writes.batch(ops) }
+    }, TAG_RETENTION_MS)
     return store
   }
 
@@ -185,12 +194,21 @@ export class BotStore {
 
   /** `markSent` for several items that left, with their ids, in one write. */
   async markSentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
-    await this.#writes.batch(items.flatMap((item, i) => this.#sentOps(item, messageIds[i] as string)))
+    const ops: StoreOp[] = []
+    // An edit reads the record of the message it changes: one sent before, in an earlier batch (its id was needed).
+    for (const [i, item] of items.entries()) ops.push(...await this.#sentOps(item, messageIds[i] as string))
+    await this.#writes.batch(ops)
+    await this.#offered.prune()
   }
 
-  /** The message left, with id `messageId`: out of the outbox, and its tag (if it has one) recorded. */
+  /** The message left, with id `messageId`: out of the outbox, its tag (if it has one) recorded, and the buttons it offers or changes. */
   async markSent (item: OutboxItem, messageId: string): Promise<void> {
-    await this.#writes.batch(this.#sentOps(item, messageId))
+    await this.markSentMany([item], [messageId])
+  }
+
+  /** The payloads of the buttons the bot's message `messageId` offers, and its group, if it offers any (and is not forgotten: `MAX_OFFERED`). */
+  async offeredButtons (messageId: string): Promise<{ group: string, payloads: readonly string[] } | undefined> {
+    return await this.#offered.offered(messageId)
   }
 
   /** The message will never leave (its group is gone, or refuses it): out of the outbox, no tag recorded. */
@@ -249,11 +267,11 @@ export class BotStore {
     await this.#writes.batch([{ type: 'put', sublevel: this.#replicated, key: `${groupId}/${replica}`, value: new Uint8Array() }])
   }
 
-  #sentOps (item: OutboxItem, messageId: string): StoreOp[] {
-    const out: StoreOp = { type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }
-    if (item.tag === undefined) return [out]
+  async #sentOps (item: OutboxItem, messageId: string): Promise<StoreOp[]> {
+    const ops: StoreOp[] = [{ type: 'del', sublevel: this.#outbox, key: seqKey(item.seq) }, ...await this.#offered.opsFor(item.group, item.message, messageId)]
+    if (item.tag === undefined) return ops
     return [
-      out,
+      ...ops,
       { type: 'put', sublevel: this.#sentTags, key: item.tag, value: json({ id: messageId, at: this.#clock.now() }) },
       { type: 'put', sublevel: this.#tagsOfSent, key: messageId, value: encoder.encode(item.tag) }
     ]

@@ -38,6 +38,13 @@ export class InvalidOptionError extends BertybotError {
   }
 }
 
+/** A message the peer will not send: it is not well-formed, or too big; the message says which part. */
+export class InvalidMessageError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_INVALID_MESSAGE', message)
+  }
+}
+
 /** A key file exists but cannot be read as a key: the data directory is damaged or not ours. */
 export class KeystoreError extends BertybotError {
   constructor (message: string, options?: ErrorOptions) {
@@ -81,3 +88,5 @@ export type DropReason =
   | 'counter-out-of-window' // too far ahead of what this device's chain allows
   | 'unknown-type' // an app message or metadata event type we do not know
   | 'not-a-member' // signed by a device that is not a member of the group
+  | 'unknown-target' // an edit or deletion of a message this peer has no record of
+  | 'not-the-author' // an edit or deletion of a message by someone other than its author

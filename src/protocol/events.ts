@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from 'eventemitter3'
 import type { AbortOptions } from './abort.ts'
+import type { ButtonRows, MessageFormat } from './app-messages.ts'
 import type { Contact, Group } from './handles.ts'
 
 export interface Sender {
@@ -37,7 +38,65 @@ export interface MessageEvent extends Delivery {
   readonly sender: Sender
   readonly text: string
   readonly replyTo: string | undefined
+  /** `'markdown'`: the text is the Markdown subset (bold, italic, code, code blocks, links), to render safely. */
+  readonly format: MessageFormat
+  /** Rows of buttons under the message (none: empty); `group.send({ kind: 'buttonPress', target: id, payload })` presses one. */
+  readonly buttons: ButtonRows
   /** When the sender says it sent the message. */
+  readonly sentAt: Date
+}
+
+/** An emoji put on a message, or taken off it (`removed`). Anyone may react to any message. */
+export interface ReactionEvent extends Delivery {
+  readonly group: Group
+  readonly id: string
+  readonly sender: Sender
+  /** The id of the message reacted to. */
+  readonly target: string
+  readonly emoji: string
+  /** True when the sender takes this emoji off the message again. */
+  readonly removed: boolean
+  readonly sentAt: Date
+}
+
+/**
+ * Its author changed a message: the new text, format and buttons replace the
+ * old. An edit by anyone else is dropped (with a logged reason) and never
+ * comes as an event.
+ */
+export interface MessageEditedEvent extends Delivery {
+  readonly group: Group
+  readonly id: string
+  readonly sender: Sender
+  /** The id of the message edited. */
+  readonly target: string
+  readonly text: string
+  readonly format: MessageFormat
+  readonly buttons: ButtonRows
+  readonly sentAt: Date
+}
+
+/** Its author deleted a message. A deletion by anyone else is dropped (with a logged reason). */
+export interface MessageDeletedEvent extends Delivery {
+  readonly group: Group
+  readonly id: string
+  readonly sender: Sender
+  /** The id of the message deleted. */
+  readonly target: string
+  readonly sentAt: Date
+}
+
+/**
+ * Someone pressed a button under a message. The payload is what the presser
+ * says it pressed: the message's author checks that it offered it.
+ */
+export interface ButtonPressedEvent extends Delivery {
+  readonly group: Group
+  readonly id: string
+  readonly sender: Sender
+  /** The id of the message the button is under. */
+  readonly target: string
+  readonly payload: string
   readonly sentAt: Date
 }
 
@@ -111,6 +170,10 @@ export interface GroupOpenedEvent {
 
 export interface PeerEvents {
   message: (event: MessageEvent) => void
+  reaction: (event: ReactionEvent) => void
+  messageEdited: (event: MessageEditedEvent) => void
+  messageDeleted: (event: MessageDeletedEvent) => void
+  buttonPressed: (event: ButtonPressedEvent) => void
   acknowledgement: (event: AcknowledgementEvent) => void
   groupInvitation: (event: GroupInvitationEvent) => void
   memberJoined: (event: MemberJoinedEvent) => void

@@ -7,11 +7,11 @@
  */
 import PQueue from 'p-queue'
 import { abortableUntilCommit } from './abort.ts'
-import { AppMessageType, appMessageSchema, encodeAppMessage, type AppMessage } from './app-messages.ts'
+import { AppMessageType, appMessageSchema, encodeAppMessage, type AppMessageInput } from './app-messages.ts'
 import { equalBytes, sha256 } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
-import { BertybotError, NotRunningError } from './errors.ts'
+import { InvalidMessageError, NotRunningError } from './errors.ts'
 import type { GroupKeys } from './group-keys.ts'
 import type { GroupLog } from './group-log.ts'
 import type { SealedMessage } from './handles.ts'
@@ -24,12 +24,6 @@ import type { StateOp, StateStore } from './state-store.ts'
 
 /** How far back `sendSealedMany` looks for the same message already sent. */
 const RESEND_LOOKBACK = 256
-
-export class InvalidMessageError extends BertybotError {
-  constructor (message: string) {
-    super('ERR_INVALID_MESSAGE', message)
-  }
-}
 
 export interface GroupSenderDeps {
   groupId: string
@@ -90,7 +84,7 @@ export class GroupSender {
    * While it waits for its turn, `signal` takes it out of the line (`AbortError`);
    * once it is being sealed it is sent.
    */
-  async send (message: AppMessage, signal?: AbortSignal): Promise<string> {
+  async send (message: AppMessageInput, signal?: AbortSignal): Promise<string> {
     const plaintext = encodeChecked(message)
     const { messages, sync } = this.#deps
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
@@ -107,7 +101,7 @@ export class GroupSender {
   }
 
   /** Seals app messages without sending them, in order: the chain moves on by all of them in one write, before any exists elsewhere. */
-  async seal (messages: AppMessage[]): Promise<SealedMessage[]> {
+  async seal (messages: AppMessageInput[]): Promise<SealedMessage[]> {
     const plaintexts = messages.map(encodeChecked)
     if (plaintexts.length === 0) return []
     const { state, groupId } = this.#deps
@@ -292,7 +286,7 @@ function digestOf (bytes: Uint8Array): string {
   return keyToId(sha256(bytes))
 }
 
-function encodeChecked (message: AppMessage): Uint8Array {
+function encodeChecked (message: AppMessageInput): Uint8Array {
   const checked = appMessageSchema.safeParse(message)
   if (!checked.success) throw new InvalidMessageError(checked.error.issues[0]?.message ?? 'invalid message')
   return encodeAppMessage(message)

@@ -12,13 +12,13 @@
 import type { Libp2p } from '@libp2p/interface'
 import PQueue from 'p-queue'
 import { AbortError, throwIfAborted, type AbortOptions } from './abort.ts'
-import { AppMessageType, MAX_TEXT_LENGTH, type AppMessage } from './app-messages.ts'
+import { AppMessageType } from './app-messages.ts'
 import { DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
 import { MetadataEventType } from './envelope.ts'
-import { DataDirectoryError, InvalidOptionError, NotRunningError } from './errors.ts'
+import { DataDirectoryError, InvalidMessageError, InvalidOptionError, NotRunningError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
-import type { Group, SealedMessage, SendOptions } from './handles.ts'
+import type { Group, SealedMessage } from './handles.ts'
 import { GroupConnector } from './group-connector.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
 import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
@@ -28,8 +28,9 @@ import type { Logger } from './logger.ts'
 import { Membership, type Member } from './membership.ts'
 import { MessagePipeline } from './message-pipeline.ts'
 import { MetadataLog } from './metadata-log.ts'
-import { GroupSender, InvalidMessageError } from './group-sender.ts'
+import { GroupSender } from './group-sender.ts'
 import type { NodeServices } from './node.ts'
+import { checkOutgoing, toAppMessage, type OutgoingMessage } from './outgoing-message.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { askReplica, decodeReplicaLink, ReplicationError } from './replication.ts'
 import type { GroupRecord, LogKind } from './state-records.ts'
@@ -162,22 +163,22 @@ export class OpenGroup implements Group {
   }
 
   /**
-   * Sends a text message; resolves with its id once it is in the log (other
-   * members get it as they sync). An abort while it waits behind others
-   * rejects it unsent; once it is being written, it is sent.
+   * Sends a message of any kind; resolves with its id once it is in the log
+   * (other members get it as they sync). An abort while it waits behind
+   * others rejects it unsent; once it is being written, it is sent.
    */
-  async send (options: SendOptions, abort: AbortOptions = {}): Promise<string> {
-    return await this.#sender.send(this.#userMessage(options), abort.signal)
+  async send (message: OutgoingMessage, abort: AbortOptions = {}): Promise<string> {
+    return await this.#sender.send(this.#appMessage(message), abort.signal)
   }
 
   /** Its counter is spent now, so sealing is never undone; sending the same sealed message twice sends it once. */
-  async seal (options: SendOptions): Promise<SealedMessage> {
-    return (await this.sealMany([options]))[0] as SealedMessage
+  async seal (message: OutgoingMessage): Promise<SealedMessage> {
+    return (await this.sealMany([message]))[0] as SealedMessage
   }
 
   /** The chain moves on by all of them in one write, for an outbox that sends in batches. */
-  async sealMany (messages: SendOptions[]): Promise<SealedMessage[]> {
-    return await this.#sender.seal(messages.map((options) => this.#userMessage(options)))
+  async sealMany (messages: readonly OutgoingMessage[]): Promise<SealedMessage[]> {
+    return await this.#sender.seal(messages.map((message) => this.#appMessage(message)))
   }
 
   /** `options.mayBeSent: false` skips the look for it in the log, for the first try of a message sealed in this session. */
@@ -246,7 +247,7 @@ export class OpenGroup implements Group {
       onMemberSeen: (account) => { this.#deps.onMemberSeen(this, account) },
       onNewlyReadable: async (devices) => {
         // One read of who is waited for, rather than one per device: a group's whole metadata log is applied at each open.
-        for (const device of await state.waitingDevices(this.id)) if (devices.has(device)) await this.#pipeline.retryWaiting(device)
+        for (const device of await state.statuses.waitingDevices(this.id)) if (devices.has(device)) await this.#pipeline.retryWaiting(device)
       }
     })
     this.#pipeline = new MessagePipeline({
@@ -307,7 +308,7 @@ export class OpenGroup implements Group {
     await this.#processing.add(async () => {
       await this.#scanMetadata()
       await this.#sender.announce({ announced: this.#metadataLog.ownDeviceAnnounced, groupName: creating && this.kind === 'multi-member' ? this.#record.name : undefined })
-      for (const device of await state.waitingDevices(this.id)) await this.#pipeline.retryWaiting(device)
+      for (const device of await state.statuses.waitingDevices(this.id)) await this.#pipeline.retryWaiting(device)
       await this.#pipeline.scan()
     })
   }
@@ -339,9 +340,8 @@ export class OpenGroup implements Group {
     }).catch((err: unknown) => { this.#logger.error({ err, log }, 'processing a group log failed') })
   }
 
-  #userMessage (options: SendOptions): AppMessage {
-    if (typeof options?.text !== 'string') throw new InvalidMessageError('a message needs a text')
-    if (options.text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`text is ${options.text.length} characters long; the limit is ${MAX_TEXT_LENGTH}`)
-    return { type: AppMessageType.UserMessage, text: options.text, replyTo: options.replyTo, sentAt: this.#deps.now() }
+  /** Checked at once, so that a bad message fails its caller rather than a receiver. */
+  #appMessage (message: OutgoingMessage): ReturnType<typeof toAppMessage> {
+    return toAppMessage(checkOutgoing(message), this.#deps.now())
   }
 }

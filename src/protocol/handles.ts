@@ -7,13 +7,11 @@
 import type { AbortOptions } from './abort.ts'
 import type { GroupKind } from './group-keys.ts'
 import type { Member } from './membership.ts'
+import type { OutgoingMessage, TextMessage } from './outgoing-message.ts'
 import type { ContactState } from './state-records.ts'
 
-export interface SendOptions {
-  text: string
-  /** Id of the message this one answers. */
-  replyTo?: string | undefined
-}
+/** A text message as `group.send()` takes it: the `text` kind of `OutgoingMessage`. */
+export type SendOptions = TextMessage
 
 /** A message sealed for a group and not sent yet (`group.seal()`): store it, send it later, send it again safely. */
 export interface SealedMessage {
@@ -41,15 +39,18 @@ export interface Group {
   /** Members as the metadata log knows them, this peer included. */
   members: () => Member[]
   /**
-   * Sends a text message; resolves with its id once it is in the log (other
-   * members get it as they sync). `signal` takes it out of the line while it
+   * Sends a message of any kind (a text, `{ text: 'hi' }`; a reaction,
+   * `{ kind: 'reaction', target, emoji: '👍' }`; an edit or deletion of one
+   * of ours; a button press); resolves with its id once it is in the log
+   * (other members get it as they sync). A message that is not well-formed
+   * throws `InvalidMessageError`. `signal` takes it out of the line while it
    * waits behind others (`AbortError`, not sent); once it is written, it is sent.
    */
-  send: (options: SendOptions, abort?: AbortOptions) => Promise<string>
-  /** Seals a text message without sending it, for a durable outbox: keep the result, then `sendSealed()` it. */
-  seal: (options: SendOptions) => Promise<SealedMessage>
-  /** Seals several text messages at once, in order, as `seal()` does each. */
-  sealMany: (messages: SendOptions[]) => Promise<SealedMessage[]>
+  send: (message: OutgoingMessage, abort?: AbortOptions) => Promise<string>
+  /** Seals a message without sending it, for a durable outbox: keep the result, then `sendSealed()` it. */
+  seal: (message: OutgoingMessage) => Promise<SealedMessage>
+  /** Seals several messages at once, in order, as `seal()` does each. */
+  sealMany: (messages: readonly OutgoingMessage[]) => Promise<SealedMessage[]>
   /** Sends a sealed message, unless it is already in the log (sent before a crash); resolves with its id. */
   sendSealed: (sealed: SealedMessage, options?: { mayBeSent?: boolean }) => Promise<string>
   /** Sends sealed messages, in order, in one append to the log; resolves with their ids. */

@@ -8,18 +8,20 @@
  * why it must wait (its sender's chain key has not reached us).
  */
 import type { AbortOptions } from './abort.ts'
-import { AppMessageType, decodeAppMessage } from './app-messages.ts'
+import { AppEvents, type PendingEvent } from './app-events.ts'
+import { decodeAppMessage } from './app-messages.ts'
 import type { ChainChanges, DeviceChains } from './device-chains.ts'
 import { keyToId } from './encoding.ts'
 import { openChainKeys, openMessageBody, openMessageHeaders, type MessageHeaders } from './envelope.ts'
 import type { DropReason } from './errors.ts'
-import type { DeliverableEventName, PeerEvents, Sender } from './events.ts'
+import type { Sender } from './events.ts'
 import type { Group } from './handles.ts'
-import { decodeInvitation, type GroupKeys } from './group-keys.ts'
+import type { GroupKeys } from './group-keys.ts'
 import type { IdentityKeys } from './keystore.ts'
 import { groupPayloadSchema } from './log-entry.ts'
 import type { HashedEntry } from './log-order.ts'
 import type { Membership } from './membership.ts'
+import { MessageAuthors } from './message-authors.ts'
 import { receiverChainFrom, takeMessageKey, type ReceiverChain } from './ratchet.ts'
 import type { EntryStatus } from './state-records.ts'
 import type { StateStore } from './state-store.ts'
@@ -39,27 +41,36 @@ export interface MessageOpenerDeps {
 /** State changes an outcome commits: written in one batch, then mirrored in memory by `after`. */
 type Changes = ChainChanges
 
-/** An event ready to deliver, but for its `markHandled`, which depends on how it is settled. */
-type PendingEvent = { [K in DeliverableEventName]: { name: K, event: Omit<Parameters<PeerEvents[K]>[0], 'markHandled'> } }[DeliverableEventName]
-
+/**
+ * `author`: the account key to keep with the entry's status, for a message
+ * only its author may edit or delete (and for history and waiting entries,
+ * whose kind is not known yet).
+ */
 export type MessageOutcome =
-  | ({ kind: 'deliver', changes: Changes, whenHandled: () => Changes } & PendingEvent)
-  | { kind: 'settle', status: Exclude<EntryStatus, 'handled' | 'waiting'>, reason?: DropReason, detail?: string, changes?: Changes }
-  | { kind: 'defer', device: string, why: string }
+  | ({ kind: 'deliver', changes: Changes, whenHandled: () => Changes, author: Uint8Array | undefined } & PendingEvent)
+  | { kind: 'settle', status: Exclude<EntryStatus, 'handled' | 'waiting'>, reason?: DropReason, detail?: string, changes?: Changes, author?: Uint8Array | undefined }
+  | { kind: 'defer', device: string, why: string, author?: Uint8Array | undefined }
 
 export class MessageOpener {
   readonly #deps: MessageOpenerDeps
   readonly #groupId: string
+  readonly #authors: MessageAuthors
+  readonly #events: AppEvents
 
   constructor (deps: MessageOpenerDeps) {
     this.#deps = deps
     this.#groupId = deps.group.id
+    this.#authors = new MessageAuthors({ statuses: deps.state.statuses, groupId: deps.group.id, ownAccount: keyToId(deps.identity.account.publicKey) })
+    this.#events = new AppEvents({ authors: this.#authors, joinGroup: deps.joinGroup })
   }
 
   /** Opens one entry: what to deliver, or why it is settled without delivery, or why it must wait. */
   async open (entry: HashedEntry): Promise<MessageOutcome> {
     const { identity, state, keys, membership, chains } = this.#deps
-    const drop = (reason: DropReason, detail: string, changes?: Changes): MessageOutcome => ({ kind: 'settle', status: 'dropped', reason, detail, ...(changes === undefined ? {} : { changes }) })
+    const drop = (reason: DropReason, detail: string, changes?: Changes): MessageOutcome => {
+      this.#authors.forget(entry.hash)
+      return { kind: 'settle', status: 'dropped', reason, detail, ...(changes === undefined ? {} : { changes }) }
+    }
 
     const payload = groupPayloadSchema.safeParse(entry.payload)
     if (!payload.success) return drop('malformed', 'payload is not an entry of ours')
@@ -70,15 +81,21 @@ export class MessageOpener {
     if (device === keyToId(identity.device.publicKey)) return { kind: 'settle', status: 'own' }
     const member = membership.memberOf(device)
     if (member === undefined) return { kind: 'defer', device, why: 'sender device not yet seen on the metadata log' }
+    // Kept with an entry whose kind cannot be told yet (history, waiting): it may be a message its author edits later.
+    const author = membership.accountKey(member.account)
+    const unread = (): Uint8Array | undefined => {
+      if (author !== undefined) this.#authors.remember(entry.hash, member.account)
+      return author
+    }
     const chain = await chains.get(device) ?? this.#chainFromHeaders(device, headers)
-    if (chain === undefined) return { kind: 'defer', device, why: 'no chain key from the sender yet' }
+    if (chain === undefined) return { kind: 'defer', device, why: 'no chain key from the sender yet', author: unread() }
 
     let messageKey: Uint8Array
     // What the key's use writes: before the message is delivered, once it is handled, or if it is dropped after all.
     let taken: { beforeDelivery: Changes, whenHandled: () => Changes, spent: Changes }
     const lookup = takeMessageKey(chain, headers.counter, keys.publicKey)
     switch (lookup.outcome) {
-      case 'before-join': return { kind: 'settle', status: 'history' }
+      case 'before-join': return { kind: 'settle', status: 'history', author: unread() }
       case 'out-of-window': return drop('counter-out-of-window', `counter ${headers.counter} is beyond the keys held for device ${device}`)
       case 'already-used': {
         // Decrypted before a restart and not yet handled: its key was kept for this.
@@ -107,28 +124,12 @@ export class MessageOpener {
     const keyChanges = taken.beforeDelivery
     const whenHandled = taken.whenHandled
 
-    const message = decoded.message
     const sender: Sender = { account: member.account, device, displayName: member.displayName }
-    const base = { group: this.#deps.group, id: entry.hash, sender, sentAt: new Date(message.sentAt) }
-    switch (message.type) {
-      case AppMessageType.UserMessage:
-        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo } }
-      case AppMessageType.Acknowledge:
-        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'acknowledgement', event: { ...base, target: message.target } }
-      case AppMessageType.GroupInvitation: {
-        let groupName: string
-        try {
-          groupName = decodeInvitation(message.invitation).name
-        } catch (err) {
-          return drop('malformed', `invitation: ${(err as Error).message}`, spent)
-        }
-        const { invitation } = message
-        const joinGroup = this.#deps.joinGroup
-        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'groupInvitation', event: { ...base, invitation, groupName, accept: async (options?: AbortOptions) => await joinGroup(invitation, options) } }
-      }
-      default:
-        return drop('unknown-type', `app message type ${message.type} does not belong on the message log`, spent)
-    }
+    const made = await this.#events.eventOf(decoded.message, { group: this.#deps.group, id: entry.hash, sender, sentAt: new Date(decoded.message.sentAt) }, author)
+    if (made.kind === 'drop') return drop(made.reason, made.detail, spent)
+    // Not a message its author may change (a reaction, an acknowledgement...): no author kept for it, as its status will have none.
+    if (made.author === undefined) this.#authors.forget(entry.hash)
+    return { kind: 'deliver', changes: keyChanges, whenHandled, name: made.name, event: made.event, author: made.author } as MessageOutcome
   }
 
   /**

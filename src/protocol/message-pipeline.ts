@@ -132,8 +132,8 @@ export class MessagePipeline {
         // Grace is over: stop holding later messages back for this one; it waits on its own.
         logger.info({ entry: entry.hash, device: outcome.device, why: outcome.why }, 'message waits for its sender\'s chain key')
         await state.batch([
-          state.setStatusOp(this.#groupId, 'messages', entry.hash, 'waiting'),
-          state.addWaitingOp(this.#groupId, outcome.device, entry.hash)
+          state.statuses.setStatusOp(this.#groupId, 'messages', entry.hash, 'waiting', outcome.author),
+          state.statuses.addWaitingOp(this.#groupId, outcome.device, entry.hash)
         ])
         this.#deferredSince.delete(entry.hash)
         this.#settled.add(entry.hash)
@@ -161,7 +161,7 @@ export class MessagePipeline {
     const ops = [...pending.ops]
     for (const entry of entries) {
       const settled = pending.settled.has(entry.hash) || this.#settled.has(entry.hash) ||
-        (!this.#fresh.has(entry.hash) && await state.entryStatus(this.#groupId, 'messages', entry.hash) !== undefined)
+        (!this.#fresh.has(entry.hash) && await state.statuses.entryStatus(this.#groupId, 'messages', entry.hash) !== undefined)
       if (!settled) continue
       let ancestorsClosed = true
       for (const parent of entry.next) {
@@ -172,7 +172,7 @@ export class MessagePipeline {
       }
       if (!ancestorsClosed) continue
       closedNow.add(entry.hash)
-      ops.push(state.closeOp(this.#groupId, entry.hash))
+      ops.push(state.statuses.closeOp(this.#groupId, entry.hash))
     }
     await state.batch(ops)
     for (const hash of pending.settled) this.#settled.add(hash)
@@ -186,27 +186,27 @@ export class MessagePipeline {
   async retryWaiting (device: string): Promise<void> {
     const { state, log } = this.#deps
     const entries: HashedEntry[] = []
-    for (const hash of await state.waitingFor(this.#groupId, device)) {
+    for (const hash of await state.statuses.waitingFor(this.#groupId, device)) {
       const entry = await log.get(hash)
       if (entry !== undefined) entries.push(entry)
     }
     for (const entry of entries.sort(byCausalOrder)) {
       const outcome = await this.#opener.open(entry)
       if (outcome.kind === 'defer') continue
-      await this.#settle(entry, outcome, [state.delWaitingOp(this.#groupId, device, entry.hash)])
+      await this.#settle(entry, outcome, [state.statuses.delWaitingOp(this.#groupId, device, entry.hash)])
     }
   }
 
   async #isClosed (hash: string): Promise<boolean> {
     if (this.#closedEntries.has(hash)) return true
-    if (this.#fresh.has(hash) || !await this.#deps.state.isClosed(this.#groupId, hash)) return false
+    if (this.#fresh.has(hash) || !await this.#deps.state.statuses.isClosed(this.#groupId, hash)) return false
     this.#closedEntries.add(hash)
     return true
   }
 
   async #isSettled (hash: string): Promise<boolean> {
     if (this.#settled.has(hash) || this.#awaitingHandled.has(hash)) return true
-    if (this.#fresh.has(hash) || await this.#deps.state.entryStatus(this.#groupId, 'messages', hash) === undefined) return false
+    if (this.#fresh.has(hash) || await this.#deps.state.statuses.entryStatus(this.#groupId, 'messages', hash) === undefined) return false
     this.#settled.add(hash)
     return true
   }
@@ -235,8 +235,8 @@ export class MessagePipeline {
         await state.batch([
           ...keyChanges.ops,
           ...alsoWrite,
-          state.setStatusOp(this.#groupId, 'messages', entry.hash, 'handled'),
-          ...(closes ? [state.closeOp(this.#groupId, entry.hash)] : [])
+          state.statuses.setStatusOp(this.#groupId, 'messages', entry.hash, 'handled', outcome.author),
+          ...(closes ? [state.statuses.closeOp(this.#groupId, entry.hash)] : [])
         ])
         keyChanges.after?.()
         this.#awaitingHandled.delete(entry.hash)
@@ -254,11 +254,11 @@ export class MessagePipeline {
       logger.warn({ entry: entry.hash, reason: outcome.reason, detail: outcome.detail }, 'dropped a message entry')
     }
     if (pending !== undefined && outcome.changes === undefined && alsoWrite.length === 0) {
-      pending.ops.push(state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status))
+      pending.ops.push(state.statuses.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status, outcome.author))
       pending.settled.add(entry.hash)
       return
     }
-    await state.batch([...(outcome.changes?.ops ?? []), ...alsoWrite, state.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status)])
+    await state.batch([...(outcome.changes?.ops ?? []), ...alsoWrite, state.statuses.setStatusOp(this.#groupId, 'messages', entry.hash, outcome.status, outcome.author)])
     outcome.changes?.after?.()
     this.#settled.add(entry.hash)
   }

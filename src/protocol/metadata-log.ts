@@ -220,7 +220,7 @@ export class MetadataLog {
   async #deliverMemberJoined (entryHash: string, deviceId: string): Promise<void> {
     const { state, events, group } = this.#deps
     if (this.#joinsAwaitingHandled.has(entryHash)) return
-    if (await state.entryStatus(group.id, 'metadata', entryHash) !== undefined) return
+    if (await state.statuses.entryStatus(group.id, 'metadata', entryHash) !== undefined) return
     const member = this.#deps.membership.memberOf(deviceId)
     if (member === undefined) return
     this.#joinsAwaitingHandled.add(entryHash)
@@ -228,7 +228,7 @@ export class MetadataLog {
       group,
       member: { account: member.account, device: deviceId, displayName: member.displayName },
       markHandled: once(async () => {
-        await state.batch([state.setStatusOp(group.id, 'metadata', entryHash, 'handled')])
+        await state.batch([state.statuses.setStatusOp(group.id, 'metadata', entryHash, 'handled')])
         this.#joinsAwaitingHandled.delete(entryHash)
       })
     })

@@ -24,7 +24,8 @@ export async function openPrivateLevel (dir: string, options: { what: string, fo
   }
   const stored = await db.get(FORMAT_KEY)
   const version = stored === undefined ? undefined : Number(new TextDecoder().decode(stored))
-  if (version === undefined) {
+  if (version === undefined || version < options.format) {
+    // An older format is read as it is, and what is written from now on may be newer: an older bertybot must refuse it.
     await db.put(FORMAT_KEY, new TextEncoder().encode(String(options.format)))
   } else if (!(version <= options.format)) {
     await db.close()

@@ -4,8 +4,12 @@
  * status, a replicated group, the listen ports. Changing one changes what is
  * on disk: bump `STATE_FORMAT` then, or read the old shape too.
  */
+import type { AbstractSublevel } from 'abstract-level'
+import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
 import { KEY_SIZE } from './crypto.ts'
+import { decodeCbor } from './encoding.ts'
+import { DataDirectoryError } from './errors.ts'
 import type { GroupKind } from './group-keys.ts'
 import { bytes, publicKeyBytes, secretBytes, signatureBytes, uint } from './schemas.ts'
 
@@ -77,8 +81,26 @@ export type EntryStatus =
 export type LogKind = 'metadata' | 'messages'
 
 export const listenPortsSchema = z.record(z.string().max(1024), z.number().int().min(1).max(65535))
-export const entryStatusSchema = z.enum(['handled', 'own', 'history', 'dropped', 'waiting'])
+const entryStatusName = z.enum(['handled', 'own', 'history', 'dropped', 'waiting'])
+/**
+ * An entry's status, alone; or, for a message others may edit or delete only
+ * if they wrote it, with its author's account key (`[status, author]`), read
+ * when an edit or deletion of it comes. Format 1 wrote statuses alone.
+ */
+export const entryStatusSchema = z.union([entryStatusName, z.tuple([entryStatusName, publicKeyBytes])])
 export const replicatedGroupSchema = z.object({ pk: publicKeyBytes, signPub: publicKeyBytes, linkKey: bytes(32), linkKeySig: signatureBytes })
+
+/** A sublevel of the state database, and one write of a batch to it. */
+export type Sublevel = AbstractSublevel<ClassicLevel<string, Uint8Array>, string | Buffer | Uint8Array, string, Uint8Array>
+export type StateOp = { type: 'put', sublevel: Sublevel, key: string, value: Uint8Array } | { type: 'del', sublevel: Sublevel, key: string }
+
+/** A record read back, checked against its schema; one that does not fit is a damaged data directory, named by `what`. */
+export function decodeRecord<S extends z.ZodType> (value: Uint8Array, schema: S, what: string): z.infer<S> {
+  let problem = ''
+  const decoded = decodeCbor(value, schema, (reason) => { problem = reason })
+  if (decoded === undefined) throw new DataDirectoryError(`${what} is damaged in the state database: ${problem}`)
+  return decoded
+}
 
 /** A record as CBOR keeps it: fields left undefined are left out. */
 export function stripUndefined<T extends object> (value: T): T {

@@ -6,30 +6,31 @@
  *
  * Keys are `<groupId>/<...>` strings; values are CBOR validated with zod on
  * read (the records and their schemas: `state-records.ts`), so a damaged
- * record is an error that names it, not a crash later.
+ * record is an error that names it, not a crash later. What became of each
+ * log entry is `statuses` (`entry-statuses.ts`).
  */
 import { join } from 'node:path'
-import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
-import type { z } from 'zod'
 import { decodeCbor, encodeCbor } from './encoding.ts'
+import { EntryStatuses } from './entry-statuses.ts'
 import { DataDirectoryError } from './errors.ts'
 import { GroupCommit } from './group-commit.ts'
 import { openPrivateLevel } from './private-level.ts'
 import type { ReceiverChain, SenderChain } from './ratchet.ts'
 import type { ReplicatedGroup } from './replication.ts'
 import {
-  contactRecordSchema, entryStatusSchema, groupRecordSchema, listenPortsSchema, receiverChainSchema, replicatedGroupSchema, senderChainSchema, stripUndefined,
-  type ContactRecord, type EntryStatus, type GroupRecord, type LogKind
+  contactRecordSchema, decodeRecord, groupRecordSchema, listenPortsSchema, receiverChainSchema, replicatedGroupSchema, senderChainSchema, stripUndefined,
+  type ContactRecord, type GroupRecord, type StateOp, type Sublevel as Sub
 } from './state-records.ts'
 
-/** Bumped when the layout changes; an older bertybot refuses a newer directory instead of misreading it. */
-export const STATE_FORMAT = 1
+/**
+ * Bumped when the layout changes; an older bertybot refuses a newer directory
+ * instead of misreading it. 2: an entry's status may carry its author.
+ */
+export const STATE_FORMAT = 2
 
 type Bytes = Uint8Array
-type Sub = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
-
-export type StateOp = { type: 'put', sublevel: Sub, key: string, value: Bytes } | { type: 'del', sublevel: Sub, key: string }
+export type { StateOp }
 
 export class StateStore {
   readonly #db: ClassicLevel<string, Bytes>
@@ -37,9 +38,8 @@ export class StateStore {
   readonly #groups: Sub
   readonly #chains: Sub
   readonly #messageKeys: Sub
-  readonly #status: Sub
-  readonly #closed: Sub
-  readonly #waiting: Sub
+  /** What became of each log entry: statuses, closure, entries waiting for a chain key. */
+  readonly statuses: EntryStatuses
   readonly #chainKeySent: Sub
   readonly #groupPeers: Sub
   /** Group peers written this session (`addGroupPeer`). */
@@ -60,9 +60,7 @@ export class StateStore {
     this.#groups = sub('groups')
     this.#chains = sub('chains')
     this.#messageKeys = sub('message-keys')
-    this.#status = sub('status')
-    this.#closed = sub('closed')
-    this.#waiting = sub('waiting')
+    this.statuses = new EntryStatuses({ status: sub('status'), closed: sub('closed'), waiting: sub('waiting') })
     this.#chainKeySent = sub('chain-key-sent')
     this.#groupPeers = sub('group-peers')
     this.#contacts = sub('contacts')
@@ -156,7 +154,7 @@ export class StateStore {
   async ownChain (groupId: string): Promise<SenderChain | undefined> {
     const value = await this.#chains.get(`${groupId}/own`)
     if (value === undefined) return undefined
-    const chain = this.#decode(value, senderChainSchema, `own chain of ${groupId}`)
+    const chain = decodeRecord(value, senderChainSchema, `own chain of ${groupId}`)
     return { chainKey: chain.ck, counter: chain.c }
   }
 
@@ -167,7 +165,7 @@ export class StateStore {
   async receiverChain (groupId: string, deviceId: string): Promise<ReceiverChain | undefined> {
     const value = await this.#chains.get(`${groupId}/device/${deviceId}`)
     if (value === undefined) return undefined
-    const chain = this.#decode(value, receiverChainSchema, `chain of device ${deviceId} in ${groupId}`)
+    const chain = decodeRecord(value, receiverChainSchema, `chain of device ${deviceId} in ${groupId}`)
     return { since: chain.since, chainKey: chain.ck, next: chain.next, keys: new Map(chain.keys) }
   }
 
@@ -192,50 +190,6 @@ export class StateStore {
 
   delMessageKeyOp (groupId: string, entryHash: string): StateOp {
     return { type: 'del', sublevel: this.#messageKeys, key: `${groupId}/${entryHash}` }
-  }
-
-  // Entry statuses
-
-  async entryStatus (groupId: string, log: LogKind, entryHash: string): Promise<EntryStatus | undefined> {
-    const value = await this.#status.get(`${groupId}/${log}/${entryHash}`)
-    return value === undefined ? undefined : this.#decode(value, entryStatusSchema, `status of ${entryHash}`)
-  }
-
-  setStatusOp (groupId: string, log: LogKind, entryHash: string, status: EntryStatus): StateOp {
-    return { type: 'put', sublevel: this.#status, key: `${groupId}/${log}/${entryHash}`, value: encodeCbor(status) }
-  }
-
-  /** Whether an entry is closed: it and every entry it points to, transitively, have a status. */
-  async isClosed (groupId: string, entryHash: string): Promise<boolean> {
-    return (await this.#closed.get(`${groupId}/${entryHash}`)) !== undefined
-  }
-
-  closeOp (groupId: string, entryHash: string): StateOp {
-    return { type: 'put', sublevel: this.#closed, key: `${groupId}/${entryHash}`, value: new Uint8Array() }
-  }
-
-  /** Entries waiting for `deviceId`'s chain key, oldest first by clock. */
-  async waitingFor (groupId: string, deviceId: string): Promise<string[]> {
-    const prefix = `${groupId}/${deviceId}/`
-    const hashes: string[] = []
-    for await (const key of this.#waiting.keys({ gte: prefix, lt: prefix + '\xff' })) hashes.push(key.slice(prefix.length))
-    return hashes
-  }
-
-  /** Devices some entry of the group waits for. */
-  async waitingDevices (groupId: string): Promise<string[]> {
-    const prefix = `${groupId}/`
-    const devices = new Set<string>()
-    for await (const key of this.#waiting.keys({ gte: prefix, lt: prefix + '\xff' })) devices.add(key.slice(prefix.length).split('/')[0] as string)
-    return [...devices]
-  }
-
-  addWaitingOp (groupId: string, deviceId: string, entryHash: string): StateOp {
-    return { type: 'put', sublevel: this.#waiting, key: `${groupId}/${deviceId}/${entryHash}`, value: new Uint8Array() }
-  }
-
-  delWaitingOp (groupId: string, deviceId: string, entryHash: string): StateOp {
-    return { type: 'del', sublevel: this.#waiting, key: `${groupId}/${deviceId}/${entryHash}` }
   }
 
   // Chain keys we sent, by member
@@ -308,7 +262,7 @@ export class StateStore {
   async contacts (): Promise<Array<{ accountId: string, record: ContactRecord }>> {
     const out: Array<{ accountId: string, record: ContactRecord }> = []
     for await (const [accountId, value] of this.#contacts.iterator()) {
-      out.push({ accountId, record: this.#decode(value, contactRecordSchema, `contact ${accountId}`) })
+      out.push({ accountId, record: decodeRecord(value, contactRecordSchema, `contact ${accountId}`) })
     }
     return out
   }
@@ -329,18 +283,11 @@ export class StateStore {
 
   async replicatedGroups (): Promise<ReplicatedGroup[]> {
     const out: ReplicatedGroup[] = []
-    for await (const [id, value] of this.#replicated.iterator()) out.push(this.#decode(value, replicatedGroupSchema, `replicated group ${id}`))
+    for await (const [id, value] of this.#replicated.iterator()) out.push(decodeRecord(value, replicatedGroupSchema, `replicated group ${id}`))
     return out
   }
 
   async putReplicatedGroup (group: ReplicatedGroup): Promise<void> {
     await this.#replicated.put(Buffer.from(group.pk).toString('base64url'), encodeCbor({ pk: group.pk, signPub: group.signPub, linkKey: group.linkKey, linkKeySig: group.linkKeySig }))
-  }
-
-  #decode<S extends z.ZodType>(value: Uint8Array, schema: S, what: string): z.infer<S> {
-    let problem = ''
-    const decoded = decodeCbor(value, schema, (reason) => { problem = reason })
-    if (decoded === undefined) throw new DataDirectoryError(`${what} is damaged in the state database: ${problem}`)
-    return decoded
   }
 }

@@ -94,6 +94,43 @@ describe('the announcement bot', () => {
     expect(await ask(admin, '/channels')).toBe('Channels:\nTeam-room: 2 members\nSubscribers: 0')
   })
 
+  it('asks an admin to confirm, with buttons, before an announcement goes right away to every channel', async () => {
+    network = await createTestNetwork()
+    const clock = new ManualClock(new Date('2026-11-24T08:00:00Z'))
+    const admin = await network.user('admin')
+    const { bot } = await startAnnounceBot(network, { admins: [admin], clock })
+    await meet(admin, bot)
+    const readers = await Promise.all(['ann', 'bob'].map(async (name) => await network.user(name)))
+    for (const [i, name] of ['news', 'team'].entries()) {
+      const invitation = (await ask(admin, `/channel new ${name}`)).split('\n').at(-1) ?? ''
+      readers[i]!.open(await readers[i]!.peer.joinGroup(invitation))
+    }
+    await expect.poll(() => readers.map((r) => bot.peer.group(r.conversation?.id ?? '')?.members().length), { timeout: 30_000 }).toEqual([2, 2])
+
+    // Named channels go at once; every channel waits for "Send now".
+    expect(await ask(admin, '/announce now Tea --to news,team')).toBe('Sent to 2 conversations.')
+    for (const reader of readers) expect(await reader.nextReply()).toBe('Tea')
+    await admin.send('/announce now Big news')
+    const question = await admin.nextMessage()
+    expect(question.text).toBe('Send this to all 2 channels and the subscribers now (2 conversations)?\n\nBig news')
+    expect(question.buttons.flat().map((b) => b.label)).toEqual(['Send now', 'Cancel'])
+    await admin.press(question, 'Cancel')
+    expect(await admin.nextEdit()).toMatchObject({ target: question.id, text: expect.stringMatching(/^Not sent \(cancelled by admin \(.{8}\)\)\.\n\nBig news$/), buttons: [] })
+
+    await admin.send('/announce now Big news')
+    const again = await admin.nextMessage()
+    await admin.press(again, 'Send now')
+    expect(await admin.nextEdit()).toMatchObject({ target: again.id, text: 'Sent to 2 conversations.\n\nBig news', buttons: [] })
+    for (const reader of readers) expect(await reader.nextReply()).toBe('Big news')
+
+    // Answered, the question has no buttons left: pressing one again (or the cancelled one's) sends nothing.
+    await admin.press(again, 'Send now')
+    await admin.press(question, 'Send now')
+    expect(await ask(admin, '/announce now Bye --to news,team')).toBe('Sent to 2 conversations.')
+    for (const reader of readers) expect(await reader.nextReply()).toBe('Bye')
+    expect(await ask(admin, '/announce log')).toMatch(/cancelled sending now to everyone: Big news\n.*sent now to everyone: Big news\n.*sent now to news, team: Bye$/)
+  })
+
   it('answers a bad cron expression, time zone, date or id with what is wrong', async () => {
     network = await createTestNetwork()
     const clock = new ManualClock(new Date('2026-11-24T08:00:00Z'))

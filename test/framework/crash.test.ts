@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { MessageEvent } from 'bertybot/protocol'
+import type { MessageEvent, ReactionEvent } from 'bertybot/protocol'
 import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { waitFor } from '../helpers/wait.ts'
@@ -89,6 +89,30 @@ describe('a message the bot accepted to send', () => {
     expect(await alice.nextReply()).toBe('accepted, then the lights went out')
     await alice.send('/stats')
     expect(await alice.nextReply()).toMatch(/^\{"count":0/)
+  })
+})
+
+describe('a reaction the bot queued', () => {
+  it('is sent once, after a crash that came before it could leave', async () => {
+    network = await createTestNetwork()
+    const dataDir = await network.tempDir('crash-bot')
+    const bot = await startBot(dataDir)
+    const alice = await network.user('alice')
+    const reactions: ReactionEvent[] = []
+    alice.peer.on('reaction', (r) => { reactions.push(r) })
+    await alice.addContact(bot.link)
+    await alice.send('/stats')
+    expect(await alice.nextReply()).toMatch(/^\{"count":0/)
+    const exited = new Promise((resolve) => bot.process.once('exit', resolve))
+    const asked = await alice.send('/react-and-die')
+    await exited
+    expect(reactions).toEqual([])
+    await startBot(dataDir)
+    expect(await alice.nextReaction({ timeoutMs: 60_000 })).toMatchObject({ target: asked, emoji: '👍', removed: false })
+    // The command was handled before the crash: it is not run again; the reply to a later message comes after any second reaction would have.
+    await alice.send('/stats')
+    expect(await alice.nextReply()).toMatch(/^\{"count":0/)
+    expect(reactions.map((r) => r.target)).toEqual([asked])
   })
 })
 

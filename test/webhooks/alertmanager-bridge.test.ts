@@ -93,4 +93,38 @@ describeWithAlertmanager('the bridge with a real Alertmanager', () => {
     await stranger.addContact(bot)
     expect(await ask(stranger, stranger.conversation!, '/silence alertname="DiskFull" 1h')).toMatch(/Only the members/)
   })
+
+  it('puts Silence 1h and Silence 1d under an alert message, in Markdown; a press silences its alerts as /silence would', async () => {
+    network = await createTestNetwork()
+    const admin = await network.user('admin')
+    const port = await freePort()
+    const bot = await startBridgeBot(network, { admin, bridge: { alertmanagerUrl: `http://127.0.0.1:${port}` } })
+    const { direct, ops } = await adminWithGroup(bot, admin)
+    const { url, secret } = await addRoute(admin, direct, '/bridge add prometheus alertmanager --to ops')
+    alertmanager = await startAlertmanager({ port, webhookUrl: url, bearerToken: secret, groupWait: '1s', groupInterval: '2s' })
+    // A member of the group who is not an admin: the group gets the alerts, so its members may silence them.
+    const member = await network.user('member')
+    await admin.invite(ops, member)
+    member.open(member.peer.group(ops.id)!)
+
+    const labels = { alertname: 'CPUHot', severity: 'warning', instance: 'web_1:9100' }
+    await alertmanager.postAlerts([{ labels, annotations: { summary: 'web_1 runs *hot*' }, startsAt: new Date(), generatorURL: 'http://127.0.0.1:9090/graph' }])
+    const firing = await nextMatching(member, /FIRING/)
+    expect(firing.format).toBe('markdown')
+    expect(firing.text).toContain('web\\_1 runs \\*hot\\*')
+    expect(firing.buttons).toEqual([[{ label: 'Silence 1h', payload: 'bridge:silence:1h' }, { label: 'Silence 1d', payload: 'bridge:silence:1d' }]])
+
+    const before = Date.now()
+    await member.press(firing, 'Silence 1d')
+    const answer = await nextMatching(member, /^Silenced /)
+    expect(answer.replyTo).toBe(firing.id)
+    expect(answer.text).toContain('instance="web_1:9100"')
+    const client = new AlertmanagerClient({ url: alertmanager.url })
+    const made = (await client.silences()).find((s) => s.status.state === 'active' && s.createdBy === 'member')
+    expect(made?.comment).toBe('from ops by way of the bridge')
+    expect(made?.matchers).toEqual(expect.arrayContaining([{ name: 'alertname', value: 'CPUHot', isRegex: false, isEqual: true }]))
+    const lasts = (made?.endsAt.getTime() ?? 0) - before
+    expect(lasts).toBeGreaterThan(24 * 3_600_000 - 60_000)
+    expect(lasts).toBeLessThan(24 * 3_600_000 + 60_000)
+  })
 })

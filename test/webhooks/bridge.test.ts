@@ -177,12 +177,17 @@ describe('the webhook bridge', () => {
     admin.open(ops)
     const first = await admin.nextMessage()
     expect(first.text).toMatch(/FIRING/)
+    // In Markdown, and with no silence buttons: this bridge has no Alertmanager to silence in.
+    expect(first.format).toBe('markdown')
+    expect(first.text.split('\n')[0]).toBe('**\\[FIRING:3\\] HighLatency (warning)**')
+    expect(first.buttons).toEqual([])
     // Alertmanager sending it again at once (a retry) posts nothing; after the window, it is a repeat.
     expect(await post(url, firing, bearer(secret))).toEqual({ status: 202, body: { id: accepted.body.id, duplicate: true } })
     await clock.advance(10 * 60_000)
     expect((await post(url, firing, bearer(secret))).status).toBe(202)
     const repeat = await admin.nextMessage()
     expect(repeat.text).toMatch(/^\(repeat\) /)
+    expect(repeat.format).toBe('plain')
     expect(repeat.replyTo).toBe(first.id)
     expect((await post(url, resolved, bearer(secret))).status).toBe(202)
     const resolution = await admin.nextMessage()

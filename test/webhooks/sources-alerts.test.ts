@@ -175,6 +175,37 @@ describe('alertmanager source', () => {
     expect(problemOf(alertmanager, body((p) => { p.truncatedAlerts = '0' }))).toEqual({ field: 'truncatedAlerts', why: 'expected number, got string' })
   })
 
+  it('writes the same message in Markdown, line for line: the headline bold, labels as code, links as links, the rest escaped', () => {
+    const firing = notification(alertmanager, fixture('alertmanager-firing'))
+    expect(firing.markdown?.split('\n')).toEqual([
+      // Brackets would start a link: escaped.
+      '**\\[FIRING:3\\] HighLatency (warning)**',
+      'API request latency is high',
+      'The 99th percentile latency of the api job has been above 500 ms for 10 minutes.',
+      '[source](http://prometheus.example.org:9090/graph?g0.expr=histogram_quantile%280.99%2C+rate%28http_request_duration_seconds_bucket%5B5m%5D%29%29+%3E+0.5&g0.tab=1)',
+      '• `instance="api-1:9100"` (since 2026-11-25 05:40 UTC)',
+      `  [silence](${silence('alertname="HighLatency",env="prod",instance="api-1:9100",job="api",severity="warning"')})`,
+      '• `instance="api-2:9100"` (since 2026-11-25 05:41 UTC)',
+      `  [silence](${silence('alertname="HighLatency",env="prod",instance="api-2:9100",job="api",severity="warning"')})`,
+      '• `instance="api-3:9100"` (since 2026-11-25 05:43 UTC)',
+      `  [silence](${silence('alertname="HighLatency",env="prod",instance="api-3:9100",job="api",severity="warning"')})`
+    ])
+
+    const payload = fixture('alertmanager-firing')
+    payload.commonAnnotations = {}
+    for (const alert of payload.alerts) alert.annotations = {}
+    payload.alerts[0].annotations = { summary: 'disk_usage over 90% *now* [sda]' }
+    payload.alerts[1].labels.instance = 'api`2'
+    payload.alerts[2].generatorURL = 'http://prometheus.example.org/graph?q=rate(x[5m]) > 1'
+    const odd = notification(alertmanager, payload)
+    const lines = odd.markdown?.split('\n') ?? []
+    expect(lines).toContain('• `instance="api-1:9100"`: disk\\_usage over 90% \\*now\\* \\[sda\\] (since 2026-11-25 05:40 UTC)')
+    expect(lines).toContain('• instance="api\\`2" (since 2026-11-25 05:41 UTC)')
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}\[source\]\(http:\/\/prometheus\.example\.org\/graph\?q=rate%28x\[5m\]%29%20%3E%201\) · \[silence\]\(/))
+    // The plain text is as it was.
+    expect(odd.text).toContain('• instance="api-1:9100": disk_usage over 90% *now* [sda] (since 2026-11-25 05:40 UTC)')
+  })
+
   it('takes what it does not use, and null maps, as they come', () => {
     const payload = fixture('alertmanager-firing')
     payload.somethingNew = { nested: [1, 2] }

@@ -1,13 +1,15 @@
 /**
  * What Alertmanager and Grafana notifications have in common: a group of
  * alerts the sender grouped, rendered as one message that names each alert by
- * the labels that tell it apart from the others in the group.
+ * the labels that tell it apart from the others in the group, as plain text
+ * and in Markdown (`text-style.ts`).
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js'
 import { z } from 'zod'
 import type { AlertInfo, Notification } from '../source.ts'
 import { clip, MAX_MESSAGE_CHARS } from './payload.ts'
+import { markdownStyle, plainStyle, type TextStyle } from './text-style.ts'
 
 /** Label and annotation maps as Alertmanager writes them (Go writes an empty map as null). */
 export const stringMap = z.record(z.string(), z.string()).nullish().transform((map) => map ?? {})
@@ -136,36 +138,43 @@ export function alertNotification (group: AlertGroup, alerts: readonly AlertEntr
     : `[${status.toUpperCase()}:${status === 'firing' ? firing.length : alerts.length}] ${clip(name, 120)}` +
       `${severity === undefined ? '' : ` (${clip(severity, 40)})`}${status === 'firing' && resolvedCount > 0 ? `, ${resolvedCount} resolved` : ''}`
 
-  const lines = [headline]
+  // Written twice, as plain text and in Markdown, line for line: the budget is counted on the plain text.
+  const styles = [plainStyle, markdownStyle]
+  const lines: string[][] = styles.map((style) => [style.bold(headline)])
+  const add = (write: (style: TextStyle) => string[]): void => { styles.forEach((style, i) => { (lines[i] as string[]).push(...write(style)) }) }
   const preamble = whole ? (group.preamble ?? []).filter((line) => line.trim() !== '') : []
-  lines.push(...preamble)
+  add((style) => preamble.map(style.text))
   const commonNotes = commonOf(alerts.map((alert) => alert.annotations))
   for (const key of ['summary', 'description']) {
     const note = commonNotes[key]?.trim()
     // Grafana's default message already quotes the annotations.
-    if (note !== undefined && note !== '' && !preamble.some((line) => line.includes(note))) lines.push(clip(note, 1000))
+    if (note !== undefined && note !== '' && !preamble.some((line) => line.includes(note))) add((style) => [style.text(clip(note, 1000))])
   }
   const order = alerts.map((alert, index) => ({ alert, info: infos[index] as AlertInfo }))
     .sort((a, b) => (a.alert.status === b.alert.status ? 0 : a.alert.status === 'firing' ? -1 : 1) || compare(a.info.name, b.info.name))
   // A rule's generator URL or a dashboard is usually the same for every alert: say it once.
   const shared = alerts.length === 1 ? [] : (alerts[0]?.links ?? []).filter((link) => alerts.every((alert) => hasLink(alert.links, link)))
-  if (shared.length > 0) lines.push(formatLinks(shared))
+  if (shared.length > 0) add((style) => [formatLinks(shared, style)])
   const mixed = resolvedCount > 0 && firing.length > 0
   let shown = 0
   let size = 0
   for (const { alert } of order) {
     if (shown === MAX_ALERT_LINES || size > ALERT_LINES_BUDGET) break
-    const own = formatLinks(alert.links.filter((link) => !hasLink(shared, link)))
-    const block = [alertLine(alert, distinctKeys, commonNotes.summary, mixed), ...[...alert.details, own].filter((line) => line !== '').map((line) => `  ${line}`)]
-    lines.push(...block)
-    size += block.join('\n').length
+    const block = (style: TextStyle): string[] => {
+      const own = formatLinks(alert.links.filter((link) => !hasLink(shared, link)), style)
+      return [alertLine(alert, distinctKeys, commonNotes.summary, mixed, style), ...[...alert.details.map(style.text), own].filter((line) => line !== '').map((line) => `  ${line}`)]
+    }
+    add(block)
+    size += block(plainStyle).join('\n').length
     shown++
   }
-  if (shown < alerts.length) lines.push(`… and ${alerts.length - shown} more`)
-  if (group.truncated > 0) lines.push(`+${group.truncated} alert${group.truncated === 1 ? '' : 's'} not shown by ${group.sender}`)
+  if (shown < alerts.length) add(() => [`… and ${alerts.length - shown} more`])
+  if (group.truncated > 0) add((style) => [style.text(`+${group.truncated} alert${group.truncated === 1 ? '' : 's'} not shown by ${group.sender}`)])
+  const [text, markdown] = lines.map((written) => clip(written.join('\n'), MAX_MESSAGE_CHARS)) as [string, string]
 
   const notification: Notification = {
-    text: clip(lines.join('\n'), MAX_MESSAGE_CHARS),
+    text,
+    markdown,
     headline,
     severity,
     alerts: infos,
@@ -191,18 +200,18 @@ function hasLink (links: ReadonlyArray<readonly [string, string]>, [label, url]:
   return links.some(([other, otherUrl]) => other === label && otherUrl === url)
 }
 
-function formatLinks (links: ReadonlyArray<readonly [string, string]>): string {
-  return links.map(([label, url]) => `${label}: ${url}`).join(' · ')
+function formatLinks (links: ReadonlyArray<readonly [string, string]>, style: TextStyle): string {
+  return links.map(([label, url]) => style.link(label, url)).join(' · ')
 }
 
-function alertLine (alert: AlertEntry, keys: readonly string[], commonSummary: string | undefined, markResolved: boolean): string {
-  const labels = keys.filter((key) => Object.hasOwn(alert.labels, key)).map((key) => `${key}="${clip(alert.labels[key] ?? '', 120)}"`).join(', ')
+function alertLine (alert: AlertEntry, keys: readonly string[], commonSummary: string | undefined, markResolved: boolean, style: TextStyle): string {
+  const labels = keys.filter((key) => Object.hasOwn(alert.labels, key)).map((key) => style.code(`${key}="${clip(alert.labels[key] ?? '', 120)}"`)).join(', ')
   const summary = alert.annotations.summary?.trim()
-  const own = summary !== undefined && summary !== '' && summary !== commonSummary?.trim() ? clip(summary, 300) : undefined
+  const own = summary !== undefined && summary !== '' && summary !== commonSummary?.trim() ? style.text(clip(summary, 300)) : undefined
   const ended = alert.status === 'resolved' && alert.endsAt !== undefined && !alert.endsAt.startsWith('0001-')
-  const when = alert.status === 'resolved'
+  const when = style.text(alert.status === 'resolved'
     ? `${markResolved ? 'RESOLVED' : 'resolved'}${ended ? ` at ${formatTime(alert.endsAt ?? '')}` : ''}`
-    : `since ${formatTime(alert.startsAt)}`
+    : `since ${formatTime(alert.startsAt)}`)
   const head = [labels, own].filter((part) => part !== undefined && part !== '').join(': ')
   return `• ${head === '' ? when : `${head} (${when})`}`
 }

@@ -1,0 +1,100 @@
+/**
+ * What an app message read from a group's message log becomes: the event to
+ * deliver, or why it is dropped. An edit or a deletion is delivered only
+ * when its sender wrote the message it changes (`message-authors.ts`); a user
+ * message's author is remembered for that.
+ */
+import type { AbortOptions } from './abort.ts'
+import { AppMessageType, type AppMessage, type ButtonRows, type MessageFormat } from './app-messages.ts'
+import type { DropReason } from './errors.ts'
+import type { DeliverableEventName, PeerEvents, Sender } from './events.ts'
+import { decodeInvitation } from './group-keys.ts'
+import type { Group } from './handles.ts'
+import { mayChange, type MessageAuthors, type MessageChange } from './message-authors.ts'
+
+/** An event ready to deliver, but for its `markHandled`, which depends on how it is settled. */
+export type PendingEvent = { [K in DeliverableEventName]: { name: K, event: Omit<Parameters<PeerEvents[K]>[0], 'markHandled'> } }[DeliverableEventName]
+
+export type AppEventOutcome =
+  | ({ kind: 'event', author: Uint8Array | undefined } & PendingEvent)
+  | { kind: 'drop', reason: DropReason, detail: string }
+
+export interface AppEventsDeps {
+  authors: MessageAuthors
+  joinGroup: (invitation: string, options?: AbortOptions) => Promise<Group>
+}
+
+/** What every event of one entry has. */
+interface EventBase {
+  readonly group: Group
+  readonly id: string
+  readonly sender: Sender
+  readonly sentAt: Date
+}
+
+export class AppEvents {
+  readonly #deps: AppEventsDeps
+
+  constructor (deps: AppEventsDeps) {
+    this.#deps = deps
+  }
+
+  /**
+   * The event `message` makes, sent as `base` says; `authorKey` is its
+   * sender's account key, kept with the status of a message its author alone
+   * may change (`author` of the outcome).
+   */
+  async eventOf (message: AppMessage, base: EventBase, authorKey: Uint8Array | undefined): Promise<AppEventOutcome> {
+    const event = <K extends DeliverableEventName>(name: K, fields: Omit<Parameters<PeerEvents[K]>[0], 'markHandled' | keyof EventBase>, author?: Uint8Array): AppEventOutcome =>
+      ({ kind: 'event', name, event: { ...base, ...fields }, author } as AppEventOutcome)
+    switch (message.type) {
+      case AppMessageType.UserMessage:
+        if (authorKey !== undefined) this.#deps.authors.remember(base.id, base.sender.account)
+        return event('message', { text: message.text, replyTo: message.replyTo, format: formatOf(message.format), buttons: buttonsOf(message.buttons) }, authorKey)
+      case AppMessageType.UserReaction:
+        return event('reaction', { target: message.target, emoji: message.emoji, removed: message.remove === true })
+      case AppMessageType.EditMessage:
+        return await this.#change('edit', message.target, base.sender) ??
+          event('messageEdited', { target: message.target, text: message.text, format: formatOf(message.format), buttons: buttonsOf(message.buttons) })
+      case AppMessageType.DeleteMessage:
+        return await this.#change('deletion', message.target, base.sender) ?? event('messageDeleted', { target: message.target })
+      case AppMessageType.PressButton:
+        return event('buttonPressed', { target: message.target, payload: message.payload })
+      case AppMessageType.Acknowledge:
+        return event('acknowledgement', { target: message.target })
+      case AppMessageType.GroupInvitation: {
+        let groupName: string
+        try {
+          groupName = decodeInvitation(message.invitation).name
+        } catch (err) {
+          return { kind: 'drop', reason: 'malformed', detail: `invitation: ${(err as Error).message}` }
+        }
+        const { invitation } = message
+        const joinGroup = this.#deps.joinGroup
+        return event('groupInvitation', { invitation, groupName, accept: async (options?: AbortOptions) => await joinGroup(invitation, options) })
+      }
+      default:
+        return { kind: 'drop', reason: 'unknown-type', detail: `app message type ${message.type} does not belong on the message log` }
+    }
+  }
+
+  /** Why `sender` may not make `change` to message `target`, if it may not. */
+  async #change (change: MessageChange, target: string, sender: Sender): Promise<AppEventOutcome | undefined> {
+    const author = await this.#deps.authors.of(target)
+    if (author === undefined) return { kind: 'drop', reason: 'unknown-target', detail: `${change} of ${target}, which is not a message this peer knows` }
+    if (!mayChange(change, sender.account, author)) {
+      return { kind: 'drop', reason: 'not-the-author', detail: `${change} of ${target} by ${sender.account}, who did not write it (${author} did)` }
+    }
+    return undefined
+  }
+}
+
+/** A message's format as events give it: no flag is plain text. */
+function formatOf (flag: 'markdown' | undefined): MessageFormat {
+  return flag ?? 'plain'
+}
+
+/** A message's buttons as events give them: none is an empty list. */
+function buttonsOf (rows: ButtonRows | undefined): ButtonRows {
+  return rows ?? []
+}
