@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { dagCbor, encodeCbor, validate } from './encoding.ts'
+import { fileReferenceSchema, MAX_FILES_PER_MESSAGE } from './file-reference.ts'
 import { uint } from './schemas.ts'
 
 export const AppMessageType = {
@@ -24,7 +25,9 @@ const userMessage = z.object({
   type: z.literal(AppMessageType.UserMessage),
   text: z.string().max(MAX_TEXT_LENGTH),
   replyTo: messageId.optional(),
-  sentAt: uint
+  sentAt: uint,
+  /** Files sent with the text: what fetches and opens each (`file-reference.ts`). */
+  files: z.array(fileReferenceSchema).min(1).max(MAX_FILES_PER_MESSAGE).optional()
 })
 const groupInvitation = z.object({
   type: z.literal(AppMessageType.GroupInvitation),

@@ -5,13 +5,15 @@
 export { createPeer, Peer } from './peer.ts'
 export { DEFAULT_LISTEN, type PeerOptions } from './peer-options.ts'
 export { InvalidMessageError } from './group-sender.ts'
-export type { Contact, Group, SealedMessage, SendOptions } from './handles.ts'
+export type { Contact, Files, Group, SealedMessage, SendFileOptions, SendOptions } from './handles.ts'
+export { DEFAULT_MAX_FILE_SIZE, MAX_FILES_PER_MESSAGE, MAX_PREVIEW_BYTES, type FileReference } from './file-reference.ts'
+export type { FileDescription, FileSource } from './file-store.ts'
 export { MAX_TEXT_LENGTH } from './app-messages.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
 export type {
   AcknowledgementEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent, GroupOpenedEvent, HandedOverEvent,
-  MemberJoinedEvent, MessageEvent, PeerEvents, Sender
+  MemberJoinedEvent, MessageEvent, PeerEvents, ReceivedFile, Sender
 } from './events.ts'
 export { ContactRequestRefusedError } from './contacts.ts'
 export { decodeContactLink, type ContactLink } from './contact-link.ts'
@@ -22,8 +24,8 @@ export { GroupAccessController, GROUP_ACCESS_CONTROLLER_TYPE, type GroupAccessCo
 export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, groupId, type GroupKeys, type GroupKind, type Invitation } from './group-keys.ts'
 export { keyToId, idToKey } from './encoding.ts'
 export {
-  BertybotError, DataDirectoryError, EnvironmentError, InvalidLinkError, InvalidOptionError, KeystoreError, NotRunningError,
-  type DropReason, type InvalidLinkReason
+  BertybotError, DataDirectoryError, EnvironmentError, FileReadError, FileTooLargeError, InvalidLinkError, InvalidOptionError, KeystoreError, NotRunningError,
+  type DropReason, type FileReadReason, type InvalidLinkReason
 } from './errors.ts'
 export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from './logger.ts'
 export type { DhtMode } from './node.ts'

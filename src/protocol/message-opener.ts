@@ -14,6 +14,8 @@ import { keyToId } from './encoding.ts'
 import { openChainKeys, openMessageBody, openMessageHeaders, type MessageHeaders } from './envelope.ts'
 import type { DropReason } from './errors.ts'
 import type { DeliverableEventName, PeerEvents, Sender } from './events.ts'
+import type { FileStore } from './file-store.ts'
+import { receivedFile } from './group-files.ts'
 import type { Group } from './handles.ts'
 import { decodeInvitation, type GroupKeys } from './group-keys.ts'
 import type { IdentityKeys } from './keystore.ts'
@@ -34,6 +36,8 @@ export interface MessageOpenerDeps {
   joinGroup: (invitation: string, options?: AbortOptions) => Promise<Group>
   /** A sender's chain came in a message's headers: messages of that device that waited may open now. */
   chainInHeaders: (device: string) => void
+  /** Where the files messages carry are read from. */
+  files: Pick<FileStore, 'read'>
 }
 
 /** State changes an outcome commits: written in one batch, then mirrored in memory by `after`. */
@@ -111,8 +115,12 @@ export class MessageOpener {
     const sender: Sender = { account: member.account, device, displayName: member.displayName }
     const base = { group: this.#deps.group, id: entry.hash, sender, sentAt: new Date(message.sentAt) }
     switch (message.type) {
-      case AppMessageType.UserMessage:
-        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo } }
+      case AppMessageType.UserMessage: {
+        const files = message.files ?? []
+        // Every file is named outside the encryption too, so that replicas keep it.
+        if (files.some((file) => payload.data.files?.includes(file.root) !== true)) return drop('malformed', 'the message carries a file its entry does not name', spent)
+        return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'message', event: { ...base, text: message.text, replyTo: message.replyTo, files: files.map((file) => receivedFile(file, this.#deps.files)) } }
+      }
       case AppMessageType.Acknowledge:
         return { kind: 'deliver', changes: keyChanges, whenHandled, name: 'acknowledgement', event: { ...base, target: message.target } }
       case AppMessageType.GroupInvitation: {
