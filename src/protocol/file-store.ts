@@ -22,6 +22,12 @@ import { checkedFileDescription, fileReferenceSchema, type FileReference } from 
 import type { Logger } from './logger.ts'
 import type { StateOp, StateStore } from './state-store.ts'
 
+/**
+ * Blocks written at once while storing: the importer holds this many leaves
+ * (1 MiB each) before it writes them, so they are on disk as the file comes,
+ * not all at its end.
+ */
+const WRITE_CONCURRENCY = 4
 /** Blocks a read fetches at once: a file's leaves are 1 MiB each. */
 const READ_CONCURRENCY = 8
 
@@ -127,7 +133,7 @@ export class FileStore {
     let root: string
     try {
       const sealed = sealFile(chunksOf(source), key, { maxSize: maxFileSize, expectedSize: size, signal: options.signal, onEnd: (n) => { plaintextSize = n } })
-      root = (await unixfs({ blockstore: staging }).addByteStream(sealed, { signal: options.signal })).toString()
+      root = (await unixfs({ blockstore: staging }).addByteStream(sealed, { signal: options.signal, blockWriteConcurrency: WRITE_CONCURRENCY })).toString()
       await state.batch([this.#records.stageOp(staged.stageId, since, root)])
     } catch (err) {
       await this.#delete({ stageId: staged.stageId, blocks: [...staged.blocks] }).catch((failure: unknown) => { this.#deps.logger.warn({ err: failure }, 'could not delete a file whose storing failed: the next start will') })
