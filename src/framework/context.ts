@@ -9,9 +9,10 @@
  * context is the only way a handler writes: it sees the bot and its
  * conversations read only (`conversations.ts`), never the peer.
  */
-import type { AbortOptions, Clock, Group, Logger, Member, Peer, Sender } from '../protocol/index.ts'
+import type { AbortOptions, Clock, Group, Logger, Member, Peer, ReceivedFile, Sender } from '../protocol/index.ts'
 import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
 import { queueMessage, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
+import { queueFile, type FileReplyOptions } from './files.ts'
 import type { Transaction } from './transaction.ts'
 
 export type EventType = 'message' | 'acknowledgement' | 'contactRequest' | 'contactAccepted' | 'groupInvitation' | 'memberJoined' | 'schedule'
@@ -138,15 +139,26 @@ abstract class ConversationContext<T extends EventType> extends BaseContext<T> {
   async reply (text: string, options: SendOptions = {}): Promise<void> {
     await this.send(this.group.id, text, options)
   }
+
+  /**
+   * Stores a file (its path, or its bytes) at once, and queues a message
+   * carrying it to this conversation, sent once the handlers finish, as
+   * `reply` is: `ctx.replyWithFile('./report.pdf', { type: 'application/pdf', text: 'the report' })`.
+   */
+  async replyWithFile (pathOrBytes: string | Uint8Array, options: FileReplyOptions, abort: AbortOptions = {}): Promise<void> {
+    await queueFile(depsOf(this), this.group.id, pathOrBytes, options, abort)
+  }
 }
 
 export interface ReceivedMessage {
   readonly id: string
   readonly replyTo: string | undefined
   readonly sentAt: Date
+  /** The files it carries, each with `name`, `type`, `size`, `preview` and `read()` (none for most messages). */
+  readonly files: readonly ReceivedFile[]
 }
 
-type MessageDetails = { group: Group, sender: Sender, text: string, id: string, replyTo: string | undefined, sentAt: Date }
+type MessageDetails = { group: Group, sender: Sender, text: string, id: string, replyTo: string | undefined, sentAt: Date, files?: readonly ReceivedFile[] }
 
 /** Each message context's event, for `asCommand`. */
 const eventOf = new WeakMap<object, MessageDetails>()
@@ -162,7 +174,7 @@ export class MessageContext extends ConversationContext<'message'> {
     eventOf.set(this, event)
     this.sender = event.sender
     this.text = event.text
-    this.message = { id: event.id, replyTo: event.replyTo, sentAt: event.sentAt }
+    this.message = { id: event.id, replyTo: event.replyTo, sentAt: event.sentAt, files: event.files ?? [] }
   }
 
   /** @internal The same message, seen as the command `command` with its parsed arguments. */
@@ -326,4 +338,4 @@ export interface ContextMap {
   schedule: ScheduleContext
 }
 
-export type { ContactView, Conversation, Conversations, KeyValue, Member, Recipient, SendOptions }
+export type { ContactView, Conversation, Conversations, FileReplyOptions, KeyValue, Member, ReceivedFile, Recipient, SendOptions }

@@ -8,7 +8,7 @@ export { Composer, compose, inContactConversation, inGroupConversation, type Mid
 export {
   AcknowledgementContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,
   MemberJoinedContext, MessageContext, ScheduleContext, TaskContext,
-  type BotView, type Context, type ContextMap, type EventType, type KeyValue, type Recipient, type ScheduleRun, type SendOptions
+  type BotView, type Context, type ContextMap, type EventType, type FileReplyOptions, type KeyValue, type ReceivedFile, type Recipient, type ScheduleRun, type SendOptions
 } from './context.ts'
 export { Conversation, Conversations, type ContactView } from './conversations.ts'
 export { parseCommandArgs, parseHelp, tokenize, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
@@ -21,5 +21,5 @@ export { BotMetrics } from './metrics.ts'
 export { DurationError, formatDuration, parseDuration, type DurationOptions } from './durations.ts'
 export { isTimeZone, notATimeZone } from './time-zones.ts'
 export { BotError, CommandDefinitionError, ConfigError, LifecycleError, MiddlewareError, ScheduleError, StateConflictError, TransactionError } from './errors.ts'
-export { AbortError, BertybotError, EnvironmentError, NotRunningError, systemClock, type AbortOptions, type Clock, type Contact, type Group, type Logger, type Member, type Peer, type Sender } from '../protocol/index.ts'
+export { AbortError, BertybotError, EnvironmentError, FileReadError, FileTooLargeError, NotRunningError, systemClock, type AbortOptions, type Clock, type Contact, type Group, type Logger, type Member, type Peer, type Sender } from '../protocol/index.ts'
 export { ConfigFileError, guarded, loadConfigFile, parseConfigFile, strictObject, type FilePosition } from './config-file.ts'

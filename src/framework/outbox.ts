@@ -15,6 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff, InvalidMessageError, type Logger, type Peer } from '../protocol/index.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
+import { filesOf, rootsOf, sealedOf } from './files.ts'
 import type { BotStore } from './store.ts'
 import type { OutboxItem } from './store-records.ts'
 
@@ -71,8 +72,10 @@ export class Outbox {
     return oldest
   }
 
-  /** Sends items just committed (they are on disk already). */
+  /** Sends items just committed (they are on disk already); the files they carry are kept from now on (`files.ts`). */
   enqueue (items: OutboxItem[]): void {
+    const roots = rootsOf(items)
+    if (roots.length > 0) this.#peer.files.keep(roots).catch((err: unknown) => { this.#logger.warn({ err }, 'could not mark queued files as kept: the next start keeps them') })
     for (const item of items) this.#dispatch(item, false)
   }
 
@@ -136,10 +139,10 @@ export class Outbox {
     const replyTo = await Promise.all(unsealed.map(async (item) => await this.#replyTo(item)))
     const sealed = unsealed.length === 0
       ? []
-      : await this.#store.setSealedMany(unsealed, await group.sealMany(unsealed.map((item, i) => ({ text: item.text, replyTo: replyTo[i] }))))
+      : await this.#store.setSealedMany(unsealed, await group.sealMany(unsealed.map((item, i) => ({ text: item.text, replyTo: replyTo[i], files: filesOf(item) }))))
     const bySeq = new Map(sealed.map((item) => [item.seq, item]))
     const ready = items.map((item) => bySeq.get(item.seq) ?? item)
-    const ids = await group.sendSealedMany(ready.map((item) => ({ group: groupId, bytes: item.sealed as Uint8Array })), { mayBeSent: mayBeSent || sealed.length < items.length })
+    const ids = await group.sendSealedMany(ready.map(sealedOf), { mayBeSent: mayBeSent || sealed.length < items.length })
     await this.#store.markSentMany(ready, ids)
     for (const item of ready) {
       this.#sentCount++
@@ -207,9 +210,9 @@ export class Outbox {
         }
         try {
           const sealed = item.sealed === undefined
-            ? await this.#store.setSealed(item, await group.seal({ text: item.text, replyTo: await this.#replyTo(item) }))
+            ? await this.#store.setSealed(item, await group.seal({ text: item.text, replyTo: await this.#replyTo(item), files: filesOf(item) }))
             : item
-          const id = await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array }, { mayBeSent: mayBeSent || item.sealed !== undefined })
+          const id = await group.sendSealed(sealedOf(sealed), { mayBeSent: mayBeSent || item.sealed !== undefined })
           await this.#store.markSent(item, id)
           this.#sentCount++
           this.#pendingSince.delete(item.seq)

@@ -7,6 +7,7 @@
 import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
+import { MAX_FILES_PER_MESSAGE } from '../protocol/index.ts'
 
 type Bytes = Uint8Array
 export type Sublevel = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
@@ -29,7 +30,13 @@ export interface OutboxItem {
   readonly replyToTag?: string | undefined
   /** Set once the message is sealed: from then on the same bytes are sent, so a retry is not a second message. */
   readonly sealed?: Uint8Array | undefined
+  /** Files stored for the message to carry (`files.ts`). */
+  readonly files?: OutboxFile[] | undefined
 }
+
+/** A file a queued message carries, as the outbox keeps it: its reference, bytes in base64. */
+const outboxFileSchema = z.object({ root: z.string(), key: z.string(), size: z.number(), type: z.string(), name: z.string(), preview: z.string().optional() })
+export type OutboxFile = z.infer<typeof outboxFileSchema>
 
 export const outboxItemSchema = z.object({
   group: z.string(),
@@ -37,7 +44,8 @@ export const outboxItemSchema = z.object({
   replyTo: z.string().optional(),
   tag: z.string().optional(),
   replyToTag: z.string().optional(),
-  sealed: z.string().optional()
+  sealed: z.string().optional(),
+  files: z.array(outboxFileSchema).min(1).max(MAX_FILES_PER_MESSAGE).optional()
 })
 
 export const scheduleRunSchema = z.object({ lastRun: z.number() })

@@ -18,7 +18,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createLogger, createPeer, type ContactAcceptedEvent, type Group, type LogLevel, type MemberJoinedEvent, type MessageEvent, type Peer, type Clock } from '../protocol/index.ts'
+import { createLogger, createPeer, type ContactAcceptedEvent, type Group, type LogLevel, type MemberJoinedEvent, type MessageEvent, type Peer, type SendFileOptions, type Clock } from '../protocol/index.ts'
 import { createBot, type Bot, type BotOptions } from './bot.ts'
 
 const DEFAULT_TIMEOUT_MS = 30_000
@@ -189,6 +189,12 @@ export class TestUser {
   async send (text: string): Promise<string> {
     if (this.conversation === undefined) throw new Error(`${this.name} has no conversation open: addContact(), createGroup() or open() first`)
     return await this.conversation.send({ text })
+  }
+
+  /** Sends a file (its bytes) to the open conversation, with a text if given; resolves with its message id. */
+  async sendFile (bytes: Uint8Array, options: SendFileOptions): Promise<string> {
+    if (this.conversation === undefined) throw new Error(`${this.name} has no conversation open: addContact(), createGroup() or open() first`)
+    return await this.conversation.sendFile(bytes, options)
   }
 
   /** The next message from someone else in the open conversation (waits for it); consumed once read. */
