@@ -10,10 +10,12 @@ import { unixfs } from '@helia/unixfs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { LevelBlockstore } from 'blockstore-level'
 import { describe, expect, it } from 'vitest'
-import { AbortError, FileReadError, FileTooLargeError, InvalidOptionError, type FileReference, type MessageEvent, type Peer } from '../src/protocol/index.ts'
+import { AbortError, FileReadError, FileTooLargeError, InvalidOptionError, keyToId, type FileReference, type MemberJoinedEvent, type MessageEvent, type Peer } from '../src/protocol/index.ts'
+import { AppMessageType } from '../src/protocol/app-messages.ts'
 import { sealedFileSize, sealFile } from '../src/protocol/file-cipher.ts'
 import { FileRecords } from '../src/protocol/file-records.ts'
 import { StateStore } from '../src/protocol/state-store.ts'
+import { HostileMember } from './helpers/hostile-member.ts'
 import { formGroup, startPeer, startPeers } from './helpers/peers.ts'
 import { allBlocks, startPlainOrbitDB } from './helpers/plain-orbitdb.ts'
 import { tempDir } from './helpers/temp.ts'
@@ -118,6 +120,28 @@ describe('files', () => {
     await startPeer({ dataDir: alice!.dataDir })
     const [message] = await inbox.count(1)
     expect((await bytesOf(message!.files[0]!.read({ signal: AbortSignal.timeout(30_000) }))).equals(sent)).toBe(true)
+  })
+
+  it('are refused in a message whose entry does not name them outside the encryption, where replicas look', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob'])
+    const [ga] = await formGroup([alice!.peer, bob!.peer])
+    const inbox = new Inbox<MessageEvent>(bob!.peer, 'message')
+    const joins = new Inbox<MemberJoinedEvent>(bob!.peer, 'memberJoined')
+    const mallory = await HostileMember.join(ga!.invitation(), ga!.logAddresses, alice!.peer.multiaddrs[0] as string, await tempDir('mallory'))
+    try {
+      await mallory.announce()
+      await mallory.shareChainKey([alice!.peer.accountId, bob!.peer.accountId])
+      await joins.until('mallory to join', (items) => items.some((e) => e.member.account === keyToId(mallory.account.publicKey)))
+      const file = await alice!.peer.files.store(randomBytes(1000), { name: 'hidden.bin', type: 'application/octet-stream' })
+      // A stock OrbitDB add: the payload holds the sealed value and no `files`.
+      await mallory.append(mallory.seal({ type: AppMessageType.UserMessage, text: 'a file replicas would not keep', sentAt: Date.now(), files: [file] }))
+      const last = await mallory.append(mallory.text('plain text'))
+      await inbox.until('mallory\'s plain text', (ms) => ms.some((m) => m.id === last))
+      expect(inbox.items.map((m) => m.text)).toEqual(['plain text'])
+      expect(bob!.log.find((l) => l.msg === 'dropped a message entry' && l.reason === 'malformed' && String(l.detail).includes('does not name'))).toHaveLength(1)
+    } finally {
+      await mallory.stop()
+    }
   })
 
   it('fail to read with a wrong key, when truncated or altered, when their DAG is larger than said, and when the wait is aborted', async () => {
