@@ -10,12 +10,11 @@
  * the blocks is connected) is tried again later, with backoff, while the
  * replica runs. A DAG larger than the largest file a peer takes is given up.
  */
-import { unixfs, type UnixFS } from '@helia/unixfs'
 import { CID } from 'multiformats/cid'
 import PQueue from 'p-queue'
 import { Backoff } from './backoff.ts'
 import { sealedFileSize } from './file-cipher.ts'
-import { catOptions, type UnixFSBlocks } from './file-store.ts'
+import { catOptions, unixfsOver, type UnixFSBlocks } from './file-store.ts'
 import { groupPayloadSchema, type StoredEntry } from './log-entry.ts'
 import type { Logger } from './logger.ts'
 import type { ReplicaRecords, WantedFile } from './replica-records.ts'
@@ -41,7 +40,6 @@ export interface FileKeeperDeps {
 
 export class FileKeeper {
   readonly #deps: FileKeeperDeps
-  readonly #fs: UnixFS
   readonly #queue = new PQueue({ concurrency: FETCH_CONCURRENCY })
   /** Roots being fetched or waiting to be. */
   readonly #wanted = new Set<string>()
@@ -49,7 +47,6 @@ export class FileKeeper {
 
   constructor (deps: FileKeeperDeps) {
     this.#deps = deps
-    this.#fs = unixfs({ blockstore: deps.network })
   }
 
   /** Goes on fetching what an earlier run had not finished. */
@@ -104,14 +101,15 @@ export class FileKeeper {
     const { logger, maxFileSize } = this.#deps
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(FETCH_TIMEOUT_MS)])
     const limit = sealedFileSize(maxFileSize)
-    const stat = await this.#fs.stat(root, { signal })
+    const fs = await unixfsOver(this.#deps.network)
+    const stat = await fs.stat(root, { signal })
     if (stat.type === 'directory' || stat.size > BigInt(limit)) {
       logger.warn({ root: root.toString(), type: stat.type, size: stat.size.toString() }, 'an entry names something that is not a file this replica keeps: not fetched')
       return false
     }
     let size = 0
     // Reading it whole fetches each block, and the blockstore keeps what it fetched.
-    for await (const chunk of this.#fs.cat(root, catOptions(signal))) {
+    for await (const chunk of fs.cat(root, catOptions(signal))) {
       size += chunk.length
       if (size > limit) {
         logger.warn({ root: root.toString() }, 'a file holds more than its root says: fetching it was given up')

@@ -10,7 +10,7 @@
  * staged files are deleted, block by block, unless `start`'s `keep` says
  * something committed refers to them after all.
  */
-import { unixfs, type CatOptions, type UnixFS } from '@helia/unixfs'
+import type { CatOptions, UnixFS } from '@helia/unixfs'
 import { CID } from 'multiformats/cid'
 import { AbortError, throwIfAborted, type AbortOptions } from './abort.ts'
 import type { LocalBlocks } from './blockstore.ts'
@@ -66,19 +66,24 @@ export interface FileStoreDeps {
 
 interface Staged { stageId: string, blocks: Set<string> }
 /** A blockstore as UnixFS reads and writes it. */
-export type UnixFSBlocks = Parameters<typeof unixfs>[0]['blockstore']
+export type UnixFSBlocks = Parameters<typeof import('@helia/unixfs').unixfs>[0]['blockstore']
+
+let loading: Promise<typeof import('@helia/unixfs')> | undefined
+/** Helia's UnixFS over `blockstore`, its modules loaded at the first use: a peer that handles no file does not load them at start. */
+export async function unixfsOver (blockstore: UnixFSBlocks): Promise<UnixFS> {
+  loading ??= import('@helia/unixfs')
+  return (await loading).unixfs({ blockstore })
+}
 
 export class FileStore {
   readonly #deps: FileStoreDeps
   readonly #records: FileRecords
-  readonly #reader: UnixFS
   /** Files staged in this session, by root. */
   readonly #staged = new Map<string, Staged>()
 
   constructor (deps: FileStoreDeps) {
     this.#deps = deps
     this.#records = new FileRecords(deps.state)
-    this.#reader = unixfs({ blockstore: deps.network })
   }
 
   get maxFileSize (): number {
@@ -133,7 +138,7 @@ export class FileStore {
     let root: string
     try {
       const sealed = sealFile(chunksOf(source), key, { maxSize: maxFileSize, expectedSize: size, signal: options.signal, onEnd: (n) => { plaintextSize = n } })
-      root = (await unixfs({ blockstore: staging }).addByteStream(sealed, { signal: options.signal, blockWriteConcurrency: WRITE_CONCURRENCY })).toString()
+      root = (await (await unixfsOver(staging)).addByteStream(sealed, { signal: options.signal, blockWriteConcurrency: WRITE_CONCURRENCY })).toString()
       await state.batch([this.#records.stageOp(staged.stageId, since, root)])
     } catch (err) {
       await this.#delete({ stageId: staged.stageId, blocks: [...staged.blocks] }).catch((failure: unknown) => { this.#deps.logger.warn({ err: failure }, 'could not delete a file whose storing failed: the next start will') })
@@ -188,11 +193,12 @@ export class FileStore {
     const sealedSize = sealedFileSize(size)
     const cid = CID.parse(root)
     try {
-      const stat = await this.#reader.stat(cid, { signal })
+      const reader = await unixfsOver(this.#deps.network)
+      const stat = await reader.stat(cid, { signal })
       if (stat.type === 'directory') throw new FileReadError('not-a-file', 'the message names a directory, not a file')
       if (stat.size > BigInt(sealedSize)) throw new FileReadError('too-large', `the file's blocks hold ${stat.size} bytes, more than the ${sealedSize} its message says`)
       if (stat.size < BigInt(sealedSize)) throw new FileReadError('truncated', `the file's blocks hold ${stat.size} bytes, fewer than the ${sealedSize} its message says`)
-      for await (const plain of openFile(this.#reader.cat(cid, catOptions(signal)), key, sealedSize)) {
+      for await (const plain of openFile(reader.cat(cid, catOptions(signal)), key, sealedSize)) {
         if (plain.length > 0) yield plain
       }
     } catch (err) {
