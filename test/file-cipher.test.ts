@@ -1,12 +1,13 @@
 /**
  * The encryption of files (`file-cipher.ts`): fixed vectors (checked against
  * an independent XChaCha20-Poly1305, Python's `cryptography` ChaCha20-Poly1305
- * with HChaCha20 written out), round trips across segment boundaries, and each
+ * with HChaCha20 written out), the native AEAD against noble's, round trips across segment boundaries, and each
  * way a file can be damaged failing with its own reason.
  */
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { bytesToHex, sha256 } from '../src/protocol/crypto.ts'
+import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
+import { bytesToHex, sha256, xchachaSession } from '../src/protocol/crypto.ts'
 import { FileReadError, FileTooLargeError, InvalidOptionError } from '../src/protocol/errors.ts'
 import { openFile, sealedFileSize, sealFile, SEGMENT_SIZE } from '../src/protocol/file-cipher.ts'
 
@@ -40,6 +41,17 @@ describe('file encryption', () => {
     const twoSegments = await sealed(new Uint8Array(SEGMENT_SIZE + 1).map((_, i) => i % 251))
     expect(twoSegments.length).toBe(65569)
     expect(bytesToHex(sha256(twoSegments))).toBe('cf93d15ce0f58eb81aabdcc58dba56a07118c5ba9a6a6e4ca70347c6ade1669d')
+  })
+
+  it('seals each segment as noble\'s XChaCha20-Poly1305 does, for any key, nonce and data', () => {
+    for (let i = 0; i < 20; i++) {
+      const [k, prefix, tail, data, ad] = [randomBytes(32), randomBytes(16), randomBytes(8), randomBytes(i * 997), randomBytes(i)]
+      const session = xchachaSession(k, prefix)
+      const expected = xchacha20poly1305(k, Buffer.concat([prefix, tail]), ad).encrypt(data)
+      expect(Buffer.from(session.seal(tail, data, ad)).equals(Buffer.from(expected))).toBe(true)
+      expect(Buffer.from(session.open(tail, expected, ad) as Uint8Array).equals(data)).toBe(true)
+      expect(session.open(tail, expected, randomBytes(3))).toBeUndefined()
+    }
   })
 
   it('opens what it sealed, whatever the size and however the bytes arrive', async () => {

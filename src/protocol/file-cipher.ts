@@ -7,11 +7,12 @@
  * open. Both directions stream: neither holds more than a segment or two.
  *
  * A key is never used for two files, so a nonce made of the index alone is
- * never used twice with one key.
+ * never used twice with one key. (The AEAD is `xchachaSession`: noble's
+ * HChaCha20 once per file, Node's native ChaCha20-Poly1305 per segment.)
  */
 import { Uint8ArrayList } from 'uint8arraylist'
 import { throwIfAborted } from './abort.ts'
-import { concatBytes, openAeadWithNonce, sealAeadWithNonce, uint64BE, utf8ToBytes, NONCE_SIZE } from './crypto.ts'
+import { concatBytes, uint64BE, utf8ToBytes, xchachaSession } from './crypto.ts'
 import { FileReadError, FileTooLargeError, InvalidOptionError } from './errors.ts'
 
 /** Plaintext bytes a segment holds (all but the last, which holds 0 to this many). */
@@ -23,9 +24,8 @@ const DOMAIN_FILE = utf8ToBytes('bertybot/file/v1')
 const AD_MIDDLE = concatBytes(DOMAIN_FILE, new Uint8Array([0]))
 const AD_LAST = concatBytes(DOMAIN_FILE, new Uint8Array([1]))
 
-function segmentNonce (index: number): Uint8Array {
-  return concatBytes(new Uint8Array(NONCE_SIZE - 8), uint64BE(index))
-}
+/** A segment's nonce is 16 zero bytes and its index: the XChaCha20 subkey is the same for all of a file's segments, made once. */
+const NONCE_PREFIX = new Uint8Array(16)
 
 /** The encrypted size of a file of `size` bytes: one tag per segment, and an empty file is one empty segment. */
 export function sealedFileSize (size: number): number {
@@ -47,6 +47,7 @@ export async function * sealFile (source: AsyncIterable<Uint8Array> | Iterable<U
   const { maxSize, expectedSize, signal } = options
   const limit = Math.min(maxSize, expectedSize ?? Infinity)
   const pending = new Uint8ArrayList()
+  const aead = xchachaSession(key, NONCE_PREFIX)
   let size = 0
   let index = 0
   for await (const chunk of source) {
@@ -60,12 +61,12 @@ export async function * sealFile (source: AsyncIterable<Uint8Array> | Iterable<U
     pending.append(chunk)
     // A segment leaves only once a byte after it is known: the last one must be flagged as such.
     while (pending.length > SEGMENT_SIZE) {
-      yield sealAeadWithNonce(key, segmentNonce(index++), pending.subarray(0, SEGMENT_SIZE), AD_MIDDLE)
+      yield aead.seal(uint64BE(index++), pending.subarray(0, SEGMENT_SIZE), AD_MIDDLE)
       pending.consume(SEGMENT_SIZE)
     }
   }
   if (expectedSize !== undefined && size !== expectedSize) throw new InvalidOptionError(`the file ended after ${size} bytes; it was said to be ${expectedSize}`)
-  yield sealAeadWithNonce(key, segmentNonce(index), pending.subarray(), AD_LAST)
+  yield aead.seal(uint64BE(index), pending.subarray(), AD_LAST)
   options.onEnd?.(size)
 }
 
@@ -76,16 +77,17 @@ export async function * sealFile (source: AsyncIterable<Uint8Array> | Iterable<U
  */
 export async function * openFile (source: AsyncIterable<Uint8Array>, key: Uint8Array, sealedSize: number): AsyncGenerator<Uint8Array> {
   const pending = new Uint8ArrayList()
+  const aead = xchachaSession(key, NONCE_PREFIX)
   let received = 0
   let index = 0
   const open = (sealed: Uint8Array, last: boolean): Uint8Array => {
-    const plain = openAeadWithNonce(key, segmentNonce(index), sealed, last ? AD_LAST : AD_MIDDLE)
+    const plain = aead.open(uint64BE(index), sealed, last ? AD_LAST : AD_MIDDLE)
     if (plain !== undefined) {
       index++
       return plain
     }
     // Sealed as a middle segment where the file ends: the rest of it was cut off.
-    if (last && openAeadWithNonce(key, segmentNonce(index), sealed, AD_MIDDLE) !== undefined) throw new FileReadError('truncated', `the file ends after segment ${index}, which is not its last`)
+    if (last && aead.open(uint64BE(index), sealed, AD_MIDDLE) !== undefined) throw new FileReadError('truncated', `the file ends after segment ${index}, which is not its last`)
     if (index === 0) throw new FileReadError('wrong-key', 'the file does not open with the key its message gives')
     throw new FileReadError('tampered', `segment ${index} of the file does not open: it was altered or is not this file's`)
   }
