@@ -1,13 +1,15 @@
 /**
  * Files kept by a replica, which cannot read them: a 10 MiB file reaches a
  * member after its sender went offline, from the replica alone, and no
- * block the replica holds contains any of the file's bytes in clear.
+ * block the replica holds contains any of the file's bytes in clear; and a
+ * file it could not fetch yet is fetched after a restart.
  */
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { LevelBlockstore } from 'blockstore-level'
 import { describe, expect, it } from 'vitest'
 import { createReplica, type MessageEvent } from '../src/protocol/index.ts'
+import { ReplicaRecords } from '../src/protocol/replica-records.ts'
 import { StateStore } from '../src/protocol/state-store.ts'
 import { LogCapture } from './helpers/log-capture.ts'
 import { formGroup, startPeer, startPeers } from './helpers/peers.ts'
@@ -70,5 +72,47 @@ describe('a replica', () => {
     for (const bytes of held) {
       for (const window of windows) expect(Buffer.from(bytes).includes(window)).toBe(false)
     }
+  })
+
+  it('goes on fetching after a restart a file an entry named while nobody could serve it', async () => {
+    const replicaDir = await tempDir('replica')
+    let replica = await createReplica({ dataDir: replicaDir, logger: new LogCapture('warn').logger })
+    const [alice, bob] = await startPeers(['alice', 'bob'])
+    const [ga, gb] = await formGroup([alice!.peer, bob!.peer])
+    await ga!.addReplica(replica.link())
+    await pollUntil('bob to learn of the replica', () => gb!.replicas().some((r) => r.peerId === replica.peerId))
+    await replica.stop()
+
+    // Sent while the replica is down; bob has the entry, and not the file's blocks (he does not read it).
+    const inbox = new Inbox<MessageEvent>(bob!.peer, 'message')
+    const id = await ga!.sendFile(randomBytes(300_000), { name: 'later.bin', type: 'application/octet-stream' })
+    const [message] = await inbox.until('bob to get the message', (ms) => ms.some((m) => m.id === id))
+    await alice!.peer.stop()
+
+    // The replica takes the entry from bob, and cannot fetch the file: nobody holds it.
+    replica = await createReplica({ dataDir: replicaDir, logger: new LogCapture('warn').logger })
+    await waitFor('the replica to take the entry from bob', (done) => {
+      const onEntry = (e: { hash: string }): void => { if (e.hash === id) done(true) }
+      replica.on('entry', onEntry)
+      return () => { replica.off('entry', onEntry) }
+    }, 60_000)
+    await replica.stop()
+    const state = await StateStore.open(replicaDir)
+    expect([...(await new ReplicaRecords(state).wantedFiles()).keys()]).toEqual([message!.files[0]!.root])
+    await state.close()
+
+    // Restarted, it fetches it once the sender is back: from its records, not from the entry, which it holds already.
+    replica = await createReplica({ dataDir: replicaDir, logger: new LogCapture('warn').logger })
+    const kept = waitFor<string>('the replica to keep the file', (done) => {
+      const onFile = (e: { root: string }): void => { done(e.root) }
+      replica.on('file', onFile)
+      return () => { replica.off('file', onFile) }
+    }, 60_000)
+    await startPeer({ dataDir: alice!.dataDir })
+    expect(await kept).toBe(message!.files[0]!.root)
+    await replica.stop()
+    const after = await StateStore.open(replicaDir)
+    expect((await new ReplicaRecords(after).wantedFiles()).size).toBe(0)
+    await after.close()
   })
 })

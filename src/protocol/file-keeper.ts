@@ -43,6 +43,8 @@ export class FileKeeper {
   readonly #queue = new PQueue({ concurrency: FETCH_CONCURRENCY })
   /** Roots being fetched or waiting to be. */
   readonly #wanted = new Set<string>()
+  /** Files being recorded as wanted: written before the replica's state closes. */
+  readonly #recording = new Set<Promise<void>>()
   readonly #stopping = new AbortController()
 
   constructor (deps: FileKeeperDeps) {
@@ -55,7 +57,14 @@ export class FileKeeper {
   }
 
   /** Takes the files named by entries just stored for `group`: recorded, then fetched. */
-  async take (group: string, entries: StoredEntry[]): Promise<void> {
+  take (group: string, entries: StoredEntry[]): void {
+    const recording = this.#take(group, entries)
+      .catch((err: unknown) => { this.#deps.logger.warn({ err, group }, 'could not record the files an entry names') })
+      .finally(() => { this.#recording.delete(recording) })
+    this.#recording.add(recording)
+  }
+
+  async #take (group: string, entries: StoredEntry[]): Promise<void> {
     const wanted = new Map<string, WantedFile>()
     for (const entry of entries) {
       const payload = groupPayloadSchema.safeParse(entry.payload)
@@ -70,6 +79,7 @@ export class FileKeeper {
 
   /** Stops fetching; what was not fetched is fetched after the next start. */
   async stop (): Promise<void> {
+    await Promise.all(this.#recording)
     this.#stopping.abort()
     this.#queue.clear()
     await this.#queue.onIdle()

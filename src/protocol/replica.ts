@@ -186,9 +186,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       db.on('update', (entries) => { for (const entry of entries) this.emit('entry', { group: id, log, hash: entry.hash }) })
       sync.register(db)
     }
-    logs.messages.on('update', (entries) => {
-      this.#files.take(id, entries).catch((err: unknown) => { logger.warn({ err, group: id }, 'could not record the files an entry names') })
-    })
+    logs.messages.on('update', (entries) => { this.#files.take(id, entries) })
     this.emit('group', { id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address } })
     // Members of the group look for this key when none of them is reachable.
     if (node.libp2p.services.dht !== undefined) {
