@@ -41,6 +41,9 @@
  *   and the time to join the first and the last.
  * - Disk (`disk.ts`): bytes on disk per message, of the writer and the reader of BENCH_DISK_MESSAGES.
  *
+ * - Files (`files.ts`): a file of BENCH_FILE_SIZES MiB read by a member, fetched from the sender and
+ *   from a replica alone, in MB/s; against Helia's plain bitswap transfer of the same bytes.
+ *
  * - Web (`web.ts`): `bertybot web` in its own process and its page in headless Chromium: from the
  *   start to the conversations listed, a conversation of BENCH_WEB_MESSAGES opened and scrolled back
  *   five pages; against plain @orbitdb/core opening and reading a log of the same size.
@@ -56,7 +59,8 @@
  * BENCH_CATCHUP (1000,10000), BENCH_MEMORY_SIZES (10,100,1000), BENCH_MEMORY_USERS (10),
  * BENCH_DISK_MESSAGES (10000),
  * BENCH_WEB_MESSAGES (10000), BENCH_WEB_CONVERSATIONS (20), BERTYBOT_CHROMIUM (/usr/bin/chromium),
- * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk,web (sections to run;
+ * BENCH_FILE_SIZES (1,10),
+ * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk,files,web (sections to run;
  * all by default), BENCH_JSON=1.
  */
 import { multiaddr } from '@multiformats/multiaddr'
@@ -77,6 +81,7 @@ import { catchup } from './catchup.ts'
 import { memory } from './memory.ts'
 import { disk } from './disk.ts'
 import { floodSection } from './flood.ts'
+import { files } from './files.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
@@ -229,7 +234,7 @@ async function fanOut (): Promise<Section> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, flood: floodSection, catchup, memory, disk, web }
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, flood: floodSection, catchup, memory, disk, files, web }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
 if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)

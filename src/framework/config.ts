@@ -17,6 +17,7 @@
  * | mdns          | BERTYBOT_MDNS        | off (`on` announces the peer)   |
  * | timezone      | BERTYBOT_TIMEZONE    | the system's                    |
  * | concurrency   | BERTYBOT_CONCURRENCY | 16                              |
+ * | maxFileSize   | BERTYBOT_MAX_FILE_SIZE | 25 MiB (in bytes)             |
  * | http          | BERTYBOT_HTTP        | off (`8080` = 127.0.0.1:8080)   |
  * | logLevel      | BERTYBOT_LOG_LEVEL   | info                            |
  * | logFormat     | BERTYBOT_LOG_FORMAT  | pretty                          |
@@ -28,7 +29,7 @@ import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parse as parseDotenv } from 'dotenv'
 import { z } from 'zod'
-import { decodeReplicaLink, DEFAULT_LISTEN, type DhtMode, type LogFormat, type LogLevel } from '../protocol/index.ts'
+import { decodeReplicaLink, DEFAULT_LISTEN, DEFAULT_MAX_FILE_SIZE, type DhtMode, type LogFormat, type LogLevel } from '../protocol/index.ts'
 import { ConfigError } from './errors.ts'
 import { isTimeZone, notATimeZone } from './time-zones.ts'
 
@@ -44,6 +45,8 @@ export interface BotConfig {
   mdns: boolean
   timezone: string
   concurrency: number
+  /** The largest file the bot stores or reads, in bytes. */
+  maxFileSize: number
   /** Where the HTTP endpoint (`/healthz`, `/metrics`, routes of `bot.http`) listens; none when undefined. */
   http: HttpListen | undefined
   logLevel: LogLevel
@@ -126,6 +129,7 @@ const fields = {
   mdns: { variable: 'BERTYBOT_MDNS', schema: switchSchema },
   timezone: { variable: 'BERTYBOT_TIMEZONE', schema: z.string().refine(isTimeZone, { error: (issue) => notATimeZone(String(issue.input)) }) },
   concurrency: { variable: 'BERTYBOT_CONCURRENCY', schema: z.coerce.number().int('must be a whole number').min(1).max(1024) },
+  maxFileSize: { variable: 'BERTYBOT_MAX_FILE_SIZE', schema: z.coerce.number().int('must be a whole number of bytes').min(1).max(Number.MAX_SAFE_INTEGER) },
   http: { variable: 'BERTYBOT_HTTP', schema: httpSchema },
   logLevel: { variable: 'BERTYBOT_LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) },
   logFormat: { variable: 'BERTYBOT_LOG_FORMAT', schema: z.enum(['pretty', 'json']) }
@@ -142,6 +146,7 @@ const defaults: BotConfig = {
   mdns: false,
   timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
   concurrency: 16,
+  maxFileSize: DEFAULT_MAX_FILE_SIZE,
   http: undefined,
   logLevel: 'info',
   logFormat: 'pretty'

@@ -8,9 +8,10 @@
  * effect together, once the handlers have finished; the context is the only
  * way a handler writes.
  */
-import type { Clock, Group, Logger, Peer } from '../protocol/index.ts'
+import type { AbortOptions, Clock, Group, Logger, Peer } from '../protocol/index.ts'
 import { Conversation, Conversations } from './conversations.ts'
 import { queueMessage, queueOutgoing, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
+import { queueFile, type FileReplyOptions } from './files.ts'
 import type { Transaction } from './transaction.ts'
 
 export type EventType =
@@ -144,6 +145,15 @@ export abstract class ConversationContext<T extends EventType> extends BaseConte
   /** Queues a message to this conversation. */
   async reply (text: string, options: SendOptions = {}): Promise<void> {
     await this.send(this.group.id, text, options)
+  }
+
+  /**
+   * Stores a file (its path, or its bytes) at once, and queues a message
+   * carrying it to this conversation, sent once the handlers finish, as
+   * `reply` is: `ctx.replyWithFile('./report.pdf', { type: 'application/pdf', text: 'the report' })`.
+   */
+  async replyWithFile (pathOrBytes: string | Uint8Array, options: FileReplyOptions, abort: AbortOptions = {}): Promise<void> {
+    await queueFile(depsOf(this), this.group.id, pathOrBytes, options, abort)
   }
 
   /**

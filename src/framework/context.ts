@@ -9,10 +9,11 @@
  * context is the only way a handler writes: it sees the bot and its
  * conversations read only (`conversations.ts`), never the peer.
  */
-import type { AbortOptions, Group, Member, Sender } from '../protocol/index.ts'
+import type { AbortOptions, Group, Member, ReceivedFile, Sender } from '../protocol/index.ts'
 import { BaseContext, ConversationContext, type BotView, type ContextDeps, type EventType } from './context-base.ts'
 import { contactView, Conversation, Conversations, type ContactView } from './conversations.ts'
 import type { KeyValue, Recipient, SendOptions } from './effects.ts'
+import type { FileReplyOptions } from './files.ts'
 import {
   ButtonContext, CommandContext, MessageContext, MessageDeletedContext, MessageEditedContext, ReactionContext, type ReceivedMessage
 } from './message-contexts.ts'
@@ -159,4 +160,4 @@ export interface ContextMap {
 }
 
 export { BaseContext, ButtonContext, CommandContext, ConversationContext, MessageContext, MessageDeletedContext, MessageEditedContext, ReactionContext }
-export type { BotView, ContactView, ContextDeps, Conversation, Conversations, EventType, KeyValue, Member, ReceivedMessage, Recipient, SendOptions }
+export type { BotView, ContactView, ContextDeps, Conversation, Conversations, EventType, FileReplyOptions, KeyValue, Member, ReceivedFile, ReceivedMessage, Recipient, SendOptions }

@@ -8,7 +8,8 @@ export { Composer, compose, inContactConversation, inGroupConversation, type Mid
 export {
   AcknowledgementContext, ButtonContext, CommandContext, ContactAcceptedContext, ContactRequestContext, GroupInvitationContext,
   MemberJoinedContext, MessageContext, MessageDeletedContext, MessageEditedContext, ReactionContext, ScheduleContext, TaskContext,
-  type BotView, type Context, type ContextMap, type EventType, type KeyValue, type ReceivedMessage, type Recipient, type ScheduleRun, type SendOptions
+  type BotView, type Context, type ContextMap, type EventType, type FileReplyOptions, type KeyValue, type ReceivedFile, type ReceivedMessage, type Recipient, type ScheduleRun,
+  type SendOptions
 } from './context.ts'
 export { Conversation, Conversations, type ContactView } from './conversations.ts'
 export { Dialogue, type DialogueOptions, type DialogueTexts } from './dialogues.ts'
@@ -27,7 +28,7 @@ export { DurationError, formatDuration, parseDuration, type DurationOptions } fr
 export { isTimeZone, notATimeZone } from './time-zones.ts'
 export { BotError, CommandDefinitionError, ConfigError, LifecycleError, MiddlewareError, ScheduleError, StateConflictError, TransactionError } from './errors.ts'
 export {
-  AbortError, BertybotError, EnvironmentError, InvalidMessageError, NotRunningError, systemClock,
+  AbortError, BertybotError, EnvironmentError, FileReadError, FileTooLargeError, InvalidMessageError, NotRunningError, systemClock,
   MAX_BUTTON_LABEL_LENGTH, MAX_BUTTON_PAYLOAD_LENGTH, MAX_BUTTON_ROWS, MAX_BUTTONS_PER_ROW, MAX_EMOJI_LENGTH, MAX_TEXT_LENGTH,
   type AbortOptions, type Button, type ButtonRows, type Clock, type Contact, type Group, type Logger, type Member, type MessageFormat, type Peer, type Sender
 } from '../protocol/index.ts'

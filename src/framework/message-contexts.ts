@@ -3,7 +3,7 @@
  * message), a reaction, an edit, a deletion, a press of one of the bot's
  * buttons.
  */
-import type { ButtonRows, Group, MessageFormat, Sender } from '../protocol/index.ts'
+import type { ButtonRows, Group, MessageFormat, ReceivedFile, Sender } from '../protocol/index.ts'
 import { ConversationContext, depsOf, type ContextDeps } from './context-base.ts'
 import { queueOutgoing, type SendOptions } from './effects.ts'
 
@@ -15,9 +15,11 @@ export interface ReceivedMessage {
   readonly format: MessageFormat
   /** Rows of buttons under the message; none: empty. */
   readonly buttons: ButtonRows
+  /** The files it carries, each with `name`, `type`, `size`, `preview` and `read()` (none for most messages). */
+  readonly files: readonly ReceivedFile[]
 }
 
-type MessageDetails = { group: Group, sender: Sender, text: string, id: string, replyTo: string | undefined, sentAt: Date, format: MessageFormat, buttons: ButtonRows }
+type MessageDetails = { group: Group, sender: Sender, text: string, id: string, replyTo: string | undefined, sentAt: Date, format: MessageFormat, buttons: ButtonRows, files?: readonly ReceivedFile[] }
 
 /** Each message context's event, for `asCommand`. */
 const eventOf = new WeakMap<object, MessageDetails>()
@@ -41,7 +43,7 @@ export class MessageContext extends ConversationContext<'message'> {
     eventOf.set(this, event)
     this.sender = event.sender
     this.text = event.text
-    this.message = { id: event.id, replyTo: event.replyTo, sentAt: event.sentAt, format: event.format, buttons: event.buttons }
+    this.message = { id: event.id, replyTo: event.replyTo, sentAt: event.sentAt, format: event.format, buttons: event.buttons, files: event.files ?? [] }
   }
 
   /** @internal The same message, seen as the command `command` with its parsed arguments. */

@@ -15,6 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Backoff, InvalidMessageError, type Logger, type OutgoingMessage, type Peer } from '../protocol/index.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
+import { messageOf, rootsOf, sealedOf } from './files.ts'
 import type { BotStore } from './store.ts'
 import type { OutboxItem } from './store-records.ts'
 
@@ -71,8 +72,10 @@ export class Outbox {
     return oldest
   }
 
-  /** Sends items just committed (they are on disk already). */
+  /** Sends items just committed (they are on disk already); the files they carry are kept from now on (`files.ts`). */
   enqueue (items: OutboxItem[]): void {
+    const roots = rootsOf(items)
+    if (roots.length > 0) this.#peer.files.keep(roots).catch((err: unknown) => { this.#logger.warn({ err }, 'could not mark queued files as kept: the next start keeps them') })
     for (const item of items) this.#dispatch(item, false)
   }
 
@@ -139,7 +142,7 @@ export class Outbox {
       : await this.#store.setSealedMany(unsealed, await group.sealMany(messages))
     const bySeq = new Map(sealed.map((item) => [item.seq, item]))
     const ready = items.map((item) => bySeq.get(item.seq) ?? item)
-    const ids = await group.sendSealedMany(ready.map((item) => ({ group: groupId, bytes: item.sealed as Uint8Array })), { mayBeSent: mayBeSent || sealed.length < items.length })
+    const ids = await group.sendSealedMany(ready.map(sealedOf), { mayBeSent: mayBeSent || sealed.length < items.length })
     await this.#store.markSentMany(ready, ids)
     for (const item of ready) {
       this.#sentCount++
@@ -208,7 +211,8 @@ export class Outbox {
    * sent with `replyToTag` (sent before it: one group's messages leave in order).
    */
   async #ready (item: OutboxItem): Promise<OutgoingMessage> {
-    const { message, replyToTag } = item
+    const message = messageOf(item)
+    const { replyToTag } = item
     if (replyToTag === undefined || replyToOf(message) !== undefined || (message.kind !== undefined && message.kind !== 'text')) return message
     const replyTo = await this.#store.messageIdOf(replyToTag)
     return replyTo === undefined ? message : { ...message, replyTo }
@@ -229,7 +233,7 @@ export class Outbox {
           const sealed = item.sealed === undefined
             ? await this.#store.setSealed(item, await group.seal(await this.#ready(item)))
             : item
-          const id = await group.sendSealed({ group: item.group, bytes: sealed.sealed as Uint8Array }, { mayBeSent: mayBeSent || item.sealed !== undefined })
+          const id = await group.sendSealed(sealedOf(sealed), { mayBeSent: mayBeSent || item.sealed !== undefined })
           await this.#store.markSent(item, id)
           this.#sentCount++
           this.#pendingSince.delete(item.seq)

@@ -17,6 +17,7 @@ import type { BotConfig, HttpListen } from './config.ts'
 import type { BotView, Context, ScheduleContext } from './context.ts'
 import { DIALOGUE_SCOPE, type Dialogues } from './dialogues.ts'
 import type { BotError } from './errors.ts'
+import { queuedFiles } from './files.ts'
 import { HandlerRunner } from './handler-runner.ts'
 import { startHttpServer, type assessHealth, type BotHealth } from './http.ts'
 import type { BotMetrics } from './metrics.ts'
@@ -96,6 +97,8 @@ export class BotRuntime {
     const { config } = inputs
     const store = await BotStore.open(config.dataDir, inputs.clock)
     try {
+      // Files a queued message carries stay, though a crash left them staged.
+      const queued = await queuedFiles(async () => await store.pending())
       const peer = await createPeer({
         dataDir: config.dataDir,
         listen: config.listen,
@@ -106,6 +109,8 @@ export class BotRuntime {
         delivery: 'manual',
         logger: inputs.peerLogger,
         clock: inputs.clock,
+        maxFileSize: config.maxFileSize,
+        keepStagedFile: (root) => queued.has(root),
         ...(config.displayName === undefined ? {} : { displayName: config.displayName })
       })
       return new BotRuntime(inputs, store, peer)

@@ -8,7 +8,7 @@
 import type { AbstractSublevel } from 'abstract-level'
 import type { ClassicLevel } from 'classic-level'
 import { z } from 'zod'
-import { outgoingMessageSchema, type OutgoingMessage } from '../protocol/index.ts'
+import { MAX_FILES_PER_MESSAGE, outgoingMessageSchema, type OutgoingMessage } from '../protocol/index.ts'
 
 type Bytes = Uint8Array
 export type Sublevel = AbstractSublevel<ClassicLevel<string, Bytes>, string | Buffer | Uint8Array, string, Bytes>
@@ -31,11 +31,23 @@ export interface OutboxItem {
   readonly replyToTag?: string | undefined
   /** Set once the message is sealed: from then on the same bytes are sent, so a retry is not a second message. */
   readonly sealed?: Uint8Array | undefined
+  /** Files stored for the message to carry (`files.ts`). */
+  readonly files?: OutboxFile[] | undefined
 }
 
-const outboxItemFields = { group: z.string(), tag: z.string().optional(), replyToTag: z.string().optional(), sealed: z.string().optional() }
+/** A file a queued message carries, as the outbox keeps it: its reference, bytes in base64. */
+const outboxFileSchema = z.object({ root: z.string(), key: z.string(), size: z.number(), type: z.string(), name: z.string(), preview: z.string().optional() })
+export type OutboxFile = z.infer<typeof outboxFileSchema>
 
-/** An outbox item as JSON keeps it (`sealed` in base64); format 1 wrote texts only, with `text` and `replyTo` beside the rest. */
+const outboxItemFields = {
+  group: z.string(),
+  tag: z.string().optional(),
+  replyToTag: z.string().optional(),
+  sealed: z.string().optional(),
+  files: z.array(outboxFileSchema).min(1).max(MAX_FILES_PER_MESSAGE).optional()
+}
+
+/** An outbox item as JSON keeps it (`sealed` and files' bytes in base64); format 1 wrote texts only, with `text` and `replyTo` beside the rest. */
 export const outboxItemSchema = z.union([
   z.object({ ...outboxItemFields, message: outgoingMessageSchema }),
   z.object({ ...outboxItemFields, text: z.string(), replyTo: z.string().optional() })

@@ -7,7 +7,7 @@
  */
 import type {
   ButtonPressedEvent, ButtonRows, ContactAcceptedEvent, Group, MemberJoinedEvent, MessageDeletedEvent, MessageEditedEvent, MessageEvent, MessageFormat, Peer,
-  ReactionEvent
+  ReactionEvent, SendFileOptions
 } from '../protocol/index.ts'
 import type { Bot } from './bot.ts'
 
@@ -95,6 +95,11 @@ export class TestUser {
   /** Sends a line to the open conversation (`format`, `buttons` and `replyTo` as a bot's reply takes them); resolves with its message id. */
   async send (text: string, options: { replyTo?: string, format?: MessageFormat, buttons?: ButtonRows } = {}): Promise<string> {
     return await this.#open().send({ text, ...options })
+  }
+
+  /** Sends a file (its bytes) to the open conversation, with a text if given; resolves with its message id. */
+  async sendFile (bytes: Uint8Array, options: SendFileOptions): Promise<string> {
+    return await this.#open().sendFile(bytes, options)
   }
 
   /** Puts an emoji on a message of the open conversation (`{ remove: true }` takes it off); resolves with the reaction's id. */

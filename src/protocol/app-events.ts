@@ -8,6 +8,8 @@ import type { AbortOptions } from './abort.ts'
 import { AppMessageType, type AppMessage, type ButtonRows, type MessageFormat } from './app-messages.ts'
 import type { DropReason } from './errors.ts'
 import type { DeliverableEventName, PeerEvents, Sender } from './events.ts'
+import type { FileStore } from './file-store.ts'
+import { receivedFile } from './group-files.ts'
 import { decodeInvitation } from './group-keys.ts'
 import type { Group } from './handles.ts'
 import { mayChange, type MessageAuthors, type MessageChange } from './message-authors.ts'
@@ -22,6 +24,8 @@ export type AppEventOutcome =
 export interface AppEventsDeps {
   authors: MessageAuthors
   joinGroup: (invitation: string, options?: AbortOptions) => Promise<Group>
+  /** Where the files messages carry are read from. */
+  files: Pick<FileStore, 'read'>
 }
 
 /** What every event of one entry has. */
@@ -42,15 +46,26 @@ export class AppEvents {
   /**
    * The event `message` makes, sent as `base` says; `authorKey` is its
    * sender's account key, kept with the status of a message its author alone
-   * may change (`author` of the outcome).
+   * may change (`author` of the outcome). `namedFiles`: the roots its entry
+   * names outside the encryption, which must include every file it carries
+   * (so that replicas keep them).
    */
-  async eventOf (message: AppMessage, base: EventBase, authorKey: Uint8Array | undefined): Promise<AppEventOutcome> {
+  async eventOf (message: AppMessage, base: EventBase, authorKey: Uint8Array | undefined, namedFiles: readonly string[] | undefined): Promise<AppEventOutcome> {
     const event = <K extends DeliverableEventName>(name: K, fields: Omit<Parameters<PeerEvents[K]>[0], 'markHandled' | keyof EventBase>, author?: Uint8Array): AppEventOutcome =>
       ({ kind: 'event', name, event: { ...base, ...fields }, author } as AppEventOutcome)
     switch (message.type) {
-      case AppMessageType.UserMessage:
+      case AppMessageType.UserMessage: {
+        const files = message.files ?? []
+        if (files.some((file) => namedFiles?.includes(file.root) !== true)) return { kind: 'drop', reason: 'malformed', detail: 'the message carries a file its entry does not name' }
         if (authorKey !== undefined) this.#deps.authors.remember(base.id, base.sender.account)
-        return event('message', { text: message.text, replyTo: message.replyTo, format: formatOf(message.format), buttons: buttonsOf(message.buttons) }, authorKey)
+        return event('message', {
+          text: message.text,
+          replyTo: message.replyTo,
+          format: formatOf(message.format),
+          buttons: buttonsOf(message.buttons),
+          files: files.map((file) => receivedFile(file, this.#deps.files))
+        }, authorKey)
+      }
       case AppMessageType.UserReaction:
         return event('reaction', { target: message.target, emoji: message.emoji, removed: message.remove === true })
       case AppMessageType.EditMessage:

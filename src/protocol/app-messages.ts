@@ -13,6 +13,7 @@
  */
 import { z } from 'zod'
 import { dagCbor, encodeCbor, validate } from './encoding.ts'
+import { fileReferenceSchema, MAX_FILES_PER_MESSAGE } from './file-reference.ts'
 import { uint } from './schemas.ts'
 
 export const AppMessageType = {
@@ -70,7 +71,9 @@ const userMessage = z.object({
   replyTo: messageId.optional(),
   format: wireFormat,
   buttons: buttonRowsSchema.optional(),
-  sentAt: uint
+  sentAt: uint,
+  /** Files sent with the text: what fetches and opens each (`file-reference.ts`). */
+  files: z.array(fileReferenceSchema).min(1).max(MAX_FILES_PER_MESSAGE).optional()
 })
 /** Berty's UserReaction: an emoji on a message, or taken off it again (`remove`). */
 const userReaction = z.object({

@@ -3,7 +3,8 @@
  * over bitswap, entries stored by older versions) that also answers for the
  * log entries kept in the state database, so bitswap serves them to a stock
  * OrbitDB peer fetching a log's history block by block. Entries are kept once,
- * where the log's heads are, and written with them atomically.
+ * where the log's heads are, and written with them atomically. Stored
+ * files' blocks are kept here too (`file-store.ts`).
  */
 import * as dagCbor from '@ipld/dag-cbor'
 import { LevelBlockstore } from 'blockstore-level'
@@ -11,6 +12,11 @@ import type { AbortOptions } from '@libp2p/interface'
 import { base58btc } from 'multiformats/bases/base58'
 import type { CID } from 'multiformats/cid'
 import type { BlockStore } from './log-manifest.ts'
+
+/** The blockstore without the network, as logs and stored files use it. */
+export interface LocalBlocks extends BlockStore {
+  delete: (cid: CID) => Promise<void>
+}
 
 /** Looks up a log entry's bytes by its hash (base58btc CID string). */
 export type EntryLookup = (hash: string) => Promise<Uint8Array | undefined>
@@ -38,7 +44,7 @@ export class PeerBlockstore extends LevelBlockstore {
   }
 
   /** The same store, local only, as a group log reads it. */
-  local (): BlockStore {
+  local (): LocalBlocks {
     return {
       get: async (cid) => {
         if (!await super.has(cid)) return undefined
@@ -47,7 +53,8 @@ export class PeerBlockstore extends LevelBlockstore {
         return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)
       },
       has: async (cid) => await super.has(cid),
-      put: async (cid, bytes) => { await super.put(cid, bytes) }
+      put: async (cid, bytes) => { await super.put(cid, bytes) },
+      delete: async (cid) => { await super.delete(cid) }
     }
   }
 

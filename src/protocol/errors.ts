@@ -90,3 +90,32 @@ export type DropReason =
   | 'not-a-member' // signed by a device that is not a member of the group
   | 'unknown-target' // an edit or deletion of a message this peer has no record of
   | 'not-the-author' // an edit or deletion of a message by someone other than its author
+
+/** A file is larger than the peer takes (`maxFileSize`), or than it said it was. */
+export class FileTooLargeError extends BertybotError {
+  /** The most the peer takes, in bytes. */
+  readonly limit: number
+
+  constructor (limit: number, message: string) {
+    super('ERR_FILE_TOO_LARGE', message)
+    this.limit = limit
+  }
+}
+
+/** Why a received file could not be read. */
+export type FileReadReason =
+  | 'wrong-key' // its first segment does not open with the key its message gave
+  | 'truncated' // it ends before its last segment, or is shorter than its message says
+  | 'tampered' // a segment does not open: altered, reordered, or not this file's
+  | 'too-large' // its blocks hold more than its message says, or more than the peer takes
+  | 'not-a-file' // its root is not a file's
+
+/** A received file that cannot be read; `reason` says why. */
+export class FileReadError extends BertybotError {
+  readonly reason: FileReadReason
+
+  constructor (reason: FileReadReason, message: string, options?: ErrorOptions) {
+    super(`ERR_FILE_${reason.toUpperCase().replaceAll('-', '_')}`, message, options)
+    this.reason = reason
+  }
+}

@@ -44,6 +44,29 @@ export interface MessageEvent extends Delivery {
   readonly buttons: ButtonRows
   /** When the sender says it sent the message. */
   readonly sentAt: Date
+  /** The files it carries (none for most messages). */
+  readonly files: ReceivedFile[]
+}
+
+/** A file a received message carries: what its sender said of it, and its bytes on demand. */
+export interface ReceivedFile {
+  /** The name to show and save it as (no path parts). */
+  readonly name: string
+  /** Its media type, as its sender gave it. */
+  readonly type: string
+  /** Its size in bytes, as its message says (reading checks it). */
+  readonly size: number
+  /** Images: a small preview its sender gave, if any. */
+  readonly preview: Uint8Array | undefined
+  /** The root of its encrypted blocks. */
+  readonly root: string
+  /**
+   * Its bytes, fetched from whoever holds its blocks (the sender, members,
+   * replicas) and decrypted as they come; the blocks fetched are kept.
+   * Throws `FileReadError` when it cannot be read; waits for a peer that
+   * holds it until `signal` aborts.
+   */
+  read: (options?: AbortOptions) => AsyncIterable<Uint8Array>
 }
 
 /** An emoji put on a message, or taken off it (`removed`). Anyone may react to any message. */

@@ -32,7 +32,7 @@ import { z } from 'zod'
 import { bytesToHex, type SigningKeyPair } from './crypto.ts'
 import type { EntryCache } from './entry-cache.ts'
 import { NotRunningError } from './errors.ts'
-import { createEntry, decodeEntry, groupPayload, isSignedBy, type StoredEntry } from './log-entry.ts'
+import { createEntry, decodeEntry, groupPayload, isSignedBy, type EntryValue, type StoredEntry } from './log-entry.ts'
 import { cidOf, groupLogName, storeManifests, type BlockStore } from './log-manifest.ts'
 import { byCausalOrder } from './log-order.ts'
 import type { StateOp, StateStore } from './state-store.ts'
@@ -161,11 +161,12 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   }
 
   /**
-   * Appends `values` (already sealed), one entry each, chained in order;
-   * resolves with the entries. `alongside` is written in the same batch (the
-   * sender chain that sealed them: both are on disk, or neither).
+   * Appends `values` (already sealed, with the roots of the files each one's
+   * message carries), one entry each, chained in order; resolves with the
+   * entries. `alongside` is written in the same batch (the sender chain that
+   * sealed them, the files they commit: all are on disk, or none).
    */
-  async append (values: Uint8Array[], alongside: StateOp[] = []): Promise<StoredEntry[]> {
+  async append (values: Array<Uint8Array | EntryValue>, alongside: StateOp[] = []): Promise<StoredEntry[]> {
     const signing = this.#signing
     if (signing === undefined) throw new NotRunningError('this peer holds no key to write to this log')
     return await this.#queue.add(async () => {
@@ -173,8 +174,9 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       const entries: StoredEntry[] = []
       let next = this.heads()
       let time = this.time
-      for (const value of values) {
-        const entry = await createEntry(signing, { id: this.address, payload: groupPayload(value), next, refs: this.#refs(), time: ++time })
+      for (const item of values) {
+        const { value, files } = item instanceof Uint8Array ? { value: item, files: undefined } : item
+        const entry = await createEntry(signing, { id: this.address, payload: groupPayload(value, files), next, refs: this.#refs(), time: ++time })
         entries.push(entry)
         this.#remember(entry)
         next = [entry.hash]

@@ -12,6 +12,7 @@ import { equalBytes, sha256 } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
 import { InvalidMessageError, NotRunningError } from './errors.ts'
+import type { FileStore } from './file-store.ts'
 import type { GroupKeys } from './group-keys.ts'
 import type { GroupLog } from './group-log.ts'
 import type { SealedMessage } from './handles.ts'
@@ -42,6 +43,8 @@ export interface GroupSenderDeps {
   now: () => number
   /** True once the group is closed: nothing more is sealed. */
   closed: () => boolean
+  /** The files stored and staged: a message carrying them commits them. */
+  files: Pick<FileStore, 'unstaging'>
 }
 
 export class GroupSender {
@@ -86,15 +89,18 @@ export class GroupSender {
    */
   async send (message: AppMessageInput, signal?: AbortSignal): Promise<string> {
     const plaintext = encodeChecked(message)
+    const files = filesOf(message)
     const { messages, sync } = this.#deps
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
     return await abortableUntilCommit(signal, 'sending the message', async (commit) => await this.#queue.add(async () => {
       commit()
       const ahead = await this.#sealAhead([plaintext])
-      // The chain moves on in the write that stores the entry: a crash leaves both or neither, and it leaves after.
-      const [entry] = await messages.append(ahead.sealed, [ahead.chainOp, ...ahead.share.ops])
+      const unstaging = this.#deps.files.unstaging(files ?? [])
+      // The chain moves on in the write that stores the entry (and its files are committed): a crash leaves all or none, and it leaves after.
+      const [entry] = await messages.append([{ value: ahead.sealed[0] as Uint8Array, files }], [ahead.chainOp, ...ahead.share.ops, ...unstaging.ops])
       ahead.committed()
       ahead.share.committed()
+      unstaging.committed()
       await sync.publish(messages.address, [entry as StoredEntry])
       return (entry as StoredEntry).hash
     }))
@@ -103,6 +109,7 @@ export class GroupSender {
   /** Seals app messages without sending them, in order: the chain moves on by all of them in one write, before any exists elsewhere. */
   async seal (messages: AppMessageInput[]): Promise<SealedMessage[]> {
     const plaintexts = messages.map(encodeChecked)
+    const files = messages.map(filesOf)
     if (plaintexts.length === 0) return []
     const { state, groupId } = this.#deps
     const sealed = await this.#queue.add(async () => {
@@ -118,7 +125,7 @@ export class GroupSender {
       }
       return ahead.sealed
     })
-    return sealed.map((bytes) => ({ group: groupId, bytes }))
+    return sealed.map((bytes, i) => files[i] === undefined ? { group: groupId, bytes } : { group: groupId, bytes, files: files[i] })
   }
 
   /** Sends sealed messages in order, in one append, but those already in the log (unless `mayBeSent` is false); resolves with their ids. */
@@ -139,10 +146,12 @@ export class GroupSender {
           sealed.forEach((message, i) => { if (ids[i] === undefined && equalBytes(value, message.bytes)) ids[i] = entry.hash })
         }
       }
-      const unsent = sealed.flatMap((message, i) => ids[i] === undefined ? [{ i, bytes: message.bytes }] : [])
+      const unsent = sealed.flatMap((message, i) => ids[i] === undefined ? [{ i, bytes: message.bytes, files: message.files }] : [])
       if (unsent.length > 0) {
         const servedOps = served.flatMap(({ accounts }) => accounts.map((account) => state.chainKeySentOp(groupId, account)))
-        const entries = await messages.append(unsent.map((message) => message.bytes), servedOps)
+        const unstaging = this.#deps.files.unstaging(unsent.flatMap((message) => message.files ?? []))
+        const entries = await messages.append(unsent.map((message) => ({ value: message.bytes, files: message.files })), [...servedOps, ...unstaging.ops])
+        unstaging.committed()
         await sync.publish(messages.address, entries)
         unsent.forEach(({ i }, k) => { ids[i] = (entries[k] as StoredEntry).hash })
       }
@@ -284,6 +293,11 @@ interface ChainKeyShare {
 
 function digestOf (bytes: Uint8Array): string {
   return keyToId(sha256(bytes))
+}
+
+/** The roots of the files a message carries, to name outside the encryption. */
+function filesOf (message: AppMessageInput): string[] | undefined {
+  return message.type === AppMessageType.UserMessage ? message.files?.map((file) => file.root) : undefined
 }
 
 function encodeChecked (message: AppMessageInput): Uint8Array {

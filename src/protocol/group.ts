@@ -10,7 +10,6 @@
  * Message log: turned into events by the `MessagePipeline`.
  */
 import type { Libp2p } from '@libp2p/interface'
-import PQueue from 'p-queue'
 import { AbortError, throwIfAborted, type AbortOptions } from './abort.ts'
 import { AppMessageType } from './app-messages.ts'
 import { DeviceChains } from './device-chains.ts'
@@ -18,8 +17,11 @@ import { keyToId } from './encoding.ts'
 import { MetadataEventType } from './envelope.ts'
 import { DataDirectoryError, InvalidMessageError, InvalidOptionError, NotRunningError } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
-import type { Group, SealedMessage } from './handles.ts'
+import type { FileSource, FileStore } from './file-store.ts'
+import type { Group, SealedMessage, SendFileOptions } from './handles.ts'
 import { GroupConnector } from './group-connector.ts'
+import { sendFile } from './group-files.ts'
+import { GroupScans } from './group-scans.ts'
 import { decodeInvitation, encodeInvitation, groupKeysFromParts, type GroupKeys, type GroupKind } from './group-keys.ts'
 import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
 import type { IdentityKeys } from './keystore.ts'
@@ -33,7 +35,7 @@ import type { NodeServices } from './node.ts'
 import { checkOutgoing, toAppMessage, type OutgoingMessage } from './outgoing-message.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { askReplica, decodeReplicaLink, ReplicationError } from './replication.ts'
-import type { GroupRecord, LogKind } from './state-records.ts'
+import type { GroupRecord } from './state-records.ts'
 import type { StateStore } from './state-store.ts'
 
 /** What a group needs from its peer. */
@@ -51,6 +53,8 @@ export interface GroupDeps {
   multiaddrs: () => string[]
   /** Told of every other account seen with a device in the group (contacts learn of acceptances this way). */
   onMemberSeen: (group: Group, account: string) => void
+  /** The peer's files: what messages carry, stored and read. */
+  files: FileStore
 }
 
 /** How long a newcomer waits to hear from a member before it joins without knowing anyone. */
@@ -66,8 +70,9 @@ export class OpenGroup implements Group {
   readonly #deps: GroupDeps
   readonly #logger: Logger
   readonly #membership = new Membership()
-  readonly #processing = new PQueue({ concurrency: 1 })
-  /** Other devices' chains (only `#processing` tasks touch them). */
+  /** Where the group's logs are read, one task at a time. */
+  readonly #scans: GroupScans
+  /** Other devices' chains (only `#scans` tasks touch them). */
   readonly #chains: DeviceChains
   #metadata!: GroupLog
   #messages!: GroupLog
@@ -77,7 +82,6 @@ export class OpenGroup implements Group {
   /** What this device writes: its chain, its messages, its metadata entries. */
   #sender!: GroupSender
   #connector!: GroupConnector
-  readonly #scanQueued: Record<LogKind, boolean> = { metadata: false, messages: false }
   #closed = false
 
   private constructor (deps: GroupDeps, record: GroupRecord, keys: GroupKeys) {
@@ -88,6 +92,7 @@ export class OpenGroup implements Group {
     this.kind = keys.kind
     this.#logger = deps.logger.child({ group: this.id })
     this.#chains = new DeviceChains(deps.state, this.id)
+    this.#scans = new GroupScans({ metadata: async () => { await this.#scanMetadata() }, messages: async () => { await this.#pipeline.scan() } }, this.#logger, () => this.#closed)
   }
 
   /**
@@ -210,6 +215,11 @@ export class OpenGroup implements Group {
     return await this.#sender.send({ type: AppMessageType.GroupInvitation, invitation, sentAt: this.#deps.now() })
   }
 
+  /** Stores a file and sends it in a message (`group-files.ts`); resolves with the message's id. */
+  async sendFile (source: FileSource, options: SendFileOptions, abort: AbortOptions = {}): Promise<string> {
+    return await sendFile(this, this.#deps.files, source, options, abort)
+  }
+
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -218,7 +228,7 @@ export class OpenGroup implements Group {
     sync.off('peer', this.#onSyncPeer)
     sync.off('handedOver', this.#onHandedOver)
     await this.#connector.stop()
-    await this.#processing.onIdle()
+    await this.#scans.idle()
     await this.#sender.idle()
     for (const log of [this.#metadata, this.#messages]) {
       sync.unregister(log.address)
@@ -261,8 +271,9 @@ export class OpenGroup implements Group {
       events: this.#deps.events,
       logger: this.#logger,
       joinGroup: this.#deps.joinGroup,
-      rescan: () => { this.#schedule('messages') },
-      now: this.#deps.now
+      rescan: () => { this.#scans.schedule('messages') },
+      now: this.#deps.now,
+      files: this.#deps.files
     })
     this.#sender = await GroupSender.open({
       groupId: this.id,
@@ -276,14 +287,15 @@ export class OpenGroup implements Group {
       contactKey: this.#record.contact,
       displayName: this.#deps.displayName,
       now: this.#deps.now,
-      closed: () => this.#closed
+      closed: () => this.#closed,
+      files: this.#deps.files
     })
     sync.on('peer', this.#onSyncPeer)
     sync.on('handedOver', this.#onHandedOver)
-    this.#metadata.on('update', () => { this.#schedule('metadata') })
+    this.#metadata.on('update', () => { this.#scans.schedule('metadata') })
     this.#messages.on('update', (entries) => {
       this.#pipeline.noteJoined(entries.map((entry) => entry.hash))
-      this.#schedule('messages')
+      this.#scans.schedule('messages')
     })
     sync.register(this.#metadata)
     sync.register(this.#messages)
@@ -297,7 +309,7 @@ export class OpenGroup implements Group {
     })
     this.#connector.start()
 
-    await this.#processing.add(async () => { await this.#scanMetadata() })
+    await this.#scans.run(async () => { await this.#scanMetadata() })
     // A newcomer first learns who is there, so that it joins in one entry that
     // carries its chain key sealed to each of them; with nobody to answer, it joins alone.
     if (!creating && !this.#metadataLog.ownDeviceAnnounced) {
@@ -305,7 +317,7 @@ export class OpenGroup implements Group {
       // The last moment to give up: from the announcement on, the others know of this device.
       throwIfAborted(signal, 'joining the group')
     }
-    await this.#processing.add(async () => {
+    await this.#scans.run(async () => {
       await this.#scanMetadata()
       await this.#sender.announce({ announced: this.#metadataLog.ownDeviceAnnounced, groupName: creating && this.kind === 'multi-member' ? this.#record.name : undefined })
       for (const device of await state.statuses.waitingDevices(this.id)) await this.#pipeline.retryWaiting(device)
@@ -322,22 +334,10 @@ export class OpenGroup implements Group {
     if (address === this.#messages.address) this.#deps.events.emit('handedOver', { group: this, upTo })
   }
 
-  // Scheduling: one scan at a time, and at most one more of each log queued behind it.
-
   async #scanMetadata (): Promise<void> {
     const applied = await this.#metadataLog.scan()
     // New devices or keys may unblock deferred messages.
-    if (applied > 0 && this.#pipeline.hasDeferred) this.#schedule('messages')
-  }
-
-  #schedule (log: LogKind): void {
-    if (this.#scanQueued[log] || this.#closed) return
-    this.#scanQueued[log] = true
-    this.#processing.add(async () => {
-      this.#scanQueued[log] = false
-      if (this.#closed) return
-      await (log === 'metadata' ? this.#scanMetadata() : this.#pipeline.scan())
-    }).catch((err: unknown) => { this.#logger.error({ err, log }, 'processing a group log failed') })
+    if (applied > 0 && this.#pipeline.hasDeferred) this.#scans.schedule('messages')
   }
 
   /** Checked at once, so that a bad message fails its caller rather than a receiver. */

@@ -5,19 +5,30 @@
  * that no import goes in a circle.
  */
 import type { AbortOptions } from './abort.ts'
+import type { FileReference } from './file-reference.ts'
+import type { FileDescription, FileSource } from './file-store.ts'
 import type { GroupKind } from './group-keys.ts'
 import type { Member } from './membership.ts'
 import type { OutgoingMessage, TextMessage } from './outgoing-message.ts'
 import type { ContactState } from './state-records.ts'
 
-/** A text message as `group.send()` takes it: the `text` kind of `OutgoingMessage`. */
+/** A text message as `group.send()` takes it: the `text` kind of `OutgoingMessage` (with files stored by `peer.files.store()`, at most 10). */
 export type SendOptions = TextMessage
+
+/** A file to store and send (`group.sendFile()`): what it is, and the message it goes with. */
+export interface SendFileOptions extends FileDescription {
+  /** A text to go with it. */
+  text?: string | undefined
+  replyTo?: string | undefined
+}
 
 /** A message sealed for a group and not sent yet (`group.seal()`): store it, send it later, send it again safely. */
 export interface SealedMessage {
   /** The group it was sealed for. */
   readonly group: string
   readonly bytes: Uint8Array
+  /** The roots of the files its message carries, named outside the encryption when it is sent. */
+  readonly files?: string[] | undefined
 }
 
 /** A group this peer is in: a multi-member group, or a contact's 1:1 group. */
@@ -61,6 +72,11 @@ export interface Group {
   acknowledge: (messageId: string) => Promise<string>
   /** Sends a group invitation link as a message (typically in a contact's 1:1 group). */
   sendInvitation: (invitation: string) => Promise<string>
+  /**
+   * Stores a file (as `peer.files.store()` does) and sends it in a message;
+   * resolves with the message's id. Members fetch it from whoever holds it.
+   */
+  sendFile: (source: FileSource, options: SendFileOptions, abort?: AbortOptions) => Promise<string>
 }
 
 export interface Contact {
@@ -76,4 +92,23 @@ export interface Contact {
   readonly requestDelivered: boolean
   /** The 1:1 group, once there is one. */
   readonly group: Group | undefined
+}
+
+/** The peer's files (`peer.files`): stored encrypted in its blockstore, read from whoever holds them. */
+export interface Files {
+  /** The largest file stored or read, in bytes (`maxFileSize`, 25 MiB by default). */
+  readonly maxFileSize: number
+  /**
+   * Encrypts and stores a file; resolves with the reference to send in a
+   * message (`group.send({ text, files: [reference] })`). It stays staged,
+   * and is deleted at the next start, until the message is in the log or
+   * `keep()` is called. Throws `FileTooLargeError` past `maxFileSize`.
+   */
+  store: (source: FileSource, description: FileDescription, options?: AbortOptions) => Promise<FileReference>
+  /** A file's bytes as they are fetched and decrypted; throws `FileReadError` when it cannot be read. */
+  read: (reference: FileReference, options?: AbortOptions) => AsyncIterable<Uint8Array>
+  /** Unstages stored files: something committed refers to them (a bot's outbox keeps the message), so they stay. */
+  keep: (roots: Iterable<string>) => Promise<void>
+  /** Deletes stored files no message will refer to. */
+  discard: (roots: Iterable<string>) => Promise<void>
 }

@@ -4,7 +4,7 @@
  */
 export { createPeer, Peer } from './peer.ts'
 export { DEFAULT_LISTEN, type PeerOptions } from './peer-options.ts'
-export type { Contact, Group, SealedMessage, SendOptions } from './handles.ts'
+export type { Contact, Files, Group, SealedMessage, SendFileOptions, SendOptions } from './handles.ts'
 export {
   MAX_BUTTON_LABEL_LENGTH, MAX_BUTTON_PAYLOAD_LENGTH, MAX_BUTTON_ROWS, MAX_BUTTONS_PER_ROW, MAX_EMOJI_LENGTH, MAX_TEXT_LENGTH,
   type Button, type ButtonRows, type MessageFormat
@@ -13,11 +13,13 @@ export {
   checkOutgoing, outgoingMessageSchema,
   type ButtonPressMessage, type DeletionMessage, type EditMessage, type OutgoingKind, type OutgoingMessage, type ReactionMessage, type TextMessage
 } from './outgoing-message.ts'
+export { DEFAULT_MAX_FILE_SIZE, MAX_FILES_PER_MESSAGE, MAX_PREVIEW_BYTES, type FileReference } from './file-reference.ts'
+export type { FileDescription, FileSource } from './file-store.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member } from './membership.ts'
 export type {
   AcknowledgementEvent, ButtonPressedEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent, GroupOpenedEvent,
-  HandedOverEvent, MemberJoinedEvent, MessageDeletedEvent, MessageEditedEvent, MessageEvent, PeerEvents, ReactionEvent, Sender
+  HandedOverEvent, MemberJoinedEvent, MessageDeletedEvent, MessageEditedEvent, MessageEvent, PeerEvents, ReactionEvent, ReceivedFile, Sender
 } from './events.ts'
 export { ContactRequestRefusedError } from './contacts.ts'
 export { decodeContactLink, type ContactLink } from './contact-link.ts'
@@ -28,8 +30,8 @@ export { GroupAccessController, GROUP_ACCESS_CONTROLLER_TYPE, type GroupAccessCo
 export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, groupId, type GroupKeys, type GroupKind, type Invitation } from './group-keys.ts'
 export { keyToId, idToKey } from './encoding.ts'
 export {
-  BertybotError, DataDirectoryError, EnvironmentError, InvalidLinkError, InvalidMessageError, InvalidOptionError, KeystoreError, NotRunningError,
-  type DropReason, type InvalidLinkReason
+  BertybotError, DataDirectoryError, EnvironmentError, FileReadError, FileTooLargeError, InvalidLinkError, InvalidMessageError, InvalidOptionError, KeystoreError,
+  NotRunningError, type DropReason, type FileReadReason, type InvalidLinkReason
 } from './errors.ts'
 export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from './logger.ts'
 export type { DhtMode } from './node.ts'

@@ -11,6 +11,7 @@ import { CID } from 'multiformats/cid'
 import { sha256 as multihashSha256 } from 'multiformats/hashes/sha2'
 import { z } from 'zod'
 import { bytesToHex, hexToBytes, sha256, sign, verifySignature, type SigningKeyPair } from './crypto.ts'
+import { cidString as fileRoot, MAX_FILES_PER_MESSAGE } from './file-reference.ts'
 import { bytes } from './schemas.ts'
 
 const hex = (max: number): z.ZodString => z.string().max(max).regex(/^[0-9a-f]+$/)
@@ -31,11 +32,24 @@ export const logEntrySchema = z.object({
   hash: cidString.optional()
 })
 
-/** The payload of our entries: OrbitDB's Events shape, so a stock OrbitDB peer sees `value` as opaque bytes. */
-export const groupPayloadSchema = z.object({ op: z.literal('ADD'), key: z.null(), value: bytes() })
+/**
+ * The payload of our entries: OrbitDB's Events shape, so a stock OrbitDB peer
+ * sees `value` as opaque bytes. `files`, beside the sealed value, names the
+ * roots of the files its message carries, so that a replica keeps their
+ * blocks without reading the message: it tells whoever holds the log that
+ * this entry came with files of these roots (their encrypted blocks say
+ * how large they are), and nothing of what they hold.
+ */
+export const groupPayloadSchema = z.object({ op: z.literal('ADD'), key: z.null(), value: bytes(), files: z.array(fileRoot).min(1).max(MAX_FILES_PER_MESSAGE).optional() })
 
-export function groupPayload (value: Uint8Array): z.infer<typeof groupPayloadSchema> {
-  return { op: 'ADD', key: null, value }
+/** What one entry of ours carries: the sealed value, and the roots of the files its message refers to. */
+export interface EntryValue {
+  value: Uint8Array
+  files?: string[] | undefined
+}
+
+export function groupPayload (value: Uint8Array, files?: string[]): z.infer<typeof groupPayloadSchema> {
+  return files === undefined || files.length === 0 ? { op: 'ADD', key: null, value } : { op: 'ADD', key: null, value, files }
 }
 
 /** A bounded set that forgets the oldest member first. */

@@ -15,6 +15,7 @@ import { keyToId } from './encoding.ts'
 import { openChainKeys, openMessageBody, openMessageHeaders, type MessageHeaders } from './envelope.ts'
 import type { DropReason } from './errors.ts'
 import type { Sender } from './events.ts'
+import type { FileStore } from './file-store.ts'
 import type { Group } from './handles.ts'
 import type { GroupKeys } from './group-keys.ts'
 import type { IdentityKeys } from './keystore.ts'
@@ -36,6 +37,8 @@ export interface MessageOpenerDeps {
   joinGroup: (invitation: string, options?: AbortOptions) => Promise<Group>
   /** A sender's chain came in a message's headers: messages of that device that waited may open now. */
   chainInHeaders: (device: string) => void
+  /** Where the files messages carry are read from. */
+  files: Pick<FileStore, 'read'>
 }
 
 /** State changes an outcome commits: written in one batch, then mirrored in memory by `after`. */
@@ -61,7 +64,7 @@ export class MessageOpener {
     this.#deps = deps
     this.#groupId = deps.group.id
     this.#authors = new MessageAuthors({ statuses: deps.state.statuses, groupId: deps.group.id, ownAccount: keyToId(deps.identity.account.publicKey) })
-    this.#events = new AppEvents({ authors: this.#authors, joinGroup: deps.joinGroup })
+    this.#events = new AppEvents({ authors: this.#authors, joinGroup: deps.joinGroup, files: deps.files })
   }
 
   /** Opens one entry: what to deliver, or why it is settled without delivery, or why it must wait. */
@@ -125,7 +128,7 @@ export class MessageOpener {
     const whenHandled = taken.whenHandled
 
     const sender: Sender = { account: member.account, device, displayName: member.displayName }
-    const made = await this.#events.eventOf(decoded.message, { group: this.#deps.group, id: entry.hash, sender, sentAt: new Date(decoded.message.sentAt) }, author)
+    const made = await this.#events.eventOf(decoded.message, { group: this.#deps.group, id: entry.hash, sender, sentAt: new Date(decoded.message.sentAt) }, author, payload.data.files)
     if (made.kind === 'drop') return drop(made.reason, made.detail, spent)
     // Not a message its author may change (a reaction, an acknowledgement...): no author kept for it, as its status will have none.
     if (made.author === undefined) this.#authors.forget(entry.hash)

@@ -25,10 +25,9 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight, type Helia } from 'helia'
-import { PeerBlockstore, type EntryLookup } from './blockstore.ts'
+import { PeerBlockstore, type EntryLookup, type LocalBlocks } from './blockstore.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
 import { LocalPeers } from './local-peers.ts'
-import type { BlockStore } from './log-manifest.ts'
 import { namespaced, type Logger } from './logger.ts'
 import { PeerRecordCache } from './peer-records.ts'
 
@@ -63,7 +62,7 @@ export interface Node {
   readonly helia: Helia & { libp2p: Libp2p<NodeServices> }
   readonly libp2p: Libp2p<NodeServices>
   /** The blockstore, local only (no network fetch). */
-  readonly blocks: BlockStore
+  readonly blocks: LocalBlocks
   stop: () => Promise<void>
 }
 

@@ -15,6 +15,7 @@ import {
 } from './app-messages.ts'
 import { describeIssues } from './encoding.ts'
 import { InvalidMessageError } from './errors.ts'
+import { fileReferenceSchema, MAX_FILES_PER_MESSAGE, type FileReference } from './file-reference.ts'
 
 /** A text message, perhaps answering another, perhaps Markdown, perhaps with buttons under it. */
 export interface TextMessage {
@@ -27,6 +28,8 @@ export interface TextMessage {
   readonly format?: MessageFormat | undefined
   /** Rows of buttons under the message; a press comes back as a `buttonPressed` event naming the payload. */
   readonly buttons?: ButtonRows | undefined
+  /** Files stored with `peer.files.store()` to send with the text (at most 10). */
+  readonly files?: readonly FileReference[] | undefined
 }
 
 /** An emoji put on a message (`remove: true` takes it off again). */
@@ -73,7 +76,7 @@ const format = z.enum(['plain', 'markdown']).optional()
 
 /** The schema of `OutgoingMessage`: what a caller gives is checked against it, and so is what an outbox reads back. */
 export const outgoingMessageSchema: z.ZodType<OutgoingMessage> = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('text').optional(), text, replyTo: messageId.optional(), format, buttons: buttonRowsSchema.optional() }),
+  z.object({ kind: z.literal('text').optional(), text, replyTo: messageId.optional(), format, buttons: buttonRowsSchema.optional(), files: z.array(fileReferenceSchema).max(MAX_FILES_PER_MESSAGE, `a message carries at most ${MAX_FILES_PER_MESSAGE} files`).optional() }),
   z.object({ kind: z.literal('reaction'), target: messageId, emoji: emojiSchema, remove: z.boolean().optional() }),
   z.object({ kind: z.literal('edit'), target: messageId, text, format, buttons: buttonRowsSchema.optional() }),
   z.object({ kind: z.literal('deletion'), target: messageId }),
@@ -92,7 +95,7 @@ export function toAppMessage (message: OutgoingMessage, sentAt: number): AppMess
   switch (message.kind) {
     case undefined:
     case 'text':
-      return { type: AppMessageType.UserMessage, text: message.text, replyTo: message.replyTo, ...richText(message), sentAt }
+      return { type: AppMessageType.UserMessage, text: message.text, replyTo: message.replyTo, ...richText(message), ...wireFiles(message.files), sentAt }
     case 'reaction':
       return { type: AppMessageType.UserReaction, target: message.target, emoji: message.emoji, remove: message.remove === true ? true : undefined, sentAt }
     case 'edit':
@@ -110,4 +113,10 @@ function richText (message: TextMessage | EditMessage): { format?: 'markdown', b
     ...(message.format === 'markdown' ? { format: 'markdown' as const } : {}),
     ...(message.buttons === undefined || message.buttons.length === 0 ? {} : { buttons: message.buttons.map((row) => row.map(({ label, payload }) => ({ label, payload }))) })
   }
+}
+
+/** The files as the wire has them: none when empty, and no absent preview (CBOR has no `undefined`). */
+function wireFiles (files: readonly FileReference[] | undefined): { files?: FileReference[] } {
+  if (files === undefined || files.length === 0) return {}
+  return { files: files.map(({ preview, ...fields }) => preview === undefined ? fields : { ...fields, preview }) }
 }

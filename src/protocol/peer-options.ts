@@ -1,7 +1,8 @@
 /**
  * What a peer is made with (`createPeer`), checked at the edge with zod:
  * where it keeps its data, listens and is announced, whom it dials first,
- * its name, and which of the network's optional parts it runs.
+ * its name, which of the network's optional parts it runs, and how large a
+ * file it takes.
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
@@ -9,6 +10,7 @@ import type { Clock } from './clock.ts'
 import { describeIssues } from './encoding.ts'
 import { InvalidOptionError } from './errors.ts'
 import type { DeliveryMode } from './events.ts'
+import { DEFAULT_MAX_FILE_SIZE } from './file-reference.ts'
 import type { Logger } from './logger.ts'
 import type { DhtMode } from './node.ts'
 
@@ -37,6 +39,15 @@ export interface PeerOptions {
   logger?: Logger
   /** The clock messages are stamped with and rounds are timed on (a test's `ManualClock`). Default: the system's. */
   clock?: Clock
+  /** The largest file stored or read, in bytes: 25 MiB by default. */
+  maxFileSize?: number
+  /**
+   * Asked at start of each file stored, not yet committed, when the peer last
+   * stopped (or crashed): true keeps it (something of yours that outlived the
+   * stop refers to it, as a bot's outbox does), false deletes its blocks. By
+   * default every one is deleted.
+   */
+  keepStagedFile?: (root: string) => boolean | Promise<boolean>
 }
 
 /** A string that parses as a multiaddr. */
@@ -58,7 +69,8 @@ const optionsSchema = z.object({
   relay: z.object({ client: z.boolean().default(false), server: z.boolean().default(false) }).default({ client: false, server: false }),
   mdns: z.boolean().default(false),
   dht: z.enum(['lan', 'public', 'off']).default('lan'),
-  delivery: z.enum(['auto', 'manual']).default('auto')
+  delivery: z.enum(['auto', 'manual']).default('auto'),
+  maxFileSize: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_FILE_SIZE)
 })
 
 export type ParsedPeerOptions = z.infer<typeof optionsSchema>

@@ -20,7 +20,8 @@ import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.
 import { DeliveringEmitter, type DeliveryMode } from './events.ts'
 import { OpenGroup, type GroupDeps } from './group.ts'
 import { Contacts } from './contacts.ts'
-import type { Contact, Group } from './handles.ts'
+import { FileStore } from './file-store.ts'
+import type { Contact, Files, Group } from './handles.ts'
 import { bytesToHex } from './crypto.ts'
 import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
 import { withPeerStack } from './peer-stack.ts'
@@ -43,7 +44,9 @@ export async function createPeer (options: PeerOptions): Promise<Peer> {
   return await withPeerStack(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
     if (config.displayName !== undefined) await state.putDisplayName(config.displayName)
     const displayName = config.displayName ?? await state.displayName()
-    const peer = new Peer({ identity, state, node, logs, sync, logger, now, displayName, delivery: config.delivery })
+    const files = new FileStore({ state, blocks: node.blocks, network: node.helia.blockstore, maxFileSize: config.maxFileSize, logger: namespaced(logger, 'protocol:files'), now })
+    await files.start(options.keepStagedFile ?? (() => false))
+    const peer = new Peer({ identity, state, node, logs, sync, logger, now, displayName, delivery: config.delivery, files })
     await peer.start()
     return peer
   })
@@ -59,6 +62,7 @@ interface PeerDeps {
   now: () => number
   displayName: string | undefined
   delivery: DeliveryMode
+  files: FileStore
 }
 
 export class Peer extends DeliveringEmitter {
@@ -95,8 +99,14 @@ export class Peer extends DeliveringEmitter {
       events: this,
       joinGroup: async (invitation, options) => await this.joinGroup(invitation, options),
       multiaddrs: () => this.multiaddrs,
-      onMemberSeen: (group, account) => { this.#contacts?.memberSeen(group, account) }
+      onMemberSeen: (group, account) => { this.#contacts?.memberSeen(group, account) },
+      files: deps.files
     }
+  }
+
+  /** The peer's files: store one to send it (`group.send({ text, files })`, or `group.sendFile()` at once), read one. */
+  get files (): Files {
+    return this.#deps.files
   }
 
   /** The name this peer shows to others, if it has one. */

@@ -3,7 +3,8 @@
  * members ask it to keep, and serves them to any member that comes back,
  * even when every other member is away (WESH.md §2.8). It holds, per group,
  * the group key, the public signing key and the link key: enough to verify
- * and store entries, not to read or write them.
+ * and store entries, not to read or write them. The files message entries
+ * name it keeps too, blocks it cannot open (`file-keeper.ts`).
  *
  * ```ts
  * const replica = await createReplica({ dataDir: './replica', listen: ['/ip4/0.0.0.0/tcp/4001'] })
@@ -12,8 +13,12 @@
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { EventEmitter } from 'eventemitter3'
+import { z } from 'zod'
 import { randomBytes } from './crypto.ts'
 import { keyToId } from './encoding.ts'
+import { InvalidOptionError } from './errors.ts'
+import { FileKeeper } from './file-keeper.ts'
+import { DEFAULT_MAX_FILE_SIZE } from './file-reference.ts'
 import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
 import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
@@ -22,6 +27,7 @@ import { defaultLogger, namespaced, type Logger } from './logger.ts'
 import type { DhtMode, Node } from './node.ts'
 import { DEFAULT_LISTEN } from './peer-options.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
+import { ReplicaRecords } from './replica-records.ts'
 import { answerReplication, encodeReplicaLink, REPLICATION_PROTOCOL, type ReplicatedGroup } from './replication.ts'
 import type { StateStore } from './state-store.ts'
 
@@ -35,6 +41,8 @@ export interface ReplicaOptions {
   /** Find peers on the local network with mDNS (it announces the replica there). Off by default. */
   mdns?: boolean
   dht?: DhtMode
+  /** The largest file whose blocks it keeps, in bytes (as a peer's `maxFileSize`): 25 MiB by default. */
+  maxFileSize?: number
   logger?: Logger
 }
 
@@ -43,6 +51,8 @@ export interface ReplicaEvents {
   group: (group: { id: string, logAddresses: { metadata: string, messages: string } }) => void
   /** An entry was stored for a group. */
   entry: (entry: { group: string, log: 'metadata' | 'messages', hash: string }) => void
+  /** Every block of a file a message entry named is here. */
+  file: (file: { group: string, root: string }) => void
 }
 
 export async function createReplica (options: ReplicaOptions): Promise<Replica> {
@@ -56,8 +66,10 @@ export async function createReplica (options: ReplicaOptions): Promise<Replica> 
     mdns: options.mdns === true,
     dht: options.dht ?? 'lan'
   }
+  const maxFileSize = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).safeParse(options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE)
+  if (!maxFileSize.success) throw new InvalidOptionError('maxFileSize is a whole number of bytes')
   return await withPeerStack(nodeOptions, logger, async ({ identity, state, node, logs, sync }) => {
-    const replica = new Replica({ identity, state, node, logs, sync, logger })
+    const replica = new Replica({ identity, state, node, logs, sync, logger, maxFileSize: maxFileSize.data })
     await replica.start()
     return replica
   })
@@ -70,6 +82,7 @@ interface ReplicaDeps {
   logs: GroupLogDeps
   sync: LogSync
   logger: Logger
+  maxFileSize: number
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
@@ -77,12 +90,24 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   readonly #deps: ReplicaDeps
   readonly #groups = new Map<string, { metadata: GroupLog, messages: GroupLog }>()
   readonly #stopping = new AbortController()
+  readonly #records: ReplicaRecords
+  /** Fetches and keeps the files message entries name. */
+  readonly #files: FileKeeper
   #token!: Uint8Array
 
   constructor (deps: ReplicaDeps) {
     super()
     this.#deps = deps
     this.peerId = deps.node.libp2p.peerId.toString()
+    this.#records = new ReplicaRecords(deps.state)
+    this.#files = new FileKeeper({
+      records: this.#records,
+      network: deps.node.helia.blockstore,
+      maxFileSize: deps.maxFileSize,
+      logger: namespaced(deps.logger, 'protocol:replica:files'),
+      now: Date.now,
+      onKept: (file) => { this.emit('file', file) }
+    })
   }
 
   get multiaddrs (): string[] {
@@ -101,14 +126,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** @internal Opens the groups kept so far and starts taking requests; called once by `createReplica`. */
   async start (): Promise<void> {
-    const { state, node } = this.#deps
-    let token = await state.replicaToken()
+    const { node } = this.#deps
+    let token = await this.#records.token()
     if (token === undefined) {
       token = randomBytes(32)
-      await state.putReplicaToken(token)
+      await this.#records.putToken(token)
     }
     this.#token = token
-    for (const group of await state.replicatedGroups()) await this.#open(group)
+    for (const group of await this.#records.groups()) await this.#open(group)
+    await this.#files.start()
     await node.libp2p.handle(REPLICATION_PROTOCOL, (stream, connection) => { void this.#answer(stream, connection) }, { maxInboundStreams: 16 })
   }
 
@@ -117,6 +143,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.#stopping.abort()
     const { node, sync, state } = this.#deps
     await node.libp2p.unhandle(REPLICATION_PROTOCOL).catch(() => {})
+    await this.#files.stop()
     for (const logs of this.#groups.values()) {
       for (const log of [logs.metadata, logs.messages]) {
         sync.unregister(log.address)
@@ -137,7 +164,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         signal,
         accept: async (group, member) => {
           if (this.#stopping.signal.aborted) throw new Error('the replica is stopping')
-          await this.#deps.state.putReplicatedGroup(group)
+          await this.#records.putGroup(group)
           await this.#open(group)
           this.#deps.logger.info({ group: keyToId(group.pk), member: keyToId(member), peer: connection.remotePeer.toString() }, 'keeping a group\'s logs')
         }
@@ -159,6 +186,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       db.on('update', (entries) => { for (const entry of entries) this.emit('entry', { group: id, log, hash: entry.hash }) })
       sync.register(db)
     }
+    logs.messages.on('update', (entries) => { this.#files.take(id, entries) })
     this.emit('group', { id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address } })
     // Members of the group look for this key when none of them is reachable.
     if (node.libp2p.services.dht !== undefined) {

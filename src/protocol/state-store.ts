@@ -7,7 +7,9 @@
  * Keys are `<groupId>/<...>` strings; values are CBOR validated with zod on
  * read (the records and their schemas: `state-records.ts`), so a damaged
  * record is an error that names it, not a crash later. What became of each
- * log entry is `statuses` (`entry-statuses.ts`).
+ * log entry is `statuses` (`entry-statuses.ts`); a replica's records and the
+ * peer's files are kept in sections of their own (`section()`:
+ * `replica-records.ts`, `file-records.ts`).
  */
 import { join } from 'node:path'
 import type { ClassicLevel } from 'classic-level'
@@ -17,9 +19,8 @@ import { DataDirectoryError } from './errors.ts'
 import { GroupCommit } from './group-commit.ts'
 import { openPrivateLevel } from './private-level.ts'
 import type { ReceiverChain, SenderChain } from './ratchet.ts'
-import type { ReplicatedGroup } from './replication.ts'
 import {
-  contactRecordSchema, decodeRecord, groupRecordSchema, listenPortsSchema, receiverChainSchema, replicatedGroupSchema, senderChainSchema, stripUndefined,
+  contactRecordSchema, decodeRecord, groupRecordSchema, listenPortsSchema, receiverChainSchema, senderChainSchema, stripUndefined,
   type ContactRecord, type GroupRecord, type StateOp, type Sublevel as Sub
 } from './state-records.ts'
 
@@ -31,6 +32,8 @@ export const STATE_FORMAT = 2
 
 type Bytes = Uint8Array
 export type { StateOp }
+/** A part of the state database kept by a module of its own (`file-records.ts`, `replica-records.ts`), written in the store's batches. */
+export type StateSection = Sub
 
 export class StateStore {
   readonly #db: ClassicLevel<string, Bytes>
@@ -45,7 +48,6 @@ export class StateStore {
   /** Group peers written this session (`addGroupPeer`). */
   readonly #groupPeersWritten = new Set<string>()
   readonly #contacts: Sub
-  readonly #replicated: Sub
   readonly #entries: Sub
   /** Each log's heads (and, in data directories written before entries moved here, its index). */
   readonly #logs: Sub
@@ -55,7 +57,7 @@ export class StateStore {
   private constructor (db: ClassicLevel<string, Bytes>) {
     this.#db = db
     this.#commits = new GroupCommit(async (ops) => { await db.batch(ops) })
-    const sub = (name: string): Sub => db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
+    const sub = (name: string): Sub => this.section(name)
     this.#meta = sub('meta')
     this.#groups = sub('groups')
     this.#chains = sub('chains')
@@ -64,13 +66,17 @@ export class StateStore {
     this.#chainKeySent = sub('chain-key-sent')
     this.#groupPeers = sub('group-peers')
     this.#contacts = sub('contacts')
-    this.#replicated = sub('replicated')
     this.#entries = sub('entries')
     this.#logs = sub('logs')
   }
 
   static async open (dataDir: string): Promise<StateStore> {
     return new StateStore(await openPrivateLevel(join(dataDir, 'state'), { what: 'the state database', format: STATE_FORMAT }))
+  }
+
+  /** The part of the database named `name`, for a module that keeps its own records there. */
+  section (name: string): StateSection {
+    return this.#db.sublevel<string, Bytes>(name, { valueEncoding: 'view' })
   }
 
   async close (): Promise<void> {
@@ -269,25 +275,5 @@ export class StateStore {
 
   async putContact (accountId: string, record: ContactRecord): Promise<void> {
     await this.#contacts.put(accountId, encodeCbor(stripUndefined(record)))
-  }
-
-  // A replica's own state
-
-  async replicaToken (): Promise<Uint8Array | undefined> {
-    return await this.#meta.get('replica-token')
-  }
-
-  async putReplicaToken (token: Uint8Array): Promise<void> {
-    await this.#meta.put('replica-token', token)
-  }
-
-  async replicatedGroups (): Promise<ReplicatedGroup[]> {
-    const out: ReplicatedGroup[] = []
-    for await (const [id, value] of this.#replicated.iterator()) out.push(decodeRecord(value, replicatedGroupSchema, `replicated group ${id}`))
-    return out
-  }
-
-  async putReplicatedGroup (group: ReplicatedGroup): Promise<void> {
-    await this.#replicated.put(Buffer.from(group.pk).toString('base64url'), encodeCbor({ pk: group.pk, signPub: group.signPub, linkKey: group.linkKey, linkKeySig: group.linkKeySig }))
   }
 }
