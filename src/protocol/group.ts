@@ -146,7 +146,8 @@ export class OpenGroup implements Group {
    * Asks a replica (`bertybot replica` prints its link) to keep this group's
    * logs, so members get messages while everyone else is offline. It receives
    * the group key, the public signing key and the link key: it can verify and
-   * serve entries, not read or write them. Members learn of it from the group.
+   * serve entries, not read or write them, and learns no account (the group's
+   * key signs the request). Members learn of it from the group.
    * An abort before the replica answered rejects with `AbortError` (the
    * replica may have taken the group all the same).
    */
@@ -155,9 +156,9 @@ export class OpenGroup implements Group {
     const replica = decodeReplicaLink(link)
     const { linkKeySig } = this.#keys
     if (linkKeySig === undefined) throw new ReplicationError('this group has no signed link key to give a replica')
-    const { libp2p, identity, state } = this.#deps
+    const { libp2p, state } = this.#deps
     const group = { pk: this.#keys.publicKey, signPub: this.#keys.signing.publicKey, linkKey: this.#keys.linkKey, linkKeySig }
-    const peer = await askReplica(libp2p, replica, group, identity.account, options)
+    const peer = await askReplica(libp2p, replica, group, this.#keys.signing, options)
     await state.addGroupPeer(this.id, peer)
     await this.#sender.postMetadata(MetadataEventType.GroupReplicating, { peer, hints: replica.hints })
   }
