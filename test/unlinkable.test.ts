@@ -125,16 +125,19 @@ describe('an outsider holding two groups\' logs', () => {
     useAccessController(GroupAccessController)
     const plain = await startPlainOrbitDB(await tempDir('plain'), { anonymous: true })
     const plainWatch = new GossipWatch(plain.libp2p.services.pubsub)
-    const plainLogs: Database[] = []
-    for (const group of [first[0]!, second[0]!]) {
-      plainLogs.push(await plain.orbitdb.open(group.logAddresses.messages), await plain.orbitdb.open(group.logAddresses.metadata))
-    }
-
-    // Both outsiders are connected to every member and on every topic.
+    // Both outsiders are connected to every member (the plain peer before it opens the logs, whose
+    // manifests it fetches from them) and on every topic.
     for (const member of members) {
       await replicaNode.dial(multiaddr(member.peer.multiaddrs[0] as string))
       await plain.libp2p.dial(multiaddr(member.peer.multiaddrs[0] as string))
     }
+    const plainLogs: Database[] = []
+    for (const group of [first[0]!, second[0]!]) {
+      plainLogs.push(await plain.orbitdb.open(group.logAddresses.messages), await plain.orbitdb.open(group.logAddresses.metadata))
+    }
+    // What the plain peer's logs have taken in (gossip arrives before OrbitDB has fetched and kept an entry).
+    const keptByPlain = new Set<string>()
+    for (const db of plainLogs) db.events.on('update', (entry: { hash: string }) => { keptByPlain.add(entry.hash) })
     const topics = [first[0]!, second[0]!].flatMap((g) => [g.logAddresses.messages, g.logAddresses.metadata])
     await pollUntil('every member to be on every topic, as both outsiders see it', () => topics.every((topic) =>
       members.every(({ peer }) => [replicaPubsub, plain.libp2p.services.pubsub].every((pubsub) => pubsub.getSubscribers(topic).some((p) => p.toString() === peer.peerId)))))
@@ -184,6 +187,7 @@ describe('an outsider holding two groups\' logs', () => {
     expect([...plainWatch.first.values()].filter(({ from }) => from === replica.peerId)).toEqual([])
 
     // Every entry either outsider holds has its sealed value padded to one of the sizes.
+    await pollUntil('the plain OrbitDB peer to keep every entry written', () => written.every(({ hash }) => keptByPlain.has(hash)), 30_000)
     const addresses = new Set(topics)
     let held = 0
     for await (const { bytes } of allBlocks(plain.blockstore)) {
