@@ -81,7 +81,8 @@ export class PeerProcess extends EventEmitter {
     const proc = new PeerProcess(options)
     running.add(proc)
     await Promise.race([
-      waitFor(`peer process ${options.displayName ?? ''} to start`, (done) => { proc.once('ready', done); return () => proc.off('ready', done) }),
+      // A process loads the whole stack before it is ready: generous, for a loaded machine.
+      waitFor(`peer process ${options.displayName ?? ''} to start`, (done) => { proc.once('ready', done); return () => proc.off('ready', done) }, 90_000),
       proc.exited.then(({ code }) => { throw new Error(`peer process exited before it was ready (code ${code})`) })
     ])
     return proc

@@ -27,9 +27,15 @@ export async function waitFor<T> (what: string, subscribe: (done: (value: T) => 
  * Waits until `condition` holds, looking again every 50 ms: only for a state
  * a peer exposes no event for (the connections it holds).
  */
-export async function pollUntil (what: string, condition: () => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
+export async function pollUntil (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
   await waitFor(what, (done) => {
-    const check = (): void => { if (condition()) done(true) }
+    let checking = false
+    // An asynchronous condition is not asked again before its last answer came.
+    const check = (): void => {
+      if (checking) return
+      checking = true
+      void Promise.resolve(condition()).then((holds) => { if (holds) done(true) }, () => {}).finally(() => { checking = false })
+    }
     const timer = setInterval(check, 50)
     check()
     return () => { clearInterval(timer) }
