@@ -5,7 +5,8 @@
  * transaction (state writes, queued messages, the mark that the event was
  * handled) is committed at once and, if state it read changed meanwhile,
  * the whole is run again on fresh state. Events of one conversation are
- * handled in order, conversations concurrently.
+ * handled in order, conversations concurrently. An event of an account the
+ * bot blocked (`block-list.ts`) is dropped before any middleware.
  */
 import { performance } from 'node:perf_hooks'
 import { abortableUntilCommit, namespaced, type AbortOptions, type Clock, type Logger, type Peer } from '../protocol/index.ts'

@@ -62,7 +62,13 @@ export function defaultRateLimitReply (info: RateLimitInfo): string {
   return `You are writing faster than I can follow (${info.perMinute} a minute). Please wait ${wait} before writing again.`
 }
 
-/** A per-person rate limit: see the top of this file. */
+/**
+ * A per-person rate limit (what counts, and how: the top of this file).
+ *
+ * ```ts
+ * bot.use(rateLimit({ perMinute: 20, reply: ({ retryAfterMs }) => `Easy! Back in ${Math.ceil(retryAfterMs / 1000)} s.` }))
+ * ```
+ */
 export function rateLimit (options: RateLimitOptions): Middleware<Context> {
   const parsed = optionsSchema.safeParse(options)
   if (!parsed.success) {
