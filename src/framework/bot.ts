@@ -22,10 +22,12 @@
 import type { FastifyInstance } from 'fastify'
 import type { z } from 'zod'
 import { createLogger, namespaced, NotRunningError, type AbortOptions, type Logger, type Peer, systemClock, type Clock } from '../protocol/index.ts'
+import { block, blockedAccounts, parseAccount, unblock, type BlockedAccount } from './block-list.ts'
 import { BotHandlers } from './bot-handlers.ts'
 import type { BotOptions } from './bot-options.ts'
 import type { Middleware } from './composer.ts'
 import { loadConfig, loadSettings, type BotConfig, type HttpListen, type SettingsSchema } from './config.ts'
+import { transactionOf } from './context-base.ts'
 import type { Context, Recipient, ScheduleContext, TaskContext } from './context.ts'
 import { defaultErrorHandler } from './default-error-handler.ts'
 import { Dialogues, type Dialogue, type DialogueFunction, type DialogueOptions } from './dialogues.ts'
@@ -226,6 +228,34 @@ export class Bot<Settings = Record<string, never>> extends BotHandlers {
    */
   async run<T> (fn: (ctx: TaskContext) => Promise<T> | T, options: AbortOptions = {}): Promise<T> {
     return await this.#running().handlers.run(fn, options)
+  }
+
+  /**
+   * Ignores `account` (an account id or a contact link) everywhere: none of
+   * its events reach middleware or handlers any more, in its 1:1
+   * conversation and in groups, and its contact requests stay pending,
+   * unanswered. Kept in the bot's store, so it survives restarts and
+   * crashes; resolves once it is committed. `InvalidAccountError` for
+   * something that names no account.
+   *
+   * ```ts
+   * bot.command('block', { args: z.object({ who: accountSchema }) }, async (ctx) => { await bot.block(ctx.args.who) })
+   * ```
+   */
+  async block (account: string, options: AbortOptions = {}): Promise<void> {
+    const id = parseAccount(account)
+    await this.run(async (ctx) => { await block(transactionOf(ctx), id, this.#clock.now()) }, options)
+  }
+
+  /** Lets `account`'s events reach the handlers again, from now on (what it sent while blocked is not handled). */
+  async unblock (account: string, options: AbortOptions = {}): Promise<void> {
+    const id = parseAccount(account)
+    await this.run((ctx) => { unblock(transactionOf(ctx), id) }, options)
+  }
+
+  /** The accounts blocked, with since when. */
+  async blocked (): Promise<BlockedAccount[]> {
+    return await blockedAccounts(this.#running().store)
   }
 
   async start (): Promise<void> {

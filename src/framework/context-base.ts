@@ -31,6 +31,8 @@ export interface ContextDeps {
   peer: Peer
   tx: Transaction
   logger: Logger
+  /** The key of the event handled (in the journal), for an event from the peer. */
+  event?: string
 }
 
 /** Each context's dependencies, out of the handler's reach (a private field would be out of its subclasses' reach too). */
@@ -44,6 +46,11 @@ export function depsOf (ctx: object): ContextDeps {
 /** @internal The transaction a context writes through, for the framework's parts that keep records of their own (dialogues). */
 export function transactionOf (ctx: object): Transaction {
   return depsOf(ctx).tx
+}
+
+/** @internal The key of the event a context is for (the same at each run of its handlers), for middleware that counts events (`rateLimit`). */
+export function eventKeyOf (ctx: object): string | undefined {
+  return depsOf(ctx).event
 }
 
 const BOT_SCOPE = '_bot'

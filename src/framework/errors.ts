@@ -86,3 +86,10 @@ export class TransactionError extends BertybotError {
     super('ERR_TRANSACTION', message)
   }
 }
+
+/** What was given as an account (to `bot.block()`) is neither an account id nor a contact link. */
+export class InvalidAccountError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_INVALID_ACCOUNT', message)
+  }
+}

@@ -5,11 +5,13 @@
  * transaction (state writes, queued messages, the mark that the event was
  * handled) is committed at once and, if state it read changed meanwhile,
  * the whole is run again on fresh state. Events of one conversation are
- * handled in order, conversations concurrently.
+ * handled in order, conversations concurrently. An event of an account the
+ * bot blocked (`block-list.ts`) is dropped before any middleware.
  */
 import { performance } from 'node:perf_hooks'
 import { abortableUntilCommit, namespaced, type AbortOptions, type Clock, type Logger, type Peer } from '../protocol/index.ts'
 import type { Middleware } from './composer.ts'
+import { isBlocked } from './block-list.ts'
 import type { ButtonGuard } from './button-guard.ts'
 import { ScheduleContext, TaskContext, type BotView, type Context } from './context.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
@@ -109,6 +111,13 @@ export class HandlerRunner {
       if (incoming.durable) await store.forgetHandled(incoming.key)
       return
     }
+    // Settled, never handled: a blocked account's message is not delivered again, even once unblocked.
+    // A contact request stays pending (its markHandled settles nothing): once unblocked, it reaches handlers at the next start.
+    if (await isBlocked(store, incoming.account, logger)) {
+      logger.debug({ event: incoming.key, account: incoming.account }, 'dropped an event of a blocked account')
+      await incoming.markHandled()
+      return
+    }
     // Settled, never handled: the peer does not deliver it again.
     if (incoming.press !== undefined && !await this.#deps.buttons.admits(incoming.press)) {
       await incoming.markHandled()
@@ -117,7 +126,7 @@ export class HandlerRunner {
     let ctx: Context | undefined
     const chain = this.#deps.chain()
     await this.#commit(incoming.key, async (tx) => {
-      ctx = incoming.context({ bot, peer, tx, logger: logger.child({ event: incoming.key }) })
+      ctx = incoming.context({ bot, peer, tx, logger: logger.child({ event: incoming.key }), event: incoming.key })
       await this.#runMiddleware(ctx, tx, chain)
       tx.handled(incoming.key)
     })

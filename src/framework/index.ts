@@ -19,6 +19,8 @@ export {
 } from './dialogue-errors.ts'
 export { parseCommandArgs, parseHelp, tokenize, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
 export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
+export { defaultRateLimitReply, rateLimit, type RateLimitInfo, type RateLimitOptions } from './rate-limit.ts'
+export type { BlockedAccount } from './block-list.ts'
 export { accountListSchema, accountSchema } from './accounts.ts'
 export { nextOccurrence, validateSchedule, type Schedule, type ScheduleOptions } from './schedule.ts'
 export { environment, loadConfig, loadSettings, type BotConfig, type BotConfigOptions, type HttpListen, type SettingsSchema } from './config.ts'
@@ -26,7 +28,7 @@ export type { BotHealth } from './http.ts'
 export { BotMetrics } from './metrics.ts'
 export { DurationError, formatDuration, parseDuration, type DurationOptions } from './durations.ts'
 export { isTimeZone, notATimeZone } from './time-zones.ts'
-export { BotError, CommandDefinitionError, ConfigError, LifecycleError, MiddlewareError, ScheduleError, StateConflictError, TransactionError } from './errors.ts'
+export { BotError, CommandDefinitionError, ConfigError, InvalidAccountError, LifecycleError, MiddlewareError, ScheduleError, StateConflictError, TransactionError } from './errors.ts'
 export {
   AbortError, BertybotError, EnvironmentError, FileReadError, FileTooLargeError, InvalidMessageError, NotRunningError, systemClock,
   MAX_BUTTON_LABEL_LENGTH, MAX_BUTTON_PAYLOAD_LENGTH, MAX_BUTTON_ROWS, MAX_BUTTONS_PER_ROW, MAX_EMOJI_LENGTH, MAX_TEXT_LENGTH,

@@ -116,6 +116,25 @@ describe('a reaction the bot queued', () => {
   })
 })
 
+describe('a block', () => {
+  it('survives a crash right after it was committed', async () => {
+    network = await createTestNetwork()
+    const dataDir = await network.tempDir('crash-bot')
+    const bot = await startBot(dataDir)
+    const [alice, bob] = [await network.user('alice'), await network.user('bob')]
+    await alice.addContact(bot.link)
+    await bob.addContact(bot.link)
+    await bob.send('/blocked')
+    expect(await bob.nextReply()).toBe('[]')
+    const exited = new Promise((resolve) => bot.process.once('exit', resolve))
+    await alice.send('/block-me-and-die')
+    await exited
+    await startBot(dataDir)
+    await bob.send('/blocked')
+    expect(JSON.parse(await bob.nextReply())).toEqual([alice.peer.accountId])
+  })
+})
+
 describe('a bot asked to stop with SIGTERM', () => {
   it('answers what it was handling, then its process ends by itself, with code 0', async () => {
     network = await createTestNetwork()
