@@ -19,6 +19,8 @@ import { z } from 'zod'
 
 /** Longest text a message may carry (the protocol's limit). */
 export const MAX_TEXT = 32_000
+/** The most an image's preview may weigh (the protocol's limit): a thumbnail the page makes before it uploads. */
+export const MAX_PREVIEW = 16 * 1024
 const text = z.string().max(MAX_TEXT)
 const id = z.string().min(1).max(200)
 const name = z.string().max(200)
