@@ -99,7 +99,8 @@ describe('bertybot chat, in a terminal', () => {
     mark = term.text.length
     term.type('/open bob')
     term.type('/history')
-    await term.waitFor(/2 message\(s\) in bob:\n#\d+ \[\d\d:\d\d\] bob: one, from bob\n {4}\[\d\d:\d\d\] you: two, while bob is away\n/, mark)
+    // Ours are numbered too when shown, so that /edit and /delete can name them.
+    await term.waitFor(/2 message\(s\) in bob:\n#1 \[\d\d:\d\d\] bob: one, from bob\n#2 \[\d\d:\d\d\] you: two, while bob is away\n/, mark)
     term.type('/history x')
     await term.waitFor(/usage: \/history \[n\]/, mark)
     term.press('\x04')
