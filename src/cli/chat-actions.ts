@@ -9,8 +9,9 @@ import { rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import mime from 'mime'
+import type { FileView } from '../client/index.ts'
 import type { ShownMessage } from './chat-messages.ts'
-import { sizeText } from './chat-lines.ts'
+import { safeText, sizeText } from './chat-lines.ts'
 import type { ChatState, Command } from './chat-session.ts'
 
 /** How long a save waits for a peer holding the file. */
@@ -95,17 +96,24 @@ export function messageCommands (state: ChatState): Record<string, Command> {
     const where = resolve(rest.join(' ') === '' ? '.' : rest.join(' '))
     const isDirectory = await stat(where).then((s) => s.isDirectory(), () => false)
     if (!isDirectory && files.length > 1) return print(`message #${target.number ?? '?'} has ${files.length} files: give a directory.`)
+    // The files come while the person goes on: a peer that holds them may take minutes to be found.
     for (const file of files) {
-      const path = isDirectory ? join(where, file.name) : where
-      const read = await client.readFile(target.group.id, target.seq, file.index, { signal: AbortSignal.timeout(SAVE_TIMEOUT_MS) })
-      try {
-        // 'wx': never over a file that is there; a read that fails leaves nothing half-written.
-        await pipeline(read.bytes, createWriteStream(path, { flags: 'wx' }))
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'EEXIST') await rm(path, { force: true })
-        throw err
-      }
-      print(`saved ${file.name} (${sizeText(file.size)}) to ${path}`)
+      const path = isDirectory ? join(where, basename(file.name)) : where
+      print(`(saving ${safeText(file.name)} to ${path})`)
+      saveFile(target, file, path).then(
+        () => { print(`saved ${safeText(file.name)} (${sizeText(file.size)}) to ${path}`) },
+        (err: unknown) => { print(`error: could not save ${safeText(file.name)}: ${(err as Error).message}`) })
+    }
+  }
+
+  const saveFile = async (target: ShownMessage, file: FileView, path: string): Promise<void> => {
+    const read = await client.readFile(target.group.id, target.seq, file.index, { signal: AbortSignal.timeout(SAVE_TIMEOUT_MS) })
+    try {
+      // 'wx': never over a file that is there; a read that fails leaves nothing half-written.
+      await pipeline(read.bytes, createWriteStream(path, { flags: 'wx' }))
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') await rm(path, { force: true })
+      throw err
     }
   }
 

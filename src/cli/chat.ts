@@ -51,6 +51,8 @@ class ChatSession {
   #isClosed = false
   /** A line is being handled: it prompts again when done, so events printed meanwhile do not. */
   #busy = false
+  /** The lines typed, handled in turn (`#handle` never throws). */
+  #lines = Promise.resolve()
 
   constructor (client: ChatClient, peer: Peer, io: ChatIo) {
     this.#io = io
@@ -80,7 +82,8 @@ class ChatSession {
     await this.#commands.link?.run(this.#io.qr === true ? '--qr' : '')
     this.#print('Type /help for commands.')
     this.#rl.prompt()
-    this.#rl.on('line', (line) => { void this.#handle(line) })
+    // One line after the other, as typed: a line sent, then /history, shows it.
+    this.#rl.on('line', (line) => { this.#lines = this.#lines.then(async () => { await this.#handle(line) }) })
     // Ctrl-C leaves, as Ctrl-D does.
     this.#rl.on('SIGINT', () => { this.#rl.close() })
     await this.#closed
@@ -156,8 +159,9 @@ class ChatSession {
     this.#print([
       'Commands:',
       ...Object.values(this.#commands).map((c) => `  ${c.usage.padEnd(width)}  ${c.help}`),
-      'Messages are numbered (#3) as they are shown; the commands above name them so. Under a message:',
-      'its files (/save), its buttons, numbered (/press), and its reactions (👍 2 · ❤️ 1).',
+      'Messages are numbered (#3) as they are shown (yours once /history shows them); the commands above',
+      'name them so. Under a message: its files (/save), its buttons, numbered (/press), and its reactions',
+      '(👍 2 · ❤️ 1*, the * on those you put).',
       'Any other line is sent to the open conversation, and so is a /command that is not one of these',
       '(a bot\'s: /roll 6, /subscribe). Start a line with // to send one of these names: //help sends /help.'
     ].join('\n'))
