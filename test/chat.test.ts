@@ -193,7 +193,9 @@ describe('bertybot chat shows and does every kind of message', () => {
       term.type('a line with a tpyo')
       mark = term.text.length
       term.type('/history 1')
-      const [, own] = await term.waitFor(new RegExp(`last 1 message\\(s\\) in kinds:\n${line('you', 'a line with a tpyo( {2}\\(not delivered yet\\))?\n').source}`), mark)
+      const [, own, waiting] = await term.waitFor(new RegExp(`last 1 message\\(s\\) in kinds:\n${line('you', 'a line with a tpyo( {2}\\(not delivered yet\\))?\n').source}`), mark)
+      // Shown not delivered yet, it is marked again once it is; an edit waits for that (it names the message sent).
+      if (waiting !== undefined) await term.waitFor(/\(delivered in kinds: "a line with a tpyo"\)/, mark, ANSWERS_MS)
       mark = term.text.length
       term.type(`/edit ${own} a line without typo`)
       await term.waitFor(new RegExp(`#${own} ${TIME} you: a line without typo \\(edited\\)\n`), mark)

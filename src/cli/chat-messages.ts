@@ -6,7 +6,7 @@
  * others as they arrive, ours when `/history` (or a change to them) prints
  * them.
  */
-import type { MessageView } from '../client/index.ts'
+import type { DeliveryState, MessageView } from '../client/index.ts'
 import type { Group } from '../protocol/index.ts'
 
 /** How many messages are remembered; older numbers are forgotten. */
@@ -27,7 +27,12 @@ export interface ShownMessage {
   printed: string | undefined
   /** Its rows of buttons, as last printed. */
   buttons: MessageView['buttons']
+  /** Ours: the furthest state the client told, which a page of history read just before cannot take back. */
+  state: DeliveryState | undefined
 }
+
+/** How far along each delivery state is: a message only moves forward. */
+const PROGRESS: Record<DeliveryState, number> = { sending: 0, pending: 1, sent: 2, failed: 2, seen: 3 }
 
 export class ShownMessages {
   readonly #bySeq = new Map<string, ShownMessage>()
@@ -42,11 +47,12 @@ export class ShownMessages {
     const key = `${group.id}/${view.seq}`
     let shown = this.#bySeq.get(key)
     if (shown === undefined) {
-      shown = { number: undefined, group, seq: view.seq, id: undefined, text: view.text, own: view.sender.own, printed: undefined, buttons: [] }
+      shown = { number: undefined, group, seq: view.seq, id: undefined, text: view.text, own: view.sender.own, printed: undefined, buttons: [], state: view.state }
       this.#bySeq.set(key, shown)
       this.#forgetOldest()
     }
     shown.text = view.text
+    if (view.state !== undefined && (shown.state === undefined || PROGRESS[view.state] > PROGRESS[shown.state])) shown.state = view.state
     if (view.messageId !== undefined && shown.id === undefined) {
       shown.id = view.messageId
       this.#byId.set(view.messageId, shown)

@@ -2,9 +2,9 @@
  * What the chat prints of messages as the client tells them: a message from
  * someone else as it arrives, numbered; a change to one already printed as
  * that change (`#3 👍 2 · ❤️ 1`, the line again with `(edited)`, or
- * `(deleted)`); our own as it goes (marked when it waits for a peer, and
- * again once delivered); and `/history`, the open conversation's last
- * messages as they are now.
+ * `(deleted)`); our own as it goes (marked when it waits for a peer, or is
+ * printed not delivered yet, and again once delivered); and `/history`, the
+ * open conversation's last messages as they are now.
  */
 import type { MessageView } from '../client/index.ts'
 import type { Group } from '../protocol/index.ts'
@@ -74,7 +74,10 @@ export class MessagePrinter {
     if (m.replyTo !== undefined) notes.push(shown.describe(m.replyTo.messageId, m.replyTo))
     const note = notes.length === 0 ? '' : ` (${notes.join(', ')})`
     const text = m.deleted ? '(deleted)' : `${m.text === '' && m.files.length > 0 ? '(a file)' : shownText(m, terminal)}${m.edited ? ' (edited)' : ''}`
-    const waiting = m.sender.own && (m.state === 'pending' || m.state === 'sending') ? '  (not delivered yet)' : ''
+    // Marked again once delivered, as a message printed pending is.
+    const isWaiting = m.sender.own && (message.state === 'pending' || message.state === 'sending')
+    if (isWaiting) this.#pendingShown.add(`${m.conversation}/${m.seq}`)
+    const waiting = isWaiting ? '  (not delivered yet)' : ''
     const who = m.sender.own ? 'you' : safeText(m.sender.name)
     return [`#${number} [${time(new Date(m.sentAt))}] ${who}${note}: ${text}${waiting}`, ...linesUnder(m, number, terminal)].join('\n')
   }
