@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ContactRequestEvent, MessageEvent } from '../src/protocol/index.ts'
+import type { ContactAcceptedEvent, ContactRequestEvent, MessageEvent } from '../src/protocol/index.ts'
 import { BotProcess, cleanUp } from './helpers/bot-process.ts'
 import { screenshotsDir } from './helpers/browser.ts'
 import { startPeer } from './helpers/peers.ts'
@@ -85,6 +85,30 @@ describe('bertybot chat, in a terminal', () => {
     expect(await term.exited).toBe(0)
     // What the person saw, to look at: BERTYBOT_SCREENSHOTS=<dir> keeps it.
     if (process.env.BERTYBOT_SCREENSHOTS !== undefined) await writeFile(join(process.env.BERTYBOT_SCREENSHOTS, 'chat.txt'), term.text)
+  })
+
+  it('shows the names and words of peers with control characters as �, never as escape sequences', async () => {
+    const term = new Terminal([process.execPath, '--conditions=bertybot-source', cli, 'chat', '--name', 'alice', '--data', await tempDir('chat')])
+    const [, aliceLink = ''] = await term.waitFor(/Your contact link:\n(bertybot:\/\/contact\/\S+)/)
+    const mallory = await startPeer({ displayName: 'mal\x1b[2Jlory\nbob' })
+    const accepted = new Inbox<ContactAcceptedEvent>(mallory.peer, 'contactAccepted')
+    const mark = term.text.length
+    const rawMark = term.raw.length
+    await mallory.peer.addContact(aliceLink, { message: 'hi \x1b]0;pwned\x07' })
+    await term.waitFor(/mal�\[2Jlory�bob wants to be your contact: "hi �\]0;pwned�"\. \/accept or \/decline/, mark)
+    term.type('/accept')
+    await term.waitFor(/mal�\[2Jlory�bob is now your contact/, mark)
+    const [event] = await accepted.count(1, 'alice to accept mallory')
+    const first = await event!.group.send({ text: 'one \x1b[H\x1b[2J' })
+    await term.waitFor(/#1 \[\d\d:\d\d\] mal�\[2Jlory�bob: one �\[H�\[2J\n/, mark)
+    await event!.group.send({ text: 'two', replyTo: first })
+    await term.waitFor(/#2 \[\d\d:\d\d\] mal�\[2Jlory�bob \(re #1 "one �\[H�\[2J"\): two\n/, mark)
+    term.type('/contacts')
+    await term.waitFor(/ {2}mal�\[2Jlory�bob {2}contact\n/, mark)
+    const shown = term.raw.slice(rawMark)
+    for (const injected of ['\x1b[2J', '\x1b[H', '\x1b]0;', '\x07']) expect(shown).not.toContain(injected)
+    term.type('/quit')
+    expect(await term.exited).toBe(0)
   })
 
   it('marks a message pending while the contact is away and again once delivered; /history shows the conversation after a restart', async () => {

@@ -5,7 +5,7 @@
  */
 import QRCode from 'qrcode'
 import { conversationName, matches, type ChatState, type Command } from './chat-session.ts'
-import { short } from './chat-lines.ts'
+import { safeLine, short } from './chat-lines.ts'
 
 export function contactCommands (state: ChatState): Record<string, Command> {
   const { client, peer, print } = state
@@ -22,10 +22,10 @@ export function contactCommands (state: ChatState): Record<string, Command> {
     if (link === '') return print('usage: /add <link> [message]')
     const contact = await peer.addContact(link, message.length > 0 ? { message: message.join(' ') } : {})
     print(contact.state === 'accepted'
-      ? `${contact.displayName} is already your contact.`
+      ? `${safeLine(contact.displayName)} is already your contact.`
       : contact.requestDelivered
-        ? `request sent to ${contact.displayName}; they have to accept it.`
-        : `${contact.displayName} cannot be reached now; the request will be sent when they can.`)
+        ? `request sent to ${safeLine(contact.displayName)}; they have to accept it.`
+        : `${safeLine(contact.displayName)} cannot be reached now; the request will be sent when they can.`)
   }
 
   const pending = (name: string): { account: string, displayName: string } | undefined => {
@@ -41,7 +41,7 @@ export function contactCommands (state: ChatState): Record<string, Command> {
       state.open = await peer.acceptContact(request.account)
     } else {
       await peer.declineContact(request.account)
-      print(`declined ${request.displayName}.`)
+      print(`declined ${safeLine(request.displayName)}.`)
     }
   }
 
@@ -49,7 +49,7 @@ export function contactCommands (state: ChatState): Record<string, Command> {
     const all = peer.contacts()
     if (all.length === 0) return print('no contacts yet: /link gives yours, /add <link> adds someone.')
     const label = { accepted: 'contact', outgoing: 'request sent', incoming: 'wants to be your contact', declined: 'declined', refused: 'link was reset' }
-    print(all.map((c) => `  ${c.displayName || short(c.account)}  ${label[c.state]}${c.state === 'outgoing' && !c.requestDelivered ? ' (not delivered yet)' : ''}`).join('\n'))
+    print(all.map((c) => `  ${safeLine(c.displayName) || short(c.account)}  ${label[c.state]}${c.state === 'outgoing' && !c.requestDelivered ? ' (not delivered yet)' : ''}`).join('\n'))
   }
 
   const groups = (): void => {
@@ -62,11 +62,11 @@ export function contactCommands (state: ChatState): Record<string, Command> {
     const open = state.open
     if (open === undefined || open.kind !== 'multi-member') return print('open a group first (/open, or /new <name>).')
     const invitation = open.invitation()
-    if (name === '') return print(`invitation to "${open.name}":\n${invitation}`)
+    if (name === '') return print(`invitation to "${safeLine(open.name)}":\n${invitation}`)
     const contact = peer.contacts().find((c) => c.state === 'accepted' && matches(c.displayName, name))
     if (contact?.group === undefined) return print(`no contact named "${name}".`)
     await client.invite(open.id, contact.account)
-    print(`invitation sent to ${contact.displayName}.`)
+    print(`invitation sent to ${safeLine(contact.displayName)}.`)
   }
 
   const openConversation = (name: string): void => {
@@ -87,7 +87,7 @@ export function contactCommands (state: ChatState): Record<string, Command> {
       help: 'contact requests waiting for your answer',
       run: async () => {
         const incoming = peer.contacts().filter((c) => c.state === 'incoming')
-        print(incoming.length === 0 ? 'no contact requests.' : incoming.map((c) => `  ${c.displayName} (${short(c.account)})`).join('\n'))
+        print(incoming.length === 0 ? 'no contact requests.' : incoming.map((c) => `  ${safeLine(c.displayName)} (${short(c.account)})`).join('\n'))
       }
     },
     accept: { usage: '/accept [name]', help: 'accept a contact request (the latest one if no name)', run: async (args) => { await answer(args, true) } },
@@ -110,7 +110,7 @@ export function contactCommands (state: ChatState): Record<string, Command> {
       run: async (invitation) => {
         if (invitation === '') return print('usage: /join <invitation>')
         state.open = await peer.joinGroup(invitation)
-        print(`joined "${state.open.name}".`)
+        print(`joined "${safeLine(state.open.name)}".`)
       }
     },
     open: { usage: '/open <contact|group>', help: 'choose the conversation your lines go to', run: async (args) => { openConversation(args) } }

@@ -29,6 +29,12 @@ export function safeText (text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '\uFFFD')
 }
 
+/** A name or any other one-line text a peer gives: every control character as `�`, line breaks too. */
+export function safeLine (text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '\uFFFD')
+}
+
 /** Styles a part when the output is a terminal; leaves it plain otherwise. */
 function styler (terminal: boolean): (style: Style, text: string) => string {
   return (style, text) => terminal ? `${ANSI[style][0]}${text}${ANSI[style][1]}` : text

@@ -8,6 +8,7 @@
  */
 import type { DeliveryState, MessageView } from '../client/index.ts'
 import type { Group } from '../protocol/index.ts'
+import { safeLine } from './chat-lines.ts'
 
 /** How many messages are remembered; older numbers are forgotten. */
 const REMEMBERED = 1000
@@ -87,7 +88,7 @@ export class ShownMessages {
     if (known?.deleted === true) return `re ${shown?.number === undefined ? 'a' : `#${shown.number}, a`} deleted message`
     if (shown !== undefined) return `re ${shown.own ? 'your' : `#${shown.number ?? '?'}`} "${quote(shown.text)}"`
     if (known?.text === undefined) return 're an earlier message'
-    return `re ${known.sender === 'You' ? 'your' : known.sender === undefined ? 'a' : `${known.sender}'s`} "${quote(known.text)}"`
+    return `re ${known.sender === 'You' ? 'your' : known.sender === undefined ? 'a' : `${safeLine(known.sender)}'s`} "${quote(known.text)}"`
   }
 
   #forgetOldest (): void {
@@ -99,8 +100,8 @@ export class ShownMessages {
   }
 }
 
-/** The first words of a message on one line. */
+/** The first words of a message on one line, made safe to print. */
 export function quote (text: string, length = QUOTE_LENGTH): string {
-  const line = text.replace(/\s+/g, ' ').trim()
+  const line = safeLine(text.replace(/\s+/g, ' ').trim())
   return line.length <= length ? line : `${line.slice(0, length - 1)}…`
 }

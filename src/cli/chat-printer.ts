@@ -8,7 +8,7 @@
  */
 import type { MessageView } from '../client/index.ts'
 import type { Group } from '../protocol/index.ts'
-import { linesUnder, reactionLine, safeText, shownText, time } from './chat-lines.ts'
+import { linesUnder, reactionLine, safeLine, shownText, time } from './chat-lines.ts'
 import { quote, type ShownMessage } from './chat-messages.ts'
 import { conversationName, type ChatState } from './chat-session.ts'
 
@@ -70,7 +70,7 @@ export class MessagePrinter {
     if (m.buttons.length > 0 && !m.deleted) shown.lastWithButtons = number
     const notes: string[] = []
     // A 1:1 conversation is named after the contact: say where only when it is another group.
-    if (options.where && group.id !== this.#state.open?.id) notes.push(group.kind === 'contact' ? 'to you' : `in "${group.name}"`)
+    if (options.where && group.id !== this.#state.open?.id) notes.push(group.kind === 'contact' ? 'to you' : `in "${safeLine(group.name)}"`)
     if (m.replyTo !== undefined) notes.push(shown.describe(m.replyTo.messageId, m.replyTo))
     const note = notes.length === 0 ? '' : ` (${notes.join(', ')})`
     const text = m.deleted ? '(deleted)' : `${m.text === '' && m.files.length > 0 ? '(a file)' : shownText(m, terminal)}${m.edited ? ' (edited)' : ''}`
@@ -78,7 +78,7 @@ export class MessagePrinter {
     const isWaiting = m.sender.own && (message.state === 'pending' || message.state === 'sending')
     if (isWaiting) this.#pendingShown.add(`${m.conversation}/${m.seq}`)
     const waiting = isWaiting ? '  (not delivered yet)' : ''
-    const who = m.sender.own ? 'you' : safeText(m.sender.name)
+    const who = m.sender.own ? 'you' : safeLine(m.sender.name)
     return [`#${number} [${time(new Date(m.sentAt))}] ${who}${note}: ${text}${waiting}`, ...linesUnder(m, number, terminal)].join('\n')
   }
 
@@ -101,11 +101,11 @@ export class MessagePrinter {
     const what = m.text === '' && m.files[0] !== undefined ? m.files[0].name : m.text
     if (m.state === 'pending' && !this.#pendingShown.has(key)) {
       this.#pendingShown.add(key)
-      this.#state.print(`(pending: nobody in ${where} is reachable; "${quote(safeText(what))}" goes out when someone is)`)
+      this.#state.print(`(pending: nobody in ${where} is reachable; "${quote(what)}" goes out when someone is)`)
     } else if ((m.state === 'sent' || m.state === 'seen') && this.#pendingShown.delete(key)) {
-      this.#state.print(`(delivered in ${where}: "${quote(safeText(what))}")`)
+      this.#state.print(`(delivered in ${where}: "${quote(what)}")`)
     } else if (m.state === 'failed') {
-      this.#state.print(`(could not send "${quote(safeText(what))}")`)
+      this.#state.print(`(could not send "${quote(what)}")`)
     }
   }
 }

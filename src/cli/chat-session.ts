@@ -5,6 +5,7 @@
  */
 import type { ChatClient } from '../client/index.ts'
 import type { Group, Peer } from '../protocol/index.ts'
+import { safeLine } from './chat-lines.ts'
 import type { ShownMessages } from './chat-messages.ts'
 
 export interface ChatState {
@@ -26,7 +27,7 @@ export interface Command {
 }
 
 export function conversationName (group: Group): string {
-  return group.kind === 'contact' ? group.name : `"${group.name}"`
+  return group.kind === 'contact' ? safeLine(group.name) : `"${safeLine(group.name)}"`
 }
 
 export function matches (candidate: string, wanted: string): boolean {

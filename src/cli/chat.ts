@@ -21,7 +21,7 @@ import {
 } from '../protocol/index.ts'
 import { messageCommands } from './chat-actions.ts'
 import { contactCommands, replicaCommand } from './chat-contacts.ts'
-import { safeText, short } from './chat-lines.ts'
+import { safeLine, safeText, short } from './chat-lines.ts'
 import { ShownMessages } from './chat-messages.ts'
 import { MessagePrinter } from './chat-printer.ts'
 import type { ChatState, Command } from './chat-session.ts'
@@ -132,25 +132,25 @@ class ChatSession {
     client.on('message', (m) => { this.#printer.told(m) })
     peer.on('contactRequest', (r: ContactRequestEvent) => {
       const message = r.message === undefined || r.message === '' ? '' : `: "${safeText(r.message)}"`
-      this.#print(`${r.displayName === '' ? short(r.account) : safeText(r.displayName)} wants to be your contact${message}. /accept or /decline`)
+      this.#print(`${r.displayName === '' ? short(r.account) : safeLine(r.displayName)} wants to be your contact${message}. /accept or /decline`)
     })
     peer.on('contactAccepted', (e: ContactAcceptedEvent) => {
-      this.#print(`${safeText(e.contact.displayName)} is now your contact. /open ${safeText(e.contact.displayName)} to talk.`)
+      this.#print(`${safeLine(e.contact.displayName)} is now your contact. /open ${safeLine(e.contact.displayName)} to talk.`)
       this.#state.open ??= e.group
     })
     peer.on('groupInvitation', (i: GroupInvitationEvent) => {
-      this.#print(`${this.#nameOf(i.sender.account, i.sender.displayName)} invites you to "${safeText(i.groupName)}": /join ${i.invitation}`)
+      this.#print(`${this.#nameOf(i.sender.account, i.sender.displayName)} invites you to "${safeLine(i.groupName)}": /join ${safeLine(i.invitation)}`)
     })
     peer.on('memberJoined', (e: MemberJoinedEvent) => {
-      if (e.group.kind === 'multi-member') this.#print(`${this.#nameOf(e.member.account, e.member.displayName)} joined "${safeText(e.group.name)}"`)
+      if (e.group.kind === 'multi-member') this.#print(`${this.#nameOf(e.member.account, e.member.displayName)} joined "${safeLine(e.group.name)}"`)
     })
   }
 
   /** A person's name: the one they gave, else the one they have as our contact, else the start of their account id. */
   #nameOf (account: string, given: string | undefined): string {
-    if (given !== undefined && given !== '') return safeText(given)
+    if (given !== undefined && given !== '') return safeLine(given)
     const contact = this.#state.peer.contacts().find((c) => c.account === account)
-    if (contact !== undefined && contact.displayName !== '') return safeText(contact.displayName)
+    if (contact !== undefined && contact.displayName !== '') return safeLine(contact.displayName)
     return `someone unnamed (${short(account)})`
   }
 
