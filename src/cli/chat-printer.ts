@@ -40,9 +40,8 @@ export class MessagePrinter {
     if (known?.printed !== undefined) return this.#changed(group, m, message)
     // Ours is not printed as it goes; one that got reactions is, so that they show under it.
     if (m.sender.own && m.reactions.length === 0) return this.#ownMessageChanged(group, m)
-    if (m.sender.own) return print(this.lines(group, m, message, { where: true }))
     print(this.lines(group, m, message, { where: true }))
-    client.markRead(m.conversation).catch((err: unknown) => { print(`error: could not mark as read: ${(err as Error).message}`) })
+    if (!m.sender.own) client.markRead(m.conversation).catch((err: unknown) => { print(`error: could not mark as read: ${(err as Error).message}`) })
   }
 
   /** `/history [n]`: the open conversation's last n messages. */
