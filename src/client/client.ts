@@ -16,22 +16,19 @@
 import { join } from 'node:path'
 import { EventEmitter } from 'eventemitter3'
 import PQueue from 'p-queue'
-import { BertybotError, MAX_TEXT_LENGTH, defaultLogger, namespaced, systemClock, type AbortOptions, type Clock, type Contact, type Group, type Logger, type Peer } from '../protocol/index.ts'
+import { MAX_TEXT_LENGTH, defaultLogger, namespaced, systemClock, type AbortOptions, type Clock, type Contact, type FileSource, type Group, type Logger, type Peer } from '../protocol/index.ts'
+import { ClientError } from './client-errors.ts'
+import { ClientFiles, type FileToRead, type FileToSend } from './client-files.ts'
 import { HistoryStore, MAX_PAGE, type DeliveryState, type NewMessage, type OfferedCommand, type StoredMessage } from './history.ts'
 import { IncomingEvents } from './incoming-events.ts'
+import { MessageActions } from './message-actions.ts'
+import { OutgoingActions } from './outgoing-actions.ts'
 import { OutgoingMessages } from './outgoing-messages.ts'
+import { SummaryTimer } from './summary-timer.ts'
 import { conversationView, messageView, requestView, type ConversationView, type MessageView, type RequestView } from './views.ts'
 
 /** Where in the data directory the history lives. */
 const HISTORY_DIR = 'client-history'
-/** How long conversation summaries wait to be told, gathering the changes meanwhile. */
-const SUMMARY_DELAY_MS = 50
-
-export class ClientError extends BertybotError {
-  constructor (code: 'ERR_NO_CONVERSATION' | 'ERR_NO_REQUEST' | 'ERR_NOT_A_GROUP' | 'ERR_NO_CONTACT' | 'ERR_MESSAGE_TOO_LONG' | 'ERR_EMPTY_MESSAGE', message: string) {
-    super(code, message)
-  }
-}
 
 export interface ClientEvents {
   /** A message was written into a history, or changed (its state). */
@@ -60,12 +57,17 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   readonly #eventWrites = new PQueue({ concurrency: 1 })
   readonly #incoming: IncomingEvents
   readonly #outgoing: OutgoingMessages
+  readonly #actionsOut: OutgoingActions
+  readonly #actions: MessageActions
+  readonly #files: ClientFiles
   readonly #clock: Clock
   /** What the requests' events said, which the contact list does not keep. */
   readonly #requestsSeen = new Map<string, { receivedAt: number, message: string | undefined }>()
-  /** Conversations whose summary is to be told, and the timer that tells them. */
-  readonly #dirty = new Map<string, Group>()
-  #summaryTimer: NodeJS.Timeout | undefined
+  readonly #summaries = new SummaryTimer((group) => {
+    this.#view(group).then((view) => { if (!this.#closed) this.emit('conversation', view) }, (err: unknown) => {
+      if (!this.#closed) this.#logger.warn({ err }, 'could not read a conversation')
+    })
+  })
   #closed = false
 
   private constructor (peer: Peer, history: HistoryStore, logger: Logger, clock: Clock) {
@@ -74,23 +76,29 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     this.#clock = clock
     this.#history = history
     this.#logger = logger
+    const changed = async (group: Group, message: StoredMessage): Promise<void> => {
+      this.emit('message', await this.#messageView(group.id, message))
+      this.#changed(group)
+    }
+    const now = (): number => clock.now()
+    this.#files = new ClientFiles({ peer, history, logger, now })
     this.#outgoing = new OutgoingMessages({
       peer,
       history,
       logger,
       queue: this.#eventWrites,
-      changed: async (group, message) => {
-        this.emit('message', await messageView(history, group.id, message))
-        this.#changed(group)
-      },
-      closed: () => this.#closed
+      changed,
+      closed: () => this.#closed,
+      failStaged: async (group, message) => await this.#files.failStaged(group, message)
     })
+    this.#actionsOut = new OutgoingActions({ peer, actions: history.actions, logger, closed: () => this.#closed })
+    this.#actions = new MessageActions({ peer, history, outgoing: this.#actionsOut, changed, now })
     this.#incoming = new IncomingEvents({
       peer,
       history,
       logger,
       queue: this.#eventWrites,
-      shown: async (conversation, message) => { this.emit('message', await messageView(history, conversation, message)) },
+      shown: async (conversation, message) => { this.emit('message', await this.#messageView(conversation, message)) },
       changed: (group) => { this.#changed(group) },
       requested: (e) => {
         this.#requestsSeen.set(e.account, { receivedAt: e.receivedAt.getTime(), message: e.message })
@@ -108,11 +116,17 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     const client = new ChatClient(options.peer, history, logger, options.clock ?? systemClock)
     client.#incoming.start()
     await client.#outgoing.resume()
+    await client.#actionsOut.resume()
     return client
   }
 
   get self (): { account: string, name: string, link: string } {
     return { account: this.#peer.accountId, name: this.#peer.displayName ?? '', link: this.#peer.contactLink() }
+  }
+
+  /** The largest file sent or read, in bytes: the peer's `maxFileSize`. */
+  get maxFileSize (): number {
+    return this.#peer.files.maxFileSize
   }
 
   /** Every conversation, the most recently active first. */
@@ -148,10 +162,53 @@ export class ChatClient extends EventEmitter<ClientEvents> {
       sentAt: this.#clock.now(),
       state: 'sending'
     })
-    const view = await messageView(this.#history, id, stored)
+    const view = await this.#messageView(id, stored)
     this.#outgoing.send(group, stored)
     this.#changed(group)
     return view
+  }
+
+  /** Stores a file (an image with the preview the caller made, if any) and sends it, as `send` does a text. */
+  async sendFile (id: string, source: FileSource, file: FileToSend, abort: AbortOptions = {}): Promise<MessageView> {
+    const group = this.#group(id)
+    const stored = await this.#files.record(group, source, file, abort)
+    this.#outgoing.send(group, stored)
+    this.#changed(group)
+    return await this.#messageView(id, stored)
+  }
+
+  /** File `index` of message `seq`, streamed from whoever holds it; `ERR_FILE_TOO_LARGE` past `maxFileSize`. */
+  async readFile (id: string, seq: number, index: number, abort: AbortOptions = {}): Promise<FileToRead> {
+    return await this.#files.read(this.#group(id), seq, index, abort)
+  }
+
+  /** The preview its sender gave an image, if any. */
+  async filePreview (id: string, seq: number, index: number): Promise<{ type: string, bytes: Uint8Array } | undefined> {
+    return await this.#files.preview(this.#group(id), seq, index)
+  }
+
+  /** Puts `emoji` on message `seq`, or takes it off (`remove`); sent in the background, as every action below. */
+  async react (id: string, seq: number, emoji: string, options: { remove?: boolean } = {}): Promise<MessageView> {
+    const group = this.#group(id)
+    return await this.#messageView(id, await this.#inOrder(async () => await this.#actions.react(group, seq, emoji, options.remove === true)))
+  }
+
+  /** Edits one of our messages (sent, not deleted): the new text replaces the old for everyone. */
+  async edit (id: string, seq: number, text: string): Promise<MessageView> {
+    const group = this.#group(id)
+    return await this.#messageView(id, await this.#inOrder(async () => await this.#actions.edit(group, seq, text)))
+  }
+
+  /** Deletes one of our messages for everyone; its text leaves this history too. */
+  async delete (id: string, seq: number): Promise<MessageView> {
+    const group = this.#group(id)
+    return await this.#messageView(id, await this.#inOrder(async () => await this.#actions.delete(group, seq)))
+  }
+
+  /** Presses the button of `payload` under message `seq`: the message's author gets the press. */
+  async press (id: string, seq: number, payload: string): Promise<MessageView> {
+    const group = this.#group(id)
+    return await this.#messageView(id, await this.#inOrder(async () => await this.#actions.press(group, seq, payload)))
   }
 
   /** The person saw the conversation: no unread left, and the other side of a contact is told. */
@@ -242,10 +299,11 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    clearTimeout(this.#summaryTimer)
+    this.#summaries.stop()
     this.#incoming.stop()
     await this.#eventWrites.onIdle()
     await this.#outgoing.idle()
+    await this.#actionsOut.idle()
     await this.#history.close()
     this.removeAllListeners()
   }
@@ -264,32 +322,22 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     return group
   }
 
-  /**
-   * Tells listeners a conversation's summary may have changed: once per
-   * group per `SUMMARY_DELAY_MS`, so a catch-up of thousands of messages
-   * sends a few summaries, not one per message.
-   */
+  /** Runs a change to the history after the events' writes before it, so that none of them writes over another. */
+  async #inOrder<T> (change: () => Promise<T>): Promise<T> {
+    return await this.#eventWrites.add(change)
+  }
+
+  /** Tells listeners, a moment later, that a conversation's summary may have changed (`summary-timer.ts`). */
   #changed (group: Group): void {
-    if (this.#closed) return
-    this.#dirty.set(group.id, group)
-    this.#summaryTimer ??= setTimeout(() => {
-      this.#summaryTimer = undefined
-      const groups = [...this.#dirty.values()]
-      this.#dirty.clear()
-      for (const dirty of groups) {
-        this.#view(dirty).then((view) => { if (!this.#closed) this.emit('conversation', view) }, (err: unknown) => {
-          if (!this.#closed) this.#logger.warn({ err }, 'could not read a conversation')
-        })
-      }
-    }, SUMMARY_DELAY_MS)
+    if (!this.#closed) this.#summaries.changed(group)
   }
 
   async #view (group: Group): Promise<ConversationView> {
-    return await conversationView(this.#history, group)
+    return await conversationView(this.#history, group, this.#peer.accountId)
   }
 
   async #messageView (conversation: string, message: StoredMessage): Promise<MessageView> {
-    return await messageView(this.#history, conversation, message)
+    return await messageView(this.#history, conversation, message, this.#peer.accountId)
   }
 
   #requestView (contact: Contact): RequestView {
@@ -297,4 +345,5 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   }
 }
 
-export type { DeliveryState, NewMessage, OfferedCommand, StoredMessage }
+export { ClientError }
+export type { DeliveryState, FileToRead, FileToSend, NewMessage, OfferedCommand, StoredMessage }

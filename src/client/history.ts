@@ -10,63 +10,38 @@
  * Layout (one LevelDB): `m!<conversation>!<seq>` the message,
  * `i!<conversation>!<message id>` its seq, `p!<conversation>!<seq>` our
  * messages not handed to any peer yet, `c!<conversation>` the conversation's
- * counters. A message of ours is seen when the other side acknowledged it or
- * a later one (`seenSeq`): one counter, not a write per message. Every value
- * is checked when read.
+ * counters, `w!<conversation>!<n>` changes waiting for their message
+ * (`waiting-changes.ts`), `a!<conversation>!<n>` our actions on their way
+ * (`pending-actions.ts`). A message keeps what was done to it: reactions, the
+ * latest edit, its deletion (`message-changes.ts`). A message of ours is seen
+ * when the other side acknowledged it or a later one (`seenSeq`): one
+ * counter, not a write per message. Every value is checked when read
+ * (`history-records.ts`).
  */
 import { z } from 'zod'
-import { openPrivateLevel, type Logger, type PrivateLevel } from '../protocol/index.ts'
+import { openPrivateLevel, type Logger, type OutgoingMessage, type PrivateLevel } from '../protocol/index.ts'
+import {
+  countersSchema, decodeRecord, encodeRecord, seqKey, storedMessageSchema,
+  type Counters, type DeliveryState, type MessageChange, type NewMessage, type OfferedCommand, type StoredMessage
+} from './history-records.ts'
+import { applyChange } from './message-changes.ts'
+import { PendingActions, type StoredAction } from './pending-actions.ts'
+import { WaitingChanges, type BatchOp } from './waiting-changes.ts'
 
-const FORMAT = 1
+/** 2: messages carry formats, buttons, files, reactions, edits and deletions, and changes wait for their messages. */
+const FORMAT = 2
 /** The most messages a page of history may have. */
 export const MAX_PAGE = 500
-/** Seqs are written as fixed-width hex so that keys sort as numbers do. */
-const SEQ_WIDTH = 12
 
-export const deliveryStates = ['sending', 'pending', 'sent', 'seen', 'failed'] as const
-export type DeliveryState = typeof deliveryStates[number]
-
-const commandSchema = z.object({ usage: z.string().max(500), description: z.string().max(1000) })
-export type OfferedCommand = z.infer<typeof commandSchema>
-
-const storedMessageSchema = z.object({
-  seq: z.number().int().positive(),
-  messageId: z.string().min(1).max(200).optional(),
-  sender: z.object({ account: z.string().min(1).max(200), name: z.string().max(200), own: z.boolean() }),
-  text: z.string().max(32_000),
-  replyTo: z.string().min(1).max(200).optional(),
-  invitation: z.object({ link: z.string().max(4096), groupName: z.string().max(200) }).optional(),
-  sentAt: z.number().int().nonnegative(),
-  state: z.enum(deliveryStates).optional(),
-  /** The sealed message, base64, while it is not known to be in our log. */
-  sealed: z.string().optional(),
-  /** Its position in the group's log once sent (`group.positionOf`), to tell when a peer has it. */
-  position: z.number().int().nonnegative().optional()
-})
-export type StoredMessage = z.infer<typeof storedMessageSchema>
-export type NewMessage = Omit<StoredMessage, 'seq'>
-
-const countersSchema = z.object({
-  lastSeq: z.number().int().nonnegative(),
-  unread: z.number().int().nonnegative(),
-  /** The last message from others that we acknowledged, by seq. */
-  acknowledgedSeq: z.number().int().nonnegative(),
-  /** The last message from others, by seq. */
-  receivedSeq: z.number().int().nonnegative().default(0),
-  /** Our messages up to this seq were seen by the other side. */
-  seenSeq: z.number().int().nonnegative().default(0),
-  /** Commands the other side offers, from its last `/help`-style answer. */
-  commands: z.array(commandSchema).max(200).default([])
-})
-type Counters = z.infer<typeof countersSchema>
+export { deliveryStates, type DeliveryState, type NewMessage, type OfferedCommand, type StoredMessage } from './history-records.ts'
 
 const emptyCounters = (): Counters => ({ lastSeq: 0, unread: 0, acknowledgedSeq: 0, receivedSeq: 0, seenSeq: 0, commands: [] })
 /** Our messages in these states are waiting to reach a peer. */
 const unsentStates: ReadonlySet<DeliveryState | undefined> = new Set(['sending', 'pending'])
+const messageKey = (conversation: string, seq: number): string => `m!${conversation}!${seqKey(seq)}`
 
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
-const seqKey = (seq: number): string => seq.toString(16).padStart(SEQ_WIDTH, '0')
+/** What `applyTo` did with a change: applied to the message, kept until the message comes, or not applied (and why). */
+export type Applied = { outcome: 'changed', message: StoredMessage } | { outcome: 'waiting' } | { outcome: 'unchanged', why: string }
 
 export interface HistoryPage {
   /** Oldest first. */
@@ -79,17 +54,24 @@ export class HistoryStore {
   readonly #db: PrivateLevel
   readonly #logger: Logger
   readonly #counters = new Map<string, Counters>()
+  readonly #waiting: WaitingChanges
+  /** Reads that iterate, running now. */
+  readonly #iterating = new Set<Promise<unknown>>()
+  /** Our reactions, edits, deletions and presses not sent yet. */
+  readonly actions: PendingActions
 
-  private constructor (db: PrivateLevel, logger: Logger) {
+  private constructor (db: PrivateLevel, logger: Logger, waiting: WaitingChanges, actions: PendingActions) {
     this.#db = db
     this.#logger = logger
+    this.#waiting = waiting
+    this.actions = actions
   }
 
   static async open (dir: string, logger: Logger): Promise<HistoryStore> {
     const db = await openPrivateLevel(dir, { what: 'the chat history', format: FORMAT })
-    const store = new HistoryStore(db, logger)
+    const store = new HistoryStore(db, logger, await WaitingChanges.load(db, logger), await PendingActions.load(db, logger))
     for await (const [key, value] of db.iterator({ gt: 'c!', lt: 'c"' })) {
-      const counters = store.#decode(countersSchema, value, key)
+      const counters = decodeRecord(countersSchema, value, key, logger)
       if (counters !== undefined) store.#counters.set(key.slice(2), counters)
     }
     return store
@@ -112,10 +94,14 @@ export class HistoryStore {
     return this.#counters.get(conversation)?.commands ?? []
   }
 
-  /** Writes a message at the end of the conversation; one from someone else counts as unread. */
+  /**
+   * Writes a message at the end of the conversation; one from someone else
+   * counts as unread. The changes that waited for it are applied in the same write.
+   */
   async append (conversation: string, message: NewMessage): Promise<StoredMessage> {
     const counters = { ...this.#counters.get(conversation) ?? emptyCounters() }
-    const stored: StoredMessage = { ...message, seq: counters.lastSeq + 1 }
+    const seq = counters.lastSeq + 1
+    const { message: stored, ops } = await this.#withWaiting(conversation, { ...message, seq })
     counters.lastSeq = stored.seq
     if (!message.sender.own) {
       counters.unread += 1
@@ -123,37 +109,127 @@ export class HistoryStore {
     }
     // Seqs are taken in memory, so two appends in a row never share one.
     this.#counters.set(conversation, counters)
-    const batch = this.#db.batch()
-      .put(`m!${conversation}!${seqKey(stored.seq)}`, encode(stored))
-      .put(`c!${conversation}`, encode(counters))
-    if (stored.messageId !== undefined) batch.put(`i!${conversation}!${stored.messageId}`, encode(stored.seq))
-    if (stored.sender.own && unsentStates.has(stored.state)) batch.put(`p!${conversation}!${seqKey(stored.seq)}`, encode(stored.seq))
-    await batch.write()
+    const batch = this.#batch(ops)
+      .put(messageKey(conversation, seq), encodeRecord(stored))
+      .put(`c!${conversation}`, encodeRecord(counters))
+    if (stored.messageId !== undefined) batch.put(`i!${conversation}!${stored.messageId}`, encodeRecord(stored.seq))
+    if (stored.sender.own && unsentStates.has(stored.state)) batch.put(`p!${conversation}!${seqKey(stored.seq)}`, encodeRecord(stored.seq))
+    // A deletion that waited erases the texts of the edits that waited with it.
+    await this.#erasing(stored.deletedAt === undefined ? [] : ops.map((op) => op.key), batch)
     return stored
   }
 
-  /** Changes a message (its id once sent, its state); returns it as it is now. */
+  /** Changes a message (its id once sent, its state); returns it as it is now. An id given applies the changes that waited for it. */
   async update (conversation: string, seq: number, change: Partial<Omit<StoredMessage, 'seq'>>): Promise<StoredMessage | undefined> {
     const current = await this.bySeq(conversation, seq)
     if (current === undefined) return undefined
-    const next: StoredMessage = { ...current, ...change }
+    let next: StoredMessage = { ...current, ...change }
     for (const [field, value] of Object.entries(change)) if (value === undefined) delete next[field as keyof StoredMessage]
-    const batch = this.#db.batch().put(`m!${conversation}!${seqKey(seq)}`, encode(next))
-    if (next.messageId !== undefined && current.messageId === undefined) batch.put(`i!${conversation}!${next.messageId}`, encode(seq))
+    const newId = next.messageId !== undefined && current.messageId === undefined
+    let ops: BatchOp[] = []
+    if (newId) ({ message: next, ops } = await this.#withWaiting(conversation, next))
+    const batch = this.#batch(ops).put(messageKey(conversation, seq), encodeRecord(next))
+    if (newId) batch.put(`i!${conversation}!${next.messageId as string}`, encodeRecord(seq))
     if (!unsentStates.has(next.state)) batch.del(`p!${conversation}!${seqKey(seq)}`)
     await batch.write()
     return this.#withSeen(conversation, next)
   }
 
+  /**
+   * Applies a reaction, edit or deletion to message `target`; one whose
+   * message is not here yet waits for it. `action`: ours, recorded in the
+   * same write, to send (`pending-actions.ts`). A deletion erases the text
+   * from the disk, not only from the record.
+   */
+  async applyTo (conversation: string, target: string, change: MessageChange, action?: OutgoingMessage): Promise<Applied & { action?: StoredAction }> {
+    const recorded = action === undefined ? undefined : this.actions.add(conversation, action)
+    const ops = recorded === undefined ? [] : [recorded.op]
+    const current = await this.byMessageId(conversation, target)
+    if (current === undefined) {
+      await this.#batch([...ops, ...this.#waiting.add(conversation, target, change)]).write()
+      return { outcome: 'waiting', action: recorded?.action }
+    }
+    const applied = applyChange(current, change)
+    if (!applied.changed) {
+      if (ops.length > 0) await this.#batch(ops).write()
+      return { outcome: 'unchanged', why: applied.why, action: recorded?.action }
+    }
+    const key = messageKey(conversation, current.seq)
+    await this.#erasing(change.kind === 'deletion' ? [key] : [], this.#batch([...ops, { type: 'put', key, value: encodeRecord(applied.message) }]))
+    return { outcome: 'changed', message: this.#withSeen(conversation, applied.message), action: recorded?.action }
+  }
+
+  /** Records the person's press of `payload` under message `seq`, with the action that sends it. */
+  async pressed (conversation: string, seq: number, payload: string, action: OutgoingMessage): Promise<{ message: StoredMessage, action: StoredAction } | undefined> {
+    const current = await this.bySeq(conversation, seq)
+    if (current === undefined) return undefined
+    const message: StoredMessage = { ...current, pressed: [...new Set([...current.pressed ?? [], payload])] }
+    const recorded = this.actions.add(conversation, action)
+    await this.#batch([recorded.op, { type: 'put', key: messageKey(conversation, seq), value: encodeRecord(message) }]).write()
+    return { message, action: recorded.action }
+  }
+
+  /** `message` with the changes that waited for its id applied, and the writes that take them out of waiting. */
+  async #withWaiting (conversation: string, message: StoredMessage): Promise<{ message: StoredMessage, ops: BatchOp[] }> {
+    if (message.messageId === undefined) return { message, ops: [] }
+    const { changes, ops } = await this.#waiting.take(conversation, message.messageId)
+    let next = message
+    for (const change of changes) {
+      const applied = applyChange(next, change)
+      if (applied.changed) next = applied.message
+    }
+    return { message: next, ops }
+  }
+
+  /** A batch started with `ops`, to add to and write. */
+  #batch (ops: BatchOp[]): ReturnType<PrivateLevel['batch']> {
+    const batch = this.#db.batch()
+    for (const op of ops) {
+      if (op.type === 'put') batch.put(op.key, op.value)
+      else batch.del(op.key)
+    }
+    return batch
+  }
+
+  /**
+   * Writes `batch`, which overwrites or deletes `keys`, so that their old
+   * versions leave the disk: LevelDB keeps them in its files until a
+   * compaction merges them with the new ones, and a compaction of a range
+   * rewrites only the files above the deepest level that holds it. So the
+   * old versions are flushed to a file first, and the new ones after, into
+   * a file above it, which the second compaction merges into the first.
+   */
+  async #erasing (keys: string[], batch: ReturnType<PrivateLevel['batch']>): Promise<void> {
+    if (keys.length === 0) return await batch.write()
+    const sorted = [...keys].sort()
+    const [first, last] = [sorted[0] as string, sorted[sorted.length - 1] as string]
+    await this.#db.compactRange(first, last)
+    await batch.write()
+    // An iterator open from before the write holds a snapshot, which keeps the old versions through a compaction.
+    await Promise.allSettled([...this.#iterating])
+    await this.#db.compactRange(first, last)
+  }
+
+  /** Runs a read that iterates, noted so that an erasure waits for it. */
+  async #reading<T> (read: () => Promise<T>): Promise<T> {
+    const running = read()
+    this.#iterating.add(running)
+    try {
+      return await running
+    } finally {
+      this.#iterating.delete(running)
+    }
+  }
+
   async bySeq (conversation: string, seq: number): Promise<StoredMessage | undefined> {
     const value = await this.#db.get(`m!${conversation}!${seqKey(seq)}`)
-    const message = value === undefined ? undefined : this.#decode(storedMessageSchema, value, `message ${seq} of ${conversation}`)
+    const message = value === undefined ? undefined : decodeRecord(storedMessageSchema, value, `message ${seq} of ${conversation}`, this.#logger)
     return message === undefined ? undefined : this.#withSeen(conversation, message)
   }
 
   async seqOf (conversation: string, messageId: string): Promise<number | undefined> {
     const value = await this.#db.get(`i!${conversation}!${messageId}`)
-    return value === undefined ? undefined : this.#decode(z.number().int().positive(), value, `index of ${messageId}`)
+    return value === undefined ? undefined : decodeRecord(z.number().int().positive(), value, `index of ${messageId}`, this.#logger)
   }
 
   async byMessageId (conversation: string, messageId: string): Promise<StoredMessage | undefined> {
@@ -163,6 +239,10 @@ export class HistoryStore {
 
   /** Up to `limit` messages before `before` (or the newest), oldest first. */
   async page (conversation: string, options: { before?: number | undefined, limit: number }): Promise<HistoryPage> {
+    return await this.#reading(async () => await this.#page(conversation, options))
+  }
+
+  async #page (conversation: string, options: { before?: number | undefined, limit: number }): Promise<HistoryPage> {
     const prefix = `m!${conversation}!`
     const upper = options.before === undefined ? `${prefix}~` : `${prefix}${seqKey(options.before)}`
     const messages: StoredMessage[] = []
@@ -172,7 +252,7 @@ export class HistoryStore {
         more = true
         break
       }
-      const message = this.#decode(storedMessageSchema, value, key)
+      const message = decodeRecord(storedMessageSchema, value, key, this.#logger)
       if (message !== undefined) messages.push(this.#withSeen(conversation, message))
     }
     return { messages: messages.reverse(), more }
@@ -184,10 +264,14 @@ export class HistoryStore {
 
   /** Our messages not handed to a peer yet (sending or pending), oldest first. */
   async unsent (conversation: string): Promise<StoredMessage[]> {
+    return await this.#reading(async () => await this.#unsent(conversation))
+  }
+
+  async #unsent (conversation: string): Promise<StoredMessage[]> {
     const prefix = `p!${conversation}!`
     const found: StoredMessage[] = []
     for await (const value of this.#db.values({ gte: prefix, lt: `${prefix}~` })) {
-      const seq = this.#decode(z.number().int().positive(), value, prefix)
+      const seq = decodeRecord(z.number().int().positive(), value, prefix, this.#logger)
       const message = seq === undefined ? undefined : await this.bySeq(conversation, seq)
       if (message !== undefined) found.push(message)
     }
@@ -229,28 +313,10 @@ export class HistoryStore {
   async #setCounters (conversation: string, change: Partial<Counters>): Promise<void> {
     const counters = { ...this.#counters.get(conversation) ?? emptyCounters(), ...change }
     this.#counters.set(conversation, counters)
-    await this.#db.put(`c!${conversation}`, encode(counters))
+    await this.#db.put(`c!${conversation}`, encodeRecord(counters))
   }
 
   #withSeen (conversation: string, message: StoredMessage): StoredMessage {
     return message.sender.own && message.state === 'sent' && message.seq <= this.seenSeq(conversation) ? { ...message, state: 'seen' } : message
   }
-
-  /** A value that does not parse (a damaged or foreign record) is logged and skipped, never thrown. */
-  #decode<T>(schema: z.ZodType<T>, value: Uint8Array, what: string): T | undefined {
-    let json: unknown
-    try {
-      json = JSON.parse(decoder.decode(value))
-    } catch {
-      json = undefined
-    }
-    const parsed = schema.safeParse(json)
-    if (parsed.success) return parsed.data
-    this.#logger.warn({ record: what }, 'skipped a damaged record in the chat history')
-    return undefined
-  }
-}
-
-function encode (value: unknown): Uint8Array {
-  return encoder.encode(JSON.stringify(value))
 }

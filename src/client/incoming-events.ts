@@ -1,16 +1,21 @@
 /**
  * The peer's events, written into the client's history: messages and
- * invitations from others, acknowledgements of ours (which make them `seen`),
- * contact requests, members joining. Each is written one at a time, in the
- * order the peer gives them, and marked handled only once written: with a
- * peer made with `delivery: 'manual'`, a crash in between delivers it again.
+ * invitations from others (with their format, buttons and files), their
+ * reactions, edits and deletions, acknowledgements of ours (which make them
+ * `seen`), contact requests, members joining. Each is written one at a time,
+ * in the order the peer gives them, and marked handled only once written:
+ * with a peer made with `delivery: 'manual'`, a crash in between delivers it
+ * again. Button presses are for the message's author (a bot): a person's
+ * client marks them handled and keeps nothing of them.
  */
 import type PQueue from 'p-queue'
 import { parseHelp } from '../framework/index.ts'
 import type {
-  AcknowledgementEvent, ContactRequestEvent, Group, GroupInvitationEvent, HandedOverEvent, Logger, MessageEvent, Peer, PeerEvents
+  AcknowledgementEvent, ButtonPressedEvent, ContactRequestEvent, Group, GroupInvitationEvent, HandedOverEvent, Logger, MessageDeletedEvent,
+  MessageEditedEvent, MessageEvent, Peer, PeerEvents, ReactionEvent, ReceivedFile
 } from '../protocol/index.ts'
 import { MAX_PAGE, type HistoryStore, type StoredMessage } from './history.ts'
+import type { MessageChange, StoredFile } from './history-records.ts'
 import { nameOf } from './views.ts'
 
 export interface IncomingEventsDeps {
@@ -33,7 +38,9 @@ export interface IncomingEventsDeps {
   closed: () => boolean
 }
 
-type WrittenEvent = MessageEvent | AcknowledgementEvent | GroupInvitationEvent | ContactRequestEvent
+type ChangeEvent = ReactionEvent | MessageEditedEvent | MessageDeletedEvent
+type WrittenEvent = MessageEvent | AcknowledgementEvent | GroupInvitationEvent | ContactRequestEvent | ChangeEvent | ButtonPressedEvent
+type WrittenName = 'message' | 'acknowledgement' | 'groupInvitation' | 'contactRequest' | 'reaction' | 'messageEdited' | 'messageDeleted' | 'buttonPressed'
 
 export class IncomingEvents {
   readonly #deps: IncomingEventsDeps
@@ -45,7 +52,7 @@ export class IncomingEvents {
 
   start (): void {
     const { queue, logger } = this.#deps
-    const on = <E extends WrittenEvent>(name: 'message' | 'acknowledgement' | 'groupInvitation' | 'contactRequest', handle: (event: E) => Promise<void>): void => {
+    const on = <E extends WrittenEvent>(name: WrittenName, handle: (event: E) => Promise<void>): void => {
       const listener = (event: E): void => {
         queue.add(async () => {
           if (this.#deps.closed()) return
@@ -59,6 +66,14 @@ export class IncomingEvents {
     on<AcknowledgementEvent>('acknowledgement', async (e) => { await this.#acknowledged(e) })
     on<GroupInvitationEvent>('groupInvitation', async (e) => { await this.#invited(e) })
     on<ContactRequestEvent>('contactRequest', async (e) => { this.#deps.requested(e) })
+    on<ReactionEvent>('reaction', async (e) => {
+      await this.#changed(e, { kind: 'reaction', account: e.sender.account, name: nameOf(this.#deps.peer, e.sender.account, e.sender.displayName), emoji: e.emoji, removed: e.removed })
+    })
+    on<MessageEditedEvent>('messageEdited', async (e) => {
+      await this.#changed(e, { kind: 'edit', text: e.text, ...(e.format === 'markdown' ? { format: 'markdown' } : {}), ...(e.buttons.length === 0 ? {} : { buttons: rows(e.buttons) }), at: e.sentAt.getTime() })
+    })
+    on<MessageDeletedEvent>('messageDeleted', async (e) => { await this.#changed(e, { kind: 'deletion', at: e.sentAt.getTime() }) })
+    on<ButtonPressedEvent>('buttonPressed', async () => {})
     const plain = <K extends 'memberJoined' | 'contactAccepted'>(name: K): void => {
       this.#listen(name, (event: { group: Group, markHandled: () => Promise<void> }): void => {
         this.#deps.changed(event.group)
@@ -91,11 +106,25 @@ export class IncomingEvents {
       sender: { account: e.sender.account, name: nameOf(peer, e.sender.account, e.sender.displayName), own: false },
       text: e.text,
       ...(e.replyTo === undefined ? {} : { replyTo: e.replyTo }),
-      sentAt: e.sentAt.getTime()
+      sentAt: e.sentAt.getTime(),
+      ...(e.format === 'markdown' ? { format: 'markdown' } : {}),
+      ...(e.buttons.length === 0 ? {} : { buttons: rows(e.buttons) }),
+      ...(e.files.length === 0 ? {} : { files: e.files.map(storedFile) })
     })
     const commands = parseHelp(e.text)
     if (commands !== undefined) await history.setCommands(id, commands)
     await this.#deps.shown(id, stored)
+    this.#deps.changed(e.group)
+  }
+
+  /** A reaction, edit or deletion: applied to its message, or kept until the message comes. */
+  async #changed (e: ChangeEvent, change: MessageChange): Promise<void> {
+    const { history, logger } = this.#deps
+    const id = e.group.id
+    const applied = await history.applyTo(id, e.target, change)
+    if (applied.outcome === 'unchanged') logger.debug({ conversation: id, target: e.target, why: applied.why }, `a ${change.kind} changed nothing`)
+    if (applied.outcome !== 'changed') return
+    await this.#deps.shown(id, applied.message)
     this.#deps.changed(e.group)
   }
 
@@ -129,4 +158,15 @@ export class IncomingEvents {
     }
     this.#deps.changed(e.group)
   }
+}
+
+/** A file's reference as the history keeps it: bytes in base64. */
+export function storedFile (file: ReceivedFile | { reference: ReceivedFile['reference'] }): StoredFile {
+  const { root, key, size, type, name, preview } = file.reference
+  return { root, key: Buffer.from(key).toString('base64'), size, type, name, ...(preview === undefined ? {} : { preview: Buffer.from(preview).toString('base64') }) }
+}
+
+/** Buttons as plain rows (the event's are read-only). */
+function rows (buttons: MessageEvent['buttons']): Array<Array<{ label: string, payload: string }>> {
+  return buttons.map((row) => row.map(({ label, payload }) => ({ label, payload })))
 }

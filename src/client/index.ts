@@ -2,6 +2,8 @@
  * The client layer: what a person's client (`bertybot web`, `bertybot chat`)
  * keeps beside its peer. It uses the peer only through `bertybot/protocol`.
  */
-export { ChatClient, ClientError, type ClientEvents, type ClientOptions } from './client.ts'
+export { ChatClient, type ClientEvents, type ClientOptions } from './client.ts'
+export { ClientError, type ClientErrorCode } from './client-errors.ts'
+export type { FileToRead, FileToSend } from './client-files.ts'
 export { MAX_PAGE, type DeliveryState, type OfferedCommand } from './history.ts'
-export type { ConversationView, MessageView, RequestView } from './views.ts'
+export type { ConversationView, FileView, MessageView, ReactionView, RequestView } from './views.ts'

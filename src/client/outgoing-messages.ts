@@ -8,6 +8,7 @@
  */
 import type PQueue from 'p-queue'
 import { InvalidMessageError, type Group, type HandedOverEvent, type Logger, type Peer, type SealedMessage } from '../protocol/index.ts'
+import { fileReference } from './client-files.ts'
 import type { HistoryStore, StoredMessage } from './history.ts'
 
 export interface OutgoingMessagesDeps {
@@ -20,6 +21,8 @@ export interface OutgoingMessagesDeps {
   changed: (group: Group, message: StoredMessage) => Promise<void>
   /** True once the client is closed: nothing more is told. */
   closed: () => boolean
+  /** A message whose file was being stored when the client stopped: it fails (`client-files.ts`). */
+  failStaged: (group: Group, message: StoredMessage) => Promise<StoredMessage | undefined>
 }
 
 export class OutgoingMessages {
@@ -47,7 +50,8 @@ export class OutgoingMessages {
       const group = peer.group(id)
       if (group === undefined) continue
       for (const message of await history.unsent(id)) {
-        if (message.state === 'sending') this.send(group, message)
+        if (message.staging === true) await this.#deps.failStaged(group, message)
+        else if (message.state === 'sending') this.send(group, message)
       }
     }
   }
@@ -79,10 +83,11 @@ export class OutgoingMessages {
       const sealedNow = message.sealed === undefined
       let sealed: SealedMessage
       if (message.sealed === undefined) {
-        sealed = await group.seal({ text: message.text, replyTo: message.replyTo })
+        sealed = await group.seal({ text: message.text, replyTo: message.replyTo, files: message.files?.map(fileReference) })
         await history.update(id, message.seq, { sealed: Buffer.from(sealed.bytes).toString('base64') })
       } else {
-        sealed = { group: id, bytes: new Uint8Array(Buffer.from(message.sealed, 'base64')) }
+        // The files' roots are named outside the encryption when it is sent, as the seal named them.
+        sealed = { group: id, bytes: new Uint8Array(Buffer.from(message.sealed, 'base64')), files: message.files?.map((f) => f.root) }
       }
       const messageId = await group.sendSealed(sealed, { mayBeSent: !sealedNow })
       const position = await group.positionOf(messageId)

@@ -5,6 +5,25 @@
  */
 import type { Contact, Group, Peer } from '../protocol/index.ts'
 import type { DeliveryState, HistoryStore, OfferedCommand, StoredMessage } from './history.ts'
+import type { StoredButtons, StoredReaction } from './history-records.ts'
+
+/** A file a message carries, as a client shows it: `index` names it to read it (`client.readFile`). */
+export interface FileView {
+  index: number
+  name: string
+  type: string
+  size: number
+  /** It has a preview to show (`client.filePreview`). */
+  preview: boolean
+}
+
+/** One emoji on a message: how many put it there, whether we did, and who. */
+export interface ReactionView {
+  emoji: string
+  count: number
+  own: boolean
+  names: string[]
+}
 
 export interface MessageView {
   conversation: string
@@ -13,11 +32,23 @@ export interface MessageView {
   sender: { account: string, name: string, own: boolean }
   text: string
   /** What it answers, with what the history knows of that message. */
-  replyTo?: { messageId: string, sender?: string | undefined, text?: string | undefined } | undefined
+  replyTo?: { messageId: string, sender?: string | undefined, text?: string | undefined, deleted?: boolean | undefined } | undefined
   invitation?: { link: string, groupName: string } | undefined
   sentAt: number
   /** Ours only. */
   state?: DeliveryState | undefined
+  /** `markdown`: the text is the Markdown subset, to render (safely). */
+  format: 'plain' | 'markdown'
+  /** Rows of buttons under it, and the payloads the person pressed. */
+  buttons: StoredButtons
+  pressed: string[]
+  files: FileView[]
+  /** By emoji, in the order each was first put. */
+  reactions: ReactionView[]
+  /** Its author changed it: the text, format and buttons are the latest. */
+  edited: boolean
+  /** Its author deleted it: nothing of what it said is left. */
+  deleted: boolean
 }
 
 export interface ConversationView {
@@ -37,24 +68,62 @@ export interface RequestView {
   receivedAt: number
 }
 
-export async function messageView (history: HistoryStore, conversation: string, message: StoredMessage): Promise<MessageView> {
+/** `self`: our account, to tell our reactions apart. */
+export async function messageView (history: HistoryStore, conversation: string, message: StoredMessage, self: string): Promise<MessageView> {
   const { seq, messageId, sender, text, replyTo, invitation, sentAt, state } = message
   let reply: MessageView['replyTo']
   if (replyTo !== undefined) {
     const target = await history.byMessageId(conversation, replyTo)
-    reply = { messageId: replyTo, sender: target === undefined ? undefined : target.sender.own ? 'You' : target.sender.name, text: target?.text.slice(0, 300) }
+    const deleted = target?.deletedAt !== undefined
+    reply = { messageId: replyTo, sender: target === undefined ? undefined : target.sender.own ? 'You' : target.sender.name, text: deleted ? undefined : quoted(target), ...(deleted ? { deleted } : {}) }
   }
-  return { conversation, seq, messageId, sender, text, replyTo: reply, invitation, sentAt, state }
+  return {
+    conversation,
+    seq,
+    messageId,
+    sender,
+    text,
+    replyTo: reply,
+    invitation,
+    sentAt,
+    state,
+    format: message.format ?? 'plain',
+    buttons: message.buttons ?? [],
+    pressed: message.pressed ?? [],
+    files: (message.files ?? []).map((f, index) => ({ index, name: f.name, type: f.type, size: f.size, preview: f.preview !== undefined })),
+    reactions: reactionViews(message.reactions ?? [], self),
+    edited: message.editedAt !== undefined,
+    deleted: message.deletedAt !== undefined
+  }
 }
 
-export async function conversationView (history: HistoryStore, group: Group): Promise<ConversationView> {
+/** What a reply shows of the message it answers: its text, or its first file's name. */
+function quoted (target: StoredMessage | undefined): string | undefined {
+  if (target === undefined) return undefined
+  const text = target.text === '' && target.files?.[0] !== undefined ? `📎 ${target.files[0].name}` : target.text
+  return text.slice(0, 300)
+}
+
+export function reactionViews (reactions: readonly StoredReaction[], self: string): ReactionView[] {
+  const byEmoji = new Map<string, ReactionView>()
+  for (const r of reactions) {
+    const view = byEmoji.get(r.emoji) ?? { emoji: r.emoji, count: 0, own: false, names: [] }
+    view.count += 1
+    view.own ||= r.account === self
+    view.names.push(r.account === self ? 'You' : r.name)
+    byEmoji.set(r.emoji, view)
+  }
+  return [...byEmoji.values()]
+}
+
+export async function conversationView (history: HistoryStore, group: Group, self: string): Promise<ConversationView> {
   const last = await history.last(group.id)
   return {
     id: group.id,
     kind: group.kind === 'contact' ? 'contact' : 'group',
     name: group.name,
     unread: history.unread(group.id),
-    last: last === undefined ? undefined : await messageView(history, group.id, last),
+    last: last === undefined ? undefined : await messageView(history, group.id, last, self),
     members: group.members().length,
     commands: history.commands(group.id)
   }

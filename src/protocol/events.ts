@@ -15,6 +15,7 @@
 import { EventEmitter } from 'eventemitter3'
 import type { AbortOptions } from './abort.ts'
 import type { ButtonRows, MessageFormat } from './app-messages.ts'
+import type { FileReference } from './file-reference.ts'
 import type { Contact, Group } from './handles.ts'
 
 export interface Sender {
@@ -60,6 +61,8 @@ export interface ReceivedFile {
   readonly preview: Uint8Array | undefined
   /** The root of its encrypted blocks. */
   readonly root: string
+  /** What opens it (its key included): keep it to read the file later, with `peer.files.read(reference)`. */
+  readonly reference: FileReference
   /**
    * Its bytes, fetched from whoever holds its blocks (the sender, members,
    * replicas) and decrypted as they come; the blocks fetched are kept.

@@ -26,5 +26,5 @@ export async function sendFile (group: Group, files: Pick<FileStore, 'store' | '
 /** A file as a received message shows it: what its sender said of it, and its bytes on demand. */
 export function receivedFile (reference: FileReference, files: Pick<FileStore, 'read'>): ReceivedFile {
   const { name, type, size, preview, root } = reference
-  return { name, type, size, preview, root, read: (options?: AbortOptions) => files.read(reference, options) }
+  return { name, type, size, preview, root, reference, read: (options?: AbortOptions) => files.read(reference, options) }
 }

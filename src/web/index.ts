@@ -4,3 +4,4 @@
  */
 export { CONTENT_SECURITY_POLICY, startWebServer, WebServerError, type WebServer, type WebServerOptions } from './server.ts'
 export { newToken, readWebSettings, writeWebSettings, type WebSettings } from './settings.ts'
+export { parseMarkdown, safeHref, type MarkdownBlock, type MarkdownInline } from './markdown.ts'

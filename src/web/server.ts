@@ -12,13 +12,14 @@ import { readdir, readFile } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import websocket from '@fastify/websocket'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import QRCode from 'qrcode'
 import type { WebSocket } from 'ws'
 import { z } from 'zod'
 import { BertybotError, type Logger } from '../protocol/index.ts'
-import { ChatClient, ClientError, type ConversationView, type MessageView, type RequestView } from '../client/index.ts'
+import type { ChatClient, ConversationView, MessageView, RequestView } from '../client/index.ts'
+import { run } from './api-methods.ts'
 import { methods, request as requestSchema, type ErrorBody, type MethodName, type ServerEvent } from './api.ts'
 import { webAssetsDir } from './assets.ts'
+import { fileRoutes } from './file-routes.ts'
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 /** The page's files, with their types: the build's bundle, and images and fonts. The built package's own modules sit beside them and are not served. */
@@ -81,8 +82,9 @@ export async function startWebServer (options: WebServerOptions): Promise<WebSer
     if (!authorized(request)) return await refuse(request, reply, 401, 'Open the link that "bertybot web" printed: it carries the access token.')
   })
   app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
-      .header('x-content-type-options', 'nosniff')
+    // A file's answer has a policy of its own, stricter still (`file-routes.ts`).
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', CONTENT_SECURITY_POLICY)
+    reply.header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
       .header('x-frame-options', 'DENY')
       .header('cross-origin-opener-policy', 'same-origin')
@@ -104,6 +106,7 @@ export async function startWebServer (options: WebServerOptions): Promise<WebSer
     if (!Object.hasOwn(assets, file)) return await reply.code(404).type('text/plain').send('not found')
     return await sendAsset(reply, assets, file)
   })
+  await fileRoutes(app, { client: options.client, logger: options.logger })
   await app.register(async (scope: FastifyInstance) => {
     scope.get('/api', { websocket: true }, (socket) => {
       sockets.add(socket)
@@ -168,60 +171,6 @@ async function answer (options: WebServerOptions, socket: WebSocket, text: strin
     options.logger.error({ err }, 'a web client request failed')
     reply({ error: { code: 'ERR_INTERNAL', message: 'something went wrong on the server; its log says what' } })
   }
-}
-
-async function run (client: ChatClient, method: MethodName, params: unknown): Promise<unknown> {
-  switch (method) {
-    case 'hello': {
-      const self = client.self
-      return { self: { ...self, qrSvg: await QRCode.toString(self.link, { type: 'svg', margin: 1 }) }, conversations: await client.conversations(), requests: client.requests() }
-    }
-    case 'history': {
-      const p = params as z.infer<typeof methods.history.params>
-      return await client.history(p.conversation, { before: p.before, limit: p.limit })
-    }
-    case 'send': {
-      const p = params as z.infer<typeof methods.send.params>
-      return { message: await client.send(p.conversation, p.text, p.replyTo) }
-    }
-    case 'read':
-      await client.markRead((params as z.infer<typeof methods.read.params>).conversation)
-      return {}
-    case 'addContact': {
-      const p = params as z.infer<typeof methods.addContact.params>
-      const contact = await client.addContact(p.link, p.message)
-      return { name: contact.displayName, delivered: contact.requestDelivered || contact.state === 'accepted' }
-    }
-    case 'answerRequest': {
-      const p = params as z.infer<typeof methods.answerRequest.params>
-      const group = await client.answerRequest(p.account, p.accept)
-      return group === undefined ? {} : { conversation: group.id }
-    }
-    case 'createGroup':
-      return { conversation: (await client.createGroup((params as z.infer<typeof methods.createGroup.params>).name)).id }
-    case 'invitation':
-      return { invitation: client.invitation((params as z.infer<typeof methods.invitation.params>).conversation) }
-    case 'invite': {
-      const p = params as z.infer<typeof methods.invite.params>
-      await client.invite(p.conversation, contactAccount(client, p.contact))
-      return {}
-    }
-    case 'joinGroup':
-      return { conversation: (await client.joinGroup((params as z.infer<typeof methods.joinGroup.params>).invitation)).id }
-    case 'addReplica': {
-      const p = params as z.infer<typeof methods.addReplica.params>
-      await client.addReplica(p.conversation, p.link)
-      return {}
-    }
-  }
-}
-
-/** `invite` names the contact by account, or by the 1:1 conversation the page lists. */
-function contactAccount (client: ChatClient, contact: string): string {
-  const byConversation = client.contacts().find((c) => c.conversation === contact)
-  if (byConversation !== undefined) return byConversation.account
-  if (client.contacts().some((c) => c.account === contact)) return contact
-  throw new ClientError('ERR_NO_CONTACT', 'not one of your contacts')
 }
 
 function describe (error: z.ZodError): string {

@@ -16,6 +16,8 @@ export class Terminal {
   readonly child: ChildProcess
   /** Everything printed, with terminal escape sequences and carriage returns removed. */
   text = ''
+  /** Everything printed, as the terminal got it (escape sequences included). */
+  raw = ''
   readonly exited: Promise<number | null>
   readonly #waiters = new Set<() => void>()
 
@@ -23,6 +25,7 @@ export class Terminal {
     const line = `stty cols 500 rows 60; exec ${command.map(shellQuote).join(' ')}`
     this.child = spawn('script', ['-qfec', line, '/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } })
     this.child.stdout?.on('data', (chunk: Buffer) => {
+      this.raw += chunk.toString('utf8')
       // eslint-disable-next-line no-control-regex
       this.text += chunk.toString('utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replaceAll('\r', '')
       for (const wake of this.#waiters) wake()

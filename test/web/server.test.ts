@@ -4,16 +4,19 @@
  * answers requests that are not what the API declares. The page itself is
  * driven in a browser in browser.test.ts.
  */
+import { randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { ChatClient } from '../../src/client/index.ts'
-import { serverMessage } from '../../src/web/api.ts'
+import { ChatClient, type MessageView } from '../../src/client/index.ts'
+import type { ContactRequestEvent, Group, MessageEvent } from '../../src/protocol/index.ts'
+import { serverMessage, uploadResult } from '../../src/web/api.ts'
 import { CONTENT_SECURITY_POLICY, newToken, startWebServer, type WebServer } from '../../src/web/index.ts'
 import { startPeer, testLogger } from '../helpers/peers.ts'
 import { tempDir } from '../helpers/temp.ts'
+import { Inbox } from '../helpers/wait.ts'
 
 interface Answer { status: number, headers: Record<string, string | string[] | undefined>, body: string }
 
@@ -159,4 +162,118 @@ describe('bertybot web: the API', () => {
     expect(socket.readyState).toBe(WebSocket.OPEN)
     socket.close()
   })
+})
+
+describe('bertybot web: files', () => {
+  /** Alice's client behind the server, and bob, her contact, a plain peer. */
+  async function withBob (): Promise<{ server: WebServer, token: string, bob: Awaited<ReturnType<typeof startPeer>>, bobGroup: Group, conversation: string }> {
+    const started = await start()
+    const bob = await startPeer({ displayName: 'bob' })
+    const requests = new Inbox<ContactRequestEvent>(bob.peer, 'contactRequest')
+    const seen = new Inbox<MessageView>(client!, 'message')
+    await client!.addContact(bob.peer.contactLink())
+    const [request] = await requests.count(1, 'the request at bob')
+    const bobGroup = await request!.accept()
+    await bobGroup.send({ text: 'hi' })
+    await seen.count(1, 'bob\'s first message at alice')
+    return { ...started, bob, bobGroup, conversation: bobGroup.id }
+  }
+
+  /** The seq at alice of bob's message `id`, once it is there. */
+  async function seqOf (id: string): Promise<number> {
+    const seen = new Inbox<MessageView>(client!, 'message')
+    const now = (await client!.history(bobConversation!)).messages.find((m) => m.messageId === id)
+    if (now !== undefined) return now.seq
+    const [view] = await seen.until(`message ${id} at alice`, (all) => all.some((m) => m.messageId === id)).then((all) => all.filter((m) => m.messageId === id))
+    return view!.seq
+  }
+  let bobConversation: string | undefined
+
+  it('serves what others sent with a safe type: raster images inline, anything else as an attachment; nosniff and a sandbox everywhere', async () => {
+    const { server, token, bobGroup, conversation } = await withBob()
+    bobConversation = conversation
+    const cookie = `bertybot-${server.port}=${token}`
+    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex')
+    const html = Buffer.from('<script>parent.__pwned = 1</script>')
+    const ids = {
+      png: await bobGroup.sendFile(png, { name: 'dot.png', type: 'image/png', preview: png }),
+      html: await bobGroup.sendFile(html, { name: 'page.html', type: 'text/html' }),
+      svg: await bobGroup.sendFile(html, { name: 'evil.svg', type: 'image/svg+xml', preview: html })
+    }
+    const seqs = { png: await seqOf(ids.png), html: await seqOf(ids.html), svg: await seqOf(ids.svg) }
+
+    const image = await get(server.port, `/files/${conversation}/${seqs.png}/0`, { cookie })
+    expect(image.status).toBe(200)
+    expect(image.headers).toMatchObject({ 'content-type': 'image/png', 'content-disposition': 'inline; filename=dot.png', 'x-content-type-options': 'nosniff', 'content-security-policy': "default-src 'none'; sandbox", 'cross-origin-resource-policy': 'same-origin' })
+    expect((await get(server.port, `/files/${conversation}/${seqs.png}/0?download`, { cookie })).headers['content-disposition']).toBe('attachment; filename=dot.png')
+    expect((await get(server.port, `/files/${conversation}/${seqs.png}/0/preview`, { cookie })).headers['content-type']).toBe('image/png')
+
+    for (const seq of [seqs.html, seqs.svg]) {
+      const answer = await get(server.port, `/files/${conversation}/${seq}/0`, { cookie })
+      expect(answer.status).toBe(200)
+      expect(answer.body).toBe(html.toString())
+      expect(answer.headers['content-type']).toBe('application/octet-stream')
+      expect(answer.headers['content-disposition']).toMatch(/^attachment; filename=(page\.html|evil\.svg)$/)
+      expect(answer.headers['content-security-policy']).toBe("default-src 'none'; sandbox")
+    }
+    // An SVG's preview is not shown at all.
+    expect((await get(server.port, `/files/${conversation}/${seqs.svg}/0/preview`, { cookie })).status).toBe(404)
+    expect((await get(server.port, `/files/${conversation}/${seqs.png}/1`, { cookie })).status).toBe(404)
+    expect((await get(server.port, `/files/${conversation}/x/0`, { cookie })).status).toBe(404)
+    expect((await get(server.port, `/files/nope/${seqs.png}/0`, { cookie })).status).toBe(404)
+  }, 60_000)
+
+  it('keeps the file routes behind the same checks: no token, a foreign Host, another site\'s Origin', async () => {
+    const { server, token, bobGroup, conversation } = await withBob()
+    bobConversation = conversation
+    const seq = await seqOf(await bobGroup.sendFile(Buffer.from('secret bytes'), { name: 'secret.txt', type: 'text/plain' }))
+    const cookie = `bertybot-${server.port}=${token}`
+    for (const path of [`/files/${conversation}/${seq}/0`, `/files/${conversation}/${seq}/0/preview`]) {
+      expect((await get(server.port, path)).status, path).toBe(401)
+      expect((await get(server.port, path, { cookie: `bertybot-${server.port}=wrong` })).status, path).toBe(401)
+      expect((await get(server.port, path, { cookie, host: `evil.example:${server.port}` })).status, path).toBe(421)
+      expect((await get(server.port, path, { cookie, origin: 'http://evil.example' })).status, path).toBe(403)
+    }
+    // With all of them right, it is served.
+    expect((await get(server.port, `/files/${conversation}/${seq}/0`, { cookie, origin: `http://127.0.0.1:${server.port}` })).body).toBe('secret bytes')
+    const form = (): FormData => {
+      const data = new FormData()
+      data.append('size', '5')
+      data.append('file', new Blob(['hello']), 'hello.txt')
+      return data
+    }
+    const post = async (headers: Record<string, string>): Promise<number> => (await fetch(`http://127.0.0.1:${server.port}/files/${conversation}`, { method: 'POST', body: form(), headers })).status
+    expect(await post({ origin: `http://127.0.0.1:${server.port}` })).toBe(401)
+    expect(await post({ cookie, origin: 'http://evil.example' })).toBe(403)
+    expect((await client!.history(conversation)).messages.filter((m) => m.sender.own)).toEqual([])
+  }, 60_000)
+
+  it('takes an upload from the page and sends it: the contact receives the file whole, with its preview; a lying size fails', async () => {
+    const { server, token, bob, conversation } = await withBob()
+    const bobInbox = new Inbox<MessageEvent>(bob.peer, 'message')
+    const bytes = randomBytes(200_000)
+    const preview = randomBytes(500)
+    const data = new FormData()
+    data.append('size', String(bytes.length))
+    data.append('preview', new Blob([preview]), 'preview')
+    data.append('file', new Blob([bytes], { type: 'image/png' }), 'holiday.png')
+    const headers = { cookie: `bertybot-${server.port}=${token}`, origin: `http://127.0.0.1:${server.port}` }
+    const answer = await fetch(`http://127.0.0.1:${server.port}/files/${conversation}`, { method: 'POST', body: data, headers })
+    expect(answer.status).toBe(200)
+    const { message } = uploadResult.parse(await answer.json()) as { message: { files: unknown[] } }
+    expect(message.files).toEqual([{ index: 0, name: 'holiday.png', type: 'image/png', size: bytes.length, preview: true }])
+    const arrived = (await bobInbox.until('the file at bob', (all) => all.some((m) => m.files.length > 0))).find((m) => m.files.length > 0)!
+    const [file] = arrived.files
+    expect([file!.name, file!.type, file!.size, Buffer.from(file!.preview ?? []).equals(preview)]).toEqual(['holiday.png', 'image/png', bytes.length, true])
+    const chunks: Uint8Array[] = []
+    for await (const chunk of file!.read({ signal: AbortSignal.timeout(30_000) })) chunks.push(chunk)
+    expect(Buffer.concat(chunks).equals(bytes)).toBe(true)
+
+    const lying = new FormData()
+    lying.append('size', '3')
+    lying.append('file', new Blob(['more than three']), 'lie.txt')
+    const refused = await fetch(`http://127.0.0.1:${server.port}/files/${conversation}`, { method: 'POST', body: lying, headers })
+    expect(refused.status).toBe(413)
+    expect(uploadResult.parse(await refused.json())).toMatchObject({ error: { code: 'ERR_FILE_TOO_LARGE' } })
+  }, 60_000)
 })

@@ -77,7 +77,7 @@ export class Controller {
     try {
       const hello = await this.#connection.call('hello', {})
       if (generation !== this.#generation) return
-      this.#set(() => ({ self: hello.self, conversations: sortConversations(hello.conversations), requests: hello.requests }))
+      this.#set(() => ({ self: hello.self, conversations: sortConversations(hello.conversations), requests: hello.requests, maxFileSize: hello.limits.maxFileSize }))
       // What arrived while the socket was down is in the server's history: load the open conversation again.
       const open = this.store.state.open
       if (open !== undefined) await this.#loadFirstPage(open)
@@ -153,12 +153,37 @@ export class Controller {
     this.#set((s) => ({ replying: { ...s.replying, [conversation]: message } }))
   }
 
+  setEditing (conversation: string, message: HistoryMessage | undefined): void {
+    this.#set((s) => ({ editing: { ...s.editing, [conversation]: message }, replying: message === undefined ? s.replying : { ...s.replying, [conversation]: undefined } }))
+  }
+
+  /** A message the server changed or wrote for us: shown at once, before its event. */
+  shown (message: HistoryMessage): void {
+    const loaded = this.store.state.histories[message.conversation]
+    if (loaded?.ready === true) this.#setHistory(message.conversation, (h) => ({ ...h, messages: mergeMessages(h.messages, [message]) }))
+  }
+
+  /** Reacts, edits, deletes or presses; a failure is told in a notice. */
+  async act<M extends 'react' | 'edit' | 'delete' | 'press'> (method: M, params: Params<M>, failure: string): Promise<boolean> {
+    try {
+      const { message } = await this.#connection.call(method, params) as { message: HistoryMessage }
+      this.shown(message)
+      return true
+    } catch (err) {
+      this.notify('error', `${failure}: ${errorText(err)}`)
+      return false
+    }
+  }
+
+  setUploading (conversation: string, change: (names: string[]) => string[]): void {
+    this.#set((s) => ({ uploading: { ...s.uploading, [conversation]: change(s.uploading[conversation] ?? []) } }))
+  }
+
   /** Sends; resolves true once the server took it, false (with a notice) if it did not. */
   async send (conversation: string, text: string, replyTo: HistoryMessage | undefined): Promise<boolean> {
     try {
       const { message } = await this.#connection.call('send', { conversation, text, replyTo: replyTo?.messageId })
-      const loaded = this.store.state.histories[conversation]
-      if (loaded?.ready === true) this.#setHistory(conversation, (h) => ({ ...h, messages: mergeMessages(h.messages, [message]) }))
+      this.shown(message)
       this.setReplying(conversation, undefined)
       return true
     } catch (err) {

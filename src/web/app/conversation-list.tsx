@@ -7,7 +7,11 @@ import { displayName, listTime } from './format.ts'
 function preview (c: ConversationSummary): { sender?: string, text: string } {
   const last = c.last
   if (last === undefined) return { text: c.kind === 'group' ? 'No messages yet' : 'New contact' }
-  const text = last.text === '' && last.invitation !== undefined ? `Invitation to ${displayName(last.invitation.groupName, 'a group')}` : last.text
+  const text = last.deleted
+    ? 'Message deleted'
+    : last.text === '' && last.invitation !== undefined
+      ? `Invitation to ${displayName(last.invitation.groupName, 'a group')}`
+      : last.text === '' && last.files[0] !== undefined ? `📎 ${last.files[0].name}` : last.text
   // One line: the list shows where a text starts, not its line breaks.
   const line = text.slice(0, 300).replace(/\s+/g, ' ')
   if (last.sender.own) return { sender: 'You', text: line }

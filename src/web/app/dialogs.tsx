@@ -1,9 +1,10 @@
-/** The dialogs: add a contact, your link, new group, join a group, and a group's invitation, invite and replica. */
+/** The dialogs: add a contact, your link, new group, join a group, a group's invitation, invite and replica, and a message's (`message-dialogs.tsx`). */
 import { useEffect, useState } from 'preact/hooks'
 import type { Self } from '../api.ts'
 import { useController } from './app-context.ts'
 import { errorText } from './controller.ts'
 import { displayName } from './format.ts'
+import { DeleteMessage, ImageViewer } from './message-dialogs.tsx'
 import { CopyField, DialogError, Modal, useAction } from './modal.tsx'
 import type { DialogState, State } from './store.ts'
 
@@ -191,5 +192,7 @@ export function Dialogs ({ dialog, state }: { dialog: DialogState | undefined, s
     case 'invitation': return <Invitation conversation={dialog.conversation} onClose={close} />
     case 'invite': return <Invite conversation={dialog.conversation} state={state} onClose={close} />
     case 'replica': return <Replica conversation={dialog.conversation} onClose={close} />
+    case 'deleteMessage': return <DeleteMessage message={dialog.message} onClose={close} />
+    case 'image': return <ImageViewer {...dialog} onClose={close} />
   }
 }

@@ -29,3 +29,10 @@ export const CheckIcon = () => <Icon class="icon--state"><path d="m5 12.5 4.5 4.
 export const DoubleCheckIcon = () => <Icon class="icon--state"><path d="m2 12.5 4.5 4.5L16 7.5" /><path d="m11.5 16 1 1L22 7.5" /></Icon>
 export const PendingIcon = () => <Icon class="icon--state"><circle cx="12" cy="12" r="8.5" stroke-dasharray="3 3" /></Icon>
 export const FailedIcon = () => <Icon class="icon--state"><circle cx="12" cy="12" r="8.5" /><path d="M12 7.5v5.5M12 16.5v.01" /></Icon>
+
+/** Message actions and attachments. */
+export const ReactIcon = () => <Icon><circle cx="12" cy="12" r="8.5" /><path d="M8.5 14a4 4 0 0 0 7 0" /><path d="M9 9.5h.01M15 9.5h.01" /></Icon>
+export const MoreIcon = () => <Icon><path d="M5 12h.01M12 12h.01M19 12h.01" /></Icon>
+export const AttachIcon = () => <Icon><path d="m20 11.5-8.2 8.2a5 5 0 0 1-7.1-7.1l8.5-8.5a3.4 3.4 0 0 1 4.8 4.8l-8.4 8.4a1.7 1.7 0 0 1-2.4-2.4l7.8-7.8" /></Icon>
+export const FileIcon = () => <Icon><path d="M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z" /><path d="M14 3v5h5" /></Icon>
+export const EditIcon = () => <Icon><path d="M4 20h4L19 9l-4-4L4 16z" /><path d="m13.5 6.5 4 4" /></Icon>

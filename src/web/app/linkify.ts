@@ -6,25 +6,14 @@
  * http(s) and mailto links are made: never javascript:, data: or the like.
  */
 import { LinkifyIt } from 'linkify-it'
+import { safeHref } from '../markdown.ts'
 
 export type TextPart = { kind: 'text', text: string } | { kind: 'link', text: string, href: string }
-
-const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:'])
 
 // No fuzzy links: "node.js" or "v1.2" in a message stay text. Fuzzy e-mail addresses stay on.
 const linkifier = new LinkifyIt({ fuzzyLink: false })
   .add('ftp:', null)
   .add('//', null)
-
-/** The link's URL as an href, or undefined if its protocol is not one we open. */
-function safeHref (url: string): string | undefined {
-  try {
-    const parsed = new URL(url)
-    return SAFE_PROTOCOLS.has(parsed.protocol) ? parsed.href : undefined
-  } catch {
-    return undefined
-  }
-}
 
 export function linkify (text: string): TextPart[] {
   const parts: TextPart[] = []

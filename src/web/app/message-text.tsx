@@ -1,10 +1,12 @@
 /**
- * A message's text as text nodes and http(s) links: never parsed as HTML.
+ * A message's text as text nodes and http(s) links, or, flagged Markdown, as
+ * the subset's elements (`markdown-text.tsx`): never parsed as HTML.
  * Very long texts show their start with a toggle, so that one message does
  * not make a conversation miles long.
  */
 import { useState } from 'preact/hooks'
 import { linkify } from './linkify.ts'
+import { MarkdownText } from './markdown-text.tsx'
 
 /** Beyond this many characters a message is shown collapsed. */
 export const COLLAPSE_AT = 2000
@@ -20,14 +22,16 @@ function Linked ({ text }: { text: string }) {
   )
 }
 
-export function MessageText ({ text }: { text: string }) {
+export function MessageText ({ text, markdown = false }: { text: string, markdown?: boolean }) {
   const [expanded, setExpanded] = useState(false)
   const long = text.length > COLLAPSE_AT
   const shown = long && !expanded ? `${text.slice(0, COLLAPSED_LENGTH)}…` : text
   return (
     <>
       {/* dir=auto: a right-to-left text (or an override character) lays out inside this element only. */}
-      <div class="msg-text" dir="auto"><Linked text={shown} /></div>
+      {markdown
+        ? <div class="msg-text msg-text--markdown" dir="auto"><MarkdownText text={shown} /></div>
+        : <div class="msg-text" dir="auto"><Linked text={shown} /></div>}
       {long && (
         <button type="button" class="link-button msg-more" aria-expanded={expanded} onClick={() => { setExpanded(!expanded) }}>
           {expanded ? 'Show less' : `Show more (${(text.length - COLLAPSED_LENGTH).toLocaleString()} more characters)`}

@@ -1,9 +1,16 @@
-/** One message: a bubble with what it answers, its text, an invitation card, its time and, for ours, how far it got. */
+/**
+ * One message: a bubble with what it answers, its files, its text (plain or
+ * Markdown), an invitation card, its buttons, its time (and "edited") and,
+ * for ours, how far it got; its reactions under it; its actions beside it.
+ * A deleted message says only that it was.
+ */
 import type { JSX } from 'preact'
 import type { DeliveryState, HistoryMessage } from '../api.ts'
 import { Avatar } from './avatar.tsx'
 import { clockTime, colorClass, displayName, fullTime } from './format.ts'
-import { CheckIcon, ClockIcon, DoubleCheckIcon, FailedIcon, GroupIcon, PendingIcon, ReplyIcon } from './icons.tsx'
+import { CheckIcon, ClockIcon, DoubleCheckIcon, FailedIcon, GroupIcon, PendingIcon } from './icons.tsx'
+import { MessageActions } from './message-actions.tsx'
+import { Attachments, MessageButtons, Reactions } from './message-parts.tsx'
 import { MessageText } from './message-text.tsx'
 
 const states: Record<DeliveryState, { label: string, icon: () => JSX.Element, shown?: string }> = {
@@ -41,7 +48,7 @@ export function Message ({ message, group, first, onReply, onQuote, onJoin }: Me
   const withSender = group && !own
   const reply = message.replyTo
   return (
-    <article class={`msg ${own ? 'msg--own' : 'msg--other'}${first ? ' msg--first' : ''}`} data-seq={message.seq} data-message-id={message.messageId}
+    <article class={`msg ${own ? 'msg--own' : 'msg--other'}${first ? ' msg--first' : ''}${message.deleted ? ' msg--deleted' : ''}`} data-seq={message.seq} data-message-id={message.messageId}
       aria-label={`${own ? 'You' : name}, ${fullTime(message.sentAt)}`}>
       {withSender && (first ? <Avatar id={message.sender.account} name={name} size="sm" /> : <span class="avatar-space" />)}
       <div class="bubble">
@@ -49,7 +56,7 @@ export function Message ({ message, group, first, onReply, onQuote, onJoin }: Me
         {reply !== undefined && (
           <button type="button" class="quote" onClick={() => { onQuote(reply.messageId) }} title="Show the message this answers">
             <span class="quote-sender" dir="auto">{reply.sender === undefined ? 'Reply' : displayName(reply.sender)}</span>
-            <span class="quote-text" dir="auto">{reply.text ?? 'an earlier message'}</span>
+            <span class="quote-text" dir="auto">{reply.deleted === true ? 'a deleted message' : reply.text ?? 'an earlier message'}</span>
           </button>
         )}
         {message.invitation !== undefined && (
@@ -63,17 +70,19 @@ export function Message ({ message, group, first, onReply, onQuote, onJoin }: Me
             {!own && <button type="button" class="button button--small" onClick={() => { onJoin(message.invitation!.link) }}>Join</button>}
           </div>
         )}
-        {message.text !== '' && <MessageText text={message.text} />}
+        <Attachments message={message} />
+        {message.deleted
+          ? <span class="msg-deleted">{own ? 'You deleted this message' : 'This message was deleted'}</span>
+          : message.text !== '' && <MessageText text={message.text} markdown={message.format === 'markdown'} />}
+        <MessageButtons message={message} />
         <span class="msg-meta">
+          {message.edited && !message.deleted && <span class="msg-edited" title="Edited by its author">edited</span>}
           <time dateTime={new Date(message.sentAt).toISOString()} title={fullTime(message.sentAt)}>{clockTime(message.sentAt)}</time>
           {own && message.state !== undefined && <State state={message.state} />}
         </span>
+        <Reactions message={message} />
       </div>
-      {message.messageId !== undefined && (
-        <button type="button" class="icon-button msg-reply" aria-label={`Reply to ${own ? 'your message' : name}`} title="Reply" onClick={() => { onReply(message) }}>
-          <ReplyIcon />
-        </button>
-      )}
+      <MessageActions message={message} name={name} onReply={onReply} />
     </article>
   )
 }

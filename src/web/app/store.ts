@@ -31,6 +31,8 @@ export type DialogState =
   | { kind: 'invitation', conversation: string }
   | { kind: 'invite', conversation: string }
   | { kind: 'replica', conversation: string }
+  | { kind: 'deleteMessage', message: HistoryMessage }
+  | { kind: 'image', conversation: string, seq: number, index: number, name: string }
 
 export interface State {
   connection: ConnectionStatus
@@ -42,6 +44,12 @@ export interface State {
   histories: Record<string, LoadedHistory>
   /** The message the composer answers, per conversation. */
   replying: Record<string, HistoryMessage | undefined>
+  /** Our message the composer edits, per conversation. */
+  editing: Record<string, HistoryMessage | undefined>
+  /** Files the person sends, per conversation, while they upload. */
+  uploading: Record<string, string[] | undefined>
+  /** The largest file the peer sends (from hello). */
+  maxFileSize: number
   notices: Notice[]
   dialog: DialogState | undefined
 }
@@ -54,6 +62,9 @@ export const initialState: State = {
   open: undefined,
   histories: {},
   replying: {},
+  editing: {},
+  uploading: {},
+  maxFileSize: 0,
   notices: [],
   dialog: undefined
 }
