@@ -44,6 +44,10 @@
  * - Files (`files.ts`): a file of BENCH_FILE_SIZES MiB read by a member, fetched from the sender and
  *   from a replica alone, in MB/s; against Helia's plain bitswap transfer of the same bytes.
  *
+ * - Unlinkable (`unlinkable.ts`): the bytes padding costs a message (padded next to unpadded), what
+ *   sealed links would add, and the one-way latency of an entry published through another member
+ *   (the relay path) next to one its writer publishes (direct), on three members' sync.
+ *
  * - Web (`web.ts`): `bertybot web` in its own process and its page in headless Chromium: from the
  *   start to the conversations listed, a conversation of BENCH_WEB_MESSAGES opened and scrolled back
  *   five pages; against plain @orbitdb/core opening and reading a log of the same size.
@@ -60,7 +64,7 @@
  * BENCH_DISK_MESSAGES (10000),
  * BENCH_WEB_MESSAGES (10000), BENCH_WEB_CONVERSATIONS (20), BERTYBOT_CHROMIUM (/usr/bin/chromium),
  * BENCH_FILE_SIZES (1,10),
- * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk,files,web (sections to run;
+ * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk,files,unlinkable,web (sections to run;
  * all by default), BENCH_JSON=1.
  */
 import { multiaddr } from '@multiformats/multiaddr'
@@ -82,6 +86,7 @@ import { memory } from './memory.ts'
 import { disk } from './disk.ts'
 import { floodSection } from './flood.ts'
 import { files } from './files.ts'
+import { unlinkable } from './unlinkable.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
@@ -234,7 +239,7 @@ async function fanOut (): Promise<Section> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, flood: floodSection, catchup, memory, disk, files, web }
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, flood: floodSection, catchup, memory, disk, files, unlinkable, web }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
 if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)

@@ -92,6 +92,35 @@ describe('a group log', () => {
     }
   })
 
+  it('points refs back along the entries alone: peers that got the same entries in another order write the same refs', async () => {
+    const signing = generateSigningKeyPair()
+    const logs = await Promise.all([0, 1, 2, 3].map(async () => await openLog(signing)))
+    const [first, second, readerA, readerB] = logs as [Awaited<ReturnType<typeof openLog>>, Awaited<ReturnType<typeof openLog>>, Awaited<ReturnType<typeof openLog>>, Awaited<ReturnType<typeof openLog>>]
+    try {
+      // A common past, then two writers at once, each unaware of the other.
+      const base = await first.log.append(Array.from({ length: 10 }, (_, i) => new Uint8Array([i])))
+      await second.log.join(base)
+      const ours = await first.log.append(Array.from({ length: 8 }, (_, i) => new Uint8Array([100 + i])))
+      const theirs = await second.log.append(Array.from({ length: 8 }, (_, i) => new Uint8Array([200 + i])))
+      // Two readers get both branches, in opposite orders.
+      await readerA.log.join(base)
+      await readerB.log.join(base)
+      for (const entry of [...ours, ...theirs]) await readerA.log.join([entry])
+      for (const entry of [...theirs, ...ours]) await readerB.log.join([entry])
+      expect(readerA.log.heads().sort()).toEqual(readerB.log.heads().sort())
+      const [a] = await readerA.log.append([new Uint8Array([1])]) as [StoredEntry]
+      const [b] = await readerB.log.append([new Uint8Array([1])]) as [StoredEntry]
+      expect(a.next.sort()).toEqual(b.next.sort())
+      expect(a.refs).toEqual(b.refs)
+      // They point back into the past, on one branch, at distances 2, 4, 8 and 16.
+      expect(a.refs).toHaveLength(4)
+      const known = new Set([...base, ...ours, ...theirs].map((entry) => entry.hash))
+      for (const ref of a.refs) expect(known.has(ref)).toBe(true)
+    } finally {
+      for (const log of logs) await log.close()
+    }
+  })
+
   it('keeps its heads and entries across a restart', async () => {
     const signing = generateSigningKeyPair()
     const state = await StateStore.open(await tempDir('log'))

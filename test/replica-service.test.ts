@@ -1,9 +1,12 @@
 import { join } from 'node:path'
+import { lpStream } from '@libp2p/utils'
 import { LevelBlockstore } from 'blockstore-level'
+import { ClassicLevel } from 'classic-level'
 import { describe, expect, it } from 'vitest'
 import { multiaddr } from '@multiformats/multiaddr'
-import { generateSigningKeyPair, randomBytes } from '../src/protocol/crypto.ts'
-import { REPLICATION_PROTOCOL, requestReplication } from '../src/protocol/replication.ts'
+import { concatBytes, generateSigningKeyPair, randomBytes, sign, utf8ToBytes } from '../src/protocol/crypto.ts'
+import { dagCbor, encodeCbor, keyToId } from '../src/protocol/encoding.ts'
+import { encodeReplicaLink, LEGACY_REPLICATION_PROTOCOL, REPLICATION_PROTOCOL, requestReplication } from '../src/protocol/replication.ts'
 import { StateStore } from '../src/protocol/state-store.ts'
 import { createReplica, decodeInvitation, decodeReplicaLink, type ContactAcceptedEvent, type ContactRequestEvent, type MessageEvent, type Replica } from '../src/protocol/index.ts'
 import { startPeer } from './helpers/peers.ts'
@@ -103,7 +106,7 @@ describe('a replica', () => {
     await expect(requestReplication(stream, {
       link: { ...link, token: randomBytes(32) },
       group: { pk: keys.publicKey, signPub: keys.signing.publicKey, linkKey: keys.linkKey, linkKeySig: keys.linkKeySig as Uint8Array },
-      member: generateSigningKeyPair(),
+      signing: keys.signing,
       signal: AbortSignal.timeout(10_000)
     })).rejects.toThrow(/wrong access token/)
     expect(replica.groups()).toHaveLength(0)
@@ -114,5 +117,65 @@ describe('a replica', () => {
     await expect(group.addReplica(replica.link().slice(0, -8))).rejects.toMatchObject({ reason: 'damaged' })
     await expect(group.addReplica(group.invitation())).rejects.toMatchObject({ reason: 'wrong-kind' })
     await replica.stop()
+  })
+
+  it('refuses a request with its token that is not signed by the group\'s signing key', async () => {
+    const replica = await startReplica(await tempDir('replica'))
+    const { keys } = decodeInvitation((await (await startPeer()).peer.createGroup({ name: 'g' })).invitation())
+    const link = decodeReplicaLink(replica.link())
+    const node = await startPlainOrbitDB(await tempDir('client'), { anonymous: true })
+    const group = { pk: keys.publicKey, signPub: keys.signing.publicKey, linkKey: keys.linkKey, linkKeySig: keys.linkKeySig as Uint8Array }
+    // Another key, or the right key over a request made for another replica.
+    for (const proof of [{ signing: generateSigningKeyPair(), link }, { signing: keys.signing, link: { ...link, accountKey: generateSigningKeyPair().publicKey } }]) {
+      const stream = await node.libp2p.dialProtocol(multiaddr(link.hints[0] as string), REPLICATION_PROTOCOL)
+      await expect(requestReplication(stream, { link: proof.link, group, signing: proof.signing, signal: AbortSignal.timeout(10_000) }))
+        .rejects.toThrow(/not signed by the group's signing key/)
+    }
+    expect(replica.groups()).toHaveLength(0)
+    await node.stop()
+    await replica.stop()
+  })
+
+  it('takes an earlier build\'s request, signed by the member\'s account, and keeps no account; a member of this build tells an earlier replica apart', async () => {
+    const replicaDir = await tempDir('replica')
+    const log = new LogCapture('debug')
+    const replica = await createReplica({ dataDir: replicaDir, logger: log.logger })
+    const { keys } = decodeInvitation((await (await startPeer()).peer.createGroup({ name: 'g' })).invitation())
+    const link = decodeReplicaLink(replica.link())
+    const member = generateSigningKeyPair()
+    const node = await startPlainOrbitDB(await tempDir('client'), { anonymous: true })
+    // The request as earlier builds wrote it, byte for byte.
+    const group = { pk: keys.publicKey, signPub: keys.signing.publicKey, linkKey: keys.linkKey, linkKeySig: keys.linkKeySig as Uint8Array }
+    const signed = concatBytes(utf8ToBytes('bertybot/replicate/v1'), link.token, group.pk, group.signPub, group.linkKey)
+    const ask = async (sig: Uint8Array): Promise<unknown> => {
+      const stream = await node.libp2p.dialProtocol(multiaddr(link.hints[0] as string), LEGACY_REPLICATION_PROTOCOL)
+      const lp = lpStream(stream)
+      await lp.write(encodeCbor({ token: link.token, group, member: member.publicKey, sig }))
+      const answer = dagCbor.decode((await lp.read()).subarray())
+      await stream.close()
+      return answer
+    }
+    expect(await ask(sign(generateSigningKeyPair(), signed))).toMatchObject({ ok: false, error: 'the request is not signed by the member' })
+    expect(replica.groups()).toHaveLength(0)
+    expect(await ask(sign(member, signed))).toEqual({ ok: true })
+    expect(replica.groups().map((g) => g.id)).toEqual([keyToId(keys.publicKey)])
+    await node.stop()
+    await replica.stop()
+    const needles = [Buffer.from(member.publicKey), Buffer.from(keyToId(member.publicKey))]
+    for (const needle of needles) expect(Buffer.from(JSON.stringify(log.lines)).includes(needle)).toBe(false)
+    const state = new ClassicLevel<string, Uint8Array>(join(replicaDir, 'state'), { valueEncoding: 'view' })
+    for await (const [key, value] of state.iterator()) {
+      for (const needle of needles) expect(Buffer.from(key).includes(needle) || Buffer.from(value).includes(needle)).toBe(false)
+    }
+    await state.close()
+
+    // A replica of an earlier build speaks only that version: this build's member says so, and sends it no account.
+    const earlier = await startPlainOrbitDB(await tempDir('earlier'), { anonymous: true })
+    await earlier.libp2p.handle(LEGACY_REPLICATION_PROTOCOL, (stream) => { stream.abort(new Error('an earlier replica was asked')) })
+    const earlierLink = encodeReplicaLink(generateSigningKeyPair(), randomBytes(32), earlier.libp2p.getMultiaddrs().map((a) => a.toString()))
+    const alice = await startPeer()
+    const aliceGroup = await alice.peer.createGroup({ name: 'g3' })
+    await expect(aliceGroup.addReplica(earlierLink)).rejects.toThrow(/earlier bertybot.*upgrade the replica/)
+    await earlier.stop()
   })
 })

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, hexToBytes, signingKeyPairFromSeed, x25519Agreement } from '../src/protocol/crypto.ts'
 import { decodeAppMessage } from '../src/protocol/app-messages.ts'
-import { MetadataEventType, memberDeviceAddedSchema, openChainKey, openMessageBody, openMessageHeaders, openMetadataEvent, verifyMemberDevice } from '../src/protocol/envelope.ts'
+import { MetadataEventType, memberDeviceAddedSchema, openChainKey, openMessageBody, openMessageHeaders, openMetadataEvent, payloadSentSchema, verifyMemberDevice } from '../src/protocol/envelope.ts'
 import { decodeCbor } from '../src/protocol/encoding.ts'
 import { decodeContactLink, encodeContactLink } from '../src/protocol/contact-link.ts'
 import { computeLinkKey, decodeInvitation, deriveContactGroupKeys } from '../src/protocol/group-keys.ts'
@@ -79,6 +79,29 @@ describe('wire formats', () => {
     const body = decodeCbor(opened.event.body, memberDeviceAddedSchema)
     expect(body?.m).toEqual(account.publicKey)
     expect(verifyMemberDevice(account.publicKey, groupKey, device.publicKey, body?.ms ?? new Uint8Array())).toBe(true)
+  })
+
+  it('opens a message sealed in a padded box (512 bytes, the smallest size)', () => {
+    const sealed = hexToBytes('a261655901dead82cdadabece206a002c4b1c58680f7a346a9394cf67186d0096cc5b98f389d0b283405710803f5130a238224a43c4fd2abd222e0b15939545d2543f024f57d1b8cb01119fc0ecde21dadcc5f5a9f3380cccc36f9995f7e41d70e7110e77bd487c145bdd546f88a5d947f8bb0cdf9ce7327ab4c75b566a4a010f83f6b1605fccda06f31d347c7a5dabdef8078aba2ee7bc42df0ef0fa771d750da28e0beaa02f332162e24100b1297187602f31bb947f011203839ab2b42860dfa4faba9af9e6b8e91b0ab6b43f354a957e5cefe390fa22b6f34fecf36ab1fcf7c26f1e561941e5f1045f09068d023c35754f96622bfafcb49d2b572c14a264329eb3e952c39fb55463157f677dbb5bd5e3e39c159e229376c62748dde489f97398ad4bccc21071833765b849b85e61a32bc6ce1ab4eabfcfc08ba4e0d801aac64d236acff85ce02e4480d033c3b983979fc48cd9548c51596626958c378806ac169996568cc086a3e825311cdd4629a04bb7f0badfa6b26209974ede94ead21adffb5fe669ea3191a80adf8db14d954ad33decde8fac901491cf0a1c656b174a2b8c5d769d53e96e8be4cca2aab27dc6d2f52a879d36f8d828aace858a0487d64fb72126d201b853ee2fa428a28c5f5c44c57acdddac0fc2b027d04cfe4eaabc0cb7416616e58180957f9f6a812082225fda1eb6037ae6472485a3db4c44b25')
+    expect(sealed).toHaveLength(512)
+    const headers = openMessageHeaders(secret, sealed)
+    if (!headers.ok) throw new Error(headers.detail)
+    expect(headers.headers.counter).toBe(6)
+    expect(headers.headers.device).toEqual(device.publicKey)
+    const body = openMessageBody(groupKey, headers.headers, fill(11), headers.sealedBody)
+    if (!body.ok) throw new Error(body.detail)
+    expect(decodeAppMessage(body.plaintext)).toEqual({ ok: true, message: { type: 1, text: 'hello, padded vectors', sentAt: 1_700_000_000_000 } })
+  })
+
+  it('opens a metadata event sealed in a padded box', () => {
+    const sealed = hexToBytes('a261655901deff5a9190da930190ef2c660dec8d7d63c3a62403c4d2d2e99532149cf88d46877878c35a743df1c730c3d4d2949130fd1979caca371d782851157a4860c5950bc26e90eabf0fb12c06267dc0f59c59d75000eeb708335f5866b89633f502c364fc09fd9905f144807b78cf1ea9e9f9f6a2a94e074c913c75fdef929225c362daec3e604a8e22f80ef3eb35aa2458f2ae8dace3b42f8a52ef90c1b7d1b070a752986028f0c82dfdd759fec615da6c1d207d12ae05a3a3bbe4b5e378e22f69bef4aadc8ff89896c7d819f5fd7347f829000c5ab3ce2a0a064345512360d6a83e2141e261ef0fa1a1608d77b777b7db7b3be79d3d8f33dd8bb2b0b34e148ecb72ade0ac04e43a410a6292c76134179342fa6b40269b41eadf721b08e63edc4aa8b41c56a30afe6bf0e2be45b42cdf274bb27e9a10be16d5938c955b41b898a927345e640956e3c73167613b0806646d94cfdddcc541ba35dc91e2cfd7d007777a9c13b3dca332883debf05c962c4ae903b88cd4af4f2a39ad3c691e2f5f84ee5e25421e1517d94629124d30884f84dfe42c380cc67e246eae358d20714aa7749afa8c16a491536677caa7666decef311b719d4b97f9637ffa863266988493fa2cc78bcd9f51833dab0795f77392036b05c12287fbc5277bcd036337b721922c616e581847c91c74fd27fa02e4df683e14f3255221a03dcad5688afd')
+    expect(sealed).toHaveLength(512)
+    const opened = openMetadataEvent(secret, groupKey, sealed)
+    if (!opened.ok) throw new Error(opened.detail)
+    expect(opened.event.type).toBe(MetadataEventType.PayloadSent)
+    expect(opened.event.device).toEqual(device.publicKey)
+    const info = decodeCbor(opened.event.body, payloadSentSchema)
+    expect(decodeAppMessage(info?.m ?? new Uint8Array())).toEqual({ ok: true, message: { type: 5, displayName: 'alice', sentAt: 1_700_000_000_000 } })
   })
 
   it('opens a chain key sealed to a member by an earlier build', () => {

@@ -1,14 +1,21 @@
 /**
- * What a group's log entries carry (WESH.md §2.3), as CBOR.
+ * What a group's log entries carry (WESH.md §2.3), as CBOR. Both logs seal
+ * their entries in a box padded to one of a few sizes (`padding.ts`), so that
+ * the size of an entry says nothing of what it is, nor who wrote it.
  *
  * Metadata log: `{ n, e }`, e = secretbox(group secret, n, MetadataEvent),
- * MetadataEvent = `{ t: type, d: device key, p: body, s: device signature }`.
- * Readable by every holder of the group secret, so later members learn who is
- * in the group and get their chain keys.
+ * MetadataEvent = `{ t: type, d: device key, p: body, s: device signature,
+ * x: padding }`. Readable by every holder of the group secret, so later
+ * members learn who is in the group and get their chain keys.
  *
- * Message log: `{ h, n, b }`, h = secretbox(group secret, n, `{ c: counter,
- * d: device key, s: signature }`), b = secretbox(message key, counter ‖ 0…,
- * app message). Only members holding the sender's chain key read `b`.
+ * Message log: `{ n, e }`, e = secretbox(group secret, n, `{ c: counter,
+ * d: device key, s: signature, k?: chain keys, b, x: padding }`), b =
+ * secretbox(message key, counter ‖ 0…, app message). Only members holding the
+ * sender's chain key read `b`. Earlier builds wrote `{ h, n, b }`, h the same
+ * headers sealed alone: still opened. The headers and the body are sealed in
+ * one box so that nothing outside it tells them apart (the size of the
+ * headers would tell a message carrying chain keys, its sender's first since
+ * others joined).
  *
  * Where we differ from Wesh, and why:
  * - Signatures cover a domain label, the group key and (for messages) the
@@ -26,7 +33,8 @@ import {
   toX25519PublicKey, toX25519SecretKey, uint64BE, utf8ToBytes, verifySignature, x25519Agreement,
   KEY_SIZE, NONCE_SIZE, type SigningKeyPair
 } from './crypto.ts'
-import { decodeCbor, encodeCbor } from './encoding.ts'
+import { decodeCbor, encodeCbor, validate } from './encoding.ts'
+import { openPadded, sealPadded } from './padding.ts'
 import type { SenderChain } from './ratchet.ts'
 import { bytes, nonceBytes, publicKeyBytes, signatureBytes, uint } from './schemas.ts'
 
@@ -99,9 +107,7 @@ function metadataSigned (groupPublicKey: Uint8Array, type: number, body: Uint8Ar
 
 export function sealMetadataEvent (secret: Uint8Array, groupPublicKey: Uint8Array, device: SigningKeyPair, type: MetadataEventTypeNumber, body: unknown): Uint8Array {
   const p = encodeCbor(body)
-  const event = encodeCbor({ t: type, d: device.publicKey, p, s: sign(device, metadataSigned(groupPublicKey, type, p)) })
-  const n = randomBytes(NONCE_SIZE)
-  return encodeCbor({ n, e: sealSecretbox(secret, n, event) })
+  return sealPadded(secret, { t: type, d: device.publicKey, p, s: sign(device, metadataSigned(groupPublicKey, type, p)) })
 }
 
 export type OpenFailure = { ok: false, reason: 'malformed' | 'wrong-key' | 'bad-signature', detail: string }
@@ -111,9 +117,9 @@ export function openMetadataEvent (secret: Uint8Array, groupPublicKey: Uint8Arra
   let detail = ''
   const sealed = decodeCbor(payload, sealedSchema, (r) => { detail = r })
   if (sealed === undefined) return { ok: false, reason: 'malformed', detail }
-  const plain = openSecretbox(secret, sealed.n, sealed.e)
-  if (plain === undefined) return { ok: false, reason: 'wrong-key', detail: 'not sealed with this group\'s secret' }
-  const event = decodeCbor(plain, metadataEventSchema, (r) => { detail = r })
+  const plain = openPadded(secret, sealed)
+  if (!plain.ok) return plain
+  const event = validate(plain.value, metadataEventSchema, (r) => { detail = r })
   if (event === undefined) return { ok: false, reason: 'malformed', detail }
   if (!verifySignature(event.d, metadataSigned(groupPublicKey, event.t, event.p), event.s)) {
     return { ok: false, reason: 'bad-signature', detail: 'metadata event not signed by its device' }
@@ -185,13 +191,16 @@ export function openChainKey (member: SigningKeyPair, devicePublicKey: Uint8Arra
   return chain === undefined ? undefined : { chainKey: chain.ck, counter: chain.c }
 }
 
-const messageEnvelopeSchema = z.object({ h: bytes(), n: nonceBytes, b: bytes() })
+/** A message as earlier builds sealed it: the headers and the body side by side. */
+const unpaddedMessageSchema = z.object({ h: bytes(), n: nonceBytes, b: bytes() })
 /**
  * A message's headers, sealed with the group secret. `k`: the sender's chain
  * key sealed to the members who had not had it (its first message after they
  * joined), so that the message they need it for carries it.
  */
 const messageHeadersSchema = z.object({ c: uint.min(1), d: publicKeyBytes, s: signatureBytes, k: sealedChainKeysSchema.optional() })
+/** The headers with the sealed body, as one padded box holds them. */
+const paddedMessageSchema = messageHeadersSchema.extend({ b: bytes() })
 
 export interface MessageHeaders {
   counter: number
@@ -212,23 +221,30 @@ function messageSigned (groupPublicKey: Uint8Array, counter: number, plaintext: 
 
 export function sealMessage (secret: Uint8Array, groupPublicKey: Uint8Array, device: SigningKeyPair, counter: number, messageKey: Uint8Array, plaintext: Uint8Array, chainKeys?: SealedChainKeys): Uint8Array {
   const signature = sign(device, messageSigned(groupPublicKey, counter, plaintext))
-  const headers = encodeCbor(chainKeys === undefined ? { c: counter, d: device.publicKey, s: signature } : { c: counter, d: device.publicKey, s: signature, k: chainKeys })
-  const n = randomBytes(NONCE_SIZE)
-  return encodeCbor({ h: sealSecretbox(secret, n, headers), n, b: sealSecretbox(messageKey, bodyNonce(counter), plaintext) })
+  const b = sealSecretbox(messageKey, bodyNonce(counter), plaintext)
+  return sealPadded(secret, chainKeys === undefined ? { c: counter, d: device.publicKey, s: signature, b } : { c: counter, d: device.publicKey, s: signature, k: chainKeys, b })
 }
 
 /** First step of opening a message: the headers, readable with the group secret alone. */
 export function openMessageHeaders (secret: Uint8Array, payload: Uint8Array): { ok: true, headers: MessageHeaders, sealedBody: Uint8Array } | OpenFailure {
   let detail = ''
-  const envelope = decodeCbor(payload, messageEnvelopeSchema, (r) => { detail = r })
+  const envelope = decodeCbor(payload, unpaddedMessageSchema.or(sealedSchema), (r) => { detail = r })
   if (envelope === undefined) return { ok: false, reason: 'malformed', detail }
-  const plain = openSecretbox(secret, envelope.n, envelope.h)
-  if (plain === undefined) return { ok: false, reason: 'wrong-key', detail: 'headers not sealed with this group\'s secret' }
-  const headers = decodeCbor(plain, messageHeadersSchema, (r) => { detail = r })
+  let headers: z.infer<typeof paddedMessageSchema> | undefined
+  if ('h' in envelope) {
+    const plain = openSecretbox(secret, envelope.n, envelope.h)
+    if (plain === undefined) return { ok: false, reason: 'wrong-key', detail: 'headers not sealed with this group\'s secret' }
+    const alone = decodeCbor(plain, messageHeadersSchema, (r) => { detail = r })
+    headers = alone === undefined ? undefined : { ...alone, b: envelope.b }
+  } else {
+    const plain = openPadded(secret, envelope)
+    if (!plain.ok) return { ...plain, detail: `headers ${plain.detail}` }
+    headers = validate(plain.value, paddedMessageSchema, (r) => { detail = r })
+  }
   if (headers === undefined) return { ok: false, reason: 'malformed', detail }
   const opened: MessageHeaders = { counter: headers.c, device: headers.d, signature: headers.s }
   if (headers.k !== undefined) opened.chainKeys = headers.k
-  return { ok: true, headers: opened, sealedBody: envelope.b }
+  return { ok: true, headers: opened, sealedBody: headers.b }
 }
 
 /** Second step: the body, with the message key of the headers' counter, checked against the device signature. */

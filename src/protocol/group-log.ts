@@ -33,17 +33,12 @@ import { bytesToHex, type SigningKeyPair } from './crypto.ts'
 import type { EntryCache } from './entry-cache.ts'
 import { NotRunningError } from './errors.ts'
 import { createEntry, decodeEntry, groupPayload, isSignedBy, type EntryValue, type StoredEntry } from './log-entry.ts'
+import { EntryRefs } from './entry-refs.ts'
 import { cidOf, groupLogName, storeManifests, type BlockStore } from './log-manifest.ts'
+import { MemberProof } from './member-proof.ts'
 import { byCausalOrder } from './log-order.ts'
 import type { StateOp, StateStore } from './state-store.ts'
 import { WaitingEntries } from './waiting-entries.ts'
-
-/**
- * How far back an entry points besides its parents (`refs`, at distances 2, 4, 8, ... 64):
- * a stock OrbitDB peer fetching our history block by block fetches along them in
- * parallel. Our own peers fetch history in bulk and do not need them.
- */
-const REFERENCE_DISTANCES = [2, 4, 8, 16, 32, 64]
 
 /** What every log of a peer shares. */
 export interface GroupLogDeps {
@@ -75,11 +70,14 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   /** The OrbitDB address, `/orbitdb/<manifest hash>`; also the log's gossipsub topic. */
   readonly address: string
   readonly #deps: GroupLogDeps
+  /** The group's signing key (hex) every entry must be signed with. */
+  readonly signingKey: string
+  /** Proves to peers that this one holds the group's secret, and checks their proofs; a replica holds none. */
+  readonly memberProof: MemberProof | undefined
   readonly #signing: SigningKeyPair | undefined
-  readonly #signingKeyHex: string
   readonly #heads = new Map<string, Head>()
-  /** The latest entries, oldest first: where `refs` point. */
-  readonly #recent: string[] = []
+  /** Where `refs` point. */
+  readonly #refs = new EntryRefs(async (hash) => await this.get(hash))
   /** Entries waiting for an ancestor, and heads peers told us of that the log lacks. */
   readonly #waiting = new WaitingEntries()
   readonly #queue = new PQueue({ concurrency: 1 })
@@ -92,7 +90,9 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     this.#deps = deps
     this.address = address
     this.#signing = 'seed' in signing ? signing : undefined
-    this.#signingKeyHex = bytesToHex(signing.publicKey)
+    this.signingKey = bytesToHex(signing.publicKey)
+    // The signing key's seed is the group's secret.
+    this.memberProof = 'seed' in signing ? new MemberProof(signing.seed, address) : undefined
   }
 
   /**
@@ -176,7 +176,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       let time = this.time
       for (const item of values) {
         const { value, files, epoch } = item instanceof Uint8Array ? { value: item, files: undefined, epoch: undefined } : item
-        const entry = await createEntry(signing, { id: this.address, payload: groupPayload(value, files, epoch), next, refs: this.#refs(), time: ++time })
+        const entry = await createEntry(signing, { id: this.address, payload: groupPayload(value, files, epoch), next, refs: await this.#refs.of(next), time: ++time })
         entries.push(entry)
         this.#remember(entry)
         next = [entry.hash]
@@ -203,7 +203,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
         if (this.#waiting.has(entry.hash) || seen.has(entry.hash) || held.has(entry.hash)) continue
         seen.add(entry.hash)
         if (entry.id !== this.address) outcome.rejected.push({ hash: entry.hash, reason: 'belongs to another log' })
-        else if (!isSignedBy(entry, this.#signingKeyHex)) outcome.rejected.push({ hash: entry.hash, reason: 'not signed by the group' })
+        else if (!isSignedBy(entry, this.signingKey)) outcome.rejected.push({ hash: entry.hash, reason: 'not signed by the group' })
         else fresh.push(entry)
       }
       const missing = new Set<string>()
@@ -288,26 +288,13 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       const entry = await this.get(hash)
       if (entry !== undefined) this.#heads.set(hash, { hash, next: entry.next, time: entry.clock.time })
     }
-    // Where `refs` point: the heads' recent ancestors, oldest first.
-    this.#recent.push(...[...this.#heads.keys()])
   }
 
-  /** Updates the heads and the recent list with an entry whose parents are all in the log. */
+  /** Updates the heads with an entry whose parents are all in the log. */
   #remember (entry: StoredEntry): void {
     for (const parent of entry.next) this.#heads.delete(parent)
     this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
     this.#deps.cache.set(entry)
-    this.#recent.push(entry.hash)
-    if (this.#recent.length > 2 * REFERENCE_DISTANCES[REFERENCE_DISTANCES.length - 1]!) this.#recent.splice(0, this.#recent.length - REFERENCE_DISTANCES[REFERENCE_DISTANCES.length - 1]!)
-  }
-
-  #refs (): string[] {
-    const refs: string[] = []
-    for (const distance of REFERENCE_DISTANCES) {
-      const hash = this.#recent[this.#recent.length - distance]
-      if (hash !== undefined && !this.#heads.has(hash)) refs.push(hash)
-    }
-    return refs
   }
 
   /** Writes joined or appended entries and the heads they make, atomically, with `alongside`. */

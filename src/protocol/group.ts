@@ -130,18 +130,19 @@ export class OpenGroup implements Group {
    * logs, those of every epoch this peer holds, so members get messages while
    * everyone else is offline. It receives each epoch's group key, public
    * signing key and link key: it can verify and serve entries, not read or
-   * write them, and follows the group to its next epochs. Members learn of it
+   * write them, and follows the group to its next epochs; it learns no
+   * account (each epoch's group key signs the request). Members learn of it
    * from the group. An abort before the replica answered rejects with
    * `AbortError` (the replica may have taken the group all the same).
    */
   async addReplica (link: string, options: AbortOptions = {}): Promise<void> {
     if (this.#closed) throw new NotRunningError(`group ${this.id} is closed`)
     const replica = decodeReplicaLink(link)
-    const { libp2p, identity, state } = this.#deps
+    const { libp2p, state } = this.#deps
     let peer = ''
     for (const { keys } of this.#epochs.list) {
       if (keys.linkKeySig === undefined) throw new ReplicationError('this group has no signed link key to give a replica')
-      peer = await askReplica(libp2p, replica, { pk: keys.publicKey, signPub: keys.signing.publicKey, linkKey: keys.linkKey, linkKeySig: keys.linkKeySig }, identity.account, options)
+      peer = await askReplica(libp2p, replica, { pk: keys.publicKey, signPub: keys.signing.publicKey, linkKey: keys.linkKey, linkKeySig: keys.linkKeySig }, keys.signing, options)
     }
     await state.addGroupPeer(this.id, peer)
     await this.#current.sender.postMetadata(MetadataEventType.GroupReplicating, { peer, hints: replica.hints })

@@ -7,7 +7,16 @@
  * framing, which a receiver in another process cannot split (STACK.md); ours
  * frames, and sends hashes. A failed exchange is tried again after a pause,
  * a few times; a peer that does not speak it swaps heads over OrbitDB's
- * protocol instead (`stock-sync.ts`).
+ * protocol instead (`stock-sync.ts`). With each log's heads goes a proof
+ * that the sender holds the group's secret, good for this pair of peers only
+ * (`member-proof.ts`; random bytes from a peer that holds none): the members
+ * a new entry may be relayed through (`entry-relay.ts`).
+ *
+ * What an exchange tells a peer about who wrote what: a peer's heads, which
+ * are everyone's once an entry has spread; and the exchanges after a log
+ * changes run on every peer whose log changed, its writer's and its
+ * readers' alike. Only entries no other peer holds yet (what a peer wrote
+ * while no other member was there) are named by their writer alone.
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
@@ -16,6 +25,8 @@ import { z } from 'zod'
 import { decodeCbor, encodeCbor } from './encoding.ts'
 import type { HistoryTransfer } from './history-transfer.ts'
 import type { StockSync } from './stock-sync.ts'
+import { decoyProof } from './member-proof.ts'
+import { bytes } from './schemas.ts'
 import { MAX_SYNC_MESSAGE, type SyncDeps } from './sync-deps.ts'
 
 export const HEADS_PROTOCOL = '/bertybot/heads/2.0.0'
@@ -30,7 +41,7 @@ const EXCHANGE_RETRY_MS = [1_000, 4_000, 15_000]
 
 const hash = z.string().min(1).max(128)
 const headsMessageSchema = z.object({
-  logs: z.array(z.object({ address: z.string().max(512), heads: z.array(hash).max(1024) })).max(4096)
+  logs: z.array(z.object({ address: z.string().max(512), heads: z.array(hash).max(1024), proof: bytes().optional() })).max(4096)
 })
 
 export interface HeadsExchangeDeps extends SyncDeps {
@@ -44,6 +55,8 @@ export interface HeadsExchangeDeps extends SyncDeps {
   serves: (address: string, peerId: string) => void
   /** The log swapped heads with a peer and fetched what that peer had and it lacked. */
   synced: (address: string) => void
+  /** `peer` proved that it is a member of the log at `address`. */
+  memberSeen: (address: string, peer: PeerId) => void
 }
 
 export class HeadsExchange {
@@ -80,7 +93,7 @@ export class HeadsExchange {
       const request = (await lp.read({ signal })).subarray()
       const addresses = this.#parse(request, connection.remotePeer)?.logs.map((l) => l.address).filter((a) => this.#deps.log(a) !== undefined) ?? []
       const upTo = addresses.map((address) => [address, this.#deps.log(address)?.time ?? 0] as const)
-      await lp.write(this.#message(addresses), { signal })
+      await lp.write(this.#message(addresses, connection.remotePeer), { signal })
       await stream.close({ signal }).catch(() => {})
       for (const [address, time] of upTo) this.#deps.handedOver(address, time)
       await this.#received(request, connection.remotePeer)
@@ -108,7 +121,7 @@ export class HeadsExchange {
     try {
       const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
       const upTo = new Map(addresses.map((address) => [address, this.#deps.log(address)?.time ?? 0]))
-      await lp.write(this.#message(addresses), { signal })
+      await lp.write(this.#message(addresses, peer), { signal })
       const reply = await lp.read({ signal })
       await stream.close({ signal }).catch(() => {})
       logger.debug({ peer: peer.toString(), logs: addresses.length }, 'swapped heads')
@@ -126,8 +139,14 @@ export class HeadsExchange {
     }
   }
 
-  #message (addresses: string[]): Uint8Array {
-    return encodeCbor({ logs: addresses.map((address) => ({ address, heads: this.#deps.log(address)?.heads().slice(0, 1024) ?? [] })) })
+  #message (addresses: string[], to: PeerId): Uint8Array {
+    const self = this.#deps.libp2p.peerId.toString()
+    return encodeCbor({
+      logs: addresses.map((address) => {
+        const log = this.#deps.log(address)
+        return { address, heads: log?.heads().slice(0, 1024) ?? [], proof: log?.memberProof?.make(self, to.toString()) ?? decoyProof() }
+      })
+    } satisfies z.infer<typeof headsMessageSchema>)
   }
 
   #parse (bytes: Uint8Array, from: PeerId): z.infer<typeof headsMessageSchema> | undefined {
@@ -140,10 +159,12 @@ export class HeadsExchange {
   async #received (bytes: Uint8Array, from: PeerId): Promise<void> {
     const message = this.#parse(bytes, from)
     if (message === undefined) return
-    for (const { address, heads } of message.logs) {
+    const self = this.#deps.libp2p.peerId.toString()
+    for (const { address, heads, proof } of message.logs) {
       const log = this.#deps.log(address)
       if (log === undefined) continue
       this.#deps.serves(address, from.toString())
+      if (proof !== undefined && log.memberProof?.check(proof, from.toString(), self) === true) this.#deps.memberSeen(address, from)
       if (await log.want(heads) > 0) await this.#deps.history.fetchMissing(log, [from])
       this.#deps.synced(address)
     }

@@ -4,7 +4,10 @@
  *
  * - New entries are published on a gossipsub topic named by the log's
  *   address, one entry per message, as OrbitDB's own sync does, so a stock
- *   OrbitDB peer receives them too.
+ *   OrbitDB peer receives them too; each publication goes through a member
+ *   drawn at random, this peer included (`entry-relay.ts`), so that the
+ *   first peer to pass an entry on does not name its writer. Members prove
+ *   themselves to each other in the heads exchange (`member-proof.ts`).
  * - When a peer subscribes to one of our topics (or we open a log it already
  *   serves), both sides swap heads (`heads-exchange.ts`) and each fetches
  *   what it lacks, in bulk (`history-transfer.ts`).
@@ -30,8 +33,10 @@ import type { GroupLog } from './group-log.ts'
 import { GossipStreamKeeper } from './gossip-streams.ts'
 import { HEADS_PROTOCOL, HeadsExchange } from './heads-exchange.ts'
 import { ENTRIES_PROTOCOL, HistoryTransfer } from './history-transfer.ts'
+import { EntryRelay, RELAY_PROTOCOL, type PublishPoint } from './entry-relay.ts'
 import type { StoredEntry } from './log-entry.ts'
 import type { Logger } from './logger.ts'
+import { MemberPeers } from './member-peers.ts'
 import { SettleRounds } from './settle-rounds.ts'
 import { StockSync } from './stock-sync.ts'
 import { joinReceived, type SyncDeps, type SyncLibp2p } from './sync-deps.ts'
@@ -69,6 +74,9 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   readonly #history: HistoryTransfer
   readonly #gossipStreams: GossipStreamKeeper
   readonly #settleRounds: SettleRounds
+  /** Peers that proved they are members of a log, and the relay that publishes through them. */
+  readonly #members = new MemberPeers()
+  readonly #relay: EntryRelay
   /** What each registered log's 'update' runs, to take it off again. */
   readonly #onUpdate = new Map<string, () => void>()
   #started = false
@@ -94,8 +102,10 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       synced: (address) => {
         this.#unsynced.get(address)?.resolve()
         this.#unsynced.delete(address)
-      }
+      },
+      memberSeen: (address, peer) => { this.#members.add(address, peer) }
     })
+    this.#relay = new EntryRelay({ ...this.#syncDeps, members: this.#members, receive: async (log, entries, from) => { await this.#receive(log, entries, from) } })
     this.#gossipStreams = new GossipStreamKeeper(libp2p, logger)
     this.#settleRounds = new SettleRounds({
       delaysMs: SETTLE_ROUNDS_MS,
@@ -114,6 +124,8 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     this.#started = true
     await this.#libp2p.handle(HEADS_PROTOCOL, (stream, connection) => { void this.#heads.answer(stream, connection) }, { maxInboundStreams: 64 })
     await this.#libp2p.handle(ENTRIES_PROTOCOL, (stream, connection) => { void this.#history.serve(stream, connection) }, { maxInboundStreams: 32 })
+    await this.#libp2p.handle(RELAY_PROTOCOL, (stream, connection) => { void this.#relay.serve(stream, connection) }, { maxInboundStreams: 32 })
+    this.#libp2p.addEventListener('peer:disconnect', this.#onDisconnect)
     this.#pubsub.addEventListener('gossipsub:message', this.#onMessage)
     this.#pubsub.addEventListener('subscription-change', this.#onSubscriptionChange)
     this.#gossipStreams.start()
@@ -129,6 +141,9 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     this.#pubsub.removeEventListener('subscription-change', this.#onSubscriptionChange)
     await this.#libp2p.unhandle(HEADS_PROTOCOL)
     await this.#libp2p.unhandle(ENTRIES_PROTOCOL)
+    await this.#libp2p.unhandle(RELAY_PROTOCOL)
+    this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
+    this.#members.clear()
     for (const address of this.#logs.keys()) this.#pubsub.unsubscribe(address)
     for (const [address, onUpdate] of this.#onUpdate) this.#logs.get(address)?.off('update', onUpdate)
     this.#onUpdate.clear()
@@ -172,31 +187,37 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     if (onUpdate !== undefined) this.#logs.get(address)?.off('update', onUpdate)
     this.#onUpdate.delete(address)
     this.#settleRounds.forget(address)
+    this.#members.forgetLog(address)
     if (!this.#logs.delete(address)) return
     if (this.#started) this.#pubsub.unsubscribe(address)
   }
 
   /**
-   * Announces new entries of ours to the log's topic. One that gossipsub could
-   * not hand to some subscriber (no stream to it yet, nobody known on the
-   * topic yet) reaches it with the settle rounds that the append started.
+   * Announces new entries of ours (appended together, in order) to the log's
+   * topic, through a member drawn at random or this peer (`through` names
+   * one instead). One that gossipsub could not hand to some subscriber (no
+   * stream to it yet, nobody known on the topic yet) reaches it with the
+   * settle rounds that the append started.
    */
-  async publish (address: string, entries: StoredEntry[]): Promise<void> {
-    if (!this.#started) return
-    for (const entry of entries) {
-      try {
-        const { recipients } = await this.#pubsub.publish(address, entry.bytes)
-        if (recipients.length > 0) this.emit('handedOver', address, entry.clock.time)
-      } catch (err) {
-        this.#syncDeps.logger.debug({ address, err }, 'could not publish entry (peers will get it with the next heads exchange)')
-      }
-    }
+  async publish (address: string, entries: StoredEntry[], through?: PublishPoint): Promise<void> {
+    const log = this.#logs.get(address)
+    if (!this.#started || log === undefined || entries.length === 0) return
+    if (await this.#relay.publish(log, entries, through)) this.emit('handedOver', address, Math.max(...entries.map((entry) => entry.clock.time)))
+  }
+
+  /** The members a new entry of the log may be published through now (this peer aside). */
+  relays (address: string): PeerId[] {
+    return this.#relay.relays(address)
   }
 
   readonly #onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
     const { peerId, subscriptions } = event.detail
     const addresses = subscriptions.filter((s) => s.subscribe && this.#logs.has(s.topic)).map((s) => s.topic)
     if (addresses.length > 0) void this.#heads.exchange(peerId, addresses)
+  }
+
+  readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {
+    this.#members.forgetPeer(event.detail.toString())
   }
 
   readonly #onMessage = (event: CustomEvent<{ propagationSource: PeerId, msg: { topic: string, data: Uint8Array } }>): void => {

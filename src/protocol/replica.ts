@@ -4,14 +4,16 @@
  * even when every other member is away (WESH.md §2.8). It holds, per group,
  * the group key, the public signing key and the link key: enough to verify
  * and store entries, not to read or write them. The files message entries
- * name it keeps too, blocks it cannot open (`file-keeper.ts`).
+ * name it keeps too, blocks it cannot open (`file-keeper.ts`). It is told no
+ * account: a member proves it is one with the group's signing key
+ * (`replication.ts`), and nothing it stores or logs names who asked.
  *
  * ```ts
  * const replica = await createReplica({ dataDir: './replica', listen: ['/ip4/0.0.0.0/tcp/4001'] })
  * console.log(replica.link())           // members run group.addReplica(link)
  * ```
  */
-import type { Connection, Stream } from '@libp2p/interface'
+import type { Stream } from '@libp2p/interface'
 import { EventEmitter } from 'eventemitter3'
 import { z } from 'zod'
 import { randomBytes } from './crypto.ts'
@@ -29,7 +31,7 @@ import type { DhtMode, Node } from './node.ts'
 import { DEFAULT_LISTEN } from './peer-options.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
 import { ReplicaRecords, type KeptGroup } from './replica-records.ts'
-import { answerReplication, encodeReplicaLink, REPLICATION_PROTOCOL } from './replication.ts'
+import { answerReplication, encodeReplicaLink, LEGACY_REPLICATION_PROTOCOL, REPLICATION_PROTOCOL } from './replication.ts'
 import type { StateStore } from './state-store.ts'
 
 export interface ReplicaOptions {
@@ -146,7 +148,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.#token = token
     for (const group of await this.#records.groups()) await this.#open(group)
     await this.#files.start()
-    await node.libp2p.handle(REPLICATION_PROTOCOL, (stream, connection) => { void this.#answer(stream, connection) }, { maxInboundStreams: 16 })
+    await node.libp2p.handle(REPLICATION_PROTOCOL, (stream) => { void this.#answer(stream, REPLICATION_PROTOCOL) }, { maxInboundStreams: 16 })
+    // Members of earlier builds ask with their account: still served, and the account is dropped.
+    await node.libp2p.handle(LEGACY_REPLICATION_PROTOCOL, (stream) => { void this.#answer(stream, LEGACY_REPLICATION_PROTOCOL) }, { maxInboundStreams: 16 })
   }
 
   async stop (): Promise<void> {
@@ -154,6 +158,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.#stopping.abort()
     const { node, sync, state } = this.#deps
     await node.libp2p.unhandle(REPLICATION_PROTOCOL).catch(() => {})
+    await node.libp2p.unhandle(LEGACY_REPLICATION_PROTOCOL).catch(() => {})
     await this.#files.stop()
     for (const logs of this.#groups.values()) {
       for (const log of [logs.metadata, logs.messages]) {
@@ -167,17 +172,19 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     await state.close()
   }
 
-  async #answer (stream: Stream, connection: Connection): Promise<void> {
+  async #answer (stream: Stream, protocol: string): Promise<void> {
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(15_000)])
     try {
       await answerReplication(stream, {
+        protocol,
+        replicaKey: this.#deps.identity.account.publicKey,
         token: this.#token,
         signal,
-        accept: async (group, member) => {
+        accept: async (group) => {
           if (this.#stopping.signal.aborted) throw new Error('the replica is stopping')
           await this.#records.putGroup(group)
           await this.#open(group)
-          this.#deps.logger.info({ group: keyToId(group.pk), member: keyToId(member), peer: connection.remotePeer.toString() }, 'keeping a group\'s logs')
+          this.#deps.logger.info({ group: keyToId(group.pk) }, 'keeping a group\'s logs')
         }
       })
       await stream.close({ signal }).catch(() => {})

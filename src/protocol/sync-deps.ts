@@ -12,7 +12,8 @@ import type { Logger } from './logger.ts'
 
 /** The largest message of the sync's protocols: a heads message, a history request or frame. */
 export const MAX_SYNC_MESSAGE = 4 * 1024 * 1024
-const MAX_ENTRY_BYTES = 256 * 1024
+/** The largest entry taken from a peer. */
+export const MAX_ENTRY_BYTES = 256 * 1024
 
 export type SyncLibp2p = Libp2p<{ pubsub: GossipSub }>
 

@@ -1,0 +1,167 @@
+/**
+ * The relay of new entries, on the sync alone: real libp2p nodes on
+ * 127.0.0.1 with group logs of one signing key (members) or of its public
+ * half only (a keyless peer, as a replica).
+ */
+import type { PeerId } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import { afterAll, describe, expect, it } from 'vitest'
+import { generateSigningKeyPair, type SigningKeyPair } from '../src/protocol/crypto.ts'
+import { decodeCbor, encodeCbor } from '../src/protocol/encoding.ts'
+import { RELAY_PROTOCOL } from '../src/protocol/entry-relay.ts'
+import { GroupLog } from '../src/protocol/group-log.ts'
+import { createEntry, decodeEntry, groupPayload } from '../src/protocol/log-entry.ts'
+import { withPeerStack, type PeerStack } from '../src/protocol/peer-stack.ts'
+import { z } from 'zod'
+import { testLogger } from './helpers/peers.ts'
+import { tempDir } from './helpers/temp.ts'
+import { pollUntil, waitFor } from './helpers/wait.ts'
+
+interface Node {
+  stack: PeerStack
+  log: GroupLog
+  id: string
+  /** Entry hash → the peer each gossip message of it came from first. */
+  firstHop: Map<string, string>
+  stop: () => Promise<void>
+}
+
+const started: Node[] = []
+afterAll(async () => { await Promise.all(started.map(async (node) => { await node.stop() })) })
+
+async function startNode (signing: SigningKeyPair | { publicKey: Uint8Array }): Promise<Node> {
+  const dataDir = await tempDir('relay')
+  const node = await withPeerStack({
+    dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], relay: { client: false, server: false }, mdns: false, dht: 'off'
+  }, testLogger, async (stack) => {
+    const log = await GroupLog.open(stack.logs, 'relay-test', signing)
+    stack.sync.register(log)
+    const firstHop = new Map<string, string>()
+    stack.node.libp2p.services.pubsub.addEventListener('gossipsub:message', (event) => {
+      void decodeEntry(event.detail.msg.data).then((entry) => {
+        if (!firstHop.has(entry.hash)) firstHop.set(entry.hash, event.detail.propagationSource.toString())
+      }, () => {})
+    })
+    let stopped = false
+    return {
+      stack,
+      log,
+      id: stack.node.libp2p.peerId.toString(),
+      firstHop,
+      stop: async () => {
+        if (stopped) return
+        stopped = true
+        stack.sync.unregister(log.address)
+        await log.close()
+        await stack.sync.stop()
+        await stack.node.stop()
+        await stack.state.close()
+      }
+    }
+  })
+  started.push(node)
+  return node
+}
+
+async function connect (a: Node, b: Node): Promise<void> {
+  await a.stack.node.libp2p.dial(b.stack.node.libp2p.getMultiaddrs()[0]!)
+}
+
+async function append (node: Node, text: string): Promise<string> {
+  const [entry] = await node.log.append([new TextEncoder().encode(text)])
+  return entry!.hash
+}
+
+async function holds (node: Node, hash: string, what: string): Promise<void> {
+  await pollUntil(what, () => node.firstHop.has(hash))
+}
+
+const relayIds = (node: Node): string[] => node.stack.sync.relays(node.log.address).map((peer: PeerId) => peer.toString())
+
+describe('the relay of new entries', () => {
+  it('goes only through peers that proved they hold the group\'s secret, and publishes from the one chosen', async () => {
+    const signing = generateSigningKeyPair()
+    const [alice, bob, keyless] = [await startNode(signing), await startNode(signing), await startNode({ publicKey: signing.publicKey })]
+    await connect(alice, bob)
+    await connect(alice, keyless)
+    await connect(bob, keyless)
+    await pollUntil('alice and bob to know each other as members', () => relayIds(alice).includes(bob.id) && relayIds(bob).includes(alice.id))
+    // The keyless peer swapped heads with alice too (it serves the log), and sent bytes that prove nothing.
+    await waitFor('the keyless peer to swap heads with alice', (done) => {
+      const seen = (address: string, peer: string): void => { if (peer === keyless.id) done(true) }
+      alice.stack.sync.on('peer', seen)
+      return () => { alice.stack.sync.off('peer', seen) }
+    })
+    expect(relayIds(alice)).toEqual([bob.id])
+    expect(relayIds(keyless)).toEqual([])
+
+    // Through bob: the keyless peer gets it from bob first; bob and alice hold it.
+    const handed = new Promise<number>((resolve) => { alice.stack.sync.once('handedOver', (_address, upTo) => { resolve(upTo) }) })
+    const [entry] = await alice.log.append([new TextEncoder().encode('through bob')])
+    await alice.stack.sync.publish(alice.log.address, [entry!], bob.stack.node.libp2p.peerId)
+    expect(await handed).toBe(entry!.clock.time)
+    await holds(keyless, entry!.hash, 'the keyless peer to get the entry by gossip')
+    expect(keyless.firstHop.get(entry!.hash)).toBe(bob.id)
+    await pollUntil('bob to hold the entry', () => bob.log.heads().includes(entry!.hash))
+
+    // Drawn at random, alice and bob each publish some of alice's entries.
+    const hashes: string[] = []
+    for (let i = 0; i < 40; i++) {
+      const [next] = await alice.log.append([new TextEncoder().encode(`drawn ${i}`)])
+      await alice.stack.sync.publish(alice.log.address, [next!])
+      hashes.push(next!.hash)
+      await holds(keyless, next!.hash, `entry ${i} at the keyless peer`)
+    }
+    const byBob = hashes.filter((hash) => keyless.firstHop.get(hash) === bob.id).length
+    const byAlice = hashes.filter((hash) => keyless.firstHop.get(hash) === alice.id).length
+    expect(byBob + byAlice).toBe(hashes.length)
+    expect(byBob).toBeGreaterThan(5)
+    expect(byAlice).toBeGreaterThan(5)
+  })
+
+  it('is refused for entries not signed by the group or of another log, and a held entry is not published again', async () => {
+    const signing = generateSigningKeyPair()
+    const [alice, bob] = [await startNode(signing), await startNode(signing)]
+    await connect(alice, bob)
+    await pollUntil('alice to know bob as a member', () => relayIds(alice).includes(bob.id))
+    const ask = async (entries: Uint8Array[], address = bob.log.address): Promise<boolean | undefined> => {
+      const stream = await alice.stack.node.libp2p.dialProtocol(bob.stack.node.libp2p.peerId, RELAY_PROTOCOL)
+      const lp = lpStream(stream)
+      await lp.write(encodeCbor({ address, entries }))
+      const answer = decodeCbor((await lp.read()).subarray(), z.object({ ok: z.boolean() }))
+      await stream.close()
+      return answer?.ok
+    }
+    const forged = await createEntry(generateSigningKeyPair(), { id: bob.log.address, payload: groupPayload(new Uint8Array([1])), next: [], refs: [], time: 1 })
+    const elsewhere = await createEntry(signing, { id: '/orbitdb/zdpuElsewhere', payload: groupPayload(new Uint8Array([2])), next: [], refs: [], time: 1 })
+    expect(await ask([forged.bytes])).toBe(false)
+    expect(await ask([elsewhere.bytes])).toBe(false)
+    expect(await ask([new Uint8Array([1, 2, 3])])).toBe(false)
+    expect(await ask([forged.bytes], '/orbitdb/zdpuNotALog')).toBe(false)
+    expect(bob.log.heads()).toEqual([])
+
+    // A good one is taken; handed over again, it is not published a second time.
+    const hash = await append(alice, 'once')
+    const entry = await alice.log.get(hash)
+    let published = 0
+    const pubsub = bob.stack.node.libp2p.services.pubsub
+    const original = pubsub.publish.bind(pubsub)
+    pubsub.publish = async (...args) => { published++; return await original(...args) }
+    expect(await ask([entry!.bytes])).toBe(true)
+    await pollUntil('bob to hold it', () => bob.log.heads().includes(hash))
+    expect(await ask([entry!.bytes])).toBe(true)
+    expect(published).toBe(1)
+    pubsub.publish = original
+  })
+
+  it('falls back to publishing itself when no member is online', async () => {
+    const signing = generateSigningKeyPair()
+    const [alice, keyless] = [await startNode(signing), await startNode({ publicKey: signing.publicKey })]
+    await connect(alice, keyless)
+    await pollUntil('the keyless peer on the topic', () => alice.stack.node.libp2p.services.pubsub.getSubscribers(alice.log.address).length > 0)
+    const hash = await append(alice, 'alone')
+    await alice.stack.sync.publish(alice.log.address, [(await alice.log.get(hash))!])
+    await holds(keyless, hash, 'the keyless peer to get it')
+    expect(keyless.firstHop.get(hash)).toBe(alice.id)
+  })
+})
