@@ -117,7 +117,7 @@ describe('removing a member', () => {
     for (const inbox of inboxes) expect(inbox.items.map((m) => m.text).filter((t) => !taken.includes(t))).toEqual([])
     expect(carol.messages.map((m) => m.text)).toEqual(['before the removal'])
     await carol.stop()
-  })
+  }, 180_000)
 
   it('brings a member who was offline during the removal into the new epoch', async () => {
     const [alice, bob, carol] = await startPeers(['alice', 'bob', 'carol']) as [TestPeer, TestPeer, TestPeer]
