@@ -48,6 +48,9 @@
  *   sealed links would add, and the one-way latency of an entry published through another member
  *   (the relay path) next to one its writer publishes (direct), on three members' sync.
  *
+ * - Removal (`removal.ts`): an admin removes one member of a group of BENCH_REMOVAL_SIZE (a new
+ *   epoch): time until every remaining member moved, and until each sent there and read all others.
+ *
  * - Web (`web.ts`): `bertybot web` in its own process and its page in headless Chromium: from the
  *   start to the conversations listed, a conversation of BENCH_WEB_MESSAGES opened and scrolled back
  *   five pages; against plain @orbitdb/core opening and reading a log of the same size.
@@ -63,8 +66,8 @@
  * BENCH_CATCHUP (1000,10000), BENCH_MEMORY_SIZES (10,100,1000), BENCH_MEMORY_USERS (10),
  * BENCH_DISK_MESSAGES (10000),
  * BENCH_WEB_MESSAGES (10000), BENCH_WEB_CONVERSATIONS (20), BERTYBOT_CHROMIUM (/usr/bin/chromium),
- * BENCH_FILE_SIZES (1,10),
- * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk,files,unlinkable,web (sections to run;
+ * BENCH_FILE_SIZES (1,10), BENCH_REMOVAL_SIZE (20),
+ * BENCH_ONLY=messaging,fanout,webhooks,groups,contacts,throughput,catchup,memory,disk,files,unlinkable,removal,web (sections to run;
  * all by default), BENCH_JSON=1.
  */
 import { multiaddr } from '@multiformats/multiaddr'
@@ -87,6 +90,7 @@ import { disk } from './disk.ts'
 import { floodSection } from './flood.ts'
 import { files } from './files.ts'
 import { unlinkable } from './unlinkable.ts'
+import { removal } from './removal.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 50)
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5)
@@ -239,7 +243,7 @@ async function fanOut (): Promise<Section> {
   }
 }
 
-const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, flood: floodSection, catchup, memory, disk, files, unlinkable, web }
+const SECTIONS: Record<string, () => Promise<Section>> = { messaging, fanout: fanOut, webhooks, groups, contacts, throughput, flood: floodSection, catchup, memory, disk, files, unlinkable, removal, web }
 const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
 const unknown = only?.filter((name) => SECTIONS[name] === undefined) ?? []
 if (unknown.length > 0) throw new Error(`BENCH_ONLY names no section ${unknown.join(', ')}; there are: ${Object.keys(SECTIONS).join(', ')}`)

@@ -41,6 +41,10 @@ export const commands = {
     args: z.object({ peer, group: z.string(), count: z.number().int().nonnegative() }),
     result: z.object({ ids: z.array(z.string()), calledAt: z.array(time) })
   },
+  /** An admin removes a member (its account id); resolves once the group moved to the new epoch. */
+  removeMember: { args: z.object({ peer, group: z.string(), account: z.string() }), result: z.object({ calledAt: time, resolvedAt: time }) },
+  /** Reports an `epoch` event each time the group's epoch (or this peer's being removed) changes. */
+  watchEpoch: { args: z.object({ peer, group: z.string() }), result: z.object({ epoch: z.string() }) },
   /** Asks for a contact; with `firstMessage`, sends it in the contact group as soon as `contactAccepted` fires (a `sent` event). */
   addContact: { args: z.object({ peer, link: z.string(), firstMessage: z.string().optional() }), result: z.object({ calledAt: time }) },
   /** How many messages the echo bot (or the plain echo) answered since it started, and when it answered the last. */
@@ -87,6 +91,7 @@ export const workerEvent = z.discriminatedUnion('name', [
   z.object({ name: z.literal('memberJoined'), peer, group: z.string(), account: z.string(), at: time }),
   z.object({ name: z.literal('contactAccepted'), peer, group: z.string(), account: z.string(), at: time }),
   z.object({ name: z.literal('members'), peer, group: z.string(), count: z.number(), at: time }),
+  z.object({ name: z.literal('epoch'), peer, group: z.string(), epoch: z.string(), removed: z.boolean(), at: time }),
   z.object({ name: z.literal('sent'), peer, group: z.string(), id: z.string(), calledAt: time }),
   z.object({ name: z.literal('entries'), peer, log: z.string(), count: z.number(), at: time }),
   z.object({ name: z.literal('gossip'), peer, topic: z.string(), text: z.string(), at: time }),

@@ -214,6 +214,23 @@ const handlers: Handlers = {
     look()
     return { count: last }
   },
+  removeMember: async ({ peer, group: id, account }) => {
+    const calledAt = now()
+    await group(peer, id).removeMember(account)
+    return { calledAt, resolvedAt: now() }
+  },
+  watchEpoch: async ({ peer, group: id }) => {
+    const watched = group(peer, id)
+    let last = `${watched.epoch}:${String(watched.removed)}`
+    protocolPeer(peer).on('groupChanged', (e) => {
+      if (e.group.id !== id) return
+      const seen = `${e.group.epoch}:${String(e.group.removed)}`
+      if (seen === last) return
+      last = seen
+      emit({ name: 'epoch', peer, group: id, epoch: e.group.epoch, removed: e.group.removed, at: now() })
+    })
+    return { epoch: watched.epoch }
+  },
   send: async ({ peer, group: id, text }) => {
     const calledAt = now()
     return { id: await group(peer, id).send({ text }), calledAt }

@@ -61,7 +61,7 @@ describe('a peer\'s data directory', () => {
 
     // As format 1 wrote it: the format, and the message's status without its author.
     const db = new ClassicLevel<string, Uint8Array>(join(bob!.dataDir, 'state'), { valueEncoding: 'view' })
-    expect(new TextDecoder().decode(await db.get('format'))).toBe('2')
+    expect(new TextDecoder().decode(await db.get('format'))).toBe('3')
     await db.put('format', new TextEncoder().encode('1'))
     await db.sublevel<string, Uint8Array>('status', { valueEncoding: 'view' }).put(`${ga!.id}/messages/${old}`, encodeCbor('handled'))
     await db.close()
@@ -76,7 +76,7 @@ describe('a peer\'s data directory', () => {
     expect(later.items.map((m) => m.text)).toEqual(['after the upgrade'])
     await again.peer.stop()
     const reopened = new ClassicLevel<string, Uint8Array>(join(bob!.dataDir, 'state'), { valueEncoding: 'view' })
-    expect(new TextDecoder().decode(await reopened.get('format'))).toBe('2')
+    expect(new TextDecoder().decode(await reopened.get('format'))).toBe('3')
     await reopened.close()
   })
 

@@ -35,7 +35,14 @@ export interface CommandOptions<S extends ArgsSchema | undefined = undefined> {
   aliases?: string[]
   /** Keys of `args` given only as `--key value`, never filled by words. */
   flags?: Array<S extends ArgsSchema ? keyof z.input<S> & string : never>
+  /**
+   * Who may run it: `'admin'`, only the group's admins (the others get a
+   * polite refusal; a contact conversation has no admins). Anyone by default.
+   */
+  role?: CommandRole
 }
+
+export type CommandRole = 'admin'
 
 export type ArgsOf<S> = S extends ArgsSchema ? z.output<S> : Record<string, never>
 
@@ -45,6 +52,7 @@ interface Command {
   description: string | undefined
   schema: ArgsSchema | undefined
   flags: string[]
+  role: CommandRole | undefined
   handler: Middleware<CommandContext<any>>
 }
 
@@ -75,7 +83,8 @@ export class CommandRegistry {
     for (const flag of flags) {
       if (options.args?.shape[flag] === undefined) throw new CommandDefinitionError(`flag --${flag} of /${name} is not a key of its args`)
     }
-    const command: Command = { name, aliases: options.aliases ?? [], description: options.description, schema: options.args, flags, handler }
+    if (options.role !== undefined && options.role !== 'admin') throw new CommandDefinitionError(`/${name}: role "${String(options.role)}" is not one a command can require (only 'admin')`)
+    const command: Command = { name, aliases: options.aliases ?? [], description: options.description, schema: options.args, flags, role: options.role, handler }
     this.#commands.push(command)
     for (const n of names) {
       this.#byName.set(n.toLowerCase(), command)
@@ -119,6 +128,11 @@ export class CommandRegistry {
       }
       const command = this.#byName.get(name.toLowerCase())
       if (command === undefined) return await this.#unknown(ctx, name, rest)
+      // Checked before the arguments: whoever may not run it learns nothing of how it is used.
+      if (command.role === 'admin' && !ctx.group.admins.includes(ctx.sender.account)) {
+        await ctx.reply(`Sorry, /${command.name} is for the group's admins only.`)
+        return
+      }
       const parsed = parseCommandArgs(rest, command.schema, { flags: command.flags })
       if (!parsed.ok) {
         await ctx.reply(`${parsed.error}\nUsage: ${usage(command)}`)

@@ -5,7 +5,7 @@
  * never reaches a handler, so a reply cannot leave outside that transaction
  * (and be sent twice when the handler runs again, or lost in a crash).
  */
-import type { Contact, Group, GroupKind, Member, Peer } from '../protocol/index.ts'
+import type { Contact, Group, GroupKind, Member, MemberRole, Peer } from '../protocol/index.ts'
 
 /** A group or a contact's 1:1 group, read only. */
 export class Conversation {
@@ -34,9 +34,26 @@ export class Conversation {
     return this.#group.contact
   }
 
-  /** Members as the group knows them, the bot included. */
+  /** Members as the group knows them, the bot included, each with its `role`. */
   members (): Member[] {
     return this.#group.members()
+  }
+
+  /**
+   * Account ids of the group's admins, who grant and revoke the role and
+   * remove members; none in a contact conversation.
+   *
+   * ```ts
+   * if (ctx.group.admins.includes(ctx.sender.account)) ...
+   * ```
+   */
+  get admins (): string[] {
+    return this.#group.admins()
+  }
+
+  /** A member's role (`admin` or `member`); undefined for an account that is not a member. */
+  role (account: string): MemberRole | undefined {
+    return this.#group.members().find((m) => m.account === account)?.role
   }
 
   /** Multi-member groups: the invitation link (whoever holds it can join: it carries the group's secret). */

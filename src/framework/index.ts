@@ -17,7 +17,7 @@ export { DialogueControl, type DialogueEventContext, type DialogueFunction } fro
 export {
   DialogueActiveError, DialogueDefinitionError, DialogueExternalError, DialogueReplayError, DialogueStepError, DialogueUsageError
 } from './dialogue-errors.ts'
-export { parseCommandArgs, parseHelp, tokenize, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions } from './commands.ts'
+export { parseCommandArgs, parseHelp, tokenize, type ListedCommand, type ArgsOf, type ArgsSchema, type CommandOptions, type CommandRole } from './commands.ts'
 export { autoAcceptContacts, autoJoinGroups, welcome } from './recipes.ts'
 export { defaultRateLimitReply, rateLimit, type RateLimitInfo, type RateLimitOptions } from './rate-limit.ts'
 export type { BlockedAccount } from './block-list.ts'

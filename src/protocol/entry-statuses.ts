@@ -67,6 +67,12 @@ export class EntryStatuses {
     return { type: 'put', sublevel: this.#subs.waiting, key: `${groupId}/${deviceId}/${entryHash}`, value: new Uint8Array() }
   }
 
+  /** Forgets everything kept of a group's entries (a group left). */
+  async forget (groupId: string): Promise<void> {
+    const range = { gte: `${groupId}/`, lt: `${groupId}/\xff` }
+    for (const sub of [this.#subs.status, this.#subs.closed, this.#subs.waiting]) await sub.clear(range)
+  }
+
   delWaitingOp (groupId: string, deviceId: string, entryHash: string): StateOp {
     return { type: 'del', sublevel: this.#subs.waiting, key: `${groupId}/${deviceId}/${entryHash}` }
   }

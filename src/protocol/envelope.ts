@@ -43,12 +43,19 @@ const DOMAIN_MESSAGE = utf8ToBytes('bertybot/message/v1')
 const DOMAIN_MEMBER_DEVICE = utf8ToBytes('bertybot/member-device/v1')
 const DOMAIN_CHAIN_KEY = utf8ToBytes('bertybot/chain-key/v1')
 
-/** Metadata event types, numbered as Wesh's `EventType`. */
+/**
+ * Metadata event types, numbered as Wesh's `EventType` where Wesh has the
+ * event; ours (roles revoked, epochs) from 2001, well above Wesh's (up to 1001).
+ */
 export const MetadataEventType = {
   MemberDeviceAdded: 1,
   DeviceChainKeyAdded: 2,
+  InitialAdmins: 302,
+  AdminRoleGranted: 303,
   GroupReplicating: 403,
-  PayloadSent: 1001
+  PayloadSent: 1001,
+  AdminRoleRevoked: 2001,
+  EpochStarted: 2002
 } as const
 export type MetadataEventTypeNumber = typeof MetadataEventType[keyof typeof MetadataEventType]
 

@@ -90,6 +90,34 @@ export type DropReason =
   | 'not-a-member' // signed by a device that is not a member of the group
   | 'unknown-target' // an edit or deletion of a message this peer has no record of
   | 'not-the-author' // an edit or deletion of a message by someone other than its author
+  | 'not-an-admin' // a role granted or revoked, or a member removed, by someone who is not an admin
+  | 'bad-clock' // an entry whose order counts (roles, removals) with a clock that does not follow its parents'
+  | 'removed-member' // written to an epoch by a member it removed, after the removal
+
+/** Something only a group's admins may do (remove a member, grant or revoke the role), asked by one who is not. */
+export class NotAdminError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_NOT_ADMIN', message)
+  }
+}
+
+/** This peer was removed from the group (or left it): it can no longer send there. */
+export class RemovedFromGroupError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_REMOVED_FROM_GROUP', message)
+  }
+}
+
+/**
+ * A sealed message was sealed for an epoch the group has since left (a member
+ * was removed meanwhile): sending it there would let the removed member read
+ * it. Seal the message again (`group.seal()`).
+ */
+export class EpochChangedError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_EPOCH_CHANGED', message)
+  }
+}
 
 /** A file is larger than the peer takes (`maxFileSize`), or than it said it was. */
 export class FileTooLargeError extends BertybotError {

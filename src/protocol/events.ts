@@ -194,6 +194,15 @@ export interface GroupOpenedEvent {
   readonly group: Group
 }
 
+/**
+ * A group's admins may have changed, or the group moved to a new epoch (a
+ * member was removed or left), or this peer was removed from it (`group.removed`).
+ * Look at `group.members()`, `admins()`, `epoch`. Not held nor marked handled.
+ */
+export interface GroupChangedEvent {
+  readonly group: Group
+}
+
 export interface PeerEvents {
   message: (event: MessageEvent) => void
   reaction: (event: ReactionEvent) => void
@@ -207,10 +216,11 @@ export interface PeerEvents {
   contactAccepted: (event: ContactAcceptedEvent) => void
   handedOver: (event: HandedOverEvent) => void
   groupOpened: (event: GroupOpenedEvent) => void
+  groupChanged: (event: GroupChangedEvent) => void
 }
 
 /** The events that come from log entries, held until listened to and marked handled. */
-export type DeliverableEventName = Exclude<keyof PeerEvents, 'handedOver' | 'groupOpened'>
+export type DeliverableEventName = Exclude<keyof PeerEvents, 'handedOver' | 'groupOpened' | 'groupChanged'>
 type EventOf<K extends DeliverableEventName> = Parameters<PeerEvents[K]>[0]
 
 export type DeliveryMode = 'auto' | 'manual'

@@ -15,6 +15,7 @@ import {
 } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { InvalidLinkError } from './errors.ts'
+import { signInitialAdmins, type InitialAdmins } from './epoch-envelope.ts'
 import { decodeLink, encodeLink } from './link.ts'
 import { publicKeyBytes, secretBytes, signatureBytes } from './schemas.ts'
 
@@ -53,14 +54,25 @@ function keysFrom (kind: GroupKind, publicKey: Uint8Array, secret: Uint8Array, s
  * forgotten, so an invitation cannot be forged with a mismatched secret.
  */
 export function createMultiMemberGroupKeys (): GroupKeys {
+  return createEpoch().keys
+}
+
+/**
+ * The keys of a new group, or of a group's new epoch (a removal makes one):
+ * made as a new group's are, the group key also signing the epoch's genesis
+ * (its first admins and members, `genesis`) before it is forgotten, so that
+ * nobody can sign another one later.
+ */
+export function createEpoch (genesis?: Omit<InitialAdmins, 'gs'>): { keys: GroupKeys, genesis: InitialAdmins | undefined } {
   const groupKey = generateSigningKeyPair()
   const signing = generateSigningKeyPair()
   const secret = signing.seed
   const linkKey = computeLinkKey(secret, groupKey.publicKey)
-  return keysFrom('multi-member', groupKey.publicKey, secret, {
+  const keys = keysFrom('multi-member', groupKey.publicKey, secret, {
     secretSig: sign(groupKey, secret),
     linkKeySig: sign(groupKey, linkKey)
   })
+  return { keys, genesis: genesis === undefined ? undefined : signInitialAdmins(groupKey, genesis) }
 }
 
 /**
@@ -104,13 +116,18 @@ const invitationSchema = z.object({
   linkKeySig: signatureBytes,
   name: z.string().max(200),
   /** The inviter's multiaddrs at the time of the invitation, as dialing hints. */
-  hints: z.array(z.string().max(1024)).max(32)
+  hints: z.array(z.string().max(1024)).max(32),
+  /** The group's id, when the keys are those of a later epoch (after a removal). */
+  root: publicKeyBytes.optional()
 })
 
 export interface Invitation {
+  /** The keys of the group's current epoch. */
   keys: GroupKeys
   name: string
   hints: string[]
+  /** The group's id, when `keys` are a later epoch's than the group's first. */
+  root?: Uint8Array | undefined
 }
 
 export function encodeInvitation (invitation: Invitation): string {
@@ -124,7 +141,8 @@ export function encodeInvitation (invitation: Invitation): string {
     secretSig: keys.secretSig,
     linkKeySig: keys.linkKeySig,
     name: invitation.name,
-    hints: invitation.hints
+    hints: invitation.hints,
+    ...(invitation.root === undefined ? {} : { root: invitation.root })
   } satisfies z.infer<typeof invitationSchema>)
 }
 
@@ -135,5 +153,5 @@ export function decodeInvitation (link: string): Invitation {
   if (keys === undefined) {
     throw new InvalidLinkError('tampered', 'group invitation was tampered with: its secret is not signed by its group key')
   }
-  return { keys, name: body.name, hints: body.hints }
+  return { keys, name: body.name, hints: body.hints, root: body.root }
 }

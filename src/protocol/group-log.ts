@@ -175,8 +175,8 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       let next = this.heads()
       let time = this.time
       for (const item of values) {
-        const { value, files } = item instanceof Uint8Array ? { value: item, files: undefined } : item
-        const entry = await createEntry(signing, { id: this.address, payload: groupPayload(value, files), next, refs: await this.#refs.of(next), time: ++time })
+        const { value, files, epoch } = item instanceof Uint8Array ? { value: item, files: undefined, epoch: undefined } : item
+        const entry = await createEntry(signing, { id: this.address, payload: groupPayload(value, files, epoch), next, refs: await this.#refs.of(next), time: ++time })
         entries.push(entry)
         this.#remember(entry)
         next = [entry.hash]

@@ -27,7 +27,10 @@ import type { StateOp, StateStore } from './state-store.ts'
 const RESEND_LOOKBACK = 256
 
 export interface GroupSenderDeps {
+  /** The group's id, as sealed messages name it. */
   groupId: string
+  /** Where this epoch's chain is kept: the epoch's id. */
+  stateId: string
   keys: GroupKeys
   identity: IdentityKeys
   state: StateStore
@@ -67,13 +70,13 @@ export class GroupSender {
 
   /** Reads our chain (making it the first time) and whom it was shared with. */
   static async open (deps: GroupSenderDeps): Promise<GroupSender> {
-    const { state, groupId } = deps
-    let chain = await state.ownChain(groupId)
+    const { state, stateId } = deps
+    let chain = await state.ownChain(stateId)
     if (chain === undefined) {
       chain = newSenderChain()
-      await state.batch([state.putOwnChainOp(groupId, chain)])
+      await state.batch([state.putOwnChainOp(stateId, chain)])
     }
-    return new GroupSender(deps, chain, await state.chainKeySentTo(groupId))
+    return new GroupSender(deps, chain, await state.chainKeySentTo(stateId))
   }
 
   private constructor (deps: GroupSenderDeps, chain: SenderChain, sentTo: Set<string>) {
@@ -130,7 +133,7 @@ export class GroupSender {
 
   /** Sends sealed messages in order, in one append, but those already in the log (unless `mayBeSent` is false); resolves with their ids. */
   async sendSealed (sealed: SealedMessage[], mayBeSent: boolean): Promise<string[]> {
-    const { messages, sync, state, groupId } = this.#deps
+    const { messages, sync, state, stateId } = this.#deps
     return await this.#queue.add(async () => {
       // Messages carrying our chain key: the members it serves are recorded with the append (or were, if it is in the log already).
       const served = this.#sharesInFlight.size === 0 ? [] : sealed.flatMap((message) => {
@@ -138,17 +141,10 @@ export class GroupSender {
         const accounts = this.#sharesInFlight.get(digest)
         return accounts === undefined ? [] : [{ digest, accounts }]
       })
-      const ids: Array<string | undefined> = sealed.map(() => undefined)
-      if (mayBeSent) {
-        for await (const entry of messages.recent(RESEND_LOOKBACK)) {
-          const value = (entry.payload as { value?: unknown }).value
-          if (!(value instanceof Uint8Array)) continue
-          sealed.forEach((message, i) => { if (ids[i] === undefined && equalBytes(value, message.bytes)) ids[i] = entry.hash })
-        }
-      }
+      const ids = mayBeSent ? await this.findSent(sealed) : sealed.map(() => undefined)
       const unsent = sealed.flatMap((message, i) => ids[i] === undefined ? [{ i, bytes: message.bytes, files: message.files }] : [])
       if (unsent.length > 0) {
-        const servedOps = served.flatMap(({ accounts }) => accounts.map((account) => state.chainKeySentOp(groupId, account)))
+        const servedOps = served.flatMap(({ accounts }) => accounts.map((account) => state.chainKeySentOp(stateId, account)))
         const unstaging = this.#deps.files.unstaging(unsent.flatMap((message) => message.files ?? []))
         const entries = await messages.append(unsent.map((message) => ({ value: message.bytes, files: message.files })), [...servedOps, ...unstaging.ops])
         unstaging.committed()
@@ -166,9 +162,23 @@ export class GroupSender {
     })
   }
 
-  /** Posts a metadata entry of ours (in turn with the messages); resolves with its hash. */
-  async postMetadata (type: MetadataEventTypeNumber, body: unknown): Promise<string> {
-    return await this.#queue.add(async () => await this.#post(type, body))
+  /** The ids of those of `sealed` already in the log (sent before a crash), among its latest entries. */
+  async findSent (sealed: SealedMessage[]): Promise<Array<string | undefined>> {
+    const ids: Array<string | undefined> = sealed.map(() => undefined)
+    for await (const entry of this.#deps.messages.recent(RESEND_LOOKBACK)) {
+      const value = (entry.payload as { value?: unknown }).value
+      if (!(value instanceof Uint8Array)) continue
+      sealed.forEach((message, i) => { if (ids[i] === undefined && equalBytes(value, message.bytes)) ids[i] = entry.hash })
+    }
+    return ids
+  }
+
+  /**
+   * Posts a metadata entry of ours (in turn with the messages); resolves with
+   * it. `epoch` rides beside the sealed event, for replicas (a new epoch's pointer).
+   */
+  async postMetadata (type: MetadataEventTypeNumber, body: unknown, epoch?: Uint8Array): Promise<StoredEntry> {
+    return await this.#queue.add(async () => await this.#post(type, body, epoch))
   }
 
   /**
@@ -217,11 +227,11 @@ export class GroupSender {
     await this.#queue.onIdle()
   }
 
-  async #post (type: MetadataEventTypeNumber, body: unknown): Promise<string> {
+  async #post (type: MetadataEventTypeNumber, body: unknown, epoch?: Uint8Array): Promise<StoredEntry> {
     const { keys, identity, metadata, sync } = this.#deps
-    const [entry] = await metadata.append([sealMetadataEvent(keys.secret, keys.publicKey, identity.device, type, body)])
+    const [entry] = await metadata.append([{ value: sealMetadataEvent(keys.secret, keys.publicKey, identity.device, type, body), epoch }])
     await sync.publish(metadata.address, [entry as StoredEntry])
-    return (entry as StoredEntry).hash
+    return entry as StoredEntry
   }
 
   /**
@@ -239,7 +249,7 @@ export class GroupSender {
    * on no other entry.
    */
   #shareChainKey (): ChainKeyShare {
-    const { identity, state, membership, groupId, contactKey } = this.#deps
+    const { identity, state, membership, stateId, contactKey } = this.#deps
     const recipients = new Map<string, Uint8Array>()
     // In a contact group the other member is known before it shows up (Wesh does the same).
     if (contactKey !== undefined) recipients.set(keyToId(contactKey), contactKey)
@@ -251,7 +261,7 @@ export class GroupSender {
     return {
       sealed: this.#sealChainKeyTo([...recipients.values()]),
       recipients: [...recipients.keys()],
-      ops: [...recipients.keys()].map((account) => state.chainKeySentOp(groupId, account)),
+      ops: [...recipients.keys()].map((account) => state.chainKeySentOp(stateId, account)),
       committed: () => { for (const account of recipients.keys()) this.#chainKeySentTo.add(account) }
     }
   }
@@ -268,7 +278,7 @@ export class GroupSender {
    * share, to record with the entry that carries it. Queued tasks only.
    */
   async #sealAhead (plaintexts: Uint8Array[]): Promise<{ sealed: Uint8Array[], chainOp: StateOp, committed: () => void, share: ChainKeyShare }> {
-    const { keys, identity, groupId, state } = this.#deps
+    const { keys, identity, groupId, stateId, state } = this.#deps
     if (this.#deps.closed()) throw new NotRunningError(`group ${groupId} is closed`)
     const share = this.#shareChainKey()
     let chain = this.#ownChain
@@ -278,7 +288,7 @@ export class GroupSender {
       return step
     })
     const sealed = steps.map((step, i) => sealMessage(keys.secret, keys.publicKey, identity.device, step.counter, step.messageKey, plaintexts[i] as Uint8Array, i === 0 ? share.sealed : undefined))
-    return { sealed, chainOp: state.putOwnChainOp(groupId, chain), committed: () => { this.#ownChain = chain }, share }
+    return { sealed, chainOp: state.putOwnChainOp(stateId, chain), committed: () => { this.#ownChain = chain }, share }
   }
 }
 

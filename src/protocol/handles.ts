@@ -47,8 +47,31 @@ export interface Group {
   replicas: () => Array<{ peerId: string, addresses: string[] }>
   /** Asks a replica (`bertybot replica` prints its link) to keep this group's logs; `signal` stops waiting for its answer. */
   addReplica: (link: string, options?: AbortOptions) => Promise<void>
-  /** Members as the metadata log knows them, this peer included. */
+  /** Members as the metadata log knows them, this peer included, with their roles (`admin` or `member`). */
   members: () => Member[]
+  /** Account ids of the admins: the creator first, then whom admins grant the role. None in a contact group. */
+  admins: () => string[]
+  /**
+   * Removes a member (admins only): the group moves to a new epoch, with new
+   * keys and logs shared with the members who stay; the member removed reads
+   * nothing sent from then on, and what it writes is refused. Resolves once
+   * this peer moved on. `NotAdminError` if this peer is not an admin.
+   */
+  removeMember: (account: string) => Promise<void>
+  /** Makes a member an admin (admins only: `NotAdminError`). */
+  grantAdmin: (account: string) => Promise<void>
+  /** Takes the admin role from a member, this peer included (admins only: `NotAdminError`). */
+  revokeAdmin: (account: string) => Promise<void>
+  /**
+   * Leaves a multi-member group: the others move to a new epoch without this
+   * peer, and it forgets the group's keys (once a member has its leave). It
+   * is gone from `peer.groups()` at once.
+   */
+  leave: () => Promise<void>
+  /** The current epoch's id: the group's id until a member is first removed (or leaves). */
+  readonly epoch: string
+  /** True once this peer was removed from the group: it still reads what came before, and sends nothing (`RemovedFromGroupError`). */
+  readonly removed: boolean
   /**
    * Sends a message of any kind (a text, `{ text: 'hi' }`; a reaction,
    * `{ kind: 'reaction', target, emoji: '👍' }`; an edit or deletion of one

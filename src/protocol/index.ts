@@ -16,9 +16,9 @@ export {
 export { DEFAULT_MAX_FILE_SIZE, MAX_FILES_PER_MESSAGE, MAX_PREVIEW_BYTES, type FileReference } from './file-reference.ts'
 export type { FileDescription, FileSource } from './file-store.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
-export type { Member } from './membership.ts'
+export type { Member, MemberRole } from './membership.ts'
 export type {
-  AcknowledgementEvent, ButtonPressedEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupInvitationEvent, GroupOpenedEvent,
+  AcknowledgementEvent, ButtonPressedEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupChangedEvent, GroupInvitationEvent, GroupOpenedEvent,
   HandedOverEvent, MemberJoinedEvent, MessageDeletedEvent, MessageEditedEvent, MessageEvent, PeerEvents, ReactionEvent, ReceivedFile, Sender
 } from './events.ts'
 export { ContactRequestRefusedError } from './contacts.ts'
@@ -30,8 +30,8 @@ export { GroupAccessController, GROUP_ACCESS_CONTROLLER_TYPE, type GroupAccessCo
 export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, groupId, type GroupKeys, type GroupKind, type Invitation } from './group-keys.ts'
 export { keyToId, idToKey } from './encoding.ts'
 export {
-  BertybotError, DataDirectoryError, EnvironmentError, FileReadError, FileTooLargeError, InvalidLinkError, InvalidMessageError, InvalidOptionError, KeystoreError,
-  NotRunningError, type DropReason, type FileReadReason, type InvalidLinkReason
+  BertybotError, DataDirectoryError, EnvironmentError, EpochChangedError, FileReadError, FileTooLargeError, InvalidLinkError, InvalidMessageError, InvalidOptionError, KeystoreError,
+  NotAdminError, NotRunningError, RemovedFromGroupError, type DropReason, type FileReadReason, type InvalidLinkReason
 } from './errors.ts'
 export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from './logger.ts'
 export type { DhtMode } from './node.ts'

@@ -38,18 +38,30 @@ export const logEntrySchema = z.object({
  * roots of the files its message carries, so that a replica keeps their
  * blocks without reading the message: it tells whoever holds the log that
  * this entry came with files of these roots (their encrypted blocks say
- * how large they are), and nothing of what they hold.
+ * how large they are), and nothing of what they hold. `epoch`, on the
+ * metadata entry that starts a new epoch, is the new epoch's public parts
+ * sealed with the link key (`epoch-envelope.ts`), so that a replica follows.
  */
-export const groupPayloadSchema = z.object({ op: z.literal('ADD'), key: z.null(), value: bytes(), files: z.array(fileRoot).min(1).max(MAX_FILES_PER_MESSAGE).optional() })
+export const groupPayloadSchema = z.object({
+  op: z.literal('ADD'),
+  key: z.null(),
+  value: bytes(),
+  files: z.array(fileRoot).min(1).max(MAX_FILES_PER_MESSAGE).optional(),
+  epoch: bytes().refine((b) => b.length <= 1024, { message: 'an epoch pointer is small' }).optional()
+})
 
-/** What one entry of ours carries: the sealed value, and the roots of the files its message refers to. */
+/** What one entry of ours carries: the sealed value, the roots of the files its message refers to, a new epoch for replicas. */
 export interface EntryValue {
   value: Uint8Array
   files?: string[] | undefined
+  epoch?: Uint8Array | undefined
 }
 
-export function groupPayload (value: Uint8Array, files?: string[]): z.infer<typeof groupPayloadSchema> {
-  return files === undefined || files.length === 0 ? { op: 'ADD', key: null, value } : { op: 'ADD', key: null, value, files }
+export function groupPayload (value: Uint8Array, files?: string[], epoch?: Uint8Array): z.infer<typeof groupPayloadSchema> {
+  const payload: z.infer<typeof groupPayloadSchema> = { op: 'ADD', key: null, value }
+  if (files !== undefined && files.length > 0) payload.files = files
+  if (epoch !== undefined) payload.epoch = epoch
+  return payload
 }
 
 /** A bounded set that forgets the oldest member first. */

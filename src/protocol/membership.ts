@@ -13,9 +13,14 @@ import { keyToId } from './encoding.ts'
 export interface Member {
   /** Account id of the member. */
   readonly account: string
+  /** Its devices seen in the group (none yet for a member carried into a new epoch who has not come back since). */
   readonly devices: ReadonlySet<string>
   readonly displayName: string | undefined
+  /** `admin`s grant and revoke the role and remove members; contact groups have none. */
+  readonly role: MemberRole
 }
+
+export type MemberRole = 'admin' | 'member'
 
 interface MemberRecord {
   account: string
@@ -23,6 +28,8 @@ interface MemberRecord {
   devices: Map<string, Uint8Array>
   displayName: string | undefined
   displayNameSentAt: number
+  /** Known to this peer from the epoch before: its first device here is no news. */
+  known: boolean
 }
 
 export class Membership {
@@ -36,14 +43,25 @@ export class Membership {
     const owner = this.#deviceToMember.get(device)
     if (owner !== undefined) return { added: owner === account, newMember: false }
     let member = this.#members.get(account)
-    const newMember = member === undefined
+    const newMember = member === undefined || (member.devices.size === 0 && !member.known)
     if (member === undefined) {
-      member = { account, accountKey, devices: new Map(), displayName: undefined, displayNameSentAt: -1 }
+      member = { account, accountKey, devices: new Map(), displayName: undefined, displayNameSentAt: -1, known: false }
       this.#members.set(account, member)
     }
     member.devices.set(device, deviceKey)
     this.#deviceToMember.set(device, account)
     return { added: true, newMember }
+  }
+
+  /**
+   * Records a member before any device of theirs shows up: one the epoch
+   * started with (its genesis names them). `known`: this peer knew them in the
+   * epoch before (with that name), so their first device here is not a new member.
+   */
+  addExpected (accountKey: Uint8Array, options: { known?: boolean, displayName?: string | undefined } = {}): void {
+    const account = keyToId(accountKey)
+    if (this.#members.has(account)) return
+    this.#members.set(account, { account, accountKey, devices: new Map(), displayName: options.displayName, displayNameSentAt: -1, known: options.known === true })
   }
 
   /** Sets a member's display name unless a later one is already known. */
@@ -57,24 +75,25 @@ export class Membership {
 
   memberOf (device: string): Member | undefined {
     const member = this.#memberOfDevice(device)
-    return member === undefined ? undefined : view(member)
+    return member === undefined ? undefined : view(member, false)
   }
 
   accountKey (account: string): Uint8Array | undefined {
     return this.#members.get(account)?.accountKey
   }
 
-  member (account: string): Member | undefined {
+  member (account: string, isAdmin: (account: string) => boolean = () => false): Member | undefined {
     const member = this.#members.get(account)
-    return member === undefined ? undefined : view(member)
+    return member === undefined ? undefined : view(member, isAdmin(account))
   }
 
   isDevice (device: string): boolean {
     return this.#deviceToMember.has(device)
   }
 
-  list (): Member[] {
-    return [...this.#members.values()].map(view)
+  /** Every member, with its role as `isAdmin` says. */
+  list (isAdmin: (account: string) => boolean = () => false): Member[] {
+    return [...this.#members.values()].map((member) => view(member, isAdmin(member.account)))
   }
 
   #memberOfDevice (device: string): MemberRecord | undefined {
@@ -83,6 +102,6 @@ export class Membership {
   }
 }
 
-function view (member: MemberRecord): Member {
-  return { account: member.account, devices: new Set(member.devices.keys()), displayName: member.displayName }
+function view (member: MemberRecord, admin: boolean): Member {
+  return { account: member.account, devices: new Set(member.devices.keys()), displayName: member.displayName, role: admin ? 'admin' : 'member' }
 }

@@ -29,6 +29,13 @@ import type { StateStore } from './state-store.ts'
 
 export interface MessageOpenerDeps {
   group: Group
+  /** Where the state of this log is kept: the id of the epoch it belongs to. */
+  stateId: string
+  /**
+   * Whether to take an entry of `account`'s, who may have been removed from
+   * this epoch (`epoch-closure.ts`): `wait` while that cannot be told yet.
+   */
+  admits: (account: string, entry: HashedEntry) => Promise<'admit' | 'refuse' | 'wait'>
   keys: GroupKeys
   identity: IdentityKeys
   state: StateStore
@@ -62,8 +69,8 @@ export class MessageOpener {
 
   constructor (deps: MessageOpenerDeps) {
     this.#deps = deps
-    this.#groupId = deps.group.id
-    this.#authors = new MessageAuthors({ statuses: deps.state.statuses, groupId: deps.group.id, ownAccount: keyToId(deps.identity.account.publicKey) })
+    this.#groupId = deps.stateId
+    this.#authors = new MessageAuthors({ statuses: deps.state.statuses, groupId: deps.stateId, ownAccount: keyToId(deps.identity.account.publicKey) })
     this.#events = new AppEvents({ authors: this.#authors, joinGroup: deps.joinGroup, files: deps.files })
   }
 
@@ -84,6 +91,9 @@ export class MessageOpener {
     if (device === keyToId(identity.device.publicKey)) return { kind: 'settle', status: 'own' }
     const member = membership.memberOf(device)
     if (member === undefined) return { kind: 'defer', device, why: 'sender device not yet seen on the metadata log' }
+    const admitted = await this.#deps.admits(member.account, entry)
+    if (admitted === 'wait') return { kind: 'defer', device, why: 'its sender was removed: waiting for where the log stood then' }
+    if (admitted === 'refuse') return drop('removed-member', `written by ${member.account} after it was removed`)
     // Kept with an entry whose kind cannot be told yet (history, waiting): it may be a message its author edits later.
     const author = membership.accountKey(member.account)
     const unread = (): Uint8Array | undefined => {

@@ -79,7 +79,7 @@ export class MessagePipeline {
 
   constructor (deps: MessagePipelineDeps) {
     this.#deps = deps
-    this.#groupId = deps.group.id
+    this.#groupId = deps.stateId
     this.#opener = new MessageOpener({ ...deps, chainInHeaders: (device) => { this.#newChains.add(device) } })
   }
 

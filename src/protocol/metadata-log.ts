@@ -3,8 +3,11 @@
  * member device announces itself, `MemberDeviceAdded`, vouched for by its
  * account), the chain keys sealed to us (`DeviceChainKeyAdded`), display
  * names and the group's name (`PayloadSent`), and the replicas keeping the
- * group (`GroupReplicating`). It is read whole each time the group opens,
- * then entry by entry as they come; `memberJoined` events come from here.
+ * group (`GroupReplicating`); and who may do what, which `GroupRoles`
+ * (`group-roles.ts`) works out from the genesis and the authority events
+ * (roles granted and revoked, epochs started). It is read whole each time the
+ * group opens, then entry by entry as they come; `memberJoined` events come
+ * from here.
  *
  * Beside the message pipeline, which reads the message log: each new chain
  * key may let it open messages that waited for it.
@@ -13,6 +16,7 @@ import { AppMessageType, decodeAppMessage } from './app-messages.ts'
 import type { DeviceChains } from './device-chains.ts'
 import { equalBytes } from './crypto.ts'
 import { decodeCbor as decodeBody, keyToId } from './encoding.ts'
+import { epochStartedSchema, initialAdminsSchema, roleChangeSchema, verifyInitialAdmins } from './epoch-envelope.ts'
 import {
   MetadataEventType, deviceChainKeyAddedSchema, groupReplicatingSchema, memberDeviceAddedSchema, openChainKey, openChainKeys, openMetadataEvent,
   payloadSentSchema, verifyMemberDevice, type SealedChainKeys
@@ -20,6 +24,7 @@ import {
 import type { DropReason } from './errors.ts'
 import type { DeliveringEmitter } from './events.ts'
 import type { GroupKeys } from './group-keys.ts'
+import type { GroupRoles } from './group-roles.ts'
 import type { Group } from './handles.ts'
 import type { IdentityKeys } from './keystore.ts'
 import { groupPayloadSchema } from './log-entry.ts'
@@ -36,6 +41,12 @@ const MAX_AWAITING_DEVICE = 1000
 export interface MetadataLogDeps {
   /** The group, as events name it. */
   group: Group
+  /** Where this log's state is kept: the id of the epoch it belongs to. */
+  stateId: string
+  /** Who may do what in this epoch: fed from here. */
+  roles: GroupRoles
+  /** Told when the admins or the epoch's end changed. */
+  onRolesChanged: () => void
   keys: GroupKeys
   identity: IdentityKeys
   state: StateStore
@@ -58,6 +69,8 @@ export interface MetadataLogDeps {
 interface FollowUps {
   /** Devices with a new chain, or newly known. */
   newlyReadable: Set<string>
+  /** A genesis or an authority event was taken: the roles are to be settled again. */
+  authority: boolean
   /** DeviceAdded entries of new members, by entry hash, with the device that joined. */
   joined: Map<string, string>
 }
@@ -77,9 +90,15 @@ export class MetadataLog {
   /** Replicas keeping this group, as announced: peer id → addresses. */
   readonly #replicas = new Map<string, string[]>()
   #ownDeviceAnnounced = false
+  #genesisSeen = false
 
   constructor (deps: MetadataLogDeps) {
     this.#deps = deps
+  }
+
+  /** Whether the log holds the epoch's genesis (`InitialAdmins`). */
+  get genesisSeen (): boolean {
+    return this.#genesisSeen
   }
 
   /** The group's name as its members last set it, if they did. */
@@ -100,7 +119,7 @@ export class MetadataLog {
   /** Applies the entries not applied yet, oldest first; resolves with how many there were. */
   async scan (): Promise<number> {
     const entries = await unsettledEntries(this.#deps.log, (hash) => this.#applied.has(hash))
-    const followUps: FollowUps = { newlyReadable: new Set(), joined: new Map() }
+    const followUps: FollowUps = { newlyReadable: new Set(), joined: new Map(), authority: false }
     for (const entry of entries) {
       await this.#apply(entry, followUps)
       this.#applied.add(entry.hash)
@@ -110,6 +129,7 @@ export class MetadataLog {
       this.#awaitingDevice.delete(hash)
       await this.#apply(entry, followUps)
     }
+    if (followUps.authority && this.#deps.roles.settle()) this.#deps.onRolesChanged()
     // After the whole batch, so that a display name posted with the device is known.
     for (const [entryHash, device] of followUps.joined) await this.#deliverMemberJoined(entryHash, device)
     if (followUps.newlyReadable.size > 0) await this.#deps.onNewlyReadable(followUps.newlyReadable)
@@ -174,6 +194,21 @@ export class MetadataLog {
         if (!membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'info')
         return this.#applyInfo(entry, deviceId, sent.m)
       }
+      case MetadataEventType.InitialAdmins: {
+        const genesis = decodeBody(body, initialAdminsSchema)
+        if (genesis === undefined) return this.#drop(entry, 'malformed', 'InitialAdmins body')
+        if (this.#deps.contact !== undefined) return this.#drop(entry, 'not-a-member', 'a contact group has no admins')
+        if (!verifyInitialAdmins(keys.publicKey, genesis)) return this.#drop(entry, 'bad-signature', 'genesis not signed by the epoch\'s group key')
+        this.#deps.roles.addGenesis(genesis)
+        this.#genesisSeen = true
+        for (const member of genesis.m) membership.addExpected(member)
+        followUps.authority = true
+        return
+      }
+      case MetadataEventType.AdminRoleGranted:
+      case MetadataEventType.AdminRoleRevoked:
+      case MetadataEventType.EpochStarted:
+        return await this.#takeAuthority(entry, type, deviceId, device, body, followUps)
       case MetadataEventType.GroupReplicating: {
         const replicating = decodeBody(body, groupReplicatingSchema)
         if (replicating === undefined) return this.#drop(entry, 'malformed', 'GroupReplicating body')
@@ -184,6 +219,37 @@ export class MetadataLog {
       default:
         return this.#drop(entry, 'unknown-type', `metadata event type ${type}`)
     }
+  }
+
+  /** A role granted or revoked, or an epoch started, by a device known to be a member, in an entry whose clock is its parents' plus one. */
+  async #takeAuthority (entry: HashedEntry, type: number, deviceId: string, device: Uint8Array, body: Uint8Array, followUps: FollowUps): Promise<void> {
+    const { membership, roles } = this.#deps
+    if (this.#deps.contact !== undefined) return this.#drop(entry, 'not-a-member', 'a contact group has no admins nor epochs')
+    if (!membership.isDevice(deviceId)) return this.#awaitDevice(entry, deviceId, 'authority event')
+    const author = (membership.memberOf(deviceId) as { account: string }).account
+    // Their order decides what holds: a clock set back by hand would move one ahead of others.
+    if (!await this.#clockFollowsParents(entry)) return this.#drop(entry, 'bad-clock', 'its clock is not its parents\' plus one')
+    const base = { hash: entry.hash, time: entry.clock.time, author }
+    if (type === MetadataEventType.EpochStarted) {
+      const started = decodeBody(body, epochStartedSchema)
+      if (started === undefined) return this.#drop(entry, 'malformed', 'EpochStarted body')
+      roles.add({ ...base, kind: 'epoch', change: { hash: entry.hash, author, device, body: started, removed: new Set(started.r.map(keyToId)) } })
+    } else {
+      const change = decodeBody(body, roleChangeSchema)
+      if (change === undefined) return this.#drop(entry, 'malformed', 'role change body')
+      roles.add({ ...base, kind: type === MetadataEventType.AdminRoleGranted ? 'grant' : 'revoke', target: keyToId(change.m) })
+    }
+    followUps.authority = true
+  }
+
+  async #clockFollowsParents (entry: HashedEntry): Promise<boolean> {
+    let time = 0
+    for (const parent of entry.next) {
+      const found = await this.#deps.log.get(parent)
+      if (found === undefined) return false
+      time = Math.max(time, found.clock.time)
+    }
+    return entry.clock.time === time + 1
   }
 
   /** A display name or the group's name, from a device known to be a member. */
@@ -220,7 +286,7 @@ export class MetadataLog {
   async #deliverMemberJoined (entryHash: string, deviceId: string): Promise<void> {
     const { state, events, group } = this.#deps
     if (this.#joinsAwaitingHandled.has(entryHash)) return
-    if (await state.statuses.entryStatus(group.id, 'metadata', entryHash) !== undefined) return
+    if (await state.statuses.entryStatus(this.#deps.stateId, 'metadata', entryHash) !== undefined) return
     const member = this.#deps.membership.memberOf(deviceId)
     if (member === undefined) return
     this.#joinsAwaitingHandled.add(entryHash)
@@ -228,7 +294,7 @@ export class MetadataLog {
       group,
       member: { account: member.account, device: deviceId, displayName: member.displayName },
       markHandled: once(async () => {
-        await state.batch([state.statuses.setStatusOp(group.id, 'metadata', entryHash, 'handled')])
+        await state.batch([state.statuses.setStatusOp(this.#deps.stateId, 'metadata', entryHash, 'handled')])
         this.#joinsAwaitingHandled.delete(entryHash)
       })
     })

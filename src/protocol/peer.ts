@@ -13,17 +13,15 @@
  */
 import PQueue from 'p-queue'
 import { z } from 'zod'
-import { AbortError, raceAbort, throwIfAborted, type AbortOptions } from './abort.ts'
+import { throwIfAborted, type AbortOptions } from './abort.ts'
 import { systemClock } from './clock.ts'
 import { keyToId } from './encoding.ts'
 import { InvalidLinkError, InvalidOptionError, NotRunningError } from './errors.ts'
 import { DeliveringEmitter, type DeliveryMode } from './events.ts'
-import { OpenGroup, type GroupDeps } from './group.ts'
 import { Contacts } from './contacts.ts'
 import { FileStore } from './file-store.ts'
 import type { Contact, Files, Group } from './handles.ts'
-import { bytesToHex } from './crypto.ts'
-import { createMultiMemberGroupKeys, decodeInvitation, deriveContactGroupKeys, groupId } from './group-keys.ts'
+import { createEpoch, decodeInvitation, groupId } from './group-keys.ts'
 import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { GroupLogDeps } from './group-log.ts'
@@ -31,7 +29,7 @@ import type { LogSync } from './log-sync.ts'
 import { defaultLogger, namespaced, type Logger } from './logger.ts'
 import type { Node } from './node.ts'
 import { multiaddrString, parsePeerOptions, type PeerOptions } from './peer-options.ts'
-import type { GroupRecord } from './state-records.ts'
+import { PeerGroups } from './peer-groups.ts'
 import type { StateStore } from './state-store.ts'
 
 export async function createPeer (options: PeerOptions): Promise<Peer> {
@@ -73,11 +71,7 @@ export class Peer extends DeliveringEmitter {
   /** The libp2p peer id of this node. */
   readonly peerId: string
   readonly #deps: PeerDeps
-  readonly #groups = new Map<string, OpenGroup>()
-  readonly #opening = new Map<string, Promise<OpenGroup>>()
-  readonly #groupDeps: GroupDeps
-  /** Contact account key (hex) → the id of the contact group, derived once. */
-  readonly #contactGroupIds = new Map<string, string>()
+  readonly #groups: PeerGroups
   #contacts!: Contacts
   #stopping: Promise<void> | undefined
 
@@ -87,21 +81,28 @@ export class Peer extends DeliveringEmitter {
     this.accountId = keyToId(deps.identity.account.publicKey)
     this.deviceId = keyToId(deps.identity.device.publicKey)
     this.peerId = deps.node.libp2p.peerId.toString()
-    this.#groupDeps = {
+    this.#groups = new PeerGroups({
+      groups: {
+        identity: deps.identity,
+        state: deps.state,
+        logs: deps.logs,
+        sync: deps.sync,
+        libp2p: deps.node.libp2p,
+        logger: namespaced(deps.logger, 'protocol:group'),
+        now: deps.now,
+        displayName: deps.displayName,
+        events: this,
+        joinGroup: async (invitation, options) => await this.joinGroup(invitation, options),
+        multiaddrs: () => this.multiaddrs,
+        onMemberSeen: (group, account) => { this.#contacts?.memberSeen(group, account) },
+        files: deps.files
+      },
       identity: deps.identity,
       state: deps.state,
-      logs: deps.logs,
-      sync: deps.sync,
-      libp2p: deps.node.libp2p,
-      logger: namespaced(deps.logger, 'protocol:group'),
+      logger: deps.logger,
       now: deps.now,
-      displayName: deps.displayName,
-      events: this,
-      joinGroup: async (invitation, options) => await this.joinGroup(invitation, options),
-      multiaddrs: () => this.multiaddrs,
-      onMemberSeen: (group, account) => { this.#contacts?.memberSeen(group, account) },
-      files: deps.files
-    }
+      opened: (group) => { this.emit('groupOpened', { group }) }
+    })
   }
 
   /** The peer's files: store one to send it (`group.send({ text, files })`, or `group.sendFile()` at once), read one. */
@@ -126,7 +127,7 @@ export class Peer extends DeliveringEmitter {
 
   /** The groups this peer is in. */
   groups (): Group[] {
-    return [...this.#groups.values()]
+    return this.#groups.list()
   }
 
   group (id: string): Group | undefined {
@@ -138,8 +139,10 @@ export class Peer extends DeliveringEmitter {
     this.#assertRunning()
     const name = z.string().min(1).max(200).safeParse(options?.name)
     if (!name.success) throw new InvalidOptionError('a group needs a name of 1 to 200 characters')
-    const keys = createMultiMemberGroupKeys()
-    return await this.#openGroup(groupId(keys), {
+    // Its creator is its first admin, and its first member.
+    const own = this.#deps.identity.account.publicKey
+    const { keys, genesis } = createEpoch({ a: [own], m: [own] })
+    return await this.#groups.open(groupId(keys), {
       kind: 'multi-member',
       pk: keys.publicKey,
       secret: keys.secret,
@@ -147,7 +150,8 @@ export class Peer extends DeliveringEmitter {
       linkKeySig: keys.linkKeySig,
       name: name.data,
       hints: [],
-      joinedAt: this.#deps.now()
+      joinedAt: this.#deps.now(),
+      genesis
     }, { creating: true })
   }
 
@@ -162,15 +166,16 @@ export class Peer extends DeliveringEmitter {
     this.#assertRunning()
     throwIfAborted(options.signal, 'joining the group')
     if (typeof invitation !== 'string') throw new InvalidLinkError('not-a-link', 'a group invitation is a string')
-    const { keys, name, hints } = decodeInvitation(invitation)
+    const { keys, name, hints, root } = decodeInvitation(invitation)
     for (const hint of hints) {
       const check = multiaddrString.safeParse(hint)
       if (!check.success || !hint.includes('/p2p/')) throw new InvalidLinkError('malformed', `group invitation has a dialing hint that is not a peer multiaddr: ${hint.slice(0, 80)}`)
     }
-    const id = groupId(keys)
-    const existing = this.#groups.get(id) ?? this.#opening.get(id)
-    if (existing !== undefined) return await raceAbort(existing, options.signal, 'joining the group')
-    return await this.#openGroup(id, {
+    // An invitation made after a removal carries a later epoch's keys, and the group's id.
+    const id = root === undefined ? groupId(keys) : keyToId(root)
+    const existing = await this.#groups.existing(id, options, 'joining the group')
+    if (existing !== undefined) return existing
+    return await this.#groups.open(id, {
       kind: 'multi-member',
       pk: keys.publicKey,
       secret: keys.secret,
@@ -178,7 +183,8 @@ export class Peer extends DeliveringEmitter {
       linkKeySig: keys.linkKeySig,
       name,
       hints,
-      joinedAt: this.#deps.now()
+      joinedAt: this.#deps.now(),
+      root
     }, options)
   }
 
@@ -240,11 +246,7 @@ export class Peer extends DeliveringEmitter {
   async stop (): Promise<void> {
     this.#stopping ??= (async () => {
       await this.#contacts?.stop()
-      await Promise.allSettled(this.#opening.values())
-      for (const group of this.#groups.values()) {
-        await group.close().catch((err: unknown) => { this.#deps.logger.warn({ err, group: group.id }, 'group did not close cleanly') })
-      }
-      this.#groups.clear()
+      await this.#groups.stop()
       await this.#deps.sync.stop()
       await this.#deps.node.stop()
       await this.#deps.state.close()
@@ -264,69 +266,14 @@ export class Peer extends DeliveringEmitter {
       displayName,
       events: this,
       multiaddrs: () => this.multiaddrs,
-      openContactGroup: async (contact, options) => await this.#openContactGroup(contact, options),
-      contactGroup: (pk) => this.#groups.get(this.#contactGroupId(pk)),
+      openContactGroup: async (contact, options) => await this.#groups.openContact(contact, options),
+      contactGroup: (pk) => this.#groups.get(this.#groups.contactGroupId(pk)),
       addGroupPeer: async (group, peerId) => { await state.addGroupPeer(group.id, peerId) }
     })
     const queue = new PQueue({ concurrency: 4 })
     const stored = await state.groups()
-    await Promise.all(stored.map(async ({ groupId: id, record }) => { await queue.add(async () => await this.#openGroup(id, record, { save: false })) }))
+    await Promise.all(stored.map(async ({ groupId: id, record }) => { await queue.add(async () => await this.#groups.open(id, record, { save: false })) }))
     await this.#contacts.start()
-  }
-
-  #contactGroupId (contactPk: Uint8Array): string {
-    const hex = bytesToHex(contactPk)
-    let id = this.#contactGroupIds.get(hex)
-    if (id === undefined) {
-      id = groupId(deriveContactGroupKeys(this.#deps.identity.account, contactPk))
-      this.#contactGroupIds.set(hex, id)
-    }
-    return id
-  }
-
-  async #openContactGroup (contact: { pk: Uint8Array, displayName: string, hints: string[] }, options: AbortOptions = {}): Promise<Group> {
-    const keys = deriveContactGroupKeys(this.#deps.identity.account, contact.pk)
-    const id = groupId(keys)
-    const existing = this.#groups.get(id) ?? this.#opening.get(id)
-    if (existing !== undefined) return await raceAbort(existing, options.signal, 'opening the contact group')
-    return await this.#openGroup(id, {
-      kind: 'contact',
-      pk: keys.publicKey,
-      secret: keys.secret,
-      linkKeySig: keys.linkKeySig,
-      name: contact.displayName,
-      hints: contact.hints.filter((hint) => hint.includes('/p2p/')),
-      joinedAt: this.#deps.now(),
-      contact: contact.pk
-    }, options)
-  }
-
-  /**
-   * Opens a group, saving its record first unless it was read from the state
-   * database. One aborted while it waited to hear from a member is closed
-   * again and its record forgotten: the peer never joined it.
-   */
-  async #openGroup (id: string, record: GroupRecord, options: { creating?: boolean, save?: boolean } & AbortOptions): Promise<OpenGroup> {
-    const { creating = false, save = true, signal } = options
-    const opening = (async () => {
-      if (save) await this.#deps.state.putGroup(id, record)
-      let group: OpenGroup
-      try {
-        group = await OpenGroup.open(this.#groupDeps, record, { creating, signal })
-      } catch (err) {
-        if (save && err instanceof AbortError) await this.#deps.state.deleteGroup(id)
-        throw err
-      }
-      this.#groups.set(id, group)
-      this.emit('groupOpened', { group })
-      return group
-    })()
-    this.#opening.set(id, opening)
-    try {
-      return await opening
-    } finally {
-      this.#opening.delete(id)
-    }
   }
 
   #assertRunning (): void {

@@ -13,6 +13,11 @@ import type { StateSection, StateStore } from './state-store.ts'
 
 const wantedFileSchema = z.object({ group: z.string().max(128), since: z.number().int().min(0) })
 
+/** A group a replica keeps: as a member registered it, or an epoch it followed the group to (`follows`: the epoch before). */
+export interface KeptGroup extends ReplicatedGroup {
+  readonly follows?: Uint8Array | undefined
+}
+
 /** A file a replica has yet to fetch: the group whose entry named it, since when. */
 export type WantedFile = z.infer<typeof wantedFileSchema>
 
@@ -35,14 +40,15 @@ export class ReplicaRecords {
     await this.#meta.put('replica-token', token)
   }
 
-  async groups (): Promise<ReplicatedGroup[]> {
-    const out: ReplicatedGroup[] = []
+  async groups (): Promise<KeptGroup[]> {
+    const out: KeptGroup[] = []
     for await (const [id, value] of this.#groups.iterator()) out.push(decoded(value, replicatedGroupSchema, `replicated group ${id}`))
     return out
   }
 
-  async putGroup (group: ReplicatedGroup): Promise<void> {
-    await this.#groups.put(Buffer.from(group.pk).toString('base64url'), encodeCbor({ pk: group.pk, signPub: group.signPub, linkKey: group.linkKey, linkKeySig: group.linkKeySig }))
+  async putGroup (group: KeptGroup): Promise<void> {
+    const { pk, signPub, linkKey, linkKeySig, follows } = group
+    await this.#groups.put(Buffer.from(pk).toString('base64url'), encodeCbor(follows === undefined ? { pk, signPub, linkKey, linkKeySig } : { pk, signPub, linkKey, linkKeySig, follows }))
   }
 
   /** The files still to fetch, by root. */

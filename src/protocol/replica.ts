@@ -21,6 +21,7 @@ import { keyToId } from './encoding.ts'
 import { InvalidOptionError } from './errors.ts'
 import { FileKeeper } from './file-keeper.ts'
 import { DEFAULT_MAX_FILE_SIZE } from './file-reference.ts'
+import { EpochFollower } from './epoch-follower.ts'
 import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
 import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
@@ -29,8 +30,8 @@ import { defaultLogger, namespaced, type Logger } from './logger.ts'
 import type { DhtMode, Node } from './node.ts'
 import { DEFAULT_LISTEN } from './peer-options.ts'
 import { groupRendezvousCid } from './rendezvous.ts'
-import { ReplicaRecords } from './replica-records.ts'
-import { answerReplication, encodeReplicaLink, LEGACY_REPLICATION_PROTOCOL, REPLICATION_PROTOCOL, type ReplicatedGroup } from './replication.ts'
+import { ReplicaRecords, type KeptGroup } from './replica-records.ts'
+import { answerReplication, encodeReplicaLink, LEGACY_REPLICATION_PROTOCOL, REPLICATION_PROTOCOL } from './replication.ts'
 import type { StateStore } from './state-store.ts'
 
 export interface ReplicaOptions {
@@ -49,8 +50,8 @@ export interface ReplicaOptions {
 }
 
 export interface ReplicaEvents {
-  /** A group was added (now, or again at start). */
-  group: (group: { id: string, logAddresses: { metadata: string, messages: string } }) => void
+  /** A group was added (now, or again at start); `follows`: the epoch whose log pointed to this one, for a group's next epoch. */
+  group: (group: { id: string, logAddresses: { metadata: string, messages: string }, follows?: string }) => void
   /** An entry was stored for a group. */
   entry: (entry: { group: string, log: 'metadata' | 'messages', hash: string }) => void
   /** Every block of a file a message entry named is here. */
@@ -90,11 +91,13 @@ interface ReplicaDeps {
 export class Replica extends EventEmitter<ReplicaEvents> {
   readonly peerId: string
   readonly #deps: ReplicaDeps
-  readonly #groups = new Map<string, { metadata: GroupLog, messages: GroupLog }>()
+  readonly #groups = new Map<string, { metadata: GroupLog, messages: GroupLog, follows: string | undefined }>()
   readonly #stopping = new AbortController()
   readonly #records: ReplicaRecords
   /** Fetches and keeps the files message entries name. */
   readonly #files: FileKeeper
+  /** Follows groups to their next epochs. */
+  readonly #epochs: EpochFollower
   #token!: Uint8Array
 
   constructor (deps: ReplicaDeps) {
@@ -110,6 +113,14 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       now: Date.now,
       onKept: (file) => { this.emit('file', file) }
     })
+    this.#epochs = new EpochFollower({
+      keeps: (pk) => this.#groups.has(keyToId(pk)),
+      keep: async (group) => {
+        await this.#records.putGroup(group)
+        await this.#open(group)
+      },
+      logger: deps.logger
+    })
   }
 
   get multiaddrs (): string[] {
@@ -121,9 +132,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return encodeReplicaLink(this.#deps.identity.account, this.#token, this.multiaddrs)
   }
 
-  /** The groups this replica keeps. */
-  groups (): Array<{ id: string, logAddresses: { metadata: string, messages: string } }> {
-    return [...this.#groups].map(([id, logs]) => ({ id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address } }))
+  /** The groups this replica keeps (a group's later epochs each on their own, with the epoch they follow). */
+  groups (): Array<{ id: string, logAddresses: { metadata: string, messages: string }, follows?: string }> {
+    return [...this.#groups].map(([id, logs]) => ({ id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address }, ...(logs.follows === undefined ? {} : { follows: logs.follows }) }))
   }
 
   /** @internal Opens the groups kept so far and starts taking requests; called once by `createReplica`. */
@@ -183,18 +194,27 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
   }
 
-  async #open (group: ReplicatedGroup): Promise<void> {
+  async #open (group: KeptGroup): Promise<void> {
     const id = keyToId(group.pk)
     if (this.#groups.has(id)) return
     const { node, sync, logger } = this.#deps
     const logs = await openGroupLogs(this.#deps.logs, { groupKey: group.pk, signing: { publicKey: group.signPub } })
-    this.#groups.set(id, logs)
+    const follows = group.follows === undefined ? undefined : keyToId(group.follows)
+    this.#groups.set(id, { ...logs, follows })
+    const follow = (entries: Iterable<{ payload: unknown }>): void => {
+      this.#epochs.take(group, entries).catch((err: unknown) => { logger.warn({ err, group: id }, 'could not follow a group to its next epoch') })
+    }
+    logs.metadata.on('update', follow)
+    // A pointer taken before a crash, and its epoch not recorded yet: the log has it still.
+    const held: Array<{ payload: unknown }> = []
+    for await (const entry of logs.metadata.recent(Number.MAX_SAFE_INTEGER)) held.push(entry)
+    follow(held)
     for (const [log, db] of [['metadata', logs.metadata], ['messages', logs.messages]] as const) {
       db.on('update', (entries) => { for (const entry of entries) this.emit('entry', { group: id, log, hash: entry.hash }) })
       sync.register(db)
     }
     logs.messages.on('update', (entries) => { this.#files.take(id, entries) })
-    this.emit('group', { id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address } })
+    this.emit('group', { id, logAddresses: { metadata: logs.metadata.address, messages: logs.messages.address }, ...(follows === undefined ? {} : { follows }) })
     // Members of the group look for this key when none of them is reachable.
     if (node.libp2p.services.dht !== undefined) {
       node.libp2p.contentRouting.provide(await groupRendezvousCid(group.linkKey), { signal: this.#stopping.signal })

@@ -10,8 +10,22 @@ import { z } from 'zod'
 import { KEY_SIZE } from './crypto.ts'
 import { decodeCbor } from './encoding.ts'
 import { DataDirectoryError } from './errors.ts'
+import { initialAdminsSchema, type InitialAdmins } from './epoch-envelope.ts'
 import type { GroupKind } from './group-keys.ts'
 import { bytes, publicKeyBytes, secretBytes, signatureBytes, uint } from './schemas.ts'
+
+/** An epoch a group moved to, as a member that moved with it keeps it. */
+export const epochRecordSchema = z.object({
+  pk: publicKeyBytes,
+  secret: secretBytes,
+  secretSig: signatureBytes,
+  linkKeySig: signatureBytes,
+  /** The epoch it follows. */
+  parent: publicKeyBytes,
+  /** Epochs this peer made: their genesis, to post. */
+  genesis: initialAdminsSchema.optional()
+})
+export type EpochRecord = z.infer<typeof epochRecordSchema>
 
 export const groupRecordSchema = z.object({
   kind: z.enum(['multi-member', 'contact']),
@@ -22,9 +36,16 @@ export const groupRecordSchema = z.object({
   name: z.string(),
   hints: z.array(z.string()),
   joinedAt: uint,
-  contact: publicKeyBytes.optional()
+  contact: publicKeyBytes.optional(),
+  root: publicKeyBytes.optional(),
+  genesis: initialAdminsSchema.optional(),
+  epochs: z.array(epochRecordSchema).max(10_000).optional()
 })
 
+/**
+ * A group this peer is in. Its keys (`pk`, `secret`, ...) are those of the
+ * first epoch the peer held: the group's own, unless it joined after a removal.
+ */
 export interface GroupRecord {
   kind: GroupKind
   pk: Uint8Array
@@ -36,6 +57,12 @@ export interface GroupRecord {
   joinedAt: number
   /** Contact groups: the other account's public key. */
   contact?: Uint8Array | undefined
+  /** The group's id (its first epoch's group key), when `pk` is a later epoch's: the peer joined after a removal. */
+  root?: Uint8Array | undefined
+  /** A group this peer created: the genesis of its first epoch (its first admin), to post. */
+  genesis?: InitialAdmins | undefined
+  /** The epochs the group moved to since, in the order the peer got them. */
+  epochs?: EpochRecord[] | undefined
 }
 
 export const contactRecordSchema = z.object({
@@ -88,7 +115,8 @@ const entryStatusName = z.enum(['handled', 'own', 'history', 'dropped', 'waiting
  * when an edit or deletion of it comes. Format 1 wrote statuses alone.
  */
 export const entryStatusSchema = z.union([entryStatusName, z.tuple([entryStatusName, publicKeyBytes])])
-export const replicatedGroupSchema = z.object({ pk: publicKeyBytes, signPub: publicKeyBytes, linkKey: bytes(32), linkKeySig: signatureBytes })
+/** `follows`: the epoch whose log pointed the replica to this one (none for a group a member registered). */
+export const replicatedGroupSchema = z.object({ pk: publicKeyBytes, signPub: publicKeyBytes, linkKey: bytes(32), linkKeySig: signatureBytes, follows: publicKeyBytes.optional() })
 
 /** A sublevel of the state database, and one write of a batch to it. */
 export type Sublevel = AbstractSublevel<ClassicLevel<string, Uint8Array>, string | Buffer | Uint8Array, string, Uint8Array>

@@ -26,9 +26,11 @@ import {
 
 /**
  * Bumped when the layout changes; an older bertybot refuses a newer directory
- * instead of misreading it. 2: an entry's status may carry its author.
+ * instead of misreading it. 2: an entry's status may carry its author. 3: a
+ * group may have several epochs (an older bertybot would send to one the
+ * group has left), and records its first admin.
  */
-export const STATE_FORMAT = 2
+export const STATE_FORMAT = 3
 
 type Bytes = Uint8Array
 export type { StateOp }
@@ -103,6 +105,21 @@ export class StateStore {
   /** Forgets a group this peer never finished joining. */
   async deleteGroup (groupId: string): Promise<void> {
     await this.#groups.del(groupId)
+  }
+
+  /**
+   * Forgets a group this peer left: its record (the secrets), and, for each
+   * of its epochs (`stateIds`), the chains, the keys and what became of each
+   * entry. The entries themselves stay: they are sealed, and other groups' logs
+   * may point to nothing of theirs.
+   */
+  async forgetGroup (groupId: string, stateIds: string[]): Promise<void> {
+    await this.#groups.del(groupId)
+    for (const id of new Set([groupId, ...stateIds])) {
+      const range = { gte: `${id}/`, lt: `${id}/\xff` }
+      for (const sub of [this.#chains, this.#messageKeys, this.#chainKeySent, this.#groupPeers]) await sub.clear(range)
+      await this.statuses.forget(id)
+    }
   }
 
   async groups (): Promise<Array<{ groupId: string, record: GroupRecord }>> {

@@ -25,6 +25,8 @@ export interface PeerProcessOptions {
   mdns?: boolean
   /** A network namespace to run in (`ip netns exec`), as the tests of the local network make. */
   netns?: string
+  /** Another script under test/fixtures that speaks the same IPC (test/fixtures/removed-member.ts); peer-process.ts by default. */
+  fixture?: string
 }
 
 /** A peer running in its own Node process, as in real use. */
@@ -39,13 +41,13 @@ export class PeerProcess extends EventEmitter {
   #nextId = 0
   readonly #pending = new Map<number, { resolve: (v: any) => void, reject: (e: Error) => void }>()
 
-  private constructor ({ netns, ...options }: PeerProcessOptions) {
+  private constructor ({ netns, fixture, ...options }: PeerProcessOptions) {
     super()
     // In a namespace, `ip netns exec` runs Node in place (it execs): the child is still the Node process, its IPC channel inherited.
     const runner = netns === undefined
       ? { execArgv: ['--conditions=bertybot-source'] }
       : { execPath: 'ip', execArgv: ['netns', 'exec', netns, process.execPath, '--conditions=bertybot-source'] }
-    this.child = fork(script, [JSON.stringify(options)], {
+    this.child = fork(fixture === undefined ? script : fileURLToPath(new URL(`../fixtures/${fixture}`, import.meta.url)), [JSON.stringify(options)], {
       ...runner,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
