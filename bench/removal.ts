@@ -13,6 +13,14 @@
  *
  * The removed member's peer keeps running: a message of the new epoch it
  * receives would be a failure, and is counted.
+ *
+ * Baseline, in the same round: plain @orbitdb/core peers, as many as stay,
+ * already connected (each dials peer 0 and a few earlier ones at random, as
+ * the groups section's plain peers do), move to a fresh events log: peer 0
+ * creates it and writes, the others open it by its address at once and each
+ * writes one entry; timed from its creation until every peer holds all of
+ * them. That is what moving the same members to new logs costs on stock
+ * OrbitDB, with no keys to make, seal or open and no epoch entry to agree on.
  */
 import { Cluster } from './cluster.ts'
 import { envNumber, now, removeDirs, showSpread, spread, tempDir, type Section } from './shared.ts'
@@ -21,6 +29,9 @@ const SIZE = envNumber('BENCH_REMOVAL_SIZE', 20)
 const TIMEOUT_MS = envNumber('BENCH_GROUP_TIMEOUT', 300) * 1000
 const PROCESSES = envNumber('BENCH_PROCESSES', 4)
 const ROUNDS = envNumber('BENCH_ROUNDS', 3)
+
+/** Besides peer 0, how many earlier peers each plain peer dials (as in groups.ts). */
+const PLAIN_EXTRA_DIALS = envNumber('BENCH_GROUP_PLAIN_DIALS', 4)
 
 interface Round {
   /** From the call until `removeMember` resolved, ms. */
@@ -31,6 +42,8 @@ interface Round {
   talkingMs?: number
   /** New-epoch messages the removed member received (must stay 0). */
   leaked: number
+  /** Baseline: from creating a fresh plain log until every staying peer holds every one's entry, ms. */
+  plainMs?: number
   failure?: string
 }
 
@@ -86,21 +99,60 @@ async function removalRound (cluster: Cluster, dirs: string[], round: Round): Pr
   round.talkingMs = Math.max(...[...arrivals.values()].flatMap((m) => [...m.values()])) - calledAt
 }
 
-async function measure (): Promise<Round> {
-  const round: Round = { leaked: 0 }
-  const dirs = await Promise.all(Array.from({ length: SIZE }, async () => await tempDir()))
+async function plainMoveRound (cluster: Cluster, dirs: string[], round: Round): Promise<void> {
+  const size = dirs.length
+  const started = await Promise.all(dirs.map(async (dir, i) => await cluster.start(i, 'plain', dir, { displayName: `member ${i}` })))
+  for (let peer = 1; peer < size; peer++) {
+    const earlier = Array.from({ length: peer - 1 }, (_, k) => k + 1).sort(() => Math.random() - 0.5).slice(0, PLAIN_EXTRA_DIALS)
+    for (const target of [0, ...earlier]) await cluster.connect(peer, started[target]?.multiaddrs[0] as string, TIMEOUT_MS)
+  }
+  const counts = new Map<number, number>()
+  cluster.on((e) => { if (e.name === 'entries') counts.set(e.peer, e.count) })
+  log(`plain: ${size} connected peers move to a fresh log, each writes once...`)
+  const t0 = now()
+  const fresh = await cluster.call('openLog', { peer: 0, name: `bench-removal-${size}-${t0}`, anyoneWrites: true, watch: true })
+  await cluster.call('watchEntries', { peer: 0, log: fresh.address })
+  await cluster.call('add', { peer: 0, log: fresh.address, value: 'moved 0' })
+  await Promise.all(Array.from({ length: size - 1 }, async (_, j) => {
+    const peer = j + 1
+    await cluster.call('openLog', { peer, address: fresh.address, watch: true }, TIMEOUT_MS)
+    await cluster.call('watchEntries', { peer, log: fresh.address })
+    await cluster.call('add', { peer, log: fresh.address, value: `moved ${peer}` }, TIMEOUT_MS)
+  }))
+  const holding = (): number => [...counts.values()].filter((n) => n >= size).length
+  const done = await cluster.until(() => holding() === size, TIMEOUT_MS - (now() - t0), () => `plain: ${holding()}/${size} hold every entry`)
+  if (done) round.plainMs = now() - t0
+  else note(round, `plain: ${holding()}/${size} held every entry within the timeout`)
+}
+
+/** Runs `play` on a fresh cluster of `size` peers, each in a directory of its own, and clears up after it. */
+async function onCluster (size: number, round: Round, play: (cluster: Cluster, dirs: string[]) => Promise<void>): Promise<void> {
+  const dirs = await Promise.all(Array.from({ length: size }, async () => await tempDir()))
   let cluster: Cluster | undefined
   try {
-    cluster = await Cluster.fork(Math.min(PROCESSES, SIZE))
-    await removalRound(cluster, dirs, round)
+    cluster = await Cluster.fork(Math.min(PROCESSES, size))
+    await play(cluster, dirs)
   } catch (err) {
     note(round, err instanceof Error ? err.message : String(err))
   } finally {
     for (const n of await cluster?.exit() ?? []) note(round, n)
     await removeDirs(dirs)
   }
+}
+
+async function measure (): Promise<Round> {
+  const round: Round = { leaked: 0 }
+  await onCluster(SIZE, round, async (cluster, dirs) => { await removalRound(cluster, dirs, round) })
+  await onCluster(SIZE - 1, round, async (cluster, dirs) => { await plainMoveRound(cluster, dirs, round) })
   if (round.failure !== undefined) log(round.failure)
   return round
+}
+
+/** bertybot's time to talk in the new epoch over plain's time to move, of the medians; `-` without both. */
+function ratioOf (rounds: Round[]): string {
+  const ours = spread(rounds.map((r) => r.talkingMs))
+  const plain = spread(rounds.map((r) => r.plainMs))
+  return ours === undefined || plain === undefined ? '-' : `${(ours.median / plain.median).toFixed(2)}x`
 }
 
 export async function removal (): Promise<Section> {
@@ -117,7 +169,9 @@ export async function removal (): Promise<Section> {
     `  removeMember resolved (the admin's side):                    ${seconds((r) => r.removedMs)}`,
     `  every other remaining member moved to the new epoch:         ${seconds((r) => r.movedMs)}`,
     `  every remaining member sent there and read all the others:   ${seconds((r) => r.talkingMs)}`,
-    `  new-epoch messages the removed member (still running) received: ${leaked}`
+    `  new-epoch messages the removed member (still running) received: ${leaked}`,
+    `  baseline, plain @orbitdb/core: the ${SIZE - 1} connected, to a fresh log, each wrote once, all hold all: ${seconds((r) => r.plainMs)}`,
+    `  ratio (all sent and read / plain):                            ${ratioOf(rounds)}`
   ]
   if (failures.length > 0) lines.push('failures:', ...failures.map((f) => `  ${f}`))
   return { json: { size: SIZE, processes: PROCESSES, rounds: ROUNDS, results: rounds }, lines }
