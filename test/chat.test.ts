@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ContactAcceptedEvent, ContactRequestEvent, MessageEvent } from '../src/protocol/index.ts'
+import type { ContactAcceptedEvent, ContactRequestEvent, HandedOverEvent, MessageEvent } from '../src/protocol/index.ts'
 import { BotProcess, cleanUp } from './helpers/bot-process.ts'
 import { screenshotsDir } from './helpers/browser.ts'
 import { startPeer } from './helpers/peers.ts'
@@ -85,6 +85,48 @@ describe('bertybot chat, in a terminal', () => {
     expect(await term.exited).toBe(0)
     // What the person saw, to look at: BERTYBOT_SCREENSHOTS=<dir> keeps it.
     if (process.env.BERTYBOT_SCREENSHOTS !== undefined) await writeFile(join(process.env.BERTYBOT_SCREENSHOTS, 'chat.txt'), term.text)
+  })
+
+  it('blocks the sender of a message: nothing it sends shows until /unblock; /blocked lists it; all three in /help', async () => {
+    const bob = await startPeer({ displayName: 'bob' })
+    const requests = new Inbox<ContactRequestEvent>(bob.peer, 'contactRequest')
+    const handedOver = new Inbox<HandedOverEvent>(bob.peer, 'handedOver')
+    const term = new Terminal([process.execPath, '--conditions=bertybot-source', cli, 'chat', '--name', 'alice', '--data', await tempDir('chat')])
+    await term.waitFor(/Type \/help for commands/)
+
+    let mark = term.text.length
+    term.type('/help')
+    await term.waitFor(/\/block <n\|name> +ignore the sender of message n[^]*\/unblock <n\|name> +hear a blocked account again[^]*\/blocked +the accounts you blocked/, mark)
+
+    term.type(`/add ${bob.peer.contactLink()}`)
+    const [request] = await requests.count(1, 'the request at bob')
+    const group = await request!.accept()
+    await term.waitFor(/bob is now your contact/, mark)
+    await group.send({ text: 'before the block' })
+    const [, n] = await term.waitFor(line('bob', 'before the block'), mark)
+
+    mark = term.text.length
+    term.type('/block nobody-at-all')
+    await term.waitFor(/error: "nobody-at-all" is neither a contact link nor an account id/, mark)
+    term.type(`/block ${n!}`)
+    await term.waitFor(/blocked bob \(\w{8}\): nothing it sends is shown from now on/, mark)
+    term.type('/blocked')
+    await term.waitFor(/ {2}1\. bob \(\w{8}\) {2}since /, mark)
+
+    // Alice's peer has the message once bob's is told it was handed over; what the chat shows is judged then.
+    const unseen = await group.send({ text: 'sent while blocked' })
+    const position = await group.positionOf(unseen)
+    await handedOver.until('alice\'s peer to have the message sent while blocked', (items) => items.some((e) => e.group.id === group.id && position !== undefined && e.upTo >= position))
+    term.type('/unblock 1')
+    await term.waitFor(/unblocked bob \(\w{8}\): what it sends from now on is shown/, mark)
+    term.type('/blocked')
+    await term.waitFor(/no one is blocked/, mark)
+
+    await group.send({ text: 'after the unblock' })
+    await term.waitFor(line('bob', 'after the unblock'), mark)
+    expect(term.text).not.toContain('sent while blocked')
+    term.press('\x03')
+    expect(await term.exited).toBe(0)
   })
 
   it('shows the names and words of peers with control characters as �, never as escape sequences', async () => {

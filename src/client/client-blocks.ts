@@ -21,6 +21,11 @@ export interface ClientBlocksDeps {
   peer: Peer
   blocked: BlockedAccounts
   now: () => number
+  /**
+   * Runs a change after the events the peer gave before it: an event that
+   * came before a block (or an unblock) is judged without it.
+   */
+  inOrder: <T>(change: () => Promise<T>) => Promise<T>
   /** The blocked accounts changed (and so may the contact requests listed). */
   changed: () => void
 }
@@ -49,7 +54,7 @@ export class ClientBlocks {
   async block (account: string, name?: string): Promise<BlockedView> {
     const id = parseAccount(account)
     if (id === this.#deps.peer.accountId) throw new ClientError('ERR_BLOCK_SELF', 'you cannot block yourself')
-    await this.#deps.blocked.block(id, this.#deps.now(), name === '' ? undefined : name)
+    await this.#deps.inOrder(async () => await this.#deps.blocked.block(id, this.#deps.now(), name === '' ? undefined : name))
     this.#deps.changed()
     const view = this.list().find((b) => b.account === id)
     if (view === undefined) throw new Error('a block just written is missing')
@@ -58,7 +63,8 @@ export class ClientBlocks {
 
   /** Unblocks `account` (an account id or a contact link): what it sends from now on is shown. Not blocked, nothing changes. */
   async unblock (account: string): Promise<void> {
-    if (await this.#deps.blocked.unblock(parseAccount(account))) this.#deps.changed()
+    const id = parseAccount(account)
+    if (await this.#deps.inOrder(async () => await this.#deps.blocked.unblock(id))) this.#deps.changed()
   }
 }
 

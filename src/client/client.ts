@@ -95,7 +95,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     })
     this.#actionsOut = new OutgoingActions({ peer, actions: history.actions, logger, closed: () => this.#closed })
     this.#actions = new MessageActions({ peer, history, outgoing: this.#actionsOut, changed, now })
-    this.blocks = new ClientBlocks({ peer, blocked: history.blocked, now, changed: () => { this.emit('requests', this.requests()) } })
+    this.blocks = new ClientBlocks({ peer, blocked: history.blocked, now, inOrder: async (change) => await this.#inOrder(change), changed: () => { this.emit('requests', this.requests()) } })
     this.#incoming = new IncomingEvents({
       peer,
       history,
