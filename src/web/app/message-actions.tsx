@@ -1,6 +1,7 @@
 /**
  * The actions beside a message: react (a small picker of common emoji),
- * reply, and for our own messages a menu with Edit and Delete. Popovers
+ * reply, and a menu: Edit and Delete for our own messages, Block for
+ * others' (the sender: a contact, or a group's member). Popovers
  * close on Escape, on a choice, and on a click elsewhere.
  */
 import type { RefObject } from 'preact'
@@ -43,7 +44,7 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
     <div class={`msg-actions${open === undefined ? '' : ' msg-actions--open'}`} ref={ref}>
       <button type="button" class="icon-button msg-action" aria-label="React" title="React" aria-expanded={open === 'react'} onClick={() => { toggle('react') }}><ReactIcon /></button>
       <button type="button" class="icon-button msg-action msg-reply" aria-label={`Reply to ${own ? 'your message' : name}`} title="Reply" onClick={() => { onReply(message) }}><ReplyIcon /></button>
-      {own && message.invitation === undefined && (
+      {(!own || message.invitation === undefined) && (
         <button type="button" class="icon-button msg-action" aria-label="More actions" title="More" aria-haspopup="menu" aria-expanded={open === 'menu'} onClick={() => { toggle('menu') }}><MoreIcon /></button>
       )}
       {open === 'react' && (
@@ -53,7 +54,12 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
           ))}
         </div>
       )}
-      {open === 'menu' && (
+      {open === 'menu' && !own && (
+        <div class="popover msg-menu" role="menu" aria-label="Message actions">
+          <button type="button" role="menuitem" class="menu-item menu-item--danger" onClick={() => { close(); controller.openDialog({ kind: 'block', account: message.sender.account, name }) }}>Block {name}</button>
+        </div>
+      )}
+      {open === 'menu' && own && (
         <div class="popover msg-menu" role="menu" aria-label="Message actions">
           <button type="button" role="menuitem" class="menu-item" onClick={() => { close(); controller.setEditing(message.conversation, message); document.getElementById('composer-input')?.focus() }}>Edit</button>
           <button type="button" role="menuitem" class="menu-item menu-item--danger" onClick={() => { close(); controller.openDialog({ kind: 'deleteMessage', message }) }}>Delete</button>

@@ -32,6 +32,7 @@ export type DialogState =
   | { kind: 'invite', conversation: string }
   | { kind: 'replica', conversation: string }
   | { kind: 'deleteMessage', message: HistoryMessage }
+  | { kind: 'block', account: string, name: string }
   | { kind: 'image', conversation: string, seq: number, index: number, name: string }
 
 export interface State {
