@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ContactAcceptedEvent, ContactRequestEvent, HandedOverEvent, MessageEvent } from '../src/protocol/index.ts'
+import type { ContactAcceptedEvent, ContactRequestEvent, MessageEvent } from '../src/protocol/index.ts'
 import { BotProcess, cleanUp } from './helpers/bot-process.ts'
 import { screenshotsDir } from './helpers/browser.ts'
 import { startPeer } from './helpers/peers.ts'
@@ -87,10 +87,9 @@ describe('bertybot chat, in a terminal', () => {
     if (process.env.BERTYBOT_SCREENSHOTS !== undefined) await writeFile(join(process.env.BERTYBOT_SCREENSHOTS, 'chat.txt'), term.text)
   })
 
-  it('blocks the sender of a message: nothing it sends shows until /unblock; /blocked lists it; all three in /help', async () => {
-    const bob = await startPeer({ displayName: 'bob' })
-    const requests = new Inbox<ContactRequestEvent>(bob.peer, 'contactRequest')
-    const handedOver = new Inbox<HandedOverEvent>(bob.peer, 'handedOver')
+  it('blocks a group member by a message\'s number: nothing it sends shows until /unblock; /blocked lists it; all three in /help', async () => {
+    const [bob, carol] = await Promise.all([startPeer({ displayName: 'bob' }), startPeer({ displayName: 'carol' })])
+    const carolInbox = new Inbox<MessageEvent>(carol.peer, 'message')
     const term = new Terminal([process.execPath, '--conditions=bertybot-source', cli, 'chat', '--name', 'alice', '--data', await tempDir('chat')])
     await term.waitFor(/Type \/help for commands/)
 
@@ -98,11 +97,14 @@ describe('bertybot chat, in a terminal', () => {
     term.type('/help')
     await term.waitFor(/\/block <n\|name> +ignore the sender of message n[^]*\/unblock <n\|name> +hear a blocked account again[^]*\/blocked +the accounts you blocked/, mark)
 
-    term.type(`/add ${bob.peer.contactLink()}`)
-    const [request] = await requests.count(1, 'the request at bob')
-    const group = await request!.accept()
-    await term.waitFor(/bob is now your contact/, mark)
-    await group.send({ text: 'before the block' })
+    term.type('/new Garden')
+    await term.waitFor(/created "Garden"/, mark)
+    term.type('/invite')
+    const [, invitation] = await term.waitFor(/invitation to "Garden":\n(bertybot:\/\/group\/\S+)/, mark)
+    const [bobs, carols] = await Promise.all([bob.peer.joinGroup(invitation!), carol.peer.joinGroup(invitation!)])
+    await term.waitFor(/bob joined "Garden"/, mark)
+    await term.waitFor(/carol joined "Garden"/, mark)
+    await bobs.send({ text: 'before the block' })
     const [, n] = await term.waitFor(line('bob', 'before the block'), mark)
 
     mark = term.text.length
@@ -113,16 +115,18 @@ describe('bertybot chat, in a terminal', () => {
     term.type('/blocked')
     await term.waitFor(/ {2}1\. bob \(\w{8}\) {2}since /, mark)
 
-    // Alice's peer has the message once bob's is told it was handed over; what the chat shows is judged then.
-    const unseen = await group.send({ text: 'sent while blocked' })
-    const position = await group.positionOf(unseen)
-    await handedOver.until('alice\'s peer to have the message sent while blocked', (items) => items.some((e) => e.group.id === group.id && position !== undefined && e.upTo >= position))
+    // Carol writes once she has bob's message: the log gives it to alice's client first (causal order), so it was judged when carol's shows.
+    await bobs.send({ text: 'sent while blocked' })
+    await carolInbox.until('carol to have bob\'s message', (items) => items.some((m) => m.text === 'sent while blocked'))
+    await carols.send({ text: 'carol after it' })
+    await term.waitFor(line('carol', 'carol after it'), mark)
+    expect(term.text).not.toContain('sent while blocked')
+
     term.type('/unblock 1')
     await term.waitFor(/unblocked bob \(\w{8}\): what it sends from now on is shown/, mark)
     term.type('/blocked')
     await term.waitFor(/no one is blocked/, mark)
-
-    await group.send({ text: 'after the unblock' })
+    await bobs.send({ text: 'after the unblock' })
     await term.waitFor(line('bob', 'after the unblock'), mark)
     expect(term.text).not.toContain('sent while blocked')
     term.press('\x03')
