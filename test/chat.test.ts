@@ -111,9 +111,9 @@ describe('bertybot chat, in a terminal', () => {
     term.type('/block nobody-at-all')
     await term.waitFor(/error: "nobody-at-all" is neither a contact link nor an account id/, mark)
     term.type(`/block ${n!}`)
-    await term.waitFor(/blocked bob \(\w{8}\): nothing it sends is shown from now on/, mark)
+    await term.waitFor(/blocked bob \([^)]{8}\): nothing it sends is shown from now on/, mark)
     term.type('/blocked')
-    await term.waitFor(/ {2}1\. bob \(\w{8}\) {2}since /, mark)
+    await term.waitFor(/ {2}1\. bob \([^)]{8}\) {2}since /, mark)
 
     // Carol writes once she has bob's message: the log gives it to alice's client first (causal order), so it was judged when carol's shows.
     await bobs.send({ text: 'sent while blocked' })
@@ -123,7 +123,7 @@ describe('bertybot chat, in a terminal', () => {
     expect(term.text).not.toContain('sent while blocked')
 
     term.type('/unblock 1')
-    await term.waitFor(/unblocked bob \(\w{8}\): what it sends from now on is shown/, mark)
+    await term.waitFor(/unblocked bob \([^)]{8}\): what it sends from now on is shown/, mark)
     term.type('/blocked')
     await term.waitFor(/no one is blocked/, mark)
     await bobs.send({ text: 'after the unblock' })
