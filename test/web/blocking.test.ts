@@ -2,8 +2,8 @@
  * Blocking in the web client, in a real browser: `bertybot web` in a process
  * of its own, the page in Chromium, two peers of the protocol as the other
  * members of a group. A member is blocked from the menu of one of their
- * messages (asked first), what they send stops showing, and they are
- * unblocked from the list in "Your link". Screenshots go to
+ * messages (asked first), what they send stops showing, the menu then
+ * offers Unblock, and they are unblocked from the list in "Your link". Screenshots go to
  * BERTYBOT_SCREENSHOTS or the system's temp dir.
  *
  * Without a Chromium the file is skipped with a warning; with
@@ -109,6 +109,13 @@ describe.skipIf(missing !== undefined)('bertybot web blocks and unblocks an acco
     expect(await shownTexts(page)).not.toContain('Sent while blocked.')
     await page.locator('#composer-input').hover()
     await screenshot(page, 'blocked-hidden')
+
+    // Her message's menu now offers Unblock; the list in Your link does it here.
+    await first.hover()
+    await first.getByRole('button', { name: 'More actions' }).click()
+    await first.getByRole('menuitem', { name: 'Unblock Maya' }).waitFor()
+    await page.keyboard.press('Escape')
+    await first.getByRole('menuitem').waitFor({ state: 'detached' })
 
     await page.getByRole('button', { name: 'Your link' }).click()
     const dialog = page.locator('dialog[open]')

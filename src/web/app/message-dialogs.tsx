@@ -31,7 +31,7 @@ export function BlockAccount ({ account, name, onClose }: { account: string, nam
   const controller = useController()
   const { busy, error, run } = useAction()
   const submit = async (): Promise<void> => {
-    await controller.call('block', { account, name })
+    await controller.setBlocked(account, name, true)
     controller.notify('info', `${name} is blocked. Unblock in Your link.`)
     onClose()
   }
