@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ContactAcceptedEvent, ContactRequestEvent, MessageEvent } from '../src/protocol/index.ts'
+import type { ContactAcceptedEvent, ContactRequestEvent, MemberJoinedEvent, MessageEvent } from '../src/protocol/index.ts'
 import { BotProcess, cleanUp } from './helpers/bot-process.ts'
 import { screenshotsDir } from './helpers/browser.ts'
 import { startPeer } from './helpers/peers.ts'
@@ -101,9 +101,12 @@ describe('bertybot chat, in a terminal', () => {
     await term.waitFor(/created "Garden"/, mark)
     term.type('/invite')
     const [, invitation] = await term.waitFor(/invitation to "Garden":\n(bertybot:\/\/group\/\S+)/, mark)
+    const joined = [bob, carol].map(({ peer }) => new Inbox<MemberJoinedEvent>(peer, 'memberJoined'))
     const [bobs, carols] = await Promise.all([bob.peer.joinGroup(invitation!), carol.peer.joinGroup(invitation!)])
     await term.waitFor(/bob joined "Garden"/, mark)
     await term.waitFor(/carol joined "Garden"/, mark)
+    // Each sees the two others, so what one sends from now on the others can read.
+    await Promise.all(joined.map(async (inbox) => await inbox.until('the two other members to be seen', (events) => new Set(events.map((e) => e.member.account)).size >= 2)))
     await bobs.send({ text: 'before the block' })
     const [, n] = await term.waitFor(line('bob', 'before the block'), mark)
 
