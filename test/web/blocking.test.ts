@@ -93,6 +93,8 @@ describe.skipIf(missing !== undefined)('bertybot web blocks and unblocks an acco
     const first = await theirMessage(page, 'The tomatoes are ripe.')
     await first.hover()
     await first.getByRole('button', { name: 'More actions' }).click()
+    await first.getByRole('menuitem', { name: 'Block Maya' }).waitFor()
+    await screenshot(page, 'block-menu')
     await first.getByRole('menuitem', { name: 'Block Maya' }).click()
     const asked = page.locator('dialog[open]')
     await asked.getByRole('heading', { name: 'Block Maya?' }).waitFor()
@@ -114,6 +116,7 @@ describe.skipIf(missing !== undefined)('bertybot web blocks and unblocks an acco
     await first.hover()
     await first.getByRole('button', { name: 'More actions' }).click()
     await first.getByRole('menuitem', { name: 'Unblock Maya' }).waitFor()
+    await screenshot(page, 'unblock-menu')
     await page.keyboard.press('Escape')
     await first.getByRole('menuitem').waitFor({ state: 'detached' })
 
