@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { ContactAcceptedEvent, ContactRequestEvent, MessageEvent } from '../src/protocol/index.ts'
+import type { ContactAcceptedEvent, ContactRequestEvent, MemberJoinedEvent, MessageEvent } from '../src/protocol/index.ts'
 import { BotProcess, cleanUp } from './helpers/bot-process.ts'
 import { screenshotsDir } from './helpers/browser.ts'
 import { startPeer } from './helpers/peers.ts'
@@ -85,6 +85,55 @@ describe('bertybot chat, in a terminal', () => {
     expect(await term.exited).toBe(0)
     // What the person saw, to look at: BERTYBOT_SCREENSHOTS=<dir> keeps it.
     if (process.env.BERTYBOT_SCREENSHOTS !== undefined) await writeFile(join(process.env.BERTYBOT_SCREENSHOTS, 'chat.txt'), term.text)
+  })
+
+  it('blocks a group member by a message\'s number: nothing it sends shows until /unblock; /blocked lists it; all three in /help', async () => {
+    const [bob, carol] = await Promise.all([startPeer({ displayName: 'bob' }), startPeer({ displayName: 'carol' })])
+    const carolInbox = new Inbox<MessageEvent>(carol.peer, 'message')
+    const term = new Terminal([process.execPath, '--conditions=bertybot-source', cli, 'chat', '--name', 'alice', '--data', await tempDir('chat')])
+    await term.waitFor(/Type \/help for commands/)
+
+    let mark = term.text.length
+    term.type('/help')
+    await term.waitFor(/\/block <n\|name> +ignore the sender of message n[^]*\/unblock <n\|name> +hear a blocked account again[^]*\/blocked +the accounts you blocked/, mark)
+
+    term.type('/new Garden')
+    await term.waitFor(/created "Garden"/, mark)
+    term.type('/invite')
+    const [, invitation] = await term.waitFor(/invitation to "Garden":\n(bertybot:\/\/group\/\S+)/, mark)
+    const joined = [bob, carol].map(({ peer }) => new Inbox<MemberJoinedEvent>(peer, 'memberJoined'))
+    const [bobs, carols] = await Promise.all([bob.peer.joinGroup(invitation!), carol.peer.joinGroup(invitation!)])
+    await term.waitFor(/bob joined "Garden"/, mark)
+    await term.waitFor(/carol joined "Garden"/, mark)
+    // Each sees the two others, so what one sends from now on the others can read.
+    await Promise.all(joined.map(async (inbox) => await inbox.until('the two other members to be seen', (events) => new Set(events.map((e) => e.member.account)).size >= 2)))
+    await bobs.send({ text: 'before the block' })
+    const [, n] = await term.waitFor(line('bob', 'before the block'), mark)
+
+    mark = term.text.length
+    term.type('/block nobody-at-all')
+    await term.waitFor(/error: "nobody-at-all" is neither a contact link nor an account id/, mark)
+    term.type(`/block ${n!}`)
+    await term.waitFor(/blocked bob \([^)]{8}\): nothing it sends is shown from now on/, mark)
+    term.type('/blocked')
+    await term.waitFor(/ {2}1\. bob \([^)]{8}\) {2}since /, mark)
+
+    // Carol writes once she has bob's message: the log gives it to alice's client first (causal order), so it was judged when carol's shows.
+    await bobs.send({ text: 'sent while blocked' })
+    await carolInbox.until('carol to have bob\'s message', (items) => items.some((m) => m.text === 'sent while blocked'))
+    await carols.send({ text: 'carol after it' })
+    await term.waitFor(line('carol', 'carol after it'), mark)
+    expect(term.text).not.toContain('sent while blocked')
+
+    term.type('/unblock 1')
+    await term.waitFor(/unblocked bob \([^)]{8}\): what it sends from now on is shown/, mark)
+    term.type('/blocked')
+    await term.waitFor(/no one is blocked/, mark)
+    await bobs.send({ text: 'after the unblock' })
+    await term.waitFor(line('bob', 'after the unblock'), mark)
+    expect(term.text).not.toContain('sent while blocked')
+    term.press('\x03')
+    expect(await term.exited).toBe(0)
   })
 
   it('shows the names and words of peers with control characters as �, never as escape sequences', async () => {

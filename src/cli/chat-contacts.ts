@@ -29,7 +29,8 @@ export function contactCommands (state: ChatState): Record<string, Command> {
   }
 
   const pending = (name: string): { account: string, displayName: string } | undefined => {
-    const incoming = peer.contacts().filter((c) => c.state === 'incoming')
+    // Those of blocked accounts wait unseen (`client.requests`).
+    const incoming = peer.contacts().filter((c) => c.state === 'incoming' && !client.blocks.has(c.account))
     if (name === '') return incoming.at(-1)
     return incoming.find((c) => matches(c.displayName, name) || c.account === name)
   }
@@ -49,7 +50,7 @@ export function contactCommands (state: ChatState): Record<string, Command> {
     const all = peer.contacts()
     if (all.length === 0) return print('no contacts yet: /link gives yours, /add <link> adds someone.')
     const label = { accepted: 'contact', outgoing: 'request sent', incoming: 'wants to be your contact', declined: 'declined', refused: 'link was reset' }
-    print(all.map((c) => `  ${safeLine(c.displayName) || short(c.account)}  ${label[c.state]}${c.state === 'outgoing' && !c.requestDelivered ? ' (not delivered yet)' : ''}`).join('\n'))
+    print(all.map((c) => `  ${safeLine(c.displayName) || short(c.account)}  ${label[c.state]}${c.state === 'outgoing' && !c.requestDelivered ? ' (not delivered yet)' : ''}${client.blocks.has(c.account) ? ' (blocked)' : ''}`).join('\n'))
   }
 
   const groups = (): void => {
@@ -86,7 +87,7 @@ export function contactCommands (state: ChatState): Record<string, Command> {
       usage: '/requests',
       help: 'contact requests waiting for your answer',
       run: async () => {
-        const incoming = peer.contacts().filter((c) => c.state === 'incoming')
+        const incoming = peer.contacts().filter((c) => c.state === 'incoming' && !client.blocks.has(c.account))
         print(incoming.length === 0 ? 'no contact requests.' : incoming.map((c) => `  ${safeLine(c.displayName)} (${short(c.account)})`).join('\n'))
       }
     },

@@ -10,7 +10,8 @@
  * again once it is delivered).
  *
  * The commands live beside this file: people and conversations
- * (`chat-contacts.ts`), messages (`chat-actions.ts`); what is printed of
+ * (`chat-contacts.ts`), messages (`chat-actions.ts`), blocking
+ * (`chat-blocks.ts`); what is printed of
  * messages is `chat-printer.ts` over `chat-lines.ts`.
  */
 import { createInterface, type Interface } from 'node:readline'
@@ -20,6 +21,7 @@ import {
   type GroupInvitationEvent, type MemberJoinedEvent, type Peer
 } from '../protocol/index.ts'
 import { messageCommands } from './chat-actions.ts'
+import { blockCommands } from './chat-blocks.ts'
 import { contactCommands, replicaCommand } from './chat-contacts.ts'
 import { safeLine, safeText, short } from './chat-lines.ts'
 import { ShownMessages } from './chat-messages.ts'
@@ -71,6 +73,7 @@ class ChatSession {
       ...messageCommands(this.#state),
       history: { usage: '/history [n]', help: 'the open conversation\'s last n messages (20 if no n)', run: async (args) => { await this.#printer.history(args) } },
       replica: replicaCommand(this.#state),
+      ...blockCommands(this.#state),
       quit: { usage: '/quit', help: 'leave (Ctrl-C or Ctrl-D too)', run: async () => { this.#rl.close() } }
     }
   }
@@ -131,6 +134,7 @@ class ChatSession {
     const { client, peer } = this.#state
     client.on('message', (m) => { this.#printer.told(m) })
     peer.on('contactRequest', (r: ContactRequestEvent) => {
+      if (client.blocks.has(r.account)) return
       const message = r.message === undefined || r.message === '' ? '' : `: "${safeText(r.message)}"`
       this.#print(`${r.displayName === '' ? short(r.account) : safeLine(r.displayName)} wants to be your contact${message}. /accept or /decline`)
     })
@@ -139,6 +143,7 @@ class ChatSession {
       this.#state.open ??= e.group
     })
     peer.on('groupInvitation', (i: GroupInvitationEvent) => {
+      if (client.blocks.has(i.sender.account)) return
       this.#print(`${this.#nameOf(i.sender.account, i.sender.displayName)} invites you to "${safeLine(i.groupName)}": /join ${safeLine(i.invitation)}`)
     })
     peer.on('memberJoined', (e: MemberJoinedEvent) => {

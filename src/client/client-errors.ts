@@ -7,6 +7,8 @@ export type ClientErrorCode =
   | 'ERR_NO_MESSAGE' | 'ERR_NOT_YOURS' | 'ERR_NOT_SENT_YET' | 'ERR_MESSAGE_DELETED' | 'ERR_NO_BUTTON'
   /** No file of that index, or one larger than the peer reads. */
   | 'ERR_NO_FILE' | 'ERR_FILE_TOO_LARGE'
+  /** Not an account id nor a contact link, or our own (`blocks.block`). */
+  | 'ERR_INVALID_ACCOUNT' | 'ERR_BLOCK_SELF'
 
 export class ClientError extends BertybotError {
   constructor (code: ClientErrorCode, message: string) {

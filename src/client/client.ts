@@ -4,10 +4,9 @@
  * delivery states, the commands a bot offers. It listens to the peer, writes
  * each event into the history before marking it handled (`incoming-events.ts`;
  * give it a peer made with `delivery: 'manual'`, so a crash in between
- * delivers the event again),
- * and sends through a write-ahead record, so a message typed is never lost
- * (`outgoing-messages.ts`); a message of ours is `seen` once the other side of
- * a contact acknowledges it. What it shows is built in `views.ts`.
+ * delivers the event again), and sends through a write-ahead record, so a
+ * message typed is never lost (`outgoing-messages.ts`); a message of ours is
+ * `seen` once the other side of a contact acknowledges it. Views: `views.ts`.
  *
  * Acknowledgements are sent in 1:1 conversations only, one for the newest
  * message when the person reads the conversation: in a group every member
@@ -17,6 +16,7 @@ import { join } from 'node:path'
 import { EventEmitter } from 'eventemitter3'
 import PQueue from 'p-queue'
 import { MAX_TEXT_LENGTH, defaultLogger, namespaced, systemClock, type AbortOptions, type Clock, type Contact, type FileSource, type Group, type Logger, type Peer } from '../protocol/index.ts'
+import { ClientBlocks, type BlockedView } from './client-blocks.ts'
 import { ClientError } from './client-errors.ts'
 import { ClientFiles, type FileToRead, type FileToSend } from './client-files.ts'
 import { HistoryStore, MAX_PAGE, type DeliveryState, type NewMessage, type OfferedCommand, type StoredMessage } from './history.ts'
@@ -61,6 +61,8 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   readonly #actions: MessageActions
   readonly #files: ClientFiles
   readonly #clock: Clock
+  /** Block, unblock and list blocked accounts (`client-blocks.ts`). */
+  readonly blocks: ClientBlocks
   /** What the requests' events said, which the contact list does not keep. */
   readonly #requestsSeen = new Map<string, { receivedAt: number, message: string | undefined }>()
   readonly #summaries = new SummaryTimer((group) => {
@@ -93,6 +95,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     })
     this.#actionsOut = new OutgoingActions({ peer, actions: history.actions, logger, closed: () => this.#closed })
     this.#actions = new MessageActions({ peer, history, outgoing: this.#actionsOut, changed, now })
+    this.blocks = new ClientBlocks({ peer, blocked: history.blocked, now, inOrder: async (change) => await this.#inOrder(change), changed: () => { this.emit('requests', this.requests()) } })
     this.#incoming = new IncomingEvents({
       peer,
       history,
@@ -106,6 +109,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
       },
       answered: () => { this.emit('requests', this.requests()) },
       handedOver: (e) => { this.#outgoing.handedOver(e) },
+      blocked: (account) => history.blocked.has(account),
       closed: () => this.#closed
     })
   }
@@ -227,8 +231,9 @@ export class ChatClient extends EventEmitter<ClientEvents> {
     await group.acknowledge(newest.messageId)
   }
 
+  /** Those of blocked accounts are left out, and pending. */
   requests (): RequestView[] {
-    return this.#peer.contacts().filter((c) => c.state === 'incoming').map((c) => this.#requestView(c))
+    return this.#peer.contacts().filter((c) => c.state === 'incoming' && !this.blocks.has(c.account)).map((c) => requestView(c, this.#requestsSeen.get(c.account), this.#clock.now()))
   }
 
   async addContact (link: string, message?: string, options: AbortOptions = {}): Promise<Contact> {
@@ -339,11 +344,7 @@ export class ChatClient extends EventEmitter<ClientEvents> {
   async #messageView (conversation: string, message: StoredMessage): Promise<MessageView> {
     return await messageView(this.#history, conversation, message, this.#peer.accountId)
   }
-
-  #requestView (contact: Contact): RequestView {
-    return requestView(contact, this.#requestsSeen.get(contact.account), this.#clock.now())
-  }
 }
 
 export { ClientError }
-export type { DeliveryState, FileToRead, FileToSend, NewMessage, OfferedCommand, StoredMessage }
+export type { BlockedView, DeliveryState, FileToRead, FileToSend, NewMessage, OfferedCommand, StoredMessage }

@@ -12,7 +12,8 @@
  * messages not handed to any peer yet, `c!<conversation>` the conversation's
  * counters, `w!<conversation>!<n>` changes waiting for their message
  * (`waiting-changes.ts`), `a!<conversation>!<n>` our actions on their way
- * (`pending-actions.ts`). A message keeps what was done to it: reactions, the
+ * (`pending-actions.ts`), `b!<account>` the accounts blocked
+ * (`blocked-accounts.ts`). A message keeps what was done to it: reactions, the
  * latest edit, its deletion (`message-changes.ts`). A message of ours is seen
  * when the other side acknowledged it or a later one (`seenSeq`): one
  * counter, not a write per message. Every value is checked when read
@@ -24,6 +25,7 @@ import {
   countersSchema, decodeRecord, encodeRecord, seqKey, storedMessageSchema,
   type Counters, type DeliveryState, type MessageChange, type NewMessage, type OfferedCommand, type StoredMessage
 } from './history-records.ts'
+import { BlockedAccounts } from './blocked-accounts.ts'
 import { applyChange } from './message-changes.ts'
 import { PendingActions, type StoredAction } from './pending-actions.ts'
 import { WaitingChanges, type BatchOp } from './waiting-changes.ts'
@@ -59,17 +61,20 @@ export class HistoryStore {
   readonly #iterating = new Set<Promise<unknown>>()
   /** Our reactions, edits, deletions and presses not sent yet. */
   readonly actions: PendingActions
+  /** The accounts the person blocked. */
+  readonly blocked: BlockedAccounts
 
-  private constructor (db: PrivateLevel, logger: Logger, waiting: WaitingChanges, actions: PendingActions) {
+  private constructor (db: PrivateLevel, logger: Logger, waiting: WaitingChanges, actions: PendingActions, blocked: BlockedAccounts) {
     this.#db = db
     this.#logger = logger
     this.#waiting = waiting
     this.actions = actions
+    this.blocked = blocked
   }
 
   static async open (dir: string, logger: Logger): Promise<HistoryStore> {
     const db = await openPrivateLevel(dir, { what: 'the chat history', format: FORMAT })
-    const store = new HistoryStore(db, logger, await WaitingChanges.load(db, logger), await PendingActions.load(db, logger))
+    const store = new HistoryStore(db, logger, await WaitingChanges.load(db, logger), await PendingActions.load(db, logger), await BlockedAccounts.load(db, logger))
     for await (const [key, value] of db.iterator({ gt: 'c!', lt: 'c"' })) {
       const counters = decodeRecord(countersSchema, value, key, logger)
       if (counters !== undefined) store.#counters.set(key.slice(2), counters)

@@ -6,7 +6,9 @@
  * in the order the peer gives them, and marked handled only once written:
  * with a peer made with `delivery: 'manual'`, a crash in between delivers it
  * again. Button presses are for the message's author (a bot): a person's
- * client marks them handled and keeps nothing of them.
+ * client marks them handled and keeps nothing of them. What a blocked
+ * account sends is marked handled and not written (`blocked-accounts.ts`);
+ * its contact request goes on, as the request list leaves it out.
  */
 import type PQueue from 'p-queue'
 import { parseHelp } from '../framework/index.ts'
@@ -34,6 +36,8 @@ export interface IncomingEventsDeps {
   answered: () => void
   /** A peer of the group has our messages up to a point. */
   handedOver: (event: HandedOverEvent) => void
+  /** Whether the person blocked this account. */
+  blocked: (account: string) => boolean
   /** True once the client is closed: what is still queued is left for the next start. */
   closed: () => boolean
 }
@@ -56,7 +60,11 @@ export class IncomingEvents {
       const listener = (event: E): void => {
         queue.add(async () => {
           if (this.#deps.closed()) return
-          await handle(event)
+          if ('sender' in event && this.#deps.blocked(event.sender.account)) {
+            logger.debug({ event: name, account: event.sender.account }, 'dropped: the account is blocked')
+          } else {
+            await handle(event)
+          }
           await event.markHandled()
         }).catch((err: unknown) => { logger.error({ err, event: name }, 'could not record an event in the history (it comes again at the next start)') })
       }

@@ -72,6 +72,16 @@ export async function run (client: ChatClient, method: MethodName, params: unkno
       await client.addReplica(p.conversation, p.link)
       return {}
     }
+    case 'blocked':
+      return { blocked: client.blocks.list() }
+    case 'block': {
+      const p = params as z.infer<typeof methods.block.params>
+      await client.blocks.block(p.account, p.name)
+      return { blocked: client.blocks.list() }
+    }
+    case 'unblock':
+      await client.blocks.unblock((params as z.infer<typeof methods.unblock.params>).account)
+      return { blocked: client.blocks.list() }
   }
 }
 

@@ -95,6 +95,11 @@ export type ConversationSummary = z.infer<typeof conversationSummary>
 export const contactRequest = z.object({ account: id, name, message: z.string().max(2000).optional(), receivedAt: z.number().int().nonnegative() })
 export type ContactRequest = z.infer<typeof contactRequest>
 
+/** An account the person blocked: nothing it sends is shown. `since`: milliseconds since 1970. */
+export const blockedAccount = z.object({ account: id, name, since: z.number().int().nonnegative() })
+export type BlockedAccount = z.infer<typeof blockedAccount>
+const blockedList = z.object({ blocked: z.array(blockedAccount).max(100_000) })
+
 export const self = z.object({ account: id, name, link, qrSvg: z.string().max(200_000) })
 export type Self = z.infer<typeof self>
 
@@ -124,7 +129,12 @@ export const methods = {
   invitation: { params: z.object({ conversation: id }), result: z.object({ invitation: link }) },
   invite: { params: z.object({ conversation: id, contact: id }), result: z.object({}) },
   joinGroup: { params: z.object({ invitation: link }), result: z.object({ conversation: id }) },
-  addReplica: { params: z.object({ conversation: id, link }), result: z.object({}) }
+  addReplica: { params: z.object({ conversation: id, link }), result: z.object({}) },
+  /** The accounts blocked, the most recently blocked first. */
+  blocked: { params: z.object({}), result: blockedList },
+  /** Blocks an account (its id or contact link; `name`, what the page calls it, is kept for the list). */
+  block: { params: z.object({ account: link, name: name.optional() }), result: blockedList },
+  unblock: { params: z.object({ account: link }), result: blockedList }
 } as const
 
 export type MethodName = keyof typeof methods

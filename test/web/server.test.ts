@@ -164,6 +164,23 @@ describe('bertybot web: the API', () => {
   })
 })
 
+describe('bertybot web: blocking', () => {
+  it('blocks by contact link and unblocks by account id, answering the list each time; refuses what is not an account', async () => {
+    const { server, token } = await start()
+    const bob = await startPeer({ displayName: 'bob' })
+    const socket = await openSocket(server.port, { cookie: `bertybot-${server.port}=${token}`, origin: `http://127.0.0.1:${server.port}` })
+    expect(await ask(socket, JSON.stringify({ id: 1, method: 'blocked', params: {} }))).toEqual({ id: 1, result: { blocked: [] } })
+    const blocked = await ask(socket, JSON.stringify({ id: 2, method: 'block', params: { account: bob.peer.contactLink(), name: 'bob' } })) as { result: { blocked: Array<{ account: string, name: string, since: number }> } }
+    expect(blocked.result.blocked).toEqual([{ account: bob.peer.accountId, name: 'bob', since: expect.any(Number) as number }])
+    expect(await ask(socket, JSON.stringify({ id: 3, method: 'blocked', params: {} }))).toEqual({ id: 3, result: blocked.result })
+    expect(await ask(socket, JSON.stringify({ id: 4, method: 'block', params: { account: 'bob' } }))).toEqual({ id: 4, error: { code: 'ERR_INVALID_ACCOUNT', message: '"bob" is neither a contact link nor an account id' } })
+    const noAccount = await ask(socket, JSON.stringify({ id: 5, method: 'block', params: {} })) as { error: { code: string } }
+    expect(noAccount.error.code).toBe('ERR_BAD_REQUEST')
+    expect(await ask(socket, JSON.stringify({ id: 6, method: 'unblock', params: { account: bob.peer.accountId } }))).toEqual({ id: 6, result: { blocked: [] } })
+    socket.close()
+  })
+})
+
 describe('bertybot web: files', () => {
   /** Alice's client behind the server, and bob, her contact, a plain peer. */
   async function withBob (): Promise<{ server: WebServer, token: string, bob: Awaited<ReturnType<typeof startPeer>>, bobGroup: Group, conversation: string }> {

@@ -80,7 +80,7 @@ export class Controller {
       this.#set(() => ({ self: hello.self, conversations: sortConversations(hello.conversations), requests: hello.requests, maxFileSize: hello.limits.maxFileSize }))
       // What arrived while the socket was down is in the server's history: load the open conversation again.
       const open = this.store.state.open
-      if (open !== undefined) await this.#loadFirstPage(open)
+      await Promise.all([this.#loadBlocked(generation), ...(open === undefined ? [] : [this.#loadFirstPage(open)])])
     } catch (err) {
       this.notify('error', `Could not load your conversations: ${errorText(err)}`)
     }
@@ -210,6 +210,17 @@ export class Controller {
         this.#reading.delete(open)
         if (this.#readAgain.delete(open)) this.#readIfSeen()
       })
+  }
+
+  async #loadBlocked (generation: number): Promise<void> {
+    const { blocked } = await this.#connection.call('blocked', {})
+    if (generation === this.#generation) this.#set(() => ({ blocked }))
+  }
+
+  /** Blocks or unblocks an account; the list comes back with the answer. Failures are the caller's to show. */
+  async setBlocked (account: string, name: string, block: boolean): Promise<void> {
+    const { blocked } = block ? await this.#connection.call('block', { account, name }) : await this.#connection.call('unblock', { account })
+    this.#set(() => ({ blocked }))
   }
 
   async answerRequest (account: string, accept: boolean): Promise<void> {

@@ -1,10 +1,11 @@
-/** The dialogs: add a contact, your link, new group, join a group, a group's invitation, invite and replica, and a message's (`message-dialogs.tsx`). */
+/** The dialogs: add a contact, your link (with the accounts blocked), new group, join a group, a group's invitation, invite and replica, and a message's (`message-dialogs.tsx`). */
 import { useEffect, useState } from 'preact/hooks'
-import type { Self } from '../api.ts'
+import type { BlockedAccount, Self } from '../api.ts'
 import { useController } from './app-context.ts'
 import { errorText } from './controller.ts'
 import { displayName } from './format.ts'
-import { DeleteMessage, ImageViewer } from './message-dialogs.tsx'
+import { BlockedList } from './blocked-list.tsx'
+import { BlockAccount, DeleteMessage, ImageViewer } from './message-dialogs.tsx'
 import { CopyField, DialogError, Modal, useAction } from './modal.tsx'
 import type { DialogState, State } from './store.ts'
 
@@ -46,7 +47,7 @@ function AddContact ({ onClose }: { onClose: () => void }) {
   )
 }
 
-function YourLink ({ self, onClose }: { self: Self, onClose: () => void }) {
+function YourLink ({ self, blocked, onClose }: { self: Self, blocked: BlockedAccount[], onClose: () => void }) {
   return (
     <Modal title="Your contact link" onClose={onClose}>
       <p class="dialog-text">Anyone with this link can ask to become your contact. Share it, or let them scan the code.</p>
@@ -54,6 +55,7 @@ function YourLink ({ self, onClose }: { self: Self, onClose: () => void }) {
         <img alt="QR code of your contact link" src={`data:image/svg+xml;charset=utf-8,${encodeURIComponent(self.qrSvg)}`} />
       </div>
       <CopyField label="Link" value={self.link} />
+      <BlockedList blocked={blocked} />
     </Modal>
   )
 }
@@ -186,13 +188,14 @@ export function Dialogs ({ dialog, state }: { dialog: DialogState | undefined, s
   const close = (): void => { controller.openDialog(undefined) }
   switch (dialog.kind) {
     case 'addContact': return <AddContact onClose={close} />
-    case 'link': return state.self === undefined ? null : <YourLink self={state.self} onClose={close} />
+    case 'link': return state.self === undefined ? null : <YourLink self={state.self} blocked={state.blocked} onClose={close} />
     case 'newGroup': return <NewGroup onClose={close} />
     case 'joinGroup': return <JoinGroup onClose={close} initial={dialog.invitation} />
     case 'invitation': return <Invitation conversation={dialog.conversation} onClose={close} />
     case 'invite': return <Invite conversation={dialog.conversation} state={state} onClose={close} />
     case 'replica': return <Replica conversation={dialog.conversation} onClose={close} />
     case 'deleteMessage': return <DeleteMessage message={dialog.message} onClose={close} />
+    case 'block': return <BlockAccount account={dialog.account} name={dialog.name} onClose={close} />
     case 'image': return <ImageViewer {...dialog} onClose={close} />
   }
 }

@@ -1,12 +1,15 @@
 /**
  * The actions beside a message: react (a small picker of common emoji),
- * reply, and for our own messages a menu with Edit and Delete. Popovers
+ * reply, and a menu: Edit and Delete for our own messages, Block (asked
+ * first) or Unblock for others' (the sender: a contact, or a group's
+ * member). Popovers
  * close on Escape, on a choice, and on a click elsewhere.
  */
 import type { RefObject } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
 import type { HistoryMessage } from '../api.ts'
 import { useController } from './app-context.ts'
+import { errorText } from './controller.ts'
 import { MoreIcon, ReactIcon, ReplyIcon } from './icons.tsx'
 
 export const COMMON_EMOJI = ['👍', '❤️', '😂', '😮', '😢', '🙏', '🎉', '👀']
@@ -35,6 +38,16 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
   if (message.messageId === undefined || message.deleted) return null
   const own = message.sender.own
   const mine = new Set(message.reactions.filter((r) => r.own).map((r) => r.emoji))
+  // The app renders every message again on each change of the store, this list's included.
+  const blocked = !own && controller.store.state.blocked.some((b) => b.account === message.sender.account)
+  const unblock = async (): Promise<void> => {
+    try {
+      await controller.setBlocked(message.sender.account, name, false)
+      controller.notify('info', `${name} is unblocked: what they send from now on shows.`)
+    } catch (err) {
+      controller.notify('error', `Could not unblock ${name}: ${errorText(err)}`)
+    }
+  }
   const react = (emoji: string): void => {
     close()
     void controller.act('react', { conversation: message.conversation, seq: message.seq, emoji, remove: mine.has(emoji) }, 'The reaction was not sent')
@@ -43,7 +56,7 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
     <div class={`msg-actions${open === undefined ? '' : ' msg-actions--open'}`} ref={ref}>
       <button type="button" class="icon-button msg-action" aria-label="React" title="React" aria-expanded={open === 'react'} onClick={() => { toggle('react') }}><ReactIcon /></button>
       <button type="button" class="icon-button msg-action msg-reply" aria-label={`Reply to ${own ? 'your message' : name}`} title="Reply" onClick={() => { onReply(message) }}><ReplyIcon /></button>
-      {own && message.invitation === undefined && (
+      {(!own || message.invitation === undefined) && (
         <button type="button" class="icon-button msg-action" aria-label="More actions" title="More" aria-haspopup="menu" aria-expanded={open === 'menu'} onClick={() => { toggle('menu') }}><MoreIcon /></button>
       )}
       {open === 'react' && (
@@ -53,7 +66,14 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
           ))}
         </div>
       )}
-      {open === 'menu' && (
+      {open === 'menu' && !own && (
+        <div class="popover msg-menu" role="menu" aria-label="Message actions">
+          {blocked
+            ? <button type="button" role="menuitem" class="menu-item" onClick={() => { close(); void unblock() }}>Unblock {name}</button>
+            : <button type="button" role="menuitem" class="menu-item menu-item--danger" onClick={() => { close(); controller.openDialog({ kind: 'block', account: message.sender.account, name }) }}>Block {name}</button>}
+        </div>
+      )}
+      {open === 'menu' && own && (
         <div class="popover msg-menu" role="menu" aria-label="Message actions">
           <button type="button" role="menuitem" class="menu-item" onClick={() => { close(); controller.setEditing(message.conversation, message); document.getElementById('composer-input')?.focus() }}>Edit</button>
           <button type="button" role="menuitem" class="menu-item menu-item--danger" onClick={() => { close(); controller.openDialog({ kind: 'deleteMessage', message }) }}>Delete</button>

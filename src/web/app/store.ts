@@ -3,7 +3,7 @@
  * a component when it changes. The controller is the only writer.
  */
 import { useEffect, useReducer } from 'preact/hooks'
-import type { ContactRequest, ConversationSummary, HistoryMessage, Self } from '../api.ts'
+import type { BlockedAccount, ContactRequest, ConversationSummary, HistoryMessage, Self } from '../api.ts'
 import type { ConnectionStatus } from './connection.ts'
 
 /** The part of a conversation's history the page has loaded: the newest pages, oldest first. */
@@ -32,6 +32,7 @@ export type DialogState =
   | { kind: 'invite', conversation: string }
   | { kind: 'replica', conversation: string }
   | { kind: 'deleteMessage', message: HistoryMessage }
+  | { kind: 'block', account: string, name: string }
   | { kind: 'image', conversation: string, seq: number, index: number, name: string }
 
 export interface State {
@@ -40,6 +41,8 @@ export interface State {
   self: Self | undefined
   conversations: ConversationSummary[]
   requests: ContactRequest[]
+  /** The accounts blocked, the most recently blocked first. */
+  blocked: BlockedAccount[]
   open: string | undefined
   histories: Record<string, LoadedHistory>
   /** The message the composer answers, per conversation. */
@@ -59,6 +62,7 @@ export const initialState: State = {
   self: undefined,
   conversations: [],
   requests: [],
+  blocked: [],
   open: undefined,
   histories: {},
   replying: {},
