@@ -178,7 +178,8 @@ export abstract class ConversationContext<T extends EventType> extends BaseConte
 
   /**
    * Queues the deletion of one of the bot's messages in this conversation
-   * (its buttons go with it: a later press of one is dropped).
+   * (its buttons go with it: a later press of one is dropped), or, in a group
+   * where the bot is an admin, of anyone's message.
    *
    * ```ts
    * await ctx.delete(await ctx.messageIdOf('reminder') ?? '')

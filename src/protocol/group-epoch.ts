@@ -204,6 +204,7 @@ export class Epoch {
       logger: this.#logger,
       joinGroup: this.#deps.joinGroup,
       admits: async (account, entry) => await this.#admits(account, entry),
+      admins: () => this.roles.admins,
       rescan: () => { this.#scans.schedule('messages') },
       now: this.#deps.now,
       files: this.#deps.files
