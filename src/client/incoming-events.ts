@@ -72,7 +72,9 @@ export class IncomingEvents {
     on<MessageEditedEvent>('messageEdited', async (e) => {
       await this.#changed(e, { kind: 'edit', text: e.text, ...(e.format === 'markdown' ? { format: 'markdown' } : {}), ...(e.buttons.length === 0 ? {} : { buttons: rows(e.buttons) }), at: e.sentAt.getTime() })
     })
-    on<MessageDeletedEvent>('messageDeleted', async (e) => { await this.#changed(e, { kind: 'deletion', at: e.sentAt.getTime() }) })
+    on<MessageDeletedEvent>('messageDeleted', async (e) => {
+      await this.#changed(e, { kind: 'deletion', at: e.sentAt.getTime(), ...(e.deletedBy === 'admin' ? { byAdmin: true } : {}) })
+    })
     on<ButtonPressedEvent>('buttonPressed', async () => {})
     const plain = <K extends 'memberJoined' | 'contactAccepted'>(name: K): void => {
       this.#listen(name, (event: { group: Group, markHandled: () => Promise<void> }): void => {

@@ -1,6 +1,7 @@
 /**
  * The actions beside a message: react (a small picker of common emoji),
- * reply, and for our own messages a menu with Edit and Delete. Popovers
+ * reply, and for our own messages a menu with Edit and Delete (with Delete
+ * only, for others' messages in a group where we are an admin). Popovers
  * close on Escape, on a choice, and on a click elsewhere.
  */
 import type { RefObject } from 'preact'
@@ -29,11 +30,13 @@ function usePopover (): { open: 'react' | 'menu' | undefined, toggle: (which: 'r
   return { open, toggle: (which) => { setOpen(open === which ? undefined : which) }, close: () => { setOpen(undefined) }, ref }
 }
 
-export function MessageActions ({ message, name, onReply }: { message: HistoryMessage, name: string, onReply: (message: HistoryMessage) => void }) {
+export function MessageActions ({ message, name, admin, onReply }: { message: HistoryMessage, name: string, admin: boolean, onReply: (message: HistoryMessage) => void }) {
   const controller = useController()
   const { open, toggle, close, ref } = usePopover()
   if (message.messageId === undefined || message.deleted) return null
   const own = message.sender.own
+  // Invitations are nobody's to change: peers keep no author for them.
+  const menu = message.invitation === undefined && (own || admin)
   const mine = new Set(message.reactions.filter((r) => r.own).map((r) => r.emoji))
   const react = (emoji: string): void => {
     close()
@@ -43,7 +46,7 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
     <div class={`msg-actions${open === undefined ? '' : ' msg-actions--open'}`} ref={ref}>
       <button type="button" class="icon-button msg-action" aria-label="React" title="React" aria-expanded={open === 'react'} onClick={() => { toggle('react') }}><ReactIcon /></button>
       <button type="button" class="icon-button msg-action msg-reply" aria-label={`Reply to ${own ? 'your message' : name}`} title="Reply" onClick={() => { onReply(message) }}><ReplyIcon /></button>
-      {own && message.invitation === undefined && (
+      {menu && (
         <button type="button" class="icon-button msg-action" aria-label="More actions" title="More" aria-haspopup="menu" aria-expanded={open === 'menu'} onClick={() => { toggle('menu') }}><MoreIcon /></button>
       )}
       {open === 'react' && (
@@ -55,7 +58,7 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
       )}
       {open === 'menu' && (
         <div class="popover msg-menu" role="menu" aria-label="Message actions">
-          <button type="button" role="menuitem" class="menu-item" onClick={() => { close(); controller.setEditing(message.conversation, message); document.getElementById('composer-input')?.focus() }}>Edit</button>
+          {own && <button type="button" role="menuitem" class="menu-item" onClick={() => { close(); controller.setEditing(message.conversation, message); document.getElementById('composer-input')?.focus() }}>Edit</button>}
           <button type="button" role="menuitem" class="menu-item menu-item--danger" onClick={() => { close(); controller.openDialog({ kind: 'deleteMessage', message }) }}>Delete</button>
         </div>
       )}
