@@ -76,6 +76,11 @@ export class MessageOpener {
     this.#events = new AppEvents({ authors: this.#authors, admins: deps.admins, joinGroup: deps.joinGroup, files: deps.files })
   }
 
+  /** Who wrote message `hash` of this log, if it is one whose author is known (ours included). */
+  async authorOf (hash: string): Promise<string | undefined> {
+    return await this.#authors.of(hash)
+  }
+
   /** Opens one entry: what to deliver, or why it is settled without delivery, or why it must wait. */
   async open (entry: HashedEntry): Promise<MessageOutcome> {
     const { identity, state, keys, membership, chains } = this.#deps

@@ -2,6 +2,7 @@
 import { autoAcceptContacts, autoJoinGroups, type Bot } from 'bertybot'
 import { createTestNetwork, type TestNetwork, type TestUser } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { NotTheAuthorError } from 'bertybot/protocol'
 import { groupState } from '../helpers/group-state.ts'
 
 let network: TestNetwork
@@ -21,7 +22,12 @@ describe('deletion by an admin bot', () => {
     const bot = await network.bot((b) => {
       b.use(autoAcceptContacts(), autoJoinGroups())
       b.onMessage(async (ctx) => {
-        if (ctx.text.includes('spam')) await ctx.delete(ctx.message.id)
+        if (!ctx.text.includes('spam')) return
+        try {
+          await ctx.delete(ctx.message.id)
+        } catch (err) {
+          await ctx.reply(`could not delete: ${(err as NotTheAuthorError).code}`)
+        }
       })
       b.on('messageDeleted', async (ctx) => { await ctx.reply(`${ctx.target} deleted by ${ctx.deletedBy}`) })
     })
@@ -33,6 +39,10 @@ describe('deletion by an admin bot', () => {
     await alice.invite(group, bob)
     bob.open(bob.peer.group(group.id)!)
     alice.open(group)
+
+    // Not an admin yet: the deletion of bob's message is refused at once, with a typed error.
+    await bob.send('early spam')
+    expect(await botReply(bob, bot)).toBe('could not delete: ERR_NOT_THE_AUTHOR')
 
     await group.grantAdmin(bot.peer.accountId)
     for (const peer of [bot.peer, bob.peer]) await groupState(peer, group.id, 'the bot to be admin', (g) => g.admins().includes(bot.peer.accountId))
