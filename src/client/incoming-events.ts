@@ -11,7 +11,7 @@
 import type PQueue from 'p-queue'
 import { parseHelp } from '../framework/index.ts'
 import type {
-  AcknowledgementEvent, ButtonPressedEvent, ContactRequestEvent, Group, GroupInvitationEvent, HandedOverEvent, Logger, MessageDeletedEvent,
+  AcknowledgementEvent, ButtonPressedEvent, ContactRequestEvent, Group, GroupChangedEvent, GroupInvitationEvent, HandedOverEvent, Logger, MessageDeletedEvent,
   MessageEditedEvent, MessageEvent, Peer, PeerEvents, ReactionEvent, ReceivedFile
 } from '../protocol/index.ts'
 import { MAX_PAGE, type HistoryStore, type StoredMessage } from './history.ts'
@@ -86,6 +86,8 @@ export class IncomingEvents {
     plain('memberJoined')
     plain('contactAccepted')
     this.#listen('handedOver', (e: HandedOverEvent): void => { this.#deps.handedOver(e) })
+    // Its admins may have changed: whether the person may delete others' messages there, too.
+    this.#listen('groupChanged', (e: GroupChangedEvent): void => { this.#deps.changed(e.group) })
   }
 
   stop (): void {
