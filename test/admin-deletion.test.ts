@@ -42,7 +42,7 @@ describe('deletion by a group\'s admins', () => {
       const [, deleted] = await inbox.count(2, 'alice\'s deletion of her own message')
       expect(deleted).toMatchObject({ target: own, deletedBy: 'author' })
     }
-  })
+  }, 120_000)
 
   it('drops, on every member, a member\'s deletion of another\'s message, and a revoked admin\'s', async () => {
     const [alice, bob, carol] = await startPeers(['alice', 'bob', 'carol']) as [TestPeer, TestPeer, TestPeer]
@@ -76,5 +76,5 @@ describe('deletion by a group\'s admins', () => {
     for (const p of [alice, carol]) await droppedAsNotTheAuthor(p.log, 'deletion', second, b)
     // No deletion came but bob's while he was an admin.
     expect(deletions.flatMap((inbox) => inbox.items).map((d) => d.target)).toEqual([first, first])
-  })
+  }, 120_000)
 })

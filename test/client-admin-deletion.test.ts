@@ -36,6 +36,7 @@ describe('the client and a group\'s admins', () => {
     const carolGot = new Inbox<MessageEvent>(carol!.peer, 'message')
 
     // Alice made the group: she is its admin, and deletes bob's message.
+    await groupState(alice.peer, group.id, 'alice to be admin', (g) => g.admins().includes(alice.peer.accountId))
     expect((await client.conversation(group.id)).admin).toBe(true)
     const secret = `spam-${randomBytes(24).toString('base64url')}`
     const spam = await gb!.send({ text: secret })
@@ -67,5 +68,5 @@ describe('the client and a group\'s admins', () => {
     expect(byId.get(typo)).toMatchObject({ text: '', deleted: true, deletedByAdmin: false })
     expect(byId.get(spam)).toMatchObject({ deleted: true, deletedByAdmin: true })
     await client.close()
-  })
+  }, 120_000)
 })

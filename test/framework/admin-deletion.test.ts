@@ -60,5 +60,5 @@ describe('deletion by an admin bot', () => {
     const typo = await bob.send('a typo')
     await bob.delete(typo)
     expect(await botReply(bob, bot)).toBe(`${typo} deleted by author`)
-  })
+  }, 120_000)
 })
