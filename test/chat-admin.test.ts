@@ -1,7 +1,7 @@
 /** `bertybot chat` in a group the person made, as its admin: `/delete` acts on others' messages. */
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import type { MessageDeletedEvent, MessageEvent } from '../src/protocol/index.ts'
+import type { MemberJoinedEvent, MessageDeletedEvent, MessageEvent } from '../src/protocol/index.ts'
 import { startPeer } from './helpers/peers.ts'
 import { tempDir } from './helpers/temp.ts'
 import { Terminal } from './helpers/terminal.ts'
@@ -25,15 +25,18 @@ describe('bertybot chat, as a group\'s admin', () => {
 
     const [bob, carol] = await Promise.all(['bob', 'carol'].map(async (displayName) => await startPeer({ displayName })))
     const carolGot = new Inbox<MessageEvent>(carol!.peer, 'message')
+    const carolSaw = new Inbox<MemberJoinedEvent>(carol!.peer, 'memberJoined')
     const deletions = new Inbox<MessageDeletedEvent>(carol!.peer, 'messageDeleted')
     const [gb] = await Promise.all([bob!, carol!].map(async (p) => await p.peer.joinGroup(invitation!)))
     await term.waitFor(/bob joined "moderated"/, mark, SHOWS_MS)
     await term.waitFor(/carol joined "moderated"/, mark, SHOWS_MS)
+    // As formGroup does: once carol has seen bob join, what bob sends is readable by her.
+    await carolSaw.until('carol to see bob join', (es) => es.some((e) => e.member.account === bob!.peer.accountId), SHOWS_MS)
 
     mark = term.text.length
     const spam = await gb!.send({ text: 'buy my coins' })
     const [, number] = await term.waitFor(new RegExp(String.raw`#(\d+) ${TIME} bob[^\n]*: buy my coins\n`), mark, SHOWS_MS)
-    await carolGot.until('carol to get bob\'s message', (ms) => ms.some((m) => m.id === spam))
+    await carolGot.until('carol to get bob\'s message', (ms) => ms.some((m) => m.id === spam), SHOWS_MS)
     // An edit stays the author's.
     mark = term.text.length
     term.type(`/edit ${number!} not mine`)

@@ -28,10 +28,13 @@ describe('the client and a group\'s admins', () => {
     const client = await ChatClient.open({ peer: alice.peer, dataDir: alice.dataDir, logger: testLogger })
     const [bob, carol] = await Promise.all(['bob', 'carol'].map(async (displayName) => await startPeer({ displayName })))
     const seen = new Inbox<MessageView>(client, 'message')
-    const joined = new Inbox<MemberJoinedEvent>(alice.peer, 'memberJoined')
+    const everyone = [alice, bob!, carol!]
+    const joined = everyone.map((p) => new Inbox<MemberJoinedEvent>(p.peer, 'memberJoined'))
     const group = await client.createGroup('moderated')
     const [gb, gc] = await Promise.all([bob!, carol!].map(async (p) => await p.peer.joinGroup(client.invitation(group.id))))
-    await joined.until('bob and carol to join', (es) => new Set(es.map((e) => e.member.account)).size === 2)
+    // As formGroup does: once each has seen the others join, what anyone sends is readable by all.
+    await Promise.all(everyone.map(async (p, i) => await joined[i]!.until(`${p.peer.displayName} to see the others join`, (es) =>
+      everyone.every((o) => o === p || es.some((e) => e.member.account === o.peer.accountId)))))
     const atCarol = new Inbox<MessageDeletedEvent>(carol!.peer, 'messageDeleted')
     const carolGot = new Inbox<MessageEvent>(carol!.peer, 'message')
 
