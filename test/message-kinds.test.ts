@@ -145,7 +145,7 @@ describe('messages beyond text', () => {
       await ga!.send({ kind: 'deletion', target: original })
       await deletionsAgain.count(1, 'alice\'s deletion after the restart')
       expect(editsAgain.items.map((e) => [e.target, e.text])).toEqual([[original, 'alice changed her mind']])
-      expect(deletionsAgain.items.map((e) => [e.target, e.sender.account])).toEqual([[original, alice!.peer.accountId]])
+      expect(deletionsAgain.items.map((e) => [e.target, e.sender.account, e.deletedBy])).toEqual([[original, alice!.peer.accountId, 'author']])
     } finally {
       await mallory.stop()
     }

@@ -132,7 +132,7 @@ export function messageCommands (state: ChatState): Record<string, Command> {
     },
     delete: {
       usage: '/delete <n>',
-      help: 'delete your message n, for everyone',
+      help: 'delete your message n (in a group you are an admin of, anyone\'s), for everyone',
       run: async (args) => {
         const found = numbered(args, '/delete <n>')
         if (found !== undefined) await client.delete(found[0].group.id, found[0].seq)

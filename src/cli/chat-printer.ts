@@ -2,7 +2,7 @@
  * What the chat prints of messages as the client tells them: a message from
  * someone else as it arrives, numbered; a change to one already printed as
  * that change (`#3 👍 2 · ❤️ 1`, the line again with `(edited)`, or
- * `(deleted)`); our own as it goes (marked when it waits for a peer, or is
+ * `(deleted)`, `(deleted by an admin)`); our own as it goes (marked when it waits for a peer, or is
  * printed not delivered yet, and again once delivered); and `/history`, the
  * open conversation's last messages as they are now.
  */
@@ -72,7 +72,7 @@ export class MessagePrinter {
     if (options.where && group.id !== this.#state.open?.id) notes.push(group.kind === 'contact' ? 'to you' : `in "${safeLine(group.name)}"`)
     if (m.replyTo !== undefined) notes.push(shown.describe(m.replyTo.messageId, m.replyTo))
     const note = notes.length === 0 ? '' : ` (${notes.join(', ')})`
-    const text = m.deleted ? '(deleted)' : `${m.text === '' && m.files.length > 0 ? '(a file)' : shownText(m, terminal)}${m.edited ? ' (edited)' : ''}`
+    const text = m.deleted ? (m.deletedByAdmin ? '(deleted by an admin)' : '(deleted)') : `${m.text === '' && m.files.length > 0 ? '(a file)' : shownText(m, terminal)}${m.edited ? ' (edited)' : ''}`
     // Marked again once delivered, as a message printed pending is.
     const isWaiting = m.sender.own && (message.state === 'pending' || message.state === 'sending')
     if (isWaiting) this.#pendingShown.add(`${m.conversation}/${m.seq}`)

@@ -70,8 +70,10 @@ export const storedMessageSchema = z.object({
   reactions: z.array(reactionSchema).max(MAX_REACTIONS).optional(),
   /** When its author last edited it (the text, format and buttons are the edit's). */
   editedAt: z.number().int().nonnegative().optional(),
-  /** When its author deleted it: its text, files, buttons and reactions are gone. */
-  deletedAt: z.number().int().nonnegative().optional()
+  /** When its author (or an admin of the group) deleted it: its text, files, buttons and reactions are gone. */
+  deletedAt: z.number().int().nonnegative().optional(),
+  /** It was an admin of the group who deleted it, not its author. */
+  deletedByAdmin: z.literal(true).optional()
 })
 export type StoredMessage = z.infer<typeof storedMessageSchema>
 export type NewMessage = Omit<StoredMessage, 'seq'>
@@ -94,7 +96,7 @@ export type Counters = z.infer<typeof countersSchema>
 export const messageChangeSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('reaction'), account, name, emoji, removed: z.boolean() }),
   z.object({ kind: z.literal('edit'), text: z.string().max(MAX_TEXT_LENGTH * 2), format: z.literal('markdown').optional(), buttons: buttonRowsSchema.optional(), at: z.number().int().nonnegative() }),
-  z.object({ kind: z.literal('deletion'), at: z.number().int().nonnegative() })
+  z.object({ kind: z.literal('deletion'), at: z.number().int().nonnegative(), byAdmin: z.literal(true).optional() })
 ])
 export type MessageChange = z.infer<typeof messageChangeSchema>
 

@@ -59,6 +59,8 @@ export class HistoryStore {
   readonly #waiting: WaitingChanges
   /** Reads that iterate, running now. */
   readonly #iterating = new Set<Promise<unknown>>()
+  /** Erasures under way: an iterator opened meanwhile would keep the file of the old versions on disk, so reads wait. */
+  readonly #erasures = new Set<Promise<void>>()
   /** Our reactions, edits, deletions and presses not sent yet. */
   readonly actions: PendingActions
   /** The accounts the person blocked. */
@@ -206,6 +208,16 @@ export class HistoryStore {
    */
   async #erasing (keys: string[], batch: ReturnType<PrivateLevel['batch']>): Promise<void> {
     if (keys.length === 0) return await batch.write()
+    const erasure = this.#erase(keys, batch)
+    this.#erasures.add(erasure)
+    try {
+      await erasure
+    } finally {
+      this.#erasures.delete(erasure)
+    }
+  }
+
+  async #erase (keys: string[], batch: ReturnType<PrivateLevel['batch']>): Promise<void> {
     const sorted = [...keys].sort()
     const [first, last] = [sorted[0] as string, sorted[sorted.length - 1] as string]
     await this.#db.compactRange(first, last)
@@ -217,6 +229,7 @@ export class HistoryStore {
 
   /** Runs a read that iterates, noted so that an erasure waits for it. */
   async #reading<T> (read: () => Promise<T>): Promise<T> {
+    while (this.#erasures.size > 0) await Promise.allSettled([...this.#erasures])
     const running = read()
     this.#iterating.add(running)
     try {

@@ -13,7 +13,7 @@
 import type PQueue from 'p-queue'
 import { parseHelp } from '../framework/index.ts'
 import type {
-  AcknowledgementEvent, ButtonPressedEvent, ContactRequestEvent, Group, GroupInvitationEvent, HandedOverEvent, Logger, MessageDeletedEvent,
+  AcknowledgementEvent, ButtonPressedEvent, ContactRequestEvent, Group, GroupChangedEvent, GroupInvitationEvent, HandedOverEvent, Logger, MessageDeletedEvent,
   MessageEditedEvent, MessageEvent, Peer, PeerEvents, ReactionEvent, ReceivedFile
 } from '../protocol/index.ts'
 import { MAX_PAGE, type HistoryStore, type StoredMessage } from './history.ts'
@@ -80,7 +80,9 @@ export class IncomingEvents {
     on<MessageEditedEvent>('messageEdited', async (e) => {
       await this.#changed(e, { kind: 'edit', text: e.text, ...(e.format === 'markdown' ? { format: 'markdown' } : {}), ...(e.buttons.length === 0 ? {} : { buttons: rows(e.buttons) }), at: e.sentAt.getTime() })
     })
-    on<MessageDeletedEvent>('messageDeleted', async (e) => { await this.#changed(e, { kind: 'deletion', at: e.sentAt.getTime() }) })
+    on<MessageDeletedEvent>('messageDeleted', async (e) => {
+      await this.#changed(e, { kind: 'deletion', at: e.sentAt.getTime(), ...(e.deletedBy === 'admin' ? { byAdmin: true } : {}) })
+    })
     on<ButtonPressedEvent>('buttonPressed', async () => {})
     const plain = <K extends 'memberJoined' | 'contactAccepted'>(name: K): void => {
       this.#listen(name, (event: { group: Group, markHandled: () => Promise<void> }): void => {
@@ -92,6 +94,8 @@ export class IncomingEvents {
     plain('memberJoined')
     plain('contactAccepted')
     this.#listen('handedOver', (e: HandedOverEvent): void => { this.#deps.handedOver(e) })
+    // Its admins may have changed: whether the person may delete others' messages there, too.
+    this.#listen('groupChanged', (e: GroupChangedEvent): void => { this.#deps.changed(e.group) })
   }
 
   stop (): void {

@@ -1,7 +1,7 @@
 /**
  * What the person does to a message in the history: react to it (or take
- * the reaction back), edit or delete one of their own, press one of its
- * buttons. Each is checked as the peer would check it, applied to the
+ * the reaction back), edit or delete one of their own (or, as an admin of
+ * the group, delete anyone's), press one of its buttons. Each is checked as the peer would check it, applied to the
  * history and recorded to send in one write, then sent in the background
  * (`outgoing-actions.ts`): what the person sees done goes out, even after a
  * crash.
@@ -12,7 +12,7 @@ import type { HistoryStore, StoredMessage } from './history.ts'
 import type { MessageChange } from './history-records.ts'
 import type { OutgoingActions } from './outgoing-actions.ts'
 import type { StoredAction } from './pending-actions.ts'
-import { nameOf } from './views.ts'
+import { isAdminOf, nameOf } from './views.ts'
 
 export interface MessageActionsDeps {
   peer: Peer
@@ -45,9 +45,13 @@ export class MessageActions {
     return await this.#apply(group, target, { kind: 'edit', text, at: this.#deps.now() }, { kind: 'edit', target: target.messageId, text })
   }
 
+  /** Deletes one of the person's messages, or, as an admin of the group, anyone's. */
   async delete (group: Group, seq: number): Promise<StoredMessage> {
-    const target = await this.#own(group, seq)
-    return await this.#apply(group, target, { kind: 'deletion', at: this.#deps.now() }, { kind: 'deletion', target: target.messageId })
+    const sent = await this.#sent(group, seq)
+    const byAdmin = !sent.sender.own && sent.invitation === undefined && isAdminOf(group, this.#deps.peer.accountId)
+    const target = byAdmin ? sent : await this.#own(group, seq)
+    const change: MessageChange = { kind: 'deletion', at: this.#deps.now(), ...(byAdmin ? { byAdmin: true } : {}) }
+    return await this.#apply(group, target, change, { kind: 'deletion', target: target.messageId })
   }
 
   /** Presses the button of `payload` under message `seq` (one it shows). */
@@ -72,7 +76,7 @@ export class MessageActions {
   /** The message `seq`, sent, not deleted, and ours: a text, not an invitation (whose author the peers do not track). */
   async #own (group: Group, seq: number): Promise<StoredMessage & { messageId: string }> {
     const message = await this.#sent(group, seq)
-    if (!message.sender.own || message.invitation !== undefined) throw new ClientError('ERR_NOT_YOURS', 'only your own messages can be edited or deleted')
+    if (!message.sender.own || message.invitation !== undefined) throw new ClientError('ERR_NOT_YOURS', 'only your own messages can be edited or deleted (a group admin may also delete those of others)')
     return message
   }
 

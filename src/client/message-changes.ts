@@ -14,7 +14,7 @@ export function applyChange (message: StoredMessage, change: MessageChange): Cha
   switch (change.kind) {
     case 'reaction': return react(message, change)
     case 'edit': return edit(message, change)
-    case 'deletion': return { changed: true, message: deleted(message, change.at) }
+    case 'deletion': return { changed: true, message: deleted(message, change.at, change.byAdmin === true) }
   }
 }
 
@@ -42,10 +42,10 @@ function edit (message: StoredMessage, change: Extract<MessageChange, { kind: 'e
   return { changed: true, message: withField(next, 'pressed', pressed.length === 0 ? undefined : pressed) }
 }
 
-/** What is left of a deleted message: who sent it and when, nothing of what it said. */
-export function deleted (message: StoredMessage, at: number): StoredMessage {
+/** What is left of a deleted message: who sent it and when, and whether an admin deleted it; nothing of what it said. */
+export function deleted (message: StoredMessage, at: number, byAdmin = false): StoredMessage {
   const { format, buttons, pressed, files, reactions, editedAt, invitation, staging, ...kept } = message
-  return { ...kept, text: '', deletedAt: at }
+  return { ...kept, text: '', deletedAt: at, ...(byAdmin ? { deletedByAdmin: true } : {}) }
 }
 
 /** `message` with `field` set to `value`, or without it when `value` is undefined (records keep no undefined fields). */

@@ -47,8 +47,10 @@ export interface MessageView {
   reactions: ReactionView[]
   /** Its author changed it: the text, format and buttons are the latest. */
   edited: boolean
-  /** Its author deleted it: nothing of what it said is left. */
+  /** Its author (or an admin) deleted it: nothing of what it said is left. */
   deleted: boolean
+  /** An admin of the group deleted it, not its author. */
+  deletedByAdmin: boolean
 }
 
 export interface ConversationView {
@@ -58,6 +60,8 @@ export interface ConversationView {
   unread: number
   last?: MessageView | undefined
   members: number
+  /** The person is an admin of this group: it may delete anyone's message there. */
+  admin: boolean
   commands: OfferedCommand[]
 }
 
@@ -93,7 +97,8 @@ export async function messageView (history: HistoryStore, conversation: string, 
     files: (message.files ?? []).map((f, index) => ({ index, name: f.name, type: f.type, size: f.size, preview: f.preview !== undefined })),
     reactions: reactionViews(message.reactions ?? [], self),
     edited: message.editedAt !== undefined,
-    deleted: message.deletedAt !== undefined
+    deleted: message.deletedAt !== undefined,
+    deletedByAdmin: message.deletedByAdmin === true
   }
 }
 
@@ -125,6 +130,7 @@ export async function conversationView (history: HistoryStore, group: Group, sel
     unread: history.unread(group.id),
     last: last === undefined ? undefined : await messageView(history, group.id, last, self),
     members: group.members().length,
+    admin: isAdminOf(group, self),
     commands: history.commands(group.id)
   }
 }
@@ -145,4 +151,9 @@ export function nameOf (peer: Peer, account: string, given: string | undefined):
   const contact = peer.contact(account)
   if (contact !== undefined && contact.displayName !== '') return contact.displayName
   return `someone (${account.slice(0, 8)})`
+}
+
+/** Whether `account` is an admin of `group` (a contact conversation has none), so that it may delete others' messages. */
+export function isAdminOf (group: Group, account: string): boolean {
+  return group.kind === 'multi-member' && group.admins().includes(account)
 }

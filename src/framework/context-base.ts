@@ -8,7 +8,7 @@
  * effect together, once the handlers have finished; the context is the only
  * way a handler writes.
  */
-import type { AbortOptions, Clock, Group, Logger, Peer } from '../protocol/index.ts'
+import { mayChange, NotTheAuthorError, type AbortOptions, type Clock, type Group, type Logger, type Peer } from '../protocol/index.ts'
 import { Conversation, Conversations } from './conversations.ts'
 import { queueMessage, queueOutgoing, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
 import { queueFile, type FileReplyOptions } from './files.ts'
@@ -178,13 +178,23 @@ export abstract class ConversationContext<T extends EventType> extends BaseConte
 
   /**
    * Queues the deletion of one of the bot's messages in this conversation
-   * (its buttons go with it: a later press of one is dropped).
+   * (its buttons go with it: a later press of one is dropped), or, in a group
+   * where the bot is an admin, of anyone's message. `NotTheAuthorError` for
+   * a message the peer knows someone else wrote, when the bot is not an
+   * admin there (every member would drop the deletion).
    *
    * ```ts
    * await ctx.delete(await ctx.messageIdOf('reminder') ?? '')
    * ```
    */
   async delete (messageId: string): Promise<void> {
+    const { peer } = depsOf(this)
+    const group = peer.group(this.group.id)
+    const author = await group?.authorOf(messageId)
+    // A message whose author is not known here yet is let go: its receivers judge it.
+    if (group !== undefined && author !== undefined && mayChange('deletion', peer.accountId, author, group.kind === 'multi-member' && group.admins().includes(peer.accountId)) === undefined) {
+      throw new NotTheAuthorError(`message ${messageId} is ${author}'s: the bot may delete it only as an admin of the group, which it is not`)
+    }
     queueOutgoing(depsOf(this), this.group.id, { kind: 'deletion', target: messageId })
   }
 }

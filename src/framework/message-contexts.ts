@@ -3,7 +3,7 @@
  * message), a reaction, an edit, a deletion, a press of one of the bot's
  * buttons.
  */
-import type { ButtonRows, Group, MessageFormat, ReceivedFile, Sender } from '../protocol/index.ts'
+import type { ButtonRows, ChangedBy, Group, MessageFormat, ReceivedFile, Sender } from '../protocol/index.ts'
 import { ConversationContext, depsOf, type ContextDeps } from './context-base.ts'
 import { queueOutgoing, type SendOptions } from './effects.ts'
 
@@ -140,22 +140,30 @@ export class MessageEditedContext extends ConversationContext<'messageEdited'> {
 }
 
 /**
- * Someone deleted one of their messages (only its author can).
+ * Someone deleted a message: one of their own, or, as an admin of the group,
+ * someone else's (`deletedBy`). Anyone else's deletion is dropped by the peer.
  *
  * ```ts
- * bot.on('messageDeleted', async (ctx) => { await ctx.state.delete(`draft/${ctx.target}`) })
+ * bot.on('messageDeleted', async (ctx) => {
+ *   if (ctx.deletedBy === 'admin') ctx.log.info({ message: ctx.target, admin: ctx.sender.account }, 'removed by an admin')
+ *   await ctx.state.delete(`draft/${ctx.target}`)
+ * })
  * ```
  */
 export class MessageDeletedContext extends ConversationContext<'messageDeleted'> {
   readonly type = 'messageDeleted' as const
+  /** Who deleted it. */
   readonly sender: Sender
   /** The id of the message deleted. */
   readonly target: string
+  /** In what right the sender deleted it: `'author'` (its own message) or `'admin'` (someone else's, as an admin of the group). */
+  readonly deletedBy: ChangedBy
 
-  constructor (deps: ContextDeps, event: { group: Group, sender: Sender, target: string }) {
+  constructor (deps: ContextDeps, event: { group: Group, sender: Sender, target: string, deletedBy: ChangedBy }) {
     super(deps, event.group)
     this.sender = event.sender
     this.target = event.target
+    this.deletedBy = event.deletedBy
   }
 }
 

@@ -112,7 +112,7 @@ export class TestUser {
     return await this.#open().send({ kind: 'edit', target: messageId, text, ...options })
   }
 
-  /** Deletes one of this user's messages (its id, as `send()` gave it). */
+  /** Deletes one of this user's messages (its id, as `send()` gave it), or anyone's in a group where this user is an admin. */
   async delete (messageId: string): Promise<string> {
     return await this.#open().send({ kind: 'deletion', target: messageId })
   }
@@ -152,7 +152,7 @@ export class TestUser {
     return await this.#next('messageEdited', options.timeoutMs)
   }
 
-  /** The next deletion of a message in the open conversation, by its author. */
+  /** The next deletion of a message in the open conversation, by its author or an admin of the group (`deletedBy`). */
   async nextDeletion (options: { timeoutMs?: number } = {}): Promise<MessageDeletedEvent> {
     return await this.#next('messageDeleted', options.timeoutMs)
   }

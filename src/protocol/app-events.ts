@@ -1,8 +1,19 @@
 /**
  * What an app message read from a group's message log becomes: the event to
- * deliver, or why it is dropped. An edit or a deletion is delivered only
- * when its sender wrote the message it changes (`message-authors.ts`); a user
- * message's author is remembered for that.
+ * deliver, or why it is dropped. An edit is delivered only when its sender
+ * wrote the message it changes, a deletion also when its sender is an admin
+ * of the group (`message-authors.ts`); a user message's author is remembered
+ * for that.
+ *
+ * An admin's deletion is judged against the admins as this peer's roles
+ * stand when it opens the deletion. The message log and the metadata log,
+ * where roles are, have no order in common (each has its own clock), so a
+ * deletion has no place among the role changes to be judged at; naming the
+ * metadata heads its sender saw would give it one, but a revoked admin could
+ * name heads from before its revocation, so that would protect nothing more.
+ * A revoked admin's deletion is thus refused by every member that has seen
+ * the revocation, and so is a new admin's by a member that has not seen the
+ * grant yet: a deletion is taken or dropped once, where it is opened.
  */
 import type { AbortOptions } from './abort.ts'
 import { AppMessageType, type AppMessage, type ButtonRows, type MessageFormat } from './app-messages.ts'
@@ -12,7 +23,7 @@ import type { FileStore } from './file-store.ts'
 import { receivedFile } from './group-files.ts'
 import { decodeInvitation } from './group-keys.ts'
 import type { Group } from './handles.ts'
-import { mayChange, type MessageAuthors, type MessageChange } from './message-authors.ts'
+import { mayChange, type ChangedBy, type MessageAuthors, type MessageChange } from './message-authors.ts'
 
 /** An event ready to deliver, but for its `markHandled`, which depends on how it is settled. */
 export type PendingEvent = { [K in DeliverableEventName]: { name: K, event: Omit<Parameters<PeerEvents[K]>[0], 'markHandled'> } }[DeliverableEventName]
@@ -23,6 +34,8 @@ export type AppEventOutcome =
 
 export interface AppEventsDeps {
   authors: MessageAuthors
+  /** Account ids of the admins of the epoch whose log this is, as they stand now (none in a contact group). */
+  admins: () => ReadonlySet<string>
   joinGroup: (invitation: string, options?: AbortOptions) => Promise<Group>
   /** Where the files messages carry are read from. */
   files: Pick<FileStore, 'read'>
@@ -68,11 +81,16 @@ export class AppEvents {
       }
       case AppMessageType.UserReaction:
         return event('reaction', { target: message.target, emoji: message.emoji, removed: message.remove === true })
-      case AppMessageType.EditMessage:
-        return await this.#change('edit', message.target, base.sender) ??
-          event('messageEdited', { target: message.target, text: message.text, format: formatOf(message.format), buttons: buttonsOf(message.buttons) })
-      case AppMessageType.DeleteMessage:
-        return await this.#change('deletion', message.target, base.sender) ?? event('messageDeleted', { target: message.target })
+      case AppMessageType.EditMessage: {
+        const by = await this.#change('edit', message.target, base.sender)
+        if (typeof by !== 'string') return by
+        return event('messageEdited', { target: message.target, text: message.text, format: formatOf(message.format), buttons: buttonsOf(message.buttons) })
+      }
+      case AppMessageType.DeleteMessage: {
+        const by = await this.#change('deletion', message.target, base.sender)
+        if (typeof by !== 'string') return by
+        return event('messageDeleted', { target: message.target, deletedBy: by })
+      }
       case AppMessageType.PressButton:
         return event('buttonPressed', { target: message.target, payload: message.payload })
       case AppMessageType.Acknowledge:
@@ -93,14 +111,16 @@ export class AppEvents {
     }
   }
 
-  /** Why `sender` may not make `change` to message `target`, if it may not. */
-  async #change (change: MessageChange, target: string, sender: Sender): Promise<AppEventOutcome | undefined> {
+  /** In what right `sender` makes `change` to message `target`, or why it may not (the drop). */
+  async #change (change: MessageChange, target: string, sender: Sender): Promise<ChangedBy | AppEventOutcome> {
     const author = await this.#deps.authors.of(target)
     if (author === undefined) return { kind: 'drop', reason: 'unknown-target', detail: `${change} of ${target}, which is not a message this peer knows` }
-    if (!mayChange(change, sender.account, author)) {
-      return { kind: 'drop', reason: 'not-the-author', detail: `${change} of ${target} by ${sender.account}, who did not write it (${author} did)` }
+    const by = mayChange(change, sender.account, author, this.#deps.admins().has(sender.account))
+    if (by === undefined) {
+      const right = change === 'deletion' ? ', nor is an admin of the group' : ''
+      return { kind: 'drop', reason: 'not-the-author', detail: `${change} of ${target} by ${sender.account}, who did not write it (${author} did)${right}` }
     }
-    return undefined
+    return by
   }
 }
 

@@ -89,7 +89,7 @@ export type DropReason =
   | 'unknown-type' // an app message or metadata event type we do not know
   | 'not-a-member' // signed by a device that is not a member of the group
   | 'unknown-target' // an edit or deletion of a message this peer has no record of
-  | 'not-the-author' // an edit or deletion of a message by someone other than its author
+  | 'not-the-author' // an edit of a message by someone other than its author, or a deletion by someone neither its author nor an admin
   | 'not-an-admin' // a role granted or revoked, or a member removed, by someone who is not an admin
   | 'bad-clock' // an entry whose order counts (roles, removals) with a clock that does not follow its parents'
   | 'removed-member' // written to an epoch by a member it removed, after the removal
@@ -98,6 +98,13 @@ export type DropReason =
 export class NotAdminError extends BertybotError {
   constructor (message: string) {
     super('ERR_NOT_ADMIN', message)
+  }
+}
+
+/** A change to someone else's message: only its author may make it (or, for a deletion, an admin of the group). */
+export class NotTheAuthorError extends BertybotError {
+  constructor (message: string) {
+    super('ERR_NOT_THE_AUTHOR', message)
   }
 }
 

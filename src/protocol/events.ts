@@ -17,6 +17,7 @@ import type { AbortOptions } from './abort.ts'
 import type { ButtonRows, MessageFormat } from './app-messages.ts'
 import type { FileReference } from './file-reference.ts'
 import type { Contact, Group } from './handles.ts'
+import type { ChangedBy } from './message-authors.ts'
 
 export interface Sender {
   /** Account id: the same for every device of that person or bot. */
@@ -102,13 +103,20 @@ export interface MessageEditedEvent extends Delivery {
   readonly sentAt: Date
 }
 
-/** Its author deleted a message. A deletion by anyone else is dropped (with a logged reason). */
+/**
+ * A message was deleted, by its author or, in a multi-member group, by one
+ * of the group's admins (`deletedBy`). A deletion by anyone else is dropped
+ * (with a logged reason).
+ */
 export interface MessageDeletedEvent extends Delivery {
   readonly group: Group
   readonly id: string
+  /** Who deleted it: its author, or an admin (`deletedBy`). */
   readonly sender: Sender
   /** The id of the message deleted. */
   readonly target: string
+  /** In what right `sender` deleted it: `'author'` (its own message) or `'admin'` (someone else's, as an admin of the group). */
+  readonly deletedBy: ChangedBy
   readonly sentAt: Date
 }
 

@@ -142,6 +142,11 @@ export class Epoch {
     return this.membership.list((account) => this.roles.admins.has(account))
   }
 
+  /** Who wrote message `hash` of this epoch's log, if it is one whose author is known. */
+  async authorOf (hash: string): Promise<string | undefined> {
+    return await this.#pipeline.authorOf(hash)
+  }
+
   async close (): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -204,6 +209,7 @@ export class Epoch {
       logger: this.#logger,
       joinGroup: this.#deps.joinGroup,
       admits: async (account, entry) => await this.#admits(account, entry),
+      admins: () => this.roles.admins,
       rescan: () => { this.#scans.schedule('messages') },
       now: this.#deps.now,
       files: this.#deps.files

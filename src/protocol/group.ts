@@ -158,6 +158,10 @@ export class OpenGroup implements Group {
     return [...this.#current.roles.admins]
   }
 
+  async authorOf (messageId: string): Promise<string | undefined> {
+    return await this.#current.authorOf(messageId)
+  }
+
   /**
    * Removes a member (admins only): the group moves to a new epoch that the
    * member is not in. Resolves once it has; throws `NotAdminError` if this

@@ -68,6 +68,12 @@ export interface Group {
    * is gone from `peer.groups()` at once.
    */
   leave: () => Promise<void>
+  /**
+   * Who wrote a message of the current epoch that its author may edit or
+   * delete (a text, ours included), if this peer knows; undefined for any
+   * other entry, or one not here yet.
+   */
+  authorOf: (messageId: string) => Promise<string | undefined>
   /** The current epoch's id: the group's id until a member is first removed (or leaves). */
   readonly epoch: string
   /** True once this peer was removed from the group: it still reads what came before, and sends nothing (`RemovedFromGroupError`). */

@@ -17,6 +17,7 @@ export { DEFAULT_MAX_FILE_SIZE, MAX_FILES_PER_MESSAGE, MAX_PREVIEW_BYTES, type F
 export type { FileDescription, FileSource } from './file-store.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member, MemberRole } from './membership.ts'
+export { mayChange, type ChangedBy } from './message-authors.ts'
 export type {
   AcknowledgementEvent, ButtonPressedEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupChangedEvent, GroupInvitationEvent, GroupOpenedEvent,
   HandedOverEvent, MemberJoinedEvent, MessageDeletedEvent, MessageEditedEvent, MessageEvent, PeerEvents, ReactionEvent, ReceivedFile, Sender
@@ -31,7 +32,7 @@ export { deriveContactGroupKeys, createMultiMemberGroupKeys, decodeInvitation, g
 export { keyToId, idToKey } from './encoding.ts'
 export {
   BertybotError, DataDirectoryError, EnvironmentError, EpochChangedError, FileReadError, FileTooLargeError, InvalidLinkError, InvalidMessageError, InvalidOptionError, KeystoreError,
-  NotAdminError, NotRunningError, RemovedFromGroupError, type DropReason, type FileReadReason, type InvalidLinkReason
+  NotAdminError, NotRunningError, NotTheAuthorError, RemovedFromGroupError, type DropReason, type FileReadReason, type InvalidLinkReason
 } from './errors.ts'
 export { createLogger, defaultLogger, loggerOptionsFromEnv, namespaced, type Logger, type LoggerOptions, type LogFormat, type LogLevel } from './logger.ts'
 export type { DhtMode } from './node.ts'

@@ -1,6 +1,7 @@
 /**
  * Who wrote each message of a group that may be edited or deleted, so that
- * an edit or a deletion is taken from its author only.
+ * an edit is taken from its author only, and a deletion from its author or,
+ * in a multi-member group, one of the group's admins.
  *
  * The author is kept with the entry's status (`entry-statuses.ts`), which the
  * pipeline writes for every entry anyway: no write of its own. A message's
@@ -24,13 +25,20 @@ export interface MessageAuthorsDeps {
 /** What a message may have done to it by someone: edited, or deleted. */
 export type MessageChange = 'edit' | 'deletion'
 
+/** In what right a change was made to a message: its author's, or a group admin's. */
+export type ChangedBy = 'author' | 'admin'
+
 /**
- * Whether `by` may make `change` to a message `author` wrote: its author
- * only, whatever the change, for now. Group roles will widen this (an admin
- * deleting others' messages): the change is given for that.
+ * In what right `by` may make `change` to a message `author` wrote, if it
+ * may: its author always; an admin (`byAdmin`: `by` is one of the group's
+ * admins, never so in a contact group) may delete anyone's message, but
+ * edits stay the author's alone (words put in someone's mouth are worse than
+ * words taken away).
  */
-export function mayChange (_change: MessageChange, by: string, author: string): boolean {
-  return by === author
+export function mayChange (change: MessageChange, by: string, author: string, byAdmin: boolean): ChangedBy | undefined {
+  if (by === author) return 'author'
+  if (change === 'deletion' && byAdmin) return 'admin'
+  return undefined
 }
 
 export class MessageAuthors {

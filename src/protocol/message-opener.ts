@@ -36,6 +36,8 @@ export interface MessageOpenerDeps {
    * this epoch (`epoch-closure.ts`): `wait` while that cannot be told yet.
    */
   admits: (account: string, entry: HashedEntry) => Promise<'admit' | 'refuse' | 'wait'>
+  /** Account ids of this epoch's admins, as they stand now: an admin may delete anyone's message. */
+  admins: () => ReadonlySet<string>
   keys: GroupKeys
   identity: IdentityKeys
   state: StateStore
@@ -71,7 +73,12 @@ export class MessageOpener {
     this.#deps = deps
     this.#groupId = deps.stateId
     this.#authors = new MessageAuthors({ statuses: deps.state.statuses, groupId: deps.stateId, ownAccount: keyToId(deps.identity.account.publicKey) })
-    this.#events = new AppEvents({ authors: this.#authors, joinGroup: deps.joinGroup, files: deps.files })
+    this.#events = new AppEvents({ authors: this.#authors, admins: deps.admins, joinGroup: deps.joinGroup, files: deps.files })
+  }
+
+  /** Who wrote message `hash` of this log, if it is one whose author is known (ours included). */
+  async authorOf (hash: string): Promise<string | undefined> {
+    return await this.#authors.of(hash)
   }
 
   /** Opens one entry: what to deliver, or why it is settled without delivery, or why it must wait. */

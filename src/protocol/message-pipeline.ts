@@ -83,6 +83,11 @@ export class MessagePipeline {
     this.#opener = new MessageOpener({ ...deps, chainInHeaders: (device) => { this.#newChains.add(device) } })
   }
 
+  /** Who wrote message `hash` of this log, if it is one whose author is known. */
+  async authorOf (hash: string): Promise<string | undefined> {
+    return await this.#opener.authorOf(hash)
+  }
+
   /** True while some entry is held back for a missing chain key. */
   get hasDeferred (): boolean {
     return this.#deferredSince.size > 0

@@ -75,8 +75,10 @@ export const historyMessage = z.object({
   files: z.array(messageFile).max(10),
   reactions: z.array(messageReaction).max(500),
   edited: z.boolean(),
-  /** Its author deleted it: its text is empty, and nothing of it is left. */
-  deleted: z.boolean()
+  /** Its author (or an admin of the group) deleted it: its text is empty, and nothing of it is left. */
+  deleted: z.boolean(),
+  /** An admin of the group deleted it, not its author. */
+  deletedByAdmin: z.boolean()
 })
 export type HistoryMessage = z.infer<typeof historyMessage>
 
@@ -87,6 +89,8 @@ export const conversationSummary = z.object({
   unread: z.number().int().nonnegative(),
   last: historyMessage.optional(),
   members: z.number().int().nonnegative(),
+  /** We are an admin of this group: we may delete anyone's message there. */
+  admin: z.boolean(),
   /** Commands the other side offers (a bot's), for completion after `/`. */
   commands: z.array(z.object({ usage: z.string().max(500), description: z.string().max(1000) })).max(200)
 })

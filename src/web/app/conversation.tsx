@@ -40,7 +40,7 @@ export function Conversation ({ conversation, history }: { conversation: Convers
   return (
     <section class="conversation" aria-label={`Conversation with ${displayName(conversation.name)}`}>
       <Header conversation={conversation} />
-      <History key={conversation.id} conversation={conversation.id} history={history} group={conversation.kind === 'group'} />
+      <History key={conversation.id} conversation={conversation.id} history={history} group={conversation.kind === 'group'} admin={conversation.admin} />
       <Composer key={conversation.id} conversation={conversation} />
     </section>
   )

@@ -20,7 +20,7 @@ const RUN_GAP_MS = 5 * 60_000
 
 interface Anchor { height: number, top: number, firstSeq: number | undefined }
 
-export function History ({ conversation, history, group }: { conversation: string, history: LoadedHistory | undefined, group: boolean }) {
+export function History ({ conversation, history, group, admin }: { conversation: string, history: LoadedHistory | undefined, group: boolean, admin: boolean }) {
   const controller = useController()
   const ref = useRef<HTMLDivElement>(null)
   const atBottom = useRef(true)
@@ -115,7 +115,7 @@ export function History ({ conversation, history, group }: { conversation: strin
           return (
             <Fragment key={m.seq}>
               {newDay && <div class="day"><span>{dayLabel(m.sentAt)}</span></div>}
-              <Message message={m} group={group} first={first} onReply={onReply} onQuote={onQuote} onJoin={onJoin} />
+              <Message message={m} group={group} admin={admin} first={first} onReply={onReply} onQuote={onQuote} onJoin={onJoin} />
             </Fragment>
           )
         })}

@@ -1,8 +1,8 @@
 /**
  * The actions beside a message: react (a small picker of common emoji),
- * reply, and a menu: Edit and Delete for our own messages, Block (asked
- * first) or Unblock for others' (the sender: a contact, or a group's
- * member). Popovers
+ * reply, and a menu: Edit and Delete for our own messages; for others'
+ * (the sender: a contact, or a group's member), Delete where we are the
+ * group's admin, and Block (asked first) or Unblock. Popovers
  * close on Escape, on a choice, and on a click elsewhere.
  */
 import type { RefObject } from 'preact'
@@ -32,11 +32,13 @@ function usePopover (): { open: 'react' | 'menu' | undefined, toggle: (which: 'r
   return { open, toggle: (which) => { setOpen(open === which ? undefined : which) }, close: () => { setOpen(undefined) }, ref }
 }
 
-export function MessageActions ({ message, name, onReply }: { message: HistoryMessage, name: string, onReply: (message: HistoryMessage) => void }) {
+export function MessageActions ({ message, name, admin, onReply }: { message: HistoryMessage, name: string, admin: boolean, onReply: (message: HistoryMessage) => void }) {
   const controller = useController()
   const { open, toggle, close, ref } = usePopover()
   if (message.messageId === undefined || message.deleted) return null
   const own = message.sender.own
+  // Invitations are nobody's to change: peers keep no author for them.
+  const changeable = message.invitation === undefined
   const mine = new Set(message.reactions.filter((r) => r.own).map((r) => r.emoji))
   // The app renders every message again on each change of the store, this list's included.
   const blocked = !own && controller.store.state.blocked.some((b) => b.account === message.sender.account)
@@ -56,7 +58,7 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
     <div class={`msg-actions${open === undefined ? '' : ' msg-actions--open'}`} ref={ref}>
       <button type="button" class="icon-button msg-action" aria-label="React" title="React" aria-expanded={open === 'react'} onClick={() => { toggle('react') }}><ReactIcon /></button>
       <button type="button" class="icon-button msg-action msg-reply" aria-label={`Reply to ${own ? 'your message' : name}`} title="Reply" onClick={() => { onReply(message) }}><ReplyIcon /></button>
-      {(!own || message.invitation === undefined) && (
+      {(!own || changeable) && (
         <button type="button" class="icon-button msg-action" aria-label="More actions" title="More" aria-haspopup="menu" aria-expanded={open === 'menu'} onClick={() => { toggle('menu') }}><MoreIcon /></button>
       )}
       {open === 'react' && (
@@ -68,6 +70,7 @@ export function MessageActions ({ message, name, onReply }: { message: HistoryMe
       )}
       {open === 'menu' && !own && (
         <div class="popover msg-menu" role="menu" aria-label="Message actions">
+          {admin && changeable && <button type="button" role="menuitem" class="menu-item menu-item--danger" onClick={() => { close(); controller.openDialog({ kind: 'deleteMessage', message }) }}>Delete</button>}
           {blocked
             ? <button type="button" role="menuitem" class="menu-item" onClick={() => { close(); void unblock() }}>Unblock {name}</button>
             : <button type="button" role="menuitem" class="menu-item menu-item--danger" onClick={() => { close(); controller.openDialog({ kind: 'block', account: message.sender.account, name }) }}>Block {name}</button>}

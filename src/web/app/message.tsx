@@ -35,6 +35,8 @@ export interface MessageProps {
   message: HistoryMessage
   /** In a group: others' messages carry their sender's name and avatar. */
   group: boolean
+  /** We are an admin of the group: others' messages may be deleted from their menu. */
+  admin: boolean
   /** The first of a run of messages from one sender: the name shows once. */
   first: boolean
   onReply: (message: HistoryMessage) => void
@@ -42,7 +44,7 @@ export interface MessageProps {
   onJoin: (invitation: string) => void
 }
 
-export function Message ({ message, group, first, onReply, onQuote, onJoin }: MessageProps) {
+export function Message ({ message, group, admin, first, onReply, onQuote, onJoin }: MessageProps) {
   const own = message.sender.own
   const name = displayName(message.sender.name)
   const withSender = group && !own
@@ -72,7 +74,7 @@ export function Message ({ message, group, first, onReply, onQuote, onJoin }: Me
         )}
         <Attachments message={message} />
         {message.deleted
-          ? <span class="msg-deleted">{own ? 'You deleted this message' : 'This message was deleted'}</span>
+          ? <span class="msg-deleted">{message.deletedByAdmin ? `${own ? 'Your message' : 'This message'} was deleted by an admin` : own ? 'You deleted this message' : 'This message was deleted'}</span>
           : message.text !== '' && <MessageText text={message.text} markdown={message.format === 'markdown'} />}
         <MessageButtons message={message} />
         <span class="msg-meta">
@@ -82,7 +84,7 @@ export function Message ({ message, group, first, onReply, onQuote, onJoin }: Me
         </span>
         <Reactions message={message} />
       </div>
-      <MessageActions message={message} name={name} onReply={onReply} />
+      <MessageActions message={message} name={name} admin={admin} onReply={onReply} />
     </article>
   )
 }
