@@ -96,8 +96,13 @@ describe('the relay of new entries', () => {
     expect(relayIds(keyless)).toEqual([])
 
     // Through bob: the keyless peer gets it from bob first; bob and alice hold it.
-    const handed = new Promise<number>((resolve) => { alice.stack.sync.once('handedOver', (_address, upTo) => { resolve(upTo) }) })
     const [entry] = await alice.log.append([new TextEncoder().encode('through bob')])
+    // A heads exchange still under way may report what it handed over before (an earlier time): wait for this entry's.
+    const handed = waitFor('alice to be told the entry was handed over', (done) => {
+      const seen = (_address: string, upTo: number): void => { if (upTo >= entry!.clock.time) done(upTo) }
+      alice.stack.sync.on('handedOver', seen)
+      return () => { alice.stack.sync.off('handedOver', seen) }
+    })
     await alice.stack.sync.publish(alice.log.address, [entry!], bob.stack.node.libp2p.peerId)
     expect(await handed).toBe(entry!.clock.time)
     await holds(keyless, entry!.hash, 'the keyless peer to get the entry by gossip')
