@@ -1,29 +1,16 @@
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ChatClient, ClientError, type MessageView, type RequestView } from '../src/client/index.ts'
-import { openPrivateLevel, type ContactAcceptedEvent, type ContactRequestEvent, type Group, type MessageEvent, type ReactionEvent } from '../src/protocol/index.ts'
-import { formGroup, startPeer, testLogger, type TestPeer } from './helpers/peers.ts'
+import { openPrivateLevel, type ContactRequestEvent, type MessageEvent, type ReactionEvent } from '../src/protocol/index.ts'
+import { formGroup, startPeer, testLogger } from './helpers/peers.ts'
+import { clientAndContact } from './helpers/client-pair.ts'
 import { Inbox } from './helpers/wait.ts'
-
-/** Alice runs a client on a manual-delivery peer; bob is a plain peer; they become contacts. */
-async function aliceAndBob (): Promise<{ alice: TestPeer, client: ChatClient, bob: TestPeer, conversation: string, bobGroup: Group }> {
-  const alice = await startPeer({ displayName: 'alice', delivery: 'manual' })
-  const client = await ChatClient.open({ peer: alice.peer, dataDir: alice.dataDir, logger: alice.log.logger })
-  const bob = await startPeer({ displayName: 'bob' })
-  const requests = new Inbox<ContactRequestEvent>(bob.peer, 'contactRequest')
-  const accepted = new Inbox<ContactAcceptedEvent>(alice.peer, 'contactAccepted')
-  await client.addContact(bob.peer.contactLink())
-  const [request] = await requests.count(1, 'the request at bob')
-  const bobGroup = await request!.accept()
-  const [done] = await accepted.count(1, 'the acceptance at alice')
-  return { alice, client, bob, conversation: done!.group.id, bobGroup }
-}
 
 const texts = async (client: ChatClient, conversation: string): Promise<string[]> => (await client.history(conversation)).messages.map((m) => m.text)
 
 describe('blocking in a person\'s client', () => {
   it('shows nothing a blocked account sends, in its conversation and in groups, nor counts it unread; after unblock, what it sends next', async () => {
-    const { alice, client, bob, conversation, bobGroup } = await aliceAndBob()
+    const { alice, client, bob, conversation, bobGroup } = await clientAndContact()
     const [aliceInGroup, bobInGroup] = await formGroup([alice.peer, bob.peer], 'team')
     const group = aliceInGroup!.id
     const shown = new Inbox<MessageView>(client, 'message')

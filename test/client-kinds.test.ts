@@ -11,24 +11,12 @@ import { describe, expect, it } from 'vitest'
 import { ChatClient, type MessageView } from '../src/client/index.ts'
 import { HistoryStore } from '../src/client/history.ts'
 import type {
-  ButtonPressedEvent, ContactAcceptedEvent, ContactRequestEvent, Group, MessageDeletedEvent, MessageEditedEvent, MessageEvent, ReactionEvent
+  ButtonPressedEvent, MessageDeletedEvent, MessageEditedEvent, MessageEvent, ReactionEvent
 } from '../src/protocol/index.ts'
-import { startPeer, testLogger, type TestPeer } from './helpers/peers.ts'
+import { startPeer, testLogger } from './helpers/peers.ts'
 import { tempDir } from './helpers/temp.ts'
+import { clientAndContact } from './helpers/client-pair.ts'
 import { Inbox } from './helpers/wait.ts'
-
-async function aliceAndBob (options: { aliceDir?: string, maxFileSize?: number } = {}): Promise<{ alice: TestPeer, client: ChatClient, bob: TestPeer, conversation: string, bobGroup: Group }> {
-  const alice = await startPeer({ displayName: 'alice', delivery: 'manual', ...(options.aliceDir === undefined ? {} : { dataDir: options.aliceDir }), ...(options.maxFileSize === undefined ? {} : { maxFileSize: options.maxFileSize }) })
-  const client = await ChatClient.open({ peer: alice.peer, dataDir: alice.dataDir, logger: testLogger })
-  const bob = await startPeer({ displayName: 'bob' })
-  const requests = new Inbox<ContactRequestEvent>(bob.peer, 'contactRequest')
-  const accepted = new Inbox<ContactAcceptedEvent>(alice.peer, 'contactAccepted')
-  await client.addContact(bob.peer.contactLink())
-  const [request] = await requests.count(1, 'the request at bob')
-  const bobGroup = await request!.accept()
-  const [done] = await accepted.count(1, 'the acceptance at alice')
-  return { alice, client, bob, conversation: done!.group.id, bobGroup }
-}
 
 function views (client: ChatClient): Inbox<MessageView> {
   return new Inbox<MessageView>(client, 'message')
@@ -59,7 +47,7 @@ async function collect (bytes: AsyncIterable<Uint8Array>): Promise<Buffer> {
 
 describe('the client history, beyond text', () => {
   it('keeps what others do: Markdown, buttons, a file with its preview, reactions and their removal, an edit, a deletion whose text leaves the disk', async () => {
-    const { alice, client, conversation, bobGroup, bob } = await aliceAndBob()
+    const { alice, client, conversation, bobGroup, bob } = await clientAndContact()
     const seen = views(client)
     const mine = await client.send(conversation, 'hello bob')
     const mineSent = (await seen.until('alice\'s message to be sent', (all) => all.some((m) => m.seq === mine.seq && m.messageId !== undefined))).find((m) => m.seq === mine.seq && m.messageId !== undefined)!
@@ -113,7 +101,7 @@ describe('the client history, beyond text', () => {
   }, 120_000)
 
   it('sends what the person does: a reaction and its removal, an edit and a deletion of their own, a press; refuses what cannot be done', async () => {
-    const { client, conversation, bobGroup, bob } = await aliceAndBob()
+    const { client, conversation, bobGroup, bob } = await clientAndContact()
     const seen = views(client)
     const at = {
       reaction: new Inbox<ReactionEvent>(bob.peer, 'reaction'),
@@ -157,7 +145,7 @@ describe('the client history, beyond text', () => {
   }, 120_000)
 
   it('sends a file bob receives whole, and refuses one larger than the peer takes', async () => {
-    const { client, conversation, bob } = await aliceAndBob({ maxFileSize: 512 * 1024 })
+    const { client, conversation, bob } = await clientAndContact({ maxFileSize: 512 * 1024 })
     const seen = views(client)
     const bobInbox = new Inbox<MessageEvent>(bob.peer, 'message')
     const bytes = randomBytes(300_000)
@@ -178,7 +166,7 @@ describe('the client history, beyond text', () => {
 
   it('sends at the next start an action recorded before a crash, and fails a file message whose file was not kept', async () => {
     const dir = await tempDir('client')
-    const { alice, client, conversation, bobGroup, bob } = await aliceAndBob({ aliceDir: dir })
+    const { alice, client, conversation, bobGroup, bob } = await clientAndContact({ dataDir: dir })
     const seen = views(client)
     const question = await bobGroup.send({ text: 'still there?' })
     const shown = await viewOf(seen, question, 'bob\'s question', () => true)

@@ -2,24 +2,11 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ChatClient, type MessageView } from '../src/client/index.ts'
 import { HistoryStore } from '../src/client/history.ts'
-import type { ContactAcceptedEvent, ContactRequestEvent, Group, MessageEvent } from '../src/protocol/index.ts'
-import { startPeer, testLogger, type TestPeer } from './helpers/peers.ts'
+import type { MessageEvent } from '../src/protocol/index.ts'
+import { startPeer, testLogger } from './helpers/peers.ts'
 import { tempDir } from './helpers/temp.ts'
+import { clientAndContact } from './helpers/client-pair.ts'
 import { Inbox } from './helpers/wait.ts'
-
-/** Alice runs a client on a manual-delivery peer; bob is a plain peer; they become contacts. */
-async function aliceAndBob (aliceDir?: string): Promise<{ alice: TestPeer, client: ChatClient, bob: TestPeer, conversation: string, bobGroup: Group }> {
-  const alice = await startPeer({ displayName: 'alice', delivery: 'manual', ...(aliceDir === undefined ? {} : { dataDir: aliceDir }) })
-  const client = await ChatClient.open({ peer: alice.peer, dataDir: alice.dataDir, logger: testLogger })
-  const bob = await startPeer({ displayName: 'bob' })
-  const requests = new Inbox<ContactRequestEvent>(bob.peer, 'contactRequest')
-  const accepted = new Inbox<ContactAcceptedEvent>(alice.peer, 'contactAccepted')
-  await client.addContact(bob.peer.contactLink())
-  const [request] = await requests.count(1, 'the request at bob')
-  const bobGroup = await request!.accept()
-  const [done] = await accepted.count(1, 'the acceptance at alice')
-  return { alice, client, bob, conversation: done!.group.id, bobGroup }
-}
 
 function messages (client: ChatClient): Inbox<MessageView> {
   return new Inbox<MessageView>(client, 'message')
@@ -27,7 +14,7 @@ function messages (client: ChatClient): Inbox<MessageView> {
 
 describe('the client history', () => {
   it('keeps what was said both ways, in order, with unread counts, across a restart', async () => {
-    const { alice, client, bob, conversation, bobGroup } = await aliceAndBob()
+    const { alice, client, bob, conversation, bobGroup } = await clientAndContact()
     const seen = messages(client)
     await client.send(conversation, 'hello bob')
     await seen.until('alice\'s message to be sent', (items) => items.some((m) => m.text === 'hello bob' && m.state !== 'sending'))
@@ -59,7 +46,7 @@ describe('the client history', () => {
   })
 
   it('marks our message pending while nobody has it, sent once a peer of the conversation has it, seen once read', async () => {
-    const { alice, client, bob, conversation } = await aliceAndBob()
+    const { alice, client, bob, conversation } = await clientAndContact()
     const seen = messages(client)
     // Bob goes away: what alice sends now reaches no one.
     await bob.peer.stop()
@@ -84,7 +71,7 @@ describe('the client history', () => {
   })
 
   it('acknowledges the newest message of a contact once read, and only once', async () => {
-    const { client, bob, conversation, bobGroup } = await aliceAndBob()
+    const { client, bob, conversation, bobGroup } = await clientAndContact()
     const seen = messages(client)
     const acks = new Inbox<{ target: string }>(bob.peer, 'acknowledgement')
     const first = await bobGroup.send({ text: 'one' })
@@ -105,7 +92,7 @@ describe('the client history', () => {
 
   it('sends at the next start what was typed but not sent before a crash', async () => {
     const dir = await tempDir('client')
-    const { alice, client, bob, conversation } = await aliceAndBob(dir)
+    const { alice, client, bob, conversation } = await clientAndContact({ dataDir: dir })
     await client.close()
     await alice.peer.stop()
     // As a crash right after the person pressed Enter leaves it: written, not sealed.
@@ -122,7 +109,7 @@ describe('the client history', () => {
   })
 
   it('pages back through a long history, and learns a bot\'s commands from its /help answer', async () => {
-    const { client, conversation, bobGroup } = await aliceAndBob()
+    const { client, conversation, bobGroup } = await clientAndContact()
     const seen = messages(client)
     for (let i = 1; i <= 120; i++) await bobGroup.send({ text: `message ${i}` })
     await bobGroup.send({ text: 'Commands:\n/roll <sides> - roll a die\n/subscribe - get the announcements (also /sub)\n/help - this list' })
