@@ -9,6 +9,16 @@ import { retrying } from './shared.ts'
 import { commands, fromWorker, type Args, type Op, type PeerKind, type Result, type WorkerEvent } from './worker-protocol.ts'
 
 const WORKER = new URL('./worker.ts', import.meta.url)
+
+/**
+ * `BENCH_CPU_PROF=<dir>`: each worker process writes a V8 CPU profile there
+ * when it exits (open it in Chrome's DevTools, or read its top entries with
+ * `node bench/profile-top.ts <file>`).
+ */
+function profiling (): string[] {
+  const dir = process.env.BENCH_CPU_PROF
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`]
+}
 /** How long a command may take unless the caller says otherwise. */
 const CALL_TIMEOUT_MS = 300_000
 /** How long a worker may take to stop its peers: dozens of them on a loaded machine take a while. */
@@ -43,7 +53,7 @@ export class WorkerProcess {
     this.label = label
     this.#onCrash = onCrash
     // The child's stdout goes to our stderr: stdout is kept for the figures (BENCH_JSON).
-    this.#child = fork(WORKER, [], { execArgv: ['--conditions=bertybot-source', '--expose-gc'], stdio: ['ignore', 2, 2, 'ipc'] })
+    this.#child = fork(WORKER, [], { execArgv: ['--conditions=bertybot-source', '--expose-gc', ...profiling()], stdio: ['ignore', 2, 2, 'ipc'] })
     this.exited = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         this.ended = `${this.label} exited (${signal ?? `code ${code}`})`
