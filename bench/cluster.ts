@@ -13,7 +13,7 @@ const WORKER = new URL('./worker.ts', import.meta.url)
 /**
  * `BENCH_CPU_PROF=<dir>`: each worker process writes a V8 CPU profile there
  * when it exits (open it in Chrome's DevTools, or read its top entries with
- * `node bench/profile-top.ts <file>`).
+ * `npm run profile-top -- <file>`).
  */
 function profiling (): string[] {
   const dir = process.env.BENCH_CPU_PROF

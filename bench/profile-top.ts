@@ -2,7 +2,7 @@
  * The top entries of a V8 CPU profile (`BENCH_CPU_PROF=<dir>` writes one per
  * worker process): self time by function, and by package or source folder.
  *
- *   node bench/profile-top.ts <file.cpuprofile> [count]
+ *   npm run profile-top -- <file.cpuprofile> [count]
  */
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
@@ -16,7 +16,7 @@ const profileSchema = z.object({
 
 const [file, countArg] = process.argv.slice(2)
 if (file === undefined) {
-  console.error('usage: node bench/profile-top.ts <file.cpuprofile> [count]')
+  console.error('usage: npm run profile-top -- <file.cpuprofile> [count]')
   process.exit(2)
 }
 const count = Number(countArg ?? 30)
