@@ -9,7 +9,6 @@
  * event of a blocked account is dropped there, in every conversation.
  */
 import { z } from 'zod'
-import type { Logger } from '../protocol/index.ts'
 import { accountSchema } from './accounts.ts'
 import { InvalidAccountError } from './errors.ts'
 import type { BotStore } from './store.ts'
@@ -45,17 +44,13 @@ export function unblock (tx: Transaction, account: string): void {
   tx.delete(BLOCK_SCOPE, account)
 }
 
-/** Whether `account` is blocked now. A damaged record still blocks (with a log line): a block is not lifted by accident. */
-export async function isBlocked (store: Pick<BotStore, 'getState'>, account: string, log: Logger): Promise<boolean> {
-  let value: unknown
-  try {
-    value = await store.getState(BLOCK_SCOPE, account)
-  } catch {
-    value = null
-  }
-  if (value === undefined) return false
-  if (!recordSchema.safeParse(value).success) log.warn({ account }, 'a damaged block record: the account stays blocked')
-  return true
+/**
+ * Whether `account` is blocked now: from the store's memory of the block
+ * records' keys, as it is asked at every event. A damaged record still blocks
+ * (and is listed with the date 0): a block is not lifted by accident.
+ */
+export async function isBlocked (store: Pick<BotStore, 'stateKeys'>, account: string): Promise<boolean> {
+  return (await store.stateKeys(BLOCK_SCOPE)).has(account)
 }
 
 /** The accounts blocked, with since when; a damaged record is listed with the date 0. */

@@ -113,7 +113,7 @@ export class HandlerRunner {
     }
     // Settled, never handled: a blocked account's message is not delivered again, even once unblocked.
     // A contact request stays pending (its markHandled settles nothing): once unblocked, it reaches handlers at the next start.
-    if (await isBlocked(store, incoming.account, logger)) {
+    if (await isBlocked(store, incoming.account)) {
       logger.debug({ event: incoming.key, account: incoming.account }, 'dropped an event of a blocked account')
       await incoming.markHandled()
       return

@@ -54,6 +54,8 @@ export class BotStore {
   #nextSeq = 0
   /** State key → how many commits wrote it since the store was opened. */
   readonly #versions = new Map<string, number>()
+  /** The keys of the scopes `stateKeys` was asked for, read once and then kept current by every commit. */
+  readonly #scopeKeys = new Map<string, Promise<Set<string>>>()
   /** Commits run one at a time, so that checking what a transaction read and writing are one step. */
   #commits: Promise<unknown> = Promise.resolve()
   /** Every write goes through one group commit: a busy bot writes the work of many events at once. */
@@ -115,6 +117,21 @@ export class BotStore {
   }
 
   /**
+   * The keys `scope` holds, from memory after the first call: for a scope that
+   * is asked about at every event (the blocked accounts) and stays small.
+   */
+  async stateKeys (scope: string): Promise<ReadonlySet<string>> {
+    let keys = this.#scopeKeys.get(scope)
+    if (keys === undefined) {
+      // Read between commits, so that none lands between the read and the mirror taking it in.
+      keys = this.#commits.then(async () => new Set((await this.stateOf(scope)).map(([key]) => key)))
+      this.#scopeKeys.set(scope, keys)
+      this.#commits = keys.catch(() => {})
+    }
+    return await keys
+  }
+
+  /**
    * The state of `scope`, key by key (a key without its scope), for a part
    * that keeps a record per key (dialogues); a value that is not JSON comes
    * as undefined, for the caller's schema to refuse.
@@ -149,6 +166,7 @@ export class BotStore {
         if (this.stateVersion(key) !== version) throw new StateConflictError(key)
       }
       await this.#writes.batch(ops)
+      await this.#mirrorScopeKeys(ops)
       for (const key of writes) this.#versions.set(key, this.stateVersion(key) + 1)
       for (const key of handled) this.#journaled.add(key)
     })
@@ -265,6 +283,19 @@ export class BotStore {
 
   async setReplicated (groupId: string, replica: string): Promise<void> {
     await this.#writes.batch([{ type: 'put', sublevel: this.#replicated, key: `${groupId}/${replica}`, value: new Uint8Array() }])
+  }
+
+  /** Takes the state keys `ops` put or deleted into the scopes kept in memory (`stateKeys`). */
+  async #mirrorScopeKeys (ops: readonly StoreOp[]): Promise<void> {
+    for (const [scope, loading] of this.#scopeKeys) {
+      const prefix = `${scope}/`
+      const keys = await loading
+      for (const op of ops) {
+        if (op.sublevel !== this.#state || !op.key.startsWith(prefix)) continue
+        if (op.type === 'put') keys.add(op.key.slice(prefix.length))
+        else keys.delete(op.key.slice(prefix.length))
+      }
+    }
   }
 
   async #sentOps (item: OutboxItem, messageId: string): Promise<StoreOp[]> {
