@@ -26,7 +26,7 @@ import type { GroupDeps } from './group-deps.ts'
 import { Epoch, type EpochArrival } from './group-epoch.ts'
 import { createEpoch, groupKeysFromParts, type GroupKeys } from './group-keys.ts'
 import { isLeaving, type EpochChange } from './group-roles.ts'
-import type { Group } from './handles.ts'
+import type { Group, SealedMessage } from './handles.ts'
 import type { StoredEntry } from './log-entry.ts'
 import type { Logger } from './logger.ts'
 import type { EpochRecord, GroupRecord } from './state-records.ts'
@@ -59,6 +59,8 @@ export class GroupEpochs {
   /** Epoch changes whose box did not open, reported once. */
   readonly #unopened = new Set<string>()
   #closed = false
+  /** The epoch each message sealed in this session was sealed in (by its bytes): `epochOf` need not open them. */
+  readonly #sealedIn = new WeakMap<Uint8Array, Epoch>()
 
   constructor (deps: GroupDeps, setup: GroupEpochsSetup) {
     this.#deps = deps
@@ -164,8 +166,16 @@ export class GroupEpochs {
     await epoch.rescan()
   }
 
-  /** The epoch whose secret opens a sealed message's headers. */
+  /** Notes that `epoch` sealed these messages, for `epochOf`; returns them. */
+  sealedBy (epoch: Epoch, sealed: SealedMessage[]): SealedMessage[] {
+    for (const message of sealed) this.#sealedIn.set(message.bytes, epoch)
+    return sealed
+  }
+
+  /** The epoch that sealed a message in this session, or else the one whose secret opens its headers. */
   epochOf (sealed: Uint8Array): Epoch | undefined {
+    const known = this.#sealedIn.get(sealed)
+    if (known !== undefined) return known
     for (const epoch of [this.#current, ...this.#open]) if (openMessageHeaders(epoch.keys.secret, sealed).ok) return epoch
     return undefined
   }

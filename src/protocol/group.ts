@@ -225,7 +225,8 @@ export class OpenGroup implements Group {
 
   /** The chain moves on by all of them in one write, for an outbox that sends in batches. */
   async sealMany (messages: readonly OutgoingMessage[]): Promise<SealedMessage[]> {
-    return await this.#sending.sender.seal(messages.map((message) => this.#appMessage(message)))
+    const epoch = this.#sending
+    return this.#epochs.sealedBy(epoch, await epoch.sender.seal(messages.map((message) => this.#appMessage(message))))
   }
 
   /** `options.mayBeSent: false` skips the look for it in the log, for the first try of a message sealed in this session. */
