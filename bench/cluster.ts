@@ -262,6 +262,12 @@ export class Cluster {
     return { rss: reports.reduce((sum, r) => sum + r.rss, 0), heapUsed: reports.reduce((sum, r) => sum + r.heapUsed, 0) }
   }
 
+  /** The CPU time all workers have spent so far, summed, ms: what a phase cost the machine, steadier than its latencies when the machine is shared. */
+  async cpuMs (): Promise<number> {
+    const reports = await Promise.all(this.#workers.map(async (w) => await w.call('cpu', {})))
+    return reports.reduce((sum, r) => sum + r.cpuMs, 0)
+  }
+
   /** Makes one worker exit (its peers stop); a note if it had to be killed. */
   async exitWorker (worker: WorkerProcess): Promise<void> {
     const note = await worker.exit()

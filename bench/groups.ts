@@ -50,6 +50,8 @@ interface FanOut {
   toAll: number[]
   /** (message, receiver) pairs that did not arrive within MESSAGE_TIMEOUT_MS. */
   missing: number
+  /** CPU time all processes spent during the fan-out, per message sent, ms. */
+  cpuMs?: number
 }
 
 /** One group, one round. */
@@ -65,7 +67,7 @@ interface Round {
   failure?: string
 }
 
-interface FanOutFigures { p50?: Spread, p95?: Spread, toAll?: Spread, missing: number }
+interface FanOutFigures { p50?: Spread, p95?: Spread, toAll?: Spread, cpuMs?: Spread, missing: number }
 interface Figures { convergenceS?: Spread, fanOut: FanOutFigures, gossip: FanOutFigures, later: FanOutFigures, rssMiB?: Spread, failures: string[] }
 
 function log (line: string): void {
@@ -79,6 +81,8 @@ function log (line: string): void {
  */
 async function fanOut (cluster: Cluster, size: number, send: (from: number, text: string, timeoutMs: number) => Promise<number>, arrivals: Map<string, Map<number, number>>, round: Round, label = 'fan-out'): Promise<FanOut> {
   const result: FanOut = { pairs: [], toAll: [], missing: 0 }
+  const cpuBefore = await cluster.cpuMs()
+  let sent = 0
   for (let m = 0; m < MESSAGES; m++) {
     const from = m % size
     const text = `${label} ${m} ${TEXT}`
@@ -87,6 +91,7 @@ async function fanOut (cluster: Cluster, size: number, send: (from: number, text
     let complete = false
     try {
       const calledAt = await send(from, text, MESSAGE_TIMEOUT_MS)
+      sent++
       complete = await cluster.until(() => got.size >= size - 1, MESSAGE_TIMEOUT_MS)
       for (const at of got.values()) result.pairs.push(at - calledAt)
       if (complete) result.toAll.push(Math.max(...got.values()) - calledAt)
@@ -99,6 +104,7 @@ async function fanOut (cluster: Cluster, size: number, send: (from: number, text
       break
     }
   }
+  if (sent > 0) result.cpuMs = (await cluster.cpuMs() - cpuBefore) / sent
   return result
 }
 
@@ -208,6 +214,7 @@ function fanOutFigures (fanOuts: FanOut[]): FanOutFigures {
     p50: spread(withPairs.map((f) => percentile(sorted(f.pairs), 0.5))),
     p95: spread(withPairs.map((f) => percentile(sorted(f.pairs), 0.95))),
     toAll: spread(fanOuts.map((f) => f.toAll.length === 0 ? undefined : percentile(sorted(f.toAll), 0.5))),
+    cpuMs: spread(fanOuts.map((f) => f.cpuMs)),
     missing: fanOuts.reduce((sum, f) => sum + f.missing, 0)
   }
 }
@@ -238,13 +245,13 @@ export async function groups (): Promise<Section> {
     results.push({ size, plain: figures(rounds.plain, 'plain', size), bertybot: figures(rounds.bertybot, 'bertybot', size) })
   }
 
-  const head = `${'members'.padEnd(9)}${''.padEnd(30)}${'converge s'.padStart(18)}${'p50 ms'.padStart(18)}${'p95 ms'.padStart(18)}${'to all ms'.padStart(18)}${'RSS MiB'.padStart(18)}${'missing'.padStart(9)}`
+  const head = `${'members'.padEnd(9)}${''.padEnd(30)}${'converge s'.padStart(18)}${'p50 ms'.padStart(18)}${'p95 ms'.padStart(18)}${'to all ms'.padStart(18)}${'RSS MiB'.padStart(18)}${'missing'.padStart(9)}${'CPU ms/msg'.padStart(18)}`
   const row = (size: string, label: string, convergenceS: Spread | undefined, f: FanOutFigures, rssMiB: Spread | undefined): string =>
-    `${size.padEnd(9)}${label.padEnd(30)}${showSpread(convergenceS, 1).padStart(18)}${showSpread(f.p50, 1).padStart(18)}${showSpread(f.p95, 1).padStart(18)}${showSpread(f.toAll, 1).padStart(18)}${showSpread(rssMiB).padStart(18)}${String(f.missing).padStart(9)}`
+    `${size.padEnd(9)}${label.padEnd(30)}${showSpread(convergenceS, 1).padStart(18)}${showSpread(f.p50, 1).padStart(18)}${showSpread(f.p95, 1).padStart(18)}${showSpread(f.toAll, 1).padStart(18)}${showSpread(rssMiB).padStart(18)}${String(f.missing).padStart(9)}${showSpread(f.cpuMs, 1).padStart(18)}`
   const ratioRow = (label: string, p: Figures, b: Figures, f: FanOutFigures): string =>
-    `${''.padEnd(9)}${label.padEnd(30)}${ratio(b.convergenceS, f === p.fanOut ? p.convergenceS : undefined).padStart(18)}${ratio(b.fanOut.p50, f.p50).padStart(18)}${ratio(b.fanOut.p95, f.p95).padStart(18)}${ratio(b.fanOut.toAll, f.toAll).padStart(18)}${ratio(b.rssMiB, f === p.fanOut ? p.rssMiB : undefined).padStart(18)}`
+    `${''.padEnd(9)}${label.padEnd(30)}${ratio(b.convergenceS, f === p.fanOut ? p.convergenceS : undefined).padStart(18)}${ratio(b.fanOut.p50, f.p50).padStart(18)}${ratio(b.fanOut.p95, f.p95).padStart(18)}${ratio(b.fanOut.toAll, f.toAll).padStart(18)}${ratio(b.rssMiB, f === p.fanOut ? p.rssMiB : undefined).padStart(18)}${''.padStart(9)}${ratio(b.fanOut.cpuMs, f.cpuMs).padStart(18)}`
   const lines = [
-    `groups: members spread over ${PROCESSES} processes; convergence from the last join until every member knows all; then ${MESSAGES} messages one at a time, each from another member, latency to each other member (p50, p95 over all pairs; "to all": median time until the last member had it); summed RSS after a GC`,
+    `groups: members spread over ${PROCESSES} processes; convergence from the last join until every member knows all; then ${MESSAGES} messages one at a time, each from another member, latency to each other member (p50, p95 over all pairs; "to all": median time until the last member had it); summed RSS after a GC; CPU time of all processes during the fan-out, per message`,
     `medians of ${ROUNDS} rounds (min–max); plain: stock @orbitdb/core events log, peers dialed as a connected random graph before the clock starts, and the same peers' gossipsub alone (gossipsub's penalty for peers on one IP off on both sides)`,
     head
   ]
@@ -256,7 +263,7 @@ export async function groups (): Promise<Section> {
       ratioRow('ratio to @orbitdb/core', plain, bertybot, plain.fanOut),
       ratioRow('ratio to gossipsub alone', plain, bertybot, plain.gossip),
       row('', 'bertybot, later messages', undefined, bertybot.later, undefined),
-      `${''.padEnd(9)}${'ratio to gossipsub alone'.padEnd(30)}${''.padStart(18)}${ratio(bertybot.later.p50, plain.gossip.p50).padStart(18)}${ratio(bertybot.later.p95, plain.gossip.p95).padStart(18)}${ratio(bertybot.later.toAll, plain.gossip.toAll).padStart(18)}`
+      `${''.padEnd(9)}${'ratio to gossipsub alone'.padEnd(30)}${''.padStart(18)}${ratio(bertybot.later.p50, plain.gossip.p50).padStart(18)}${ratio(bertybot.later.p95, plain.gossip.p95).padStart(18)}${ratio(bertybot.later.toAll, plain.gossip.toAll).padStart(18)}${''.padStart(27)}${ratio(bertybot.later.cpuMs, plain.gossip.cpuMs).padStart(18)}`
     )
   }
   const failures = results.flatMap((r) => [...r.plain.failures, ...r.bertybot.failures])

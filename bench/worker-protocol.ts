@@ -29,6 +29,8 @@ export const commands = {
   exit: { args: z.object({}), result: z.object({}) },
   /** The process's memory, after waiting `settleMs` and a garbage collection. */
   memory: { args: z.object({ settleMs: z.number().nonnegative() }), result: z.object({ rss: z.number(), heapUsed: z.number() }) },
+  /** The CPU time (user and system) the process has spent so far, ms. */
+  cpu: { args: z.object({}), result: z.object({ cpuMs: z.number() }) },
 
   // bertybot peers (and the echo bot, for joinGroup)
   createGroup: { args: z.object({ peer, name: z.string() }), result: z.object({ group: z.string(), invitation: z.string() }) },

@@ -192,6 +192,10 @@ const handlers: Handlers = {
     const { rss, heapUsed } = process.memoryUsage()
     return { rss, heapUsed }
   },
+  cpu: async () => {
+    const { user, system } = process.cpuUsage()
+    return { cpuMs: (user + system) / 1000 }
+  },
   createGroup: async ({ peer, name }) => {
     const created = await host(peer, 'bertybot').peer.createGroup({ name })
     return { group: created.id, invitation: created.invitation() }
