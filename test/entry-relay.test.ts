@@ -8,10 +8,10 @@ import { lpStream } from '@libp2p/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateSigningKeyPair, type SigningKeyPair } from '../src/protocol/crypto.ts'
 import { decodeCbor, encodeCbor } from '../src/protocol/encoding.ts'
-import { RELAY_PROTOCOL } from '../src/protocol/entry-relay.ts'
 import { GroupLog } from '../src/protocol/group-log.ts'
 import { createEntry, decodeEntry, groupPayload } from '../src/protocol/log-entry.ts'
 import { withPeerStack, type PeerStack } from '../src/protocol/peer-stack.ts'
+import { RELAY_PROTOCOL } from '../src/protocol/relay-wire.ts'
 import { z } from 'zod'
 import { testLogger } from './helpers/peers.ts'
 import { tempDir } from './helpers/temp.ts'
@@ -132,8 +132,8 @@ describe('the relay of new entries', () => {
     const ask = async (entries: Uint8Array[], address = bob.log.address): Promise<boolean | undefined> => {
       const stream = await alice.stack.node.libp2p.dialProtocol(bob.stack.node.libp2p.peerId, RELAY_PROTOCOL)
       const lp = lpStream(stream)
-      await lp.write(encodeCbor({ address, entries }))
-      const answer = decodeCbor((await lp.read()).subarray(), z.object({ ok: z.boolean() }))
+      await lp.write(encodeCbor({ id: 0, address, entries }))
+      const answer = decodeCbor((await lp.read()).subarray(), z.object({ id: z.literal(0), ok: z.boolean() }))
       await stream.close()
       return answer?.ok
     }
