@@ -90,7 +90,10 @@ async function threePeers (): Promise<{ alice: Node, bob: Node, keyless: Node }>
   await connect(alice, keyless)
   await connect(bob, keyless)
   await pollUntil('alice and bob to know each other as members', () => relayIds(alice).includes(bob.id) && relayIds(bob).includes(alice.id))
-  await pollUntil('the keyless peer on alice\'s topic', () => alice.stack.node.libp2p.services.pubsub.getSubscribers(alice.log.address).some((peer) => peer.toString() === keyless.id))
+  // Each knows the others on the topic: a publisher that did not know the keyless peer there yet would leave it to another to pass on.
+  const subscribers = (node: Node): string[] => node.stack.node.libp2p.services.pubsub.getSubscribers(node.log.address).map((peer) => peer.toString())
+  await pollUntil('all three on each other\'s topic', () =>
+    [alice, bob, keyless].every((node) => [alice, bob, keyless].every((other) => other === node || subscribers(node).includes(other.id))))
   return { alice, bob, keyless }
 }
 
@@ -209,18 +212,24 @@ describe('the relay of new entries', () => {
       expect(relayStreams(bob, alice).length).toBe(1)
     }
 
-    // Hand-overs started together go out one after another on the same stream, each answered.
+    // Hand-overs started together go out one after another on the same stream, each taken: alice publishes none herself.
     const entries = await alice.log.append(Array.from({ length: 30 }, (_, i) => new TextEncoder().encode(`at once ${i}`)))
+    const pubsub = alice.stack.node.libp2p.services.pubsub
+    const original = pubsub.publish.bind(pubsub)
+    let publishedByAlice = 0
+    pubsub.publish = async (...args) => { publishedByAlice++; return await original(...args) }
     let most = 0
     const sampler = setInterval(() => { most = Math.max(most, relayStreams(alice, bob).length, relayStreams(bob, alice).length) }, 2)
     try {
       await Promise.all(entries.map(async (entry) => { await alice.stack.sync.publish(alice.log.address, [entry], bob.stack.node.libp2p.peerId) }))
     } finally {
       clearInterval(sampler)
+      pubsub.publish = original
     }
     expect(most).toBe(1)
+    expect(publishedByAlice).toBe(0)
+    // Which copy the keyless peer sees first is gossip's affair here: it reads bob's burst and alice's forwarded copies in turn.
     for (const entry of entries) await holds(keyless, entry.hash, 'each entry at the keyless peer')
-    expect(entries.every((entry) => keyless.firstHop.get(entry.hash) === bob.id)).toBe(true)
     await pollUntil('bob to hold them all', () => bob.log.heads().includes(entries.at(-1)!.hash))
     expect(relayStreams(alice, bob)).toEqual([stream])
     expect(relayStreams(bob, alice).length).toBe(1)

@@ -36,6 +36,9 @@ import { RelayStreams } from './relay-streams.ts'
 import { MAX_RELAYED, relayRequestSchema, type RelayAnswer } from './relay-wire.ts'
 import { MAX_ENTRY_BYTES, MAX_SYNC_MESSAGE, type SyncDeps } from './sync-deps.ts'
 
+/** Hand-overs a relay answers before it has taken in those before them, at most. */
+const MAX_JOINS_BEHIND = 32
+
 export interface EntryRelayDeps extends SyncDeps {
   members: MemberPeers
   /** Takes entries a member handed over (decoded and checked already), as if gossip had brought them. */
@@ -93,6 +96,9 @@ export class EntryRelay {
     const { logger, running, stopping } = this.#deps
     const from = connection.remotePeer
     const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
+    // Taken in one after another behind the answers, so that a log busy joining does not hold up the next hand-overs.
+    let joining = Promise.resolve()
+    let behind = 0
     try {
       while (true) {
         const message = await nextRequest(lp, stream, stopping)
@@ -106,7 +112,11 @@ export class EntryRelay {
         // Published before the answer, so that the writer's next entries go out after these.
         if (log !== undefined && fresh !== undefined && fresh.length > 0) await this.#publishHere(log.address, fresh.map((entry) => entry.bytes))
         await lp.write(encodeCbor({ id: request.id, ok: fresh !== undefined } satisfies RelayAnswer), { signal: stopping })
-        if (log !== undefined && fresh !== undefined && fresh.length > 0) await this.#deps.receive(log, fresh, from)
+        if (log !== undefined && fresh !== undefined && fresh.length > 0) {
+          behind++
+          joining = joining.then(async () => { await this.#deps.receive(log, fresh, from) }).catch(() => {}).finally(() => { behind-- })
+          if (behind >= MAX_JOINS_BEHIND) await joining
+        }
       }
       await stream.close({ signal: stopping }).catch(() => {})
     } catch (err) {
