@@ -133,7 +133,7 @@ export async function entryHash (bytes: Uint8Array): Promise<string> {
 /**
  * Bytes from the network with the hash an entry of them would have, computed
  * from them (cheap next to decoding): lets a receiver skip what it holds
- * before decoding it. Only `hashed` makes one, so its hash is always its bytes'.
+ * before decoding it. Only `HashedBytes.of` makes one, so its hash is always its bytes'.
  */
 export class HashedBytes {
   readonly bytes: Uint8Array
