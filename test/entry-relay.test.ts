@@ -3,15 +3,15 @@
  * 127.0.0.1 with group logs of one signing key (members) or of its public
  * half only (a keyless peer, as a replica).
  */
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateSigningKeyPair, type SigningKeyPair } from '../src/protocol/crypto.ts'
 import { decodeCbor, encodeCbor } from '../src/protocol/encoding.ts'
-import { RELAY_PROTOCOL } from '../src/protocol/entry-relay.ts'
 import { GroupLog } from '../src/protocol/group-log.ts'
 import { createEntry, decodeEntry, groupPayload } from '../src/protocol/log-entry.ts'
 import { withPeerStack, type PeerStack } from '../src/protocol/peer-stack.ts'
+import { RELAY_PROTOCOL } from '../src/protocol/relay-wire.ts'
 import { z } from 'zod'
 import { testLogger } from './helpers/peers.ts'
 import { tempDir } from './helpers/temp.ts'
@@ -78,20 +78,50 @@ async function holds (node: Node, hash: string, what: string): Promise<void> {
 
 const relayIds = (node: Node): string[] => node.stack.sync.relays(node.log.address).map((peer: PeerId) => peer.toString())
 
+/** The relay protocol's streams on `node`'s connections to `other`, whatever their state. */
+const relayStreams = (node: Node, other: Node): Stream[] =>
+  node.stack.node.libp2p.getConnections(other.stack.node.libp2p.peerId).flatMap((connection) => connection.streams).filter((stream) => stream.protocol === RELAY_PROTOCOL)
+
+/** Alice, bob (members) and a keyless peer, all connected, alice and bob knowing each other as members. */
+async function threePeers (): Promise<{ alice: Node, bob: Node, keyless: Node }> {
+  const signing = generateSigningKeyPair()
+  const [alice, bob, keyless] = [await startNode(signing), await startNode(signing), await startNode({ publicKey: signing.publicKey })]
+  await connect(alice, bob)
+  await connect(alice, keyless)
+  await connect(bob, keyless)
+  await pollUntil('alice and bob to know each other as members', () => relayIds(alice).includes(bob.id) && relayIds(bob).includes(alice.id))
+  await allOnTopic([alice, bob, keyless])
+  return { alice, bob, keyless }
+}
+
+/** Waits until each node knows the others on the topic: a publisher that did not know one there yet would leave it to another to pass on. */
+async function allOnTopic (nodes: Node[]): Promise<void> {
+  const subscribers = (node: Node): string[] => node.stack.node.libp2p.services.pubsub.getSubscribers(node.log.address).map((peer) => peer.toString())
+  await pollUntil('each on the others\' topic', () => nodes.every((node) => nodes.every((other) => other === node || subscribers(node).includes(other.id))))
+}
+
+/** Appends an entry on alice and publishes it through `through` (drawn if not given); resolves with its hash once the keyless peer holds it. */
+async function publishThrough (alice: Node, keyless: Node, text: string, through?: Node): Promise<string> {
+  const [entry] = await alice.log.append([new TextEncoder().encode(text)])
+  await alice.stack.sync.publish(alice.log.address, [entry!], through?.stack.node.libp2p.peerId)
+  await holds(keyless, entry!.hash, `"${text}" at the keyless peer`)
+  return entry!.hash
+}
+
 describe('the relay of new entries', () => {
   it('goes only through peers that proved they hold the group\'s secret, and publishes from the one chosen', async () => {
     const signing = generateSigningKeyPair()
     const [alice, bob, keyless] = [await startNode(signing), await startNode(signing), await startNode({ publicKey: signing.publicKey })]
+    // Heard from the start: the keyless peer's exchange with alice may come before the members know each other.
+    const swappedWithAlice = new Set<string>()
+    alice.stack.sync.on('peer', (_address: string, peer: string) => { swappedWithAlice.add(peer) })
     await connect(alice, bob)
     await connect(alice, keyless)
     await connect(bob, keyless)
     await pollUntil('alice and bob to know each other as members', () => relayIds(alice).includes(bob.id) && relayIds(bob).includes(alice.id))
     // The keyless peer swapped heads with alice too (it serves the log), and sent bytes that prove nothing.
-    await waitFor('the keyless peer to swap heads with alice', (done) => {
-      const seen = (address: string, peer: string): void => { if (peer === keyless.id) done(true) }
-      alice.stack.sync.on('peer', seen)
-      return () => { alice.stack.sync.off('peer', seen) }
-    })
+    await pollUntil('the keyless peer to swap heads with alice', () => swappedWithAlice.has(keyless.id))
+    await allOnTopic([alice, bob, keyless])
     expect(relayIds(alice)).toEqual([bob.id])
     expect(relayIds(keyless)).toEqual([])
 
@@ -132,8 +162,8 @@ describe('the relay of new entries', () => {
     const ask = async (entries: Uint8Array[], address = bob.log.address): Promise<boolean | undefined> => {
       const stream = await alice.stack.node.libp2p.dialProtocol(bob.stack.node.libp2p.peerId, RELAY_PROTOCOL)
       const lp = lpStream(stream)
-      await lp.write(encodeCbor({ address, entries }))
-      const answer = decodeCbor((await lp.read()).subarray(), z.object({ ok: z.boolean() }))
+      await lp.write(encodeCbor({ id: 0, address, entries }))
+      const answer = decodeCbor((await lp.read()).subarray(), z.object({ id: z.literal(0), ok: z.boolean() }))
       await stream.close()
       return answer?.ok
     }
@@ -144,6 +174,18 @@ describe('the relay of new entries', () => {
     expect(await ask([new Uint8Array([1, 2, 3])])).toBe(false)
     expect(await ask([forged.bytes], '/orbitdb/zdpuNotALog')).toBe(false)
     expect(bob.log.heads()).toEqual([])
+
+    // Several requests on one stream are answered in turn, each naming its request; a malformed one ends the stream.
+    const stream = await alice.stack.node.libp2p.dialProtocol(bob.stack.node.libp2p.peerId, RELAY_PROTOCOL)
+    const lp = lpStream(stream)
+    await lp.write(encodeCbor({ id: 0, address: bob.log.address, entries: [forged.bytes] }))
+    await lp.write(encodeCbor({ id: 1, address: '/orbitdb/zdpuNotALog', entries: [forged.bytes] }))
+    const answer = z.object({ id: z.number(), ok: z.boolean() })
+    expect(decodeCbor((await lp.read()).subarray(), answer)).toEqual({ id: 0, ok: false })
+    expect(decodeCbor((await lp.read()).subarray(), answer)).toEqual({ id: 1, ok: false })
+    await lp.write(encodeCbor({ id: 2, address: bob.log.address }))
+    await expect(lp.read()).rejects.toThrow()
+    expect(['reset', 'aborted', 'closed']).toContain(stream.status)
 
     // A good one is taken; handed over again, it is not published a second time.
     const hash = await append(alice, 'once')
@@ -157,6 +199,94 @@ describe('the relay of new entries', () => {
     expect(await ask([entry!.bytes])).toBe(true)
     expect(published).toBe(1)
     pubsub.publish = original
+  })
+
+  it('hands many entries in a row to one relay over one stream, sent one by one or all at once', async () => {
+    const { alice, bob, keyless } = await threePeers()
+    expect(relayStreams(alice, bob)).toEqual([])
+    const first = await publishThrough(alice, keyless, 'opens the stream', bob)
+    expect(keyless.firstHop.get(first)).toBe(bob.id)
+    const [stream] = relayStreams(alice, bob)
+    expect(stream).toBeDefined()
+    for (let i = 0; i < 20; i++) {
+      const hash = await publishThrough(alice, keyless, `one by one ${i}`, bob)
+      expect(keyless.firstHop.get(hash)).toBe(bob.id)
+      expect(relayStreams(alice, bob)).toEqual([stream])
+      expect(relayStreams(bob, alice).length).toBe(1)
+    }
+
+    // Hand-overs started together go out one after another on the same stream, each taken: alice publishes none herself.
+    const entries = await alice.log.append(Array.from({ length: 30 }, (_, i) => new TextEncoder().encode(`at once ${i}`)))
+    const pubsub = alice.stack.node.libp2p.services.pubsub
+    const original = pubsub.publish.bind(pubsub)
+    let publishedByAlice = 0
+    pubsub.publish = async (...args) => { publishedByAlice++; return await original(...args) }
+    let most = 0
+    const sampler = setInterval(() => { most = Math.max(most, relayStreams(alice, bob).length, relayStreams(bob, alice).length) }, 2)
+    try {
+      await Promise.all(entries.map(async (entry) => { await alice.stack.sync.publish(alice.log.address, [entry], bob.stack.node.libp2p.peerId) }))
+    } finally {
+      clearInterval(sampler)
+      pubsub.publish = original
+    }
+    expect(most).toBe(1)
+    expect(publishedByAlice).toBe(0)
+    // Which copy the keyless peer sees first is gossip's affair here: it reads bob's burst and alice's forwarded copies in turn.
+    for (const entry of entries) await holds(keyless, entry.hash, 'each entry at the keyless peer')
+    await pollUntil('bob to hold them all', () => bob.log.heads().includes(entries.at(-1)!.hash))
+    expect(relayStreams(alice, bob)).toEqual([stream])
+    expect(relayStreams(bob, alice).length).toBe(1)
+
+    // Stopping the sync leaves no relay stream open, at either end.
+    await alice.stack.sync.stop()
+    expect(relayStreams(alice, bob)).toEqual([])
+    await pollUntil('bob\'s end of the stream to close', () => relayStreams(bob, alice).length === 0)
+  })
+
+  it('closes a relay stream left idle, at both ends, and opens another for the next hand-over', async () => {
+    const { alice, bob, keyless } = await threePeers()
+    await publishThrough(alice, keyless, 'opens the stream', bob)
+    const [first] = relayStreams(alice, bob)
+    expect(first).toBeDefined()
+    await pollUntil('the idle stream to close at both ends', () => relayStreams(alice, bob).length === 0 && relayStreams(bob, alice).length === 0, 60_000)
+    expect(first!.status).toBe('closed')
+    const next = await publishThrough(alice, keyless, 'after a pause', bob)
+    expect(keyless.firstHop.get(next)).toBe(bob.id)
+    expect(relayStreams(alice, bob).length).toBe(1)
+  }, 90_000)
+
+  it('gets the next entries through after the relay stream was reset or its connection closed', async () => {
+    const { alice, bob, keyless } = await threePeers()
+    await publishThrough(alice, keyless, 'opens the stream', bob)
+    const [first] = relayStreams(alice, bob)
+    expect(first).toBeDefined()
+
+    // The relay resets its end (as a relay restarting would): the next hand-over opens another stream.
+    for (const stream of relayStreams(bob, alice)) stream.abort(new Error('reset by the relay'))
+    await pollUntil('alice to see the stream reset', () => first!.status !== 'open')
+    const afterReset = await publishThrough(alice, keyless, 'after the reset', bob)
+    expect(keyless.firstHop.get(afterReset)).toBe(bob.id)
+    const [second] = relayStreams(alice, bob)
+    expect(second).toBeDefined()
+    expect(second!.id).not.toBe(first!.id)
+    expect(relayStreams(alice, bob).length).toBe(1)
+
+    // The connection closes: bob is no relay while away, alice's entries still go out; back, bob relays again.
+    await alice.stack.node.libp2p.hangUp(bob.stack.node.libp2p.peerId)
+    expect(relayStreams(alice, bob)).toEqual([])
+    const whileAway = await publishThrough(alice, keyless, 'while bob is away')
+    expect(keyless.firstHop.get(whileAway)).toBe(alice.id)
+    await connect(alice, bob)
+    await pollUntil('alice to know bob as a member again', () => relayIds(alice).includes(bob.id))
+    const back = await publishThrough(alice, keyless, 'bob is back', bob)
+    expect(keyless.firstHop.get(back)).toBe(bob.id)
+    expect(relayStreams(alice, bob).length).toBe(1)
+
+    // A relay that no longer serves the protocol and resets the stream: the hand-over fails, and alice publishes herself.
+    await bob.stack.node.libp2p.unhandle(RELAY_PROTOCOL)
+    for (const stream of relayStreams(bob, alice)) stream.abort(new Error('reset by the relay'))
+    const refused = await publishThrough(alice, keyless, 'bob refuses', bob)
+    expect(keyless.firstHop.get(refused)).toBe(alice.id)
   })
 
   it('falls back to publishing itself when no member is online', async () => {

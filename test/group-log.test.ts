@@ -4,7 +4,7 @@ import { bytesToHex, generateSigningKeyPair } from '../src/protocol/crypto.ts'
 import { EntryCache } from '../src/protocol/entry-cache.ts'
 import { GroupLog, type GroupLogDeps } from '../src/protocol/group-log.ts'
 import { groupIdentity, type BlockStore } from '../src/protocol/log-manifest.ts'
-import { createEntry, decodeEntry, groupPayload, isSignedBy, type StoredEntry } from '../src/protocol/log-entry.ts'
+import { createEntry, decodeEntry, groupPayload, HashedBytes, isSignedBy, type StoredEntry } from '../src/protocol/log-entry.ts'
 import { StateStore } from '../src/protocol/state-store.ts'
 import { tempDir } from './helpers/temp.ts'
 
@@ -39,6 +39,21 @@ describe('log entries', () => {
     // Our check of the signature agrees.
     expect(isSignedBy(await decodeEntry(ours.bytes), bytesToHex(signing.publicKey))).toBe(true)
     expect(isSignedBy(await decodeEntry(ours.bytes), bytesToHex(generateSigningKeyPair().publicKey))).toBe(false)
+  })
+
+  it('are found signed only by the key that signed them, however often they were checked before', async () => {
+    const signing = generateSigningKeyPair()
+    const key = bytesToHex(signing.publicKey)
+    const entry = await decodeEntry(await HashedBytes.of((await createEntry(signing, { id: '/orbitdb/zdpuTest', payload: groupPayload(new Uint8Array([1])), next: [], refs: [], time: 1 })).bytes))
+    expect(entry.hash).toBe((await decodeEntry(entry.bytes)).hash)
+    expect(isSignedBy(entry, key)).toBe(true)
+    expect(isSignedBy(entry, key)).toBe(true)
+    expect(isSignedBy(entry, bytesToHex(generateSigningKeyPair().publicKey))).toBe(false)
+    // A copy with another payload or signature, or another entry claiming the key, is checked for itself.
+    expect(isSignedBy({ ...entry, payload: groupPayload(new Uint8Array([2])) }, key)).toBe(false)
+    const forged = await createEntry(generateSigningKeyPair(), { id: '/orbitdb/zdpuTest', payload: groupPayload(new Uint8Array([1])), next: [], refs: [], time: 1 })
+    expect(isSignedBy({ ...entry, sig: forged.sig }, key)).toBe(false)
+    expect(isSignedBy({ ...forged, key, identity: key }, key)).toBe(false)
   })
 
   it('refuse bytes that are not an entry, with the reason', async () => {

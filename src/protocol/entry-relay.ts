@@ -19,32 +19,30 @@
  * them learns that they came from it. If the one chosen fails to take them,
  * the next in the draw is tried.
  *
- * The cost: one stream to a connected peer, and its check, before the
- * entries go out, for all but one publication in (members online).
+ * Hand-overs to a peer go one after another on one stream kept open
+ * (`relay-streams.ts`), which the relay reads until it ends, answering each
+ * in turn: the cost is a check by the relay before the entries go out, for
+ * all but one publication in (members online).
  */
 import { randomInt } from 'node:crypto'
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
-import { z } from 'zod'
+import { lpStream, type LengthPrefixedStream } from '@libp2p/utils'
 import { decodeCbor, encodeCbor } from './encoding.ts'
+import { RelayStreamError } from './errors.ts'
 import type { GroupLog } from './group-log.ts'
 import { decodeEntry, isSignedBy, type StoredEntry } from './log-entry.ts'
 import type { MemberPeers } from './member-peers.ts'
-import { bytes } from './schemas.ts'
+import { RelayStreams } from './relay-streams.ts'
+import { MAX_RELAYED, relayRequestSchema, type RelayAnswer } from './relay-wire.ts'
 import { MAX_ENTRY_BYTES, MAX_SYNC_MESSAGE, type SyncDeps } from './sync-deps.ts'
 
-export const RELAY_PROTOCOL = '/bertybot/relay/1.0.0'
-const RELAY_TIMEOUT_MS = 5_000
-/** Entries one hand-over carries at most; a larger batch goes in parts, each drawn for. */
-const MAX_RELAYED = 256
-
-const relayRequestSchema = z.object({ address: z.string().max(512), entries: z.array(bytes()).min(1).max(MAX_RELAYED) })
-const relayAnswerSchema = z.object({ ok: z.boolean() })
+/** Hand-overs a relay answers before it has taken in those before them, at most. */
+const MAX_JOINS_BEHIND = 32
 
 export interface EntryRelayDeps extends SyncDeps {
   members: MemberPeers
-  /** Takes entries a member handed over, as if gossip had brought them. */
-  receive: (log: GroupLog, entries: Uint8Array[], from: PeerId) => Promise<void>
+  /** Takes entries a member handed over (decoded and checked already), as if gossip had brought them. */
+  receive: (log: GroupLog, entries: StoredEntry[], from: PeerId) => Promise<void>
 }
 
 /** Who publishes: this peer, or a member it hands the entries to. */
@@ -52,9 +50,12 @@ export type PublishPoint = 'self' | PeerId
 
 export class EntryRelay {
   readonly #deps: EntryRelayDeps
+  /** The writer's side: one stream per relay peer. */
+  readonly #streams: RelayStreams
 
   constructor (deps: EntryRelayDeps) {
     this.#deps = deps
+    this.#streams = new RelayStreams(deps)
   }
 
   /** The members entries of `address` may be relayed through now: proven, connected, on the topic. */
@@ -76,7 +77,7 @@ export class EntryRelay {
       let taken: boolean | undefined
       for (const point of draw) {
         if (point === 'self') taken = await this.#publishHere(log.address, part.map((entry) => entry.bytes))
-        else if (await this.#handOver(point, log.address, part)) taken = true
+        else if (await this.#streams.handOver(point, log.address, part.map((entry) => entry.bytes))) taken = true
         if (taken !== undefined) break
       }
       // Every member drawn failed, and this peer came after them: it publishes after all.
@@ -86,32 +87,61 @@ export class EntryRelay {
     return handed
   }
 
-  /** Relay side: checks what a member handed over, publishes what is new, and takes it in. */
+  /**
+   * Relay side: reads hand-overs until the writer closes the stream, and
+   * answers each in turn: checks the entries, publishes what is new, answers,
+   * and takes it in. A request that is not one ends the stream.
+   */
   async serve (stream: Stream, connection: Connection): Promise<void> {
     const { logger, running, stopping } = this.#deps
     const from = connection.remotePeer
-    const signal = AbortSignal.any([stopping, AbortSignal.timeout(RELAY_TIMEOUT_MS)])
+    const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
+    // Taken in one after another behind the answers, so that a log busy joining does not hold up the next hand-overs.
+    let joining = Promise.resolve()
+    let behind = 0
     try {
-      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
-      const request = decodeCbor((await lp.read({ signal })).subarray(), relayRequestSchema, (reason) => {
-        logger.warn({ peer: from.toString(), reason }, 'dropped a malformed relay request')
-      })
-      const log = request === undefined ? undefined : this.#deps.log(request.address)
-      const fresh = request === undefined || log === undefined ? undefined : await this.#fresh(log, request.entries, from)
-      // Published before the answer, so that the writer's next entries go out after these.
-      if (log !== undefined && fresh !== undefined && fresh.length > 0) await this.#publishHere(log.address, fresh)
-      await lp.write(encodeCbor({ ok: fresh !== undefined } satisfies z.infer<typeof relayAnswerSchema>), { signal })
-      await stream.close({ signal }).catch(() => {})
-      if (log !== undefined && fresh !== undefined && fresh.length > 0) await this.#deps.receive(log, fresh, from)
+      while (true) {
+        const message = await nextRequest(lp, stream, stopping)
+        if (message === undefined) break
+        const request = decodeCbor(message, relayRequestSchema, (reason) => {
+          logger.warn({ peer: from.toString(), reason }, 'dropped a malformed relay request, and its stream')
+        })
+        if (request === undefined) throw new RelayStreamError('malformed', 'a malformed relay request')
+        const log = this.#deps.log(request.address)
+        const fresh = log === undefined ? undefined : await this.#fresh(log, request.entries, from)
+        // Published before the answer, so that the writer's next entries go out after these.
+        if (log !== undefined && fresh !== undefined && fresh.length > 0) await this.#publishHere(log.address, fresh.map((entry) => entry.bytes))
+        await lp.write(encodeCbor({ id: request.id, ok: fresh !== undefined } satisfies RelayAnswer), { signal: stopping })
+        if (log !== undefined && fresh !== undefined && fresh.length > 0) {
+          behind++
+          joining = joining.then(async () => { await this.#deps.receive(log, fresh, from) }).catch(() => {}).finally(() => { behind-- })
+          if (behind >= MAX_JOINS_BEHIND) await joining
+        }
+      }
+      await stream.close({ signal: stopping }).catch(() => {})
     } catch (err) {
       stream.abort(err as Error)
       if (running()) logger.debug({ peer: from.toString(), err: (err as Error).message }, 'relaying entries failed')
     }
   }
 
-  /** Entries handed over that belong to `log`, are signed by its group and are not in it yet; `undefined` if any is not of the log. */
-  async #fresh (log: GroupLog, handed: Uint8Array[], from: PeerId): Promise<Uint8Array[] | undefined> {
-    const fresh: Uint8Array[] = []
+  /** Closes the relay stream to a peer that disconnected. */
+  forgetPeer (peer: string): void {
+    this.#streams.forgetPeer(peer)
+  }
+
+  /** Closes every relay stream this peer opened. */
+  stop (): void {
+    this.#streams.stop()
+  }
+
+  /**
+   * Entries handed over that belong to `log`, are signed by its group and are
+   * not in it yet, decoded (they are joined as they are); `undefined` if any
+   * is not of the log.
+   */
+  async #fresh (log: GroupLog, handed: Uint8Array[], from: PeerId): Promise<StoredEntry[] | undefined> {
+    const fresh: StoredEntry[] = []
     for (const bytes of handed) {
       let entry: StoredEntry
       try {
@@ -126,7 +156,7 @@ export class EntryRelay {
         return undefined
       }
       // One it holds was published already: relaying it again would say nothing new, to anyone.
-      if (!await log.has(entry.hash)) fresh.push(bytes)
+      if (!await log.has(entry.hash)) fresh.push(entry)
     }
     return fresh
   }
@@ -144,29 +174,16 @@ export class EntryRelay {
     }
     return handed
   }
+}
 
-  /** Hands `entries` to `peer` to publish; false if it did not take them. */
-  async #handOver (peer: PeerId, address: string, entries: StoredEntry[]): Promise<boolean> {
-    const { libp2p, logger, running, stopping } = this.#deps
-    const signal = AbortSignal.any([stopping, AbortSignal.timeout(RELAY_TIMEOUT_MS)])
-    let stream: Stream
-    try {
-      stream = await libp2p.dialProtocol(peer, RELAY_PROTOCOL, { signal })
-    } catch (err) {
-      if (running()) logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'relay: dial failed')
-      return false
-    }
-    try {
-      const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
-      await lp.write(encodeCbor({ address, entries: entries.map((entry) => entry.bytes) } satisfies z.infer<typeof relayRequestSchema>), { signal })
-      const answer = decodeCbor((await lp.read({ signal })).subarray(), relayAnswerSchema)
-      await stream.close({ signal }).catch(() => {})
-      return answer?.ok === true
-    } catch (err) {
-      stream.abort(err as Error)
-      if (running()) logger.debug({ peer: peer.toString(), err: (err as Error).message }, 'relay: handing over failed')
-      return false
-    }
+/** The next request on a relay stream, or `undefined` once the writer closed it. */
+async function nextRequest (lp: LengthPrefixedStream<Stream>, stream: Stream, signal: AbortSignal): Promise<Uint8Array | undefined> {
+  try {
+    return (await lp.read({ signal })).subarray()
+  } catch (err) {
+    // A writer done with the stream closes its end between two requests: the read finds no more bytes.
+    if ((err as Error).name === 'UnexpectedEOFError' && stream.remoteWriteStatus === 'closed') return undefined
+    throw err
   }
 }
 

@@ -154,3 +154,23 @@ export class FileReadError extends BertybotError {
     this.reason = reason
   }
 }
+
+/**
+ * Why a relay stream was given up (`relay-streams.ts`, `entry-relay.ts`):
+ * on the writer's side, every hand-over waiting on it fails, and the next opens another.
+ */
+export type RelayStreamReason =
+  | 'timeout' // no answer came in time, or the stream did not open in time
+  | 'out-of-turn' // an answer that is malformed or not the one the oldest hand-over waits for
+  | 'stopped' // the sync stopped, or the peer disconnected
+  | 'malformed' // a request that is not one: the relay ends the stream
+
+/** A relay stream that was given up; `reason` says why. Internal: hand-overs on it return false, never throw. */
+export class RelayStreamError extends BertybotError {
+  readonly reason: RelayStreamReason
+
+  constructor (reason: RelayStreamReason, message: string) {
+    super(`ERR_RELAY_STREAM_${reason.toUpperCase().replaceAll('-', '_')}`, message)
+    this.reason = reason
+  }
+}

@@ -125,6 +125,15 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     return this.#heads.has(hash) || await this.get(hash) !== undefined
   }
 
+  /**
+   * Whether the log holds the entry by what it keeps in memory (its heads,
+   * the entry cache) or already waits with it: what `join` would skip, told
+   * before the entry is decoded.
+   */
+  knows (hash: string): boolean {
+    return this.#heads.has(hash) || this.#deps.cache.get(hash)?.id === this.address || this.#waiting.has(hash)
+  }
+
   /** An entry of the log, or `undefined` if the log does not hold it. */
   async get (hash: string): Promise<StoredEntry | undefined> {
     const { cache, state, blocks } = this.#deps

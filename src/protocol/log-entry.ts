@@ -131,15 +131,36 @@ export async function entryHash (bytes: Uint8Array): Promise<string> {
 }
 
 /**
+ * Bytes from the network with the hash an entry of them would have, computed
+ * from them (cheap next to decoding): lets a receiver skip what it holds
+ * before decoding it. Only `HashedBytes.of` makes one, so its hash is always its bytes'.
+ */
+export class HashedBytes {
+  readonly bytes: Uint8Array
+  readonly hash: string
+
+  private constructor (bytes: Uint8Array, hash: string) {
+    this.bytes = bytes
+    this.hash = hash
+  }
+
+  static async of (bytes: Uint8Array): Promise<HashedBytes> {
+    return new HashedBytes(bytes, await entryHash(bytes))
+  }
+}
+
+/**
  * Decodes an entry from the network or the blockstore, checks its shape, and
- * computes its hash from the bytes (so a hash always names what was received).
+ * computes its hash from the bytes (so a hash always names what was received;
+ * given `HashedBytes`, it was computed already).
  * Throws `Error` with the reason when the bytes are not an entry.
  */
-export async function decodeEntry (bytes: Uint8Array): Promise<StoredEntry> {
+export async function decodeEntry (input: Uint8Array | HashedBytes): Promise<StoredEntry> {
+  const bytes = input instanceof HashedBytes ? input.bytes : input
   const value: unknown = dagCbor.decode(bytes)
   const shape = logEntrySchema.safeParse(value)
   if (!shape.success) throw new Error(`not a log entry: ${shape.error.issues[0]?.path.join('.') ?? ''} ${shape.error.issues[0]?.message ?? ''}`)
-  return { ...(shape.data as LogEntry), hash: await entryHash(bytes), bytes }
+  return { ...(shape.data as LogEntry), hash: input instanceof HashedBytes ? input.hash : await entryHash(bytes), bytes }
 }
 
 /** What an entry's signature covers, exactly as OrbitDB's `Entry.create` and `Entry.verify` encode it. */
@@ -147,14 +168,27 @@ function signedPart (entry: Pick<LogEntry, 'id' | 'payload' | 'next' | 'refs' | 
   return dagCbor.encode({ id: entry.id, payload: entry.payload, next: entry.next, refs: entry.refs, clock: entry.clock, v: entry.v })
 }
 
+/**
+ * Entry objects found signed, with the key they were checked against. A
+ * relayed entry is checked by the relay before it is published, then the same
+ * object is joined, whose check finds it here. Only a check that passed
+ * writes here, and only for that object: an entry decoded again, or made
+ * anywhere else, is verified.
+ */
+const signedBy = new WeakMap<LogEntry, string>()
+
 /** True when `entry` is signed by `signingKeyHex` (and says so in `key`). */
 export function isSignedBy (entry: LogEntry, signingKeyHex: string): boolean {
   if (entry.key !== signingKeyHex) return false
+  if (signedBy.get(entry) === signingKeyHex) return true
+  let signed: boolean
   try {
-    return verifySignature(hexToBytes(signingKeyHex), signedPart(entry), hexToBytes(entry.sig))
+    signed = verifySignature(hexToBytes(signingKeyHex), signedPart(entry), hexToBytes(entry.sig))
   } catch {
-    return false
+    signed = false
   }
+  if (signed) signedBy.set(entry, signingKeyHex)
+  return signed
 }
 
 /** Makes and signs an entry as OrbitDB's `Entry.create` + `Entry.encode` would, byte for byte. */

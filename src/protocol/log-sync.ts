@@ -33,13 +33,14 @@ import type { GroupLog } from './group-log.ts'
 import { GossipStreamKeeper } from './gossip-streams.ts'
 import { HEADS_PROTOCOL, HeadsExchange } from './heads-exchange.ts'
 import { ENTRIES_PROTOCOL, HistoryTransfer } from './history-transfer.ts'
-import { EntryRelay, RELAY_PROTOCOL, type PublishPoint } from './entry-relay.ts'
+import { EntryRelay, type PublishPoint } from './entry-relay.ts'
 import type { StoredEntry } from './log-entry.ts'
 import type { Logger } from './logger.ts'
 import { MemberPeers } from './member-peers.ts'
+import { RELAY_PROTOCOL } from './relay-wire.ts'
 import { SettleRounds } from './settle-rounds.ts'
 import { StockSync } from './stock-sync.ts'
-import { joinReceived, type SyncDeps, type SyncLibp2p } from './sync-deps.ts'
+import { joinDecoded, joinReceived, type SyncDeps, type SyncLibp2p } from './sync-deps.ts'
 
 /** Anti-entropy after a log changes (`settle-rounds.ts`): when, and with how many of its peers. */
 const SETTLE_ROUNDS_MS = [2_000, 8_000, 30_000]
@@ -105,7 +106,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
       },
       memberSeen: (address, peer) => { this.#members.add(address, peer) }
     })
-    this.#relay = new EntryRelay({ ...this.#syncDeps, members: this.#members, receive: async (log, entries, from) => { await this.#receive(log, entries, from) } })
+    this.#relay = new EntryRelay({ ...this.#syncDeps, members: this.#members, receive: async (log, entries, from) => { await this.#receiveDecoded(log, entries, from) } })
     this.#gossipStreams = new GossipStreamKeeper(libp2p, logger)
     this.#settleRounds = new SettleRounds({
       delaysMs: SETTLE_ROUNDS_MS,
@@ -135,6 +136,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     if (!this.#started) return
     this.#started = false
     this.#stopping.abort()
+    this.#relay.stop()
     this.#gossipStreams.stop()
     this.#settleRounds.stop()
     this.#pubsub.removeEventListener('gossipsub:message', this.#onMessage)
@@ -218,6 +220,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
 
   readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {
     this.#members.forgetPeer(event.detail.toString())
+    this.#relay.forgetPeer(event.detail.toString())
   }
 
   readonly #onMessage = (event: CustomEvent<{ propagationSource: PeerId, msg: { topic: string, data: Uint8Array } }>): void => {
@@ -231,6 +234,12 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   /** Decodes entries, joins them, and asks `from` for what they are missing. */
   async #receive (log: GroupLog, entries: Uint8Array[], from: PeerId): Promise<void> {
     await joinReceived(this.#syncDeps, log, entries, from.toString())
+    if (log.missing().length > 0) void this.#history.fetchMissing(log, [from])
+  }
+
+  /** Joins entries decoded already (a member handed them over), and asks `from` for what they are missing. */
+  async #receiveDecoded (log: GroupLog, entries: StoredEntry[], from: PeerId): Promise<void> {
+    await joinDecoded(this.#syncDeps, log, entries, from.toString())
     if (log.missing().length > 0) void this.#history.fetchMissing(log, [from])
   }
 }

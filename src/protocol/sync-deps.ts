@@ -7,7 +7,7 @@
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Libp2p } from '@libp2p/interface'
 import type { GroupLog } from './group-log.ts'
-import { decodeEntry, type StoredEntry } from './log-entry.ts'
+import { decodeEntry, HashedBytes, type StoredEntry } from './log-entry.ts'
 import type { Logger } from './logger.ts'
 
 /** The largest message of the sync's protocols: a heads message, a history request or frame. */
@@ -28,7 +28,12 @@ export interface SyncDeps {
   stopping: AbortSignal
 }
 
-/** Decodes entries `from` sent and joins them to `log`; what is oversized, undecodable or refused is logged and dropped. */
+/**
+ * Decodes entries `from` sent and joins them to `log`; what is oversized,
+ * undecodable or refused is logged and dropped. What the log knows in memory
+ * is skipped before it is decoded: gossip brings a writer back each entry it
+ * had a member relay.
+ */
 export async function joinReceived (deps: SyncDeps, log: GroupLog, entries: Uint8Array[], from: string): Promise<void> {
   const { logger } = deps
   const decoded: StoredEntry[] = []
@@ -37,12 +42,20 @@ export async function joinReceived (deps: SyncDeps, log: GroupLog, entries: Uint
       logger.warn({ address: log.address, from, size: bytes.length }, 'dropped an oversized log entry')
       continue
     }
+    const hashed = await HashedBytes.of(bytes)
+    if (log.knows(hashed.hash)) continue
     try {
-      decoded.push(await decodeEntry(bytes))
+      decoded.push(await decodeEntry(hashed))
     } catch (err) {
       logger.warn({ address: log.address, from, reason: (err as Error).message }, 'dropped a log entry that does not decode')
     }
   }
+  await joinDecoded(deps, log, decoded, from)
+}
+
+/** Joins entries decoded already to `log`; what it refuses (not of the log, not signed by its group) is logged and dropped. */
+export async function joinDecoded (deps: SyncDeps, log: GroupLog, decoded: StoredEntry[], from: string): Promise<void> {
+  const { logger } = deps
   if (decoded.length === 0) return
   try {
     const { rejected } = await log.join(decoded)
