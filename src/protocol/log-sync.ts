@@ -24,6 +24,7 @@
  * the log's `join` (shape, log, signature); a bad one is logged and dropped,
  * never thrown.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { EventEmitter } from 'eventemitter3'
@@ -44,6 +45,8 @@ import { joinDecoded, joinReceived, type SyncDeps, type SyncLibp2p } from './syn
 
 /** Anti-entropy after a log changes (`settle-rounds.ts`): when, and with how many of its peers. */
 const SETTLE_ROUNDS_MS = [2_000, 8_000, 30_000]
+/** How long what a received entry lacks may still be on its way by another path before it is asked for. */
+const IN_FLIGHT_GRACE_MS = 50
 const SETTLE_PEERS_PER_ROUND = 3
 
 export interface LogSyncEvents {
@@ -234,12 +237,27 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   /** Decodes entries, joins them, and asks `from` for what they are missing. */
   async #receive (log: GroupLog, entries: Uint8Array[], from: PeerId): Promise<void> {
     await joinReceived(this.#syncDeps, log, entries, from.toString())
-    if (log.missing().length > 0) void this.#history.fetchMissing(log, [from])
+    this.#fetchMissingSoon(log, from)
   }
 
   /** Joins entries decoded already (a member handed them over), and asks `from` for what they are missing. */
   async #receiveDecoded (log: GroupLog, entries: StoredEntry[], from: PeerId): Promise<void> {
     await joinDecoded(this.#syncDeps, log, entries, from.toString())
-    if (log.missing().length > 0) void this.#history.fetchMissing(log, [from])
+    this.#fetchMissingSoon(log, from)
+  }
+
+  /**
+   * Asks `from` for what `log` still lacks a moment from now. A writer's
+   * entries go out by two paths (gossip, and a relay's stream), so the next
+   * may come before the one it follows, which is then usually a few
+   * milliseconds behind it: fetching at once would ask for it over a stream of
+   * its own while it is on its way.
+   */
+  #fetchMissingSoon (log: GroupLog, from: PeerId): void {
+    if (log.missing().length === 0) return
+    // Rejects only when the sync stops (fetchMissing logs its own failures): nothing to do then.
+    sleep(IN_FLIGHT_GRACE_MS, undefined, { signal: this.#stopping.signal }).then(async () => {
+      if (log.missing().length > 0) await this.#history.fetchMissing(log, [from])
+    }).catch(() => {})
   }
 }
