@@ -132,13 +132,19 @@ export class TestUser {
     return await this.#open().send({ kind: 'buttonPress', target: idOf(message), payload })
   }
 
-  /** The next message from someone else in the open conversation (waits for it); consumed once read. */
-  async nextMessage (options: { timeoutMs?: number } = {}): Promise<MessageEvent> {
-    return await this.#next('message', options.timeoutMs)
+  /**
+   * The next message from someone else in the open conversation (waits for
+   * it); consumed once read. `from`: the next one of that bot's or user's, in
+   * a group where others talk too (the others' messages before it are passed
+   * over, and consumed).
+   */
+  async nextMessage (options: { timeoutMs?: number, from?: Bot | TestUser } = {}): Promise<MessageEvent> {
+    const { from } = options
+    return await this.#next('message', options.timeoutMs, from === undefined ? undefined : (m) => m.sender.account === accountOf(from))
   }
 
-  /** The text of the next message in the open conversation. */
-  async nextReply (options: { timeoutMs?: number } = {}): Promise<string> {
+  /** The text of the next message in the open conversation (of `from`'s, if given). */
+  async nextReply (options: { timeoutMs?: number, from?: Bot | TestUser } = {}): Promise<string> {
     return (await this.nextMessage(options)).text
   }
 
@@ -167,13 +173,21 @@ export class TestUser {
     return this.conversation
   }
 
-  /** Takes the first event of `kind` in the open conversation, waiting for one if there is none yet. */
-  async #next<K extends SaidKind> (kind: K, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Said[K]> {
+  /**
+   * Takes the first event of `kind` in the open conversation, waiting for one
+   * if there is none yet; with `wanted`, the first it takes, those before it
+   * in the conversation passed over (and consumed).
+   */
+  async #next<K extends SaidKind> (kind: K, timeoutMs = DEFAULT_TIMEOUT_MS, wanted?: (event: Said[K]) => boolean): Promise<Said[K]> {
     const group = this.#open()
     const inbox = this.#inboxes[kind] as Array<Said[K]>
     const take = (): Said[K] | undefined => {
-      const i = inbox.findIndex((e) => e.group.id === group.id)
-      return i === -1 ? undefined : inbox.splice(i, 1)[0]
+      const here = inbox.filter((e) => e.group.id === group.id)
+      const found = here.findIndex((e) => wanted === undefined || wanted(e))
+      if (found === -1) return undefined
+      const taken = new Set(here.slice(0, found + 1))
+      inbox.splice(0, inbox.length, ...inbox.filter((e) => !taken.has(e)))
+      return here[found]
     }
     const ready = take()
     if (ready !== undefined) return ready

@@ -1,20 +1,12 @@
 /** A bot that is an admin of a group deletes others' messages with `ctx.delete`; deletions tell who made them. */
-import { autoAcceptContacts, autoJoinGroups, type Bot } from 'bertybot'
-import { createTestNetwork, type TestNetwork, type TestUser } from 'bertybot/testing'
+import { autoAcceptContacts, autoJoinGroups } from 'bertybot'
+import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { NotTheAuthorError } from 'bertybot/protocol'
 import { groupState } from '../helpers/group-state.ts'
 
 let network: TestNetwork
 afterEach(async () => { await network.stop() })
-
-/** The next message the bot sent to `user`'s open conversation, past what the others said. */
-async function botReply (user: TestUser, bot: Bot): Promise<string> {
-  for (;;) {
-    const message = await user.nextMessage()
-    if (message.sender.account === bot.peer.accountId) return message.text
-  }
-}
 
 describe('deletion by an admin bot', () => {
   it('deletes a member\'s message once the bot is an admin, and tells its handlers in what right a message was deleted', async () => {
@@ -42,7 +34,7 @@ describe('deletion by an admin bot', () => {
 
     // Not an admin yet: the deletion of bob's message is refused at once, with a typed error.
     await bob.send('early spam')
-    expect(await botReply(bob, bot)).toBe('could not delete: ERR_NOT_THE_AUTHOR')
+    expect(await bob.nextReply({ from: bot })).toBe('could not delete: ERR_NOT_THE_AUTHOR')
 
     await group.grantAdmin(bot.peer.accountId)
     for (const peer of [bot.peer, bob.peer]) await groupState(peer, group.id, 'the bot to be admin', (g) => g.admins().includes(bot.peer.accountId))
@@ -56,9 +48,9 @@ describe('deletion by an admin bot', () => {
     const words = await bob.send('harsh words')
     while ((await alice.nextMessage()).id !== words);
     await alice.delete(words)
-    expect(await botReply(bob, bot)).toBe(`${words} deleted by admin`)
+    expect(await bob.nextReply({ from: bot })).toBe(`${words} deleted by admin`)
     const typo = await bob.send('a typo')
     await bob.delete(typo)
-    expect(await botReply(bob, bot)).toBe(`${typo} deleted by author`)
+    expect(await bob.nextReply({ from: bot })).toBe(`${typo} deleted by author`)
   }, 120_000)
 })

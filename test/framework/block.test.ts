@@ -1,6 +1,6 @@
 /** bot.block(): a blocked account is not heard anywhere (messages, presses, contact requests), until unblocked, and a restart keeps the block. */
 import { autoAcceptContacts, autoJoinGroups, InvalidAccountError, type Bot } from 'bertybot'
-import { createTestNetwork, type TestNetwork, type TestUser } from 'bertybot/testing'
+import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { LogCapture } from '../helpers/log-capture.ts'
 
@@ -19,14 +19,6 @@ function listeningBot (heard: string[]): (bot: Bot) => void {
     bot.command('vote', async (ctx) => { await ctx.reply('Lunch?', { buttons: [[{ label: 'Yes', payload: 'lunch:yes' }]] }) })
     bot.onButton('lunch:yes', async (ctx) => { await ctx.reply(`${ctx.sender.displayName ?? '?'} is in`) })
     bot.onMessage(async (ctx) => { await ctx.reply(`you said: ${ctx.text}`) })
-  }
-}
-
-/** The text of the next message from the bot in `user`'s open conversation (passing over the other members'). */
-async function replyFrom (bot: Bot, user: TestUser): Promise<string> {
-  for (;;) {
-    const message = await user.nextMessage()
-    if (message.sender.account === bot.peer.accountId) return message.text
   }
 }
 
@@ -73,7 +65,7 @@ describe('blocking an account', () => {
     // Others in the same group are heard.
     bob.open(bob.peer.group(team.id)!)
     await bob.send('hi')
-    expect(await replyFrom(bot, bob)).toBe('you said: hi')
+    expect(await bob.nextReply({ from: bot })).toBe('you said: hi')
 
     await bot.block(carol.peer.accountId)
     await carol.peer.addContact(bot.contactLink())

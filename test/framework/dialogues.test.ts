@@ -1,5 +1,4 @@
 import { autoAcceptContacts, autoJoinGroups, DialogueStepError, type DialogueActiveError, type DialogueExternalError, type DialogueReplayError, type Bot, type BotError, type Dialogue, type DialogueOptions } from 'bertybot'
-import type { MessageEvent } from 'bertybot/protocol'
 import { createTestNetwork, ManualClock, type TestNetwork, type TestUser } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -33,15 +32,7 @@ function bookingBot (options: DialogueOptions = {}) {
 /** Sends `text` in the user's open conversation and resolves with the bot's next message there. */
 async function say (user: TestUser, bot: Bot, text: string): Promise<string> {
   await user.send(text)
-  return (await fromBot(user, bot)).text
-}
-
-/** The next message the bot sends in the user's open conversation (others' messages are passed over). */
-async function fromBot (user: TestUser, bot: Bot): Promise<MessageEvent> {
-  for (;;) {
-    const message = await user.nextMessage()
-    if (message.sender.account === bot.peer.accountId) return message
-  }
+  return (await user.nextMessage({ from: bot })).text
 }
 
 describe('a dialogue', () => {
@@ -92,7 +83,7 @@ describe('a dialogue', () => {
     await clock.advance(MINUTE)
     expect(await say(alice, bot, '1')).toBe('Breakfast? (yes/no)')
     await clock.advance(5 * MINUTE)
-    expect((await fromBot(alice, bot)).text).toBe('No answer came in time, so I stopped asking. Start again whenever you like.')
+    expect((await alice.nextMessage({ from: bot })).text).toBe('No answer came in time, so I stopped asking. Start again whenever you like.')
     expect(await say(alice, bot, 'yes')).toBe('you said: yes')
   })
 
@@ -115,7 +106,7 @@ describe('a dialogue', () => {
     const alice = await network.user('alice')
     await alice.addContact(bot)
 
-    expect((await fromBot(alice, bot)).text).toBe('Which city?')
+    expect((await alice.nextMessage({ from: bot })).text).toBe('Which city?')
     expect(await say(alice, bot, 'Lima')).toBe('How many nights?')
     expect(await say(alice, bot, '4')).toBe('Breakfast? (yes/no)')
     expect(await say(alice, bot, 'no')).toBe('Booked: 4 nights in Lima, without breakfast.')
@@ -135,28 +126,28 @@ describe('a dialogue', () => {
 
     // Each question answers the message of the person it is for.
     const aliceBooks = await alice.send('/book')
-    const toAlice = await fromBot(alice, bot)
+    const toAlice = await alice.nextMessage({ from: bot })
     expect([toAlice.text, toAlice.replyTo]).toEqual(['Which city?', aliceBooks])
-    expect((await fromBot(bob, bot)).text).toBe('Which city?')
+    expect((await bob.nextMessage({ from: bot })).text).toBe('Which city?')
     // Bob is not in a dialogue: his message is an ordinary one, not alice's answer.
     expect(await say(bob, bot, 'Berlin')).toBe('you said: Berlin')
-    expect((await fromBot(alice, bot)).text).toBe('you said: Berlin')
+    expect((await alice.nextMessage({ from: bot })).text).toBe('you said: Berlin')
     const bobBooks = await bob.send('/book')
-    const toBob = await fromBot(bob, bot)
+    const toBob = await bob.nextMessage({ from: bot })
     expect([toBob.text, toBob.replyTo]).toEqual(['Which city?', bobBooks])
-    expect((await fromBot(alice, bot)).text).toBe('Which city?')
+    expect((await alice.nextMessage({ from: bot })).text).toBe('Which city?')
 
     // Their answers interleave; each dialogue takes only its own person's.
     await alice.send('Paris')
     await bob.send('Rome')
-    const seenByAlice = [(await fromBot(alice, bot)).text, (await fromBot(alice, bot)).text]
+    const seenByAlice = [(await alice.nextMessage({ from: bot })).text, (await alice.nextMessage({ from: bot })).text]
     expect(seenByAlice).toEqual(['How many nights?', 'How many nights?'])
     await bob.send('7')
     await alice.send('2')
     await alice.send('yes')
     await bob.send('no')
     const results = []
-    for (let i = 0; i < 6; i++) results.push((await fromBot(bob, bot)).text)
+    for (let i = 0; i < 6; i++) results.push((await bob.nextMessage({ from: bot })).text)
     expect(results.filter((t) => t.startsWith('Booked'))).toEqual(expect.arrayContaining([
       'Booked: 2 nights in Paris, with breakfast.',
       'Booked: 7 nights in Rome, without breakfast.'
@@ -329,7 +320,7 @@ describe('a dialogue across restarts', () => {
     await second.stop()
     await clock.advance(6 * MINUTE)
     const third = await network.bot(setup, { clock, dataDir: first.config.dataDir })
-    expect((await fromBot(alice, third)).text).toBe('No answer came in time, so I stopped asking. Start again whenever you like.')
+    expect((await alice.nextMessage({ from: third })).text).toBe('No answer came in time, so I stopped asking. Start again whenever you like.')
     expect(await say(alice, third, 'yes')).toBe('you said: yes')
   })
 

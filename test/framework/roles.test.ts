@@ -1,19 +1,11 @@
-import { autoAcceptContacts, autoJoinGroups, CommandDefinitionError, type Bot } from 'bertybot'
-import { createTestNetwork, type TestNetwork, type TestUser } from 'bertybot/testing'
+import { autoAcceptContacts, autoJoinGroups, CommandDefinitionError } from 'bertybot'
+import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
 import { groupState } from '../helpers/group-state.ts'
 
 let network: TestNetwork
 afterEach(async () => { await network.stop() })
-
-/** The next message the bot sent to `user`'s open conversation, past what the others said (a bot's messages arrive in the order it sent them). */
-async function botReply (user: TestUser, bot: Bot): Promise<string> {
-  for (;;) {
-    const message = await user.nextMessage()
-    if (message.sender.account === bot.peer.accountId) return message.text
-  }
-}
 
 describe('roles in the framework', () => {
   it('lets admin commands run for the group\'s admins only, with a polite refusal, and shows the roles read only', async () => {
@@ -38,28 +30,28 @@ describe('roles in the framework', () => {
 
     // Bob is a member: refused, before his arguments are even looked at; a command for all still runs.
     await bob.send('/close')
-    expect(await botReply(bob, bot)).toBe('Sorry, /close is for the group\'s admins only.')
+    expect(await bob.nextReply({ from: bot })).toBe('Sorry, /close is for the group\'s admins only.')
     await bob.send('/status')
-    expect(await botReply(bob, bot)).toBe('you are member')
+    expect(await bob.nextReply({ from: bot })).toBe('you are member')
 
     // Alice made the group: she is its admin. She saw the bot answer bob first.
     alice.open(group)
-    expect(await botReply(alice, bot)).toBe('Sorry, /close is for the group\'s admins only.')
-    expect(await botReply(alice, bot)).toBe('you are member')
+    expect(await alice.nextReply({ from: bot })).toBe('Sorry, /close is for the group\'s admins only.')
+    expect(await alice.nextReply({ from: bot })).toBe('you are member')
     await alice.send('/close "disk full"')
-    expect(await botReply(alice, bot)).toBe('closed (disk full) by an admin; admins: 1')
+    expect(await alice.nextReply({ from: bot })).toBe('closed (disk full) by an admin; admins: 1')
 
     // Once alice grants him the role and the bot has seen it, bob may.
     await group.grantAdmin(bob.peer.accountId)
     await groupState(bot.peer, group.id, 'the bot to see bob as admin', (g) => g.admins().includes(bob.peer.accountId))
-    expect(await botReply(bob, bot)).toBe('closed (disk full) by an admin; admins: 1')
+    expect(await bob.nextReply({ from: bot })).toBe('closed (disk full) by an admin; admins: 1')
     await bob.send('/close "fixed"')
-    expect(await botReply(bob, bot)).toBe('closed (fixed) by an admin; admins: 2')
+    expect(await bob.nextReply({ from: bot })).toBe('closed (fixed) by an admin; admins: 2')
 
     // A contact conversation has no admins: nobody there may.
     alice.open(contact)
     await alice.send('/close "from the side"')
-    expect(await botReply(alice, bot)).toBe('Sorry, /close is for the group\'s admins only.')
+    expect(await alice.nextReply({ from: bot })).toBe('Sorry, /close is for the group\'s admins only.')
   })
 
   it('refuses a role a command cannot require', async () => {
