@@ -116,6 +116,12 @@ function known (counts: Map<number, { count: number }>, size: number): string {
   return `fewest ${values[0] ?? 0}, median ${percentile(values, 0.5)}`
 }
 
+/** When the members came to know all: the first, half of them, nine in ten, the last; seconds from `since`. */
+function spreadOver (counts: Map<number, { at: number }>, since: number): string {
+  const times = [...counts.values()].map((c) => (c.at - since) / 1000).sort((a, b) => a - b)
+  return `first ${(times[0] ?? 0).toFixed(1)}, half ${percentile(times, 0.5).toFixed(1)}, nine in ten ${percentile(times, 0.9).toFixed(1)}, last ${(times.at(-1) ?? 0).toFixed(1)} s`
+}
+
 function note (round: Round, failure: string): void {
   round.failure = round.failure === undefined ? failure : `${round.failure}; ${failure}`
 }
@@ -145,7 +151,7 @@ async function bertybotRound (cluster: Cluster, dirs: string[], round: Round): P
   const done = await cluster.until(() => converged() === size, TIMEOUT_MS - (now() - lastJoin), state)
   if (done) round.convergenceMs = Math.max(...[...counts.values()].map((c) => c.at)) - lastJoin
   else note(round, state())
-  log(`${done ? `converged in ${((round.convergenceMs ?? 0) / 1000).toFixed(1)} s` : 'did not converge'}; fan-out of ${MESSAGES} messages...`)
+  log(`${done ? `converged in ${((round.convergenceMs ?? 0) / 1000).toFixed(1)} s (${spreadOver(counts, lastJoin)})` : 'did not converge'}; fan-out of ${MESSAGES} messages...`)
   const send = async (from: number, text: string, timeoutMs: number): Promise<number> => (await cluster.call('send', { peer: from, group, text }, timeoutMs)).calledAt
   round.fanOut = await fanOut(cluster, size, send, arrivals, round)
   log(`the same ${Math.min(MESSAGES, size)} members again, their later messages...`)

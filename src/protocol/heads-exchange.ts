@@ -61,6 +61,8 @@ export interface HeadsExchangeDeps extends SyncDeps {
 
 export class HeadsExchange {
   readonly #deps: HeadsExchangeDeps
+  /** Exchanges held back for a moment (`exchangeUnlessAnswered`): peer → the logs still to swap heads for. */
+  readonly #heldBack = new Map<string, Set<string>>()
 
   constructor (deps: HeadsExchangeDeps) {
     this.#deps = deps
@@ -84,6 +86,28 @@ export class HeadsExchange {
     if (still.length > 0) await this.exchange(peer, still, attempt + 1)
   }
 
+  /**
+   * Swaps heads with `peer` for `addresses` after `waitMs`, for those of them
+   * it did not start an exchange of meanwhile: when two peers see each other
+   * subscribe, one exchange serves both, and the other peer may be starting it.
+   */
+  async exchangeUnlessAnswered (peer: PeerId, addresses: string[], waitMs: number): Promise<void> {
+    const key = peer.toString()
+    const pending = this.#heldBack.get(key) ?? new Set<string>()
+    const added = addresses.filter((address) => !pending.has(address))
+    if (added.length === 0) return
+    for (const address of added) pending.add(address)
+    this.#heldBack.set(key, pending)
+    try {
+      await delay(waitMs, undefined, { signal: this.#deps.stopping })
+    } catch {
+      return // stopped
+    }
+    const still = added.filter((address) => pending.delete(address))
+    if (pending.size === 0 && this.#heldBack.get(key) === pending) this.#heldBack.delete(key)
+    if (still.length > 0) await this.exchange(peer, still)
+  }
+
   /** Answers a peer's heads exchange: reads its heads, replies with ours for the same logs. */
   async answer (stream: Stream, connection: Connection): Promise<void> {
     const { logger, running, stopping } = this.#deps
@@ -92,6 +116,8 @@ export class HeadsExchange {
       const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
       const request = (await lp.read({ signal })).subarray()
       const addresses = this.#parse(request, connection.remotePeer)?.logs.map((l) => l.address).filter((a) => this.#deps.log(a) !== undefined) ?? []
+      const heldBack = this.#heldBack.get(connection.remotePeer.toString())
+      for (const address of addresses) heldBack?.delete(address)
       const upTo = addresses.map((address) => [address, this.#deps.log(address)?.time ?? 0] as const)
       await lp.write(this.#message(addresses, connection.remotePeer), { signal })
       await stream.close({ signal }).catch(() => {})

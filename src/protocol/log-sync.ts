@@ -9,8 +9,8 @@
  *   first peer to pass an entry on does not name its writer. Members prove
  *   themselves to each other in the heads exchange (`member-proof.ts`).
  * - When a peer subscribes to one of our topics (or we open a log it already
- *   serves), both sides swap heads (`heads-exchange.ts`) and each fetches
- *   what it lacks, in bulk (`history-transfer.ts`).
+ *   serves), the two swap heads (`heads-exchange.ts`; one exchange serves
+ *   both) and each fetches what it lacks, in bulk (`history-transfer.ts`).
  * - Nothing is left to one gossip message: a failed heads exchange is tried
  *   again; gossipsub's outgoing streams are kept open (`gossip-streams.ts`);
  *   and a log that changed (an entry of ours, or one that came in) swaps
@@ -48,6 +48,12 @@ const SETTLE_ROUNDS_MS = [2_000, 8_000, 30_000]
 /** How long what a received entry lacks may still be on its way by another path before it is asked for. */
 const IN_FLIGHT_GRACE_MS = 50
 const SETTLE_PEERS_PER_ROUND = 3
+/**
+ * Two peers that see each other subscribe need one heads exchange, not one
+ * each: the one with the lower peer id starts it, and the other only if none
+ * came within this long (the first may have failed, or not speak our protocol).
+ */
+const SECOND_SIDE_WAIT_MS = 2_000
 
 export interface LogSyncEvents {
   /** A peer swapped heads with us for `address`: it serves that log. */
@@ -218,7 +224,9 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   readonly #onSubscriptionChange = (event: CustomEvent<{ peerId: PeerId, subscriptions: Array<{ topic: string, subscribe: boolean }> }>): void => {
     const { peerId, subscriptions } = event.detail
     const addresses = subscriptions.filter((s) => s.subscribe && this.#logs.has(s.topic)).map((s) => s.topic)
-    if (addresses.length > 0) void this.#heads.exchange(peerId, addresses)
+    if (addresses.length === 0) return
+    if (this.#libp2p.peerId.toString() < peerId.toString()) void this.#heads.exchange(peerId, addresses)
+    else void this.#heads.exchangeUnlessAnswered(peerId, addresses, SECOND_SIDE_WAIT_MS)
   }
 
   readonly #onDisconnect = (event: CustomEvent<PeerId>): void => {

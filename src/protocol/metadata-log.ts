@@ -270,11 +270,12 @@ export class MetadataLog {
   async #acceptChainKey (entry: HashedEntry, device: Uint8Array, sealed: SealedChainKeys | { to: Uint8Array, box: Uint8Array }, followUps: FollowUps): Promise<void> {
     const { identity, state, keys, chains } = this.#deps
     const deviceId = keyToId(device)
-    // Our own boxes are not ours to open, nor boxes to others.
-    if (deviceId === keyToId(identity.device.publicKey) || await chains.get(deviceId) !== undefined) return
+    // Our own boxes are not ours to open, nor boxes to others (told apart before the chain is looked up on disk).
+    if (deviceId === keyToId(identity.device.publicKey)) return
     const ownKey = identity.account.publicKey
     if ('to' in sealed && !equalBytes(sealed.to, ownKey)) return
     if ('k' in sealed && !sealed.k.some(([to]) => equalBytes(to, ownKey.subarray(0, to.length)))) return
+    if (await chains.get(deviceId) !== undefined) return
     const shared = 'k' in sealed ? openChainKeys(identity.account, device, keys.publicKey, sealed) : openChainKey(identity.account, device, keys.publicKey, sealed.box)
     if (shared === undefined) return this.#drop(entry, 'wrong-key', 'chain key box does not open')
     const chain = receiverChainFrom(shared)

@@ -28,8 +28,10 @@ import { createHeliaLight, type Helia } from 'helia'
 import { PeerBlockstore, type EntryLookup, type LocalBlocks } from './blockstore.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
 import { LocalPeers } from './local-peers.ts'
+import { libp2pLogger } from './libp2p-logger.ts'
 import { namespaced, type Logger } from './logger.ts'
 import { PeerRecordCache } from './peer-records.ts'
+import { skipKnownProtocolMerges } from './peer-store-protocols.ts'
 
 /** Where the DHT runs: `lan` for loopback and local networks, `public` for the IPFS network (it reveals which rendezvous points a peer looks up), or off. */
 export type DhtMode = 'lan' | 'public' | 'off'
@@ -136,6 +138,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores, logge
 
   const helia = withBitswap(withLibp2pLight(createHeliaLight({ blockstore, datastore, codecs: [dagCbor] }), {
     datastore: libp2pDatastore,
+    logger: libp2pLogger(),
     addresses: { listen: options.listen, ...(options.announce.length > 0 ? { announce: options.announce } : {}) },
     transports,
     connectionEncrypters: [noise()],
@@ -159,6 +162,8 @@ export async function startNode (options: NodeOptions, stores: NodeStores, logge
     await closeStores()
     throw err
   }
+  // Installed once libp2p exists (Helia makes it as it starts); the streams before it write as usual.
+  skipKnownProtocolMerges(helia.libp2p)
   localPeers?.start(helia.libp2p)
 
   let stopped = false
