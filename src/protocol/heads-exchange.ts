@@ -105,6 +105,7 @@ export class HeadsExchange {
     }
     const still = added.filter((address) => pending.delete(address))
     if (pending.size === 0 && this.#heldBack.get(key) === pending) this.#heldBack.delete(key)
+    this.#deps.logger.debug({ peer: key, logs: added.length, answered: added.length - still.length }, 'held-back heads exchange: the other side started it for the logs answered')
     if (still.length > 0) await this.exchange(peer, still)
   }
 
