@@ -8,57 +8,34 @@ import { lpStream } from '@libp2p/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateSigningKeyPair, type SigningKeyPair } from '../src/protocol/crypto.ts'
 import { decodeCbor, encodeCbor } from '../src/protocol/encoding.ts'
-import { GroupLog } from '../src/protocol/group-log.ts'
 import { createEntry, decodeEntry, groupPayload } from '../src/protocol/log-entry.ts'
-import { withPeerStack, type PeerStack } from '../src/protocol/peer-stack.ts'
 import { RELAY_PROTOCOL } from '../src/protocol/relay-wire.ts'
 import { z } from 'zod'
-import { testLogger } from './helpers/peers.ts'
-import { tempDir } from './helpers/temp.ts'
+import { startSyncNode, type SyncNode } from './helpers/sync-node.ts'
 import { pollUntil, waitFor } from './helpers/wait.ts'
 
-interface Node {
-  stack: PeerStack
-  log: GroupLog
-  id: string
+interface Node extends SyncNode {
   /** Entry hash → the peer each gossip message of it came from first. */
   firstHop: Map<string, string>
-  stop: () => Promise<void>
 }
 
 const started: Node[] = []
 afterAll(async () => { await Promise.all(started.map(async (node) => { await node.stop() })) })
 
 async function startNode (signing: SigningKeyPair | { publicKey: Uint8Array }): Promise<Node> {
-  const dataDir = await tempDir('relay')
-  const node = await withPeerStack({
-    dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], relay: { client: false, server: false }, mdns: false, dht: 'off'
-  }, testLogger, async (stack) => {
-    const log = await GroupLog.open(stack.logs, 'relay-test', signing)
-    stack.sync.register(log)
-    const firstHop = new Map<string, string>()
-    stack.node.libp2p.services.pubsub.addEventListener('gossipsub:message', (event) => {
-      void decodeEntry(event.detail.msg.data).then((entry) => {
-        if (!firstHop.has(entry.hash)) firstHop.set(entry.hash, event.detail.propagationSource.toString())
-      }, () => {})
-    })
-    let stopped = false
-    return {
-      stack,
-      log,
-      id: stack.node.libp2p.peerId.toString(),
-      firstHop,
-      stop: async () => {
-        if (stopped) return
-        stopped = true
-        stack.sync.unregister(log.address)
-        await log.close()
-        await stack.sync.stop()
-        await stack.node.stop()
-        await stack.state.close()
+  const firstHop = new Map<string, string>()
+  const node = {
+    ...await startSyncNode(signing, {
+      beforeRegister: (stack) => {
+        stack.node.libp2p.services.pubsub.addEventListener('gossipsub:message', (event) => {
+          void decodeEntry(event.detail.msg.data).then((entry) => {
+            if (!firstHop.has(entry.hash)) firstHop.set(entry.hash, event.detail.propagationSource.toString())
+          }, () => {})
+        })
       }
-    }
-  })
+    }),
+    firstHop
+  }
   started.push(node)
   return node
 }

@@ -4,20 +4,14 @@
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateSigningKeyPair, type SigningKeyPair } from '../src/protocol/crypto.ts'
-import { GroupLog } from '../src/protocol/group-log.ts'
-import { withPeerStack, type PeerStack } from '../src/protocol/peer-stack.ts'
 import { LogCapture } from './helpers/log-capture.ts'
-import { tempDir } from './helpers/temp.ts'
+import { startSyncNode, type SyncNode } from './helpers/sync-node.ts'
 import { pollUntil } from './helpers/wait.ts'
 
-interface Node {
-  stack: PeerStack
-  log: GroupLog
-  id: string
+interface Node extends SyncNode {
   capture: LogCapture
   /** Peer id → how many heads exchanges (started by either side) this node had with it. */
   exchanges: Map<string, number>
-  stop: () => Promise<void>
 }
 
 const started: Node[] = []
@@ -25,31 +19,15 @@ afterAll(async () => { await Promise.all(started.map(async (node) => { await nod
 
 async function startNode (signing: SigningKeyPair): Promise<Node> {
   const capture = new LogCapture('debug')
-  const node = await withPeerStack({
-    dataDir: await tempDir('heads'), listen: ['/ip4/127.0.0.1/tcp/0'], announce: [], bootstrap: [], relay: { client: false, server: false }, mdns: false, dht: 'off'
-  }, capture.logger, async (stack) => {
-    const log = await GroupLog.open(stack.logs, 'heads-test', signing)
-    const exchanges = new Map<string, number>()
-    stack.sync.on('peer', (_address: string, peer: string) => { exchanges.set(peer, (exchanges.get(peer) ?? 0) + 1) })
-    stack.sync.register(log)
-    let stopped = false
-    return {
-      stack,
-      log,
-      id: stack.node.libp2p.peerId.toString(),
-      capture,
-      exchanges,
-      stop: async () => {
-        if (stopped) return
-        stopped = true
-        stack.sync.unregister(log.address)
-        await log.close()
-        await stack.sync.stop()
-        await stack.node.stop()
-        await stack.state.close()
-      }
-    }
-  })
+  const exchanges = new Map<string, number>()
+  const node = {
+    ...await startSyncNode(signing, {
+      logger: capture.logger,
+      beforeRegister: (stack) => { stack.sync.on('peer', (_address: string, peer: string) => { exchanges.set(peer, (exchanges.get(peer) ?? 0) + 1) }) }
+    }),
+    capture,
+    exchanges
+  }
   started.push(node)
   return node
 }
