@@ -50,12 +50,6 @@ export class GroupConnector {
     })
   }
 
-  /** Whether one of the group's peers it knows of (a hint, a replica, one seen before) is connected now. */
-  async connected (): Promise<boolean> {
-    const { libp2p } = this.#options
-    return (await this.#targets()).some(({ peer }) => libp2p.getConnections(peer).length > 0)
-  }
-
   async stop (): Promise<void> {
     this.#stop.abort()
     await this.#loop

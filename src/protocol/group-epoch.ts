@@ -34,15 +34,6 @@ import { groupRendezvousCid } from './rendezvous.ts'
 
 /** How long a newcomer waits to hear from a member before it joins without knowing anyone. */
 const FIRST_SYNC_TIMEOUT_MS = 3_000
-/**
- * How much longer a newcomer to a group (not a contact) waits once one of the
- * group's peers is connected: an inviter that a hundred newcomers reach at
- * once answers them over seconds, and one that joined without knowing anyone
- * announced itself to nobody (gossip had no peer to take its entry; it then
- * spread only as peers swapped heads, and a group of a hundred took twice as
- * long to converge).
- */
-const FIRST_SYNC_CONNECTED_TIMEOUT_MS = 12_000
 
 /**
  * How this device comes to the epoch: it made the group (`create`); it was
@@ -260,11 +251,7 @@ export class Epoch {
     // A newcomer first learns who is there, so that it joins in one entry that
     // carries its chain key sealed to each of them; with nobody to answer, it joins alone.
     if (arrival === 'join' && !this.#metadataLog.ownDeviceAnnounced) {
-      const synced = await sync.whenSynced(this.#metadata.address, FIRST_SYNC_TIMEOUT_MS, { signal })
-      if (!synced && contact === undefined && await this.#connector.connected()) {
-        this.#logger.debug({ group: group.id }, 'a peer of the group is connected but has not answered yet: waiting longer before joining')
-        await sync.whenSynced(this.#metadata.address, FIRST_SYNC_CONNECTED_TIMEOUT_MS, { signal })
-      }
+      await sync.whenSynced(this.#metadata.address, FIRST_SYNC_TIMEOUT_MS, { signal })
       // The last moment to give up: from the announcement on, the others know of this device.
       throwIfAborted(signal, 'joining the group')
     }

@@ -158,8 +158,7 @@ export class Peer extends DeliveringEmitter {
   /**
    * Joins a group from its invitation link. Throws `InvalidLinkError` (with a
    * `reason`) when the link is malformed, damaged, tampered with or not an invitation.
-   * A newcomer first waits to hear from a member (3 s, or up to 15 s while a
-   * member is connected but has not answered yet, as a busy inviter): when
+   * A newcomer first waits (a few seconds at most) to hear from a member: when
    * `signal` aborts before it announced itself, it rejects with `AbortError`
    * and the peer is not in the group.
    */
