@@ -276,4 +276,23 @@ describe('the relay of new entries', () => {
     await holds(keyless, hash, 'the keyless peer to get it')
     expect(keyless.firstHop.get(hash)).toBe(alice.id)
   })
+  it('hands what it published to nobody to the first member that proves itself, which publishes it to its peers', async () => {
+    const signing = generateSigningKeyPair()
+    const [alice, bob, carol] = [await startNode(signing), await startNode(signing), await startNode(signing)]
+    await connect(bob, carol)
+    await allOnTopic([bob, carol])
+    // Alice, connected to nobody, writes: gossip has no peer to take it.
+    const hash = await append(alice, 'while alone')
+    const handed: number[] = []
+    alice.stack.sync.on('handedOver', (_address: string, upTo: number) => { handed.push(upTo) })
+    await alice.stack.sync.publish(alice.log.address, [(await alice.log.get(hash))!])
+    expect(handed).toEqual([])
+
+    // She reaches bob: once he proves himself a member, he publishes it, and carol has it by gossip from him.
+    await connect(alice, bob)
+    await holds(carol, hash, 'carol to get alice\'s entry by gossip')
+    expect(carol.firstHop.get(hash)).toBe(bob.id)
+    const time = (await alice.log.get(hash))!.clock.time
+    await pollUntil('alice to be told it was handed over', () => handed.includes(time))
+  })
 })

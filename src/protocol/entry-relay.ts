@@ -68,16 +68,17 @@ export class EntryRelay {
   /**
    * Publishes `entries` (appended together, in order) through a publish point
    * drawn at random, or through `through`; resolves with whether some peer
-   * on the topic took them.
+   * on the topic took them. `unheard`: this peer published them before and
+   * nobody heard (see `relayRequestSchema`), so a relay publishes them again.
    */
-  async publish (log: GroupLog, entries: StoredEntry[], through?: PublishPoint): Promise<boolean> {
+  async publish (log: GroupLog, entries: StoredEntry[], through?: PublishPoint, unheard = false): Promise<boolean> {
     let handed = false
     for (const part of parts(entries)) {
       const draw: PublishPoint[] = through === undefined ? shuffled<PublishPoint>(['self', ...this.relays(log.address)]) : [through]
       let taken: boolean | undefined
       for (const point of draw) {
         if (point === 'self') taken = await this.#publishHere(log.address, part.map((entry) => entry.bytes))
-        else if (await this.#streams.handOver(point, log.address, part.map((entry) => entry.bytes))) taken = true
+        else if (await this.#streams.handOver(point, log.address, part.map((entry) => entry.bytes), unheard)) taken = true
         if (taken !== undefined) break
       }
       // Every member drawn failed, and this peer came after them: it publishes after all.
@@ -110,7 +111,8 @@ export class EntryRelay {
         const log = this.#deps.log(request.address)
         const fresh = log === undefined ? undefined : await this.#fresh(log, request.entries, from)
         // Published before the answer, so that the writer's next entries go out after these.
-        if (log !== undefined && fresh !== undefined && fresh.length > 0) await this.#publishHere(log.address, fresh.map((entry) => entry.bytes))
+        const toPublish = fresh === undefined ? [] : request.unheard === true ? request.entries : fresh.map((entry) => entry.bytes)
+        if (log !== undefined && toPublish.length > 0) await this.#publishHere(log.address, toPublish)
         await lp.write(encodeCbor({ id: request.id, ok: fresh !== undefined } satisfies RelayAnswer), { signal: stopping })
         if (log !== undefined && fresh !== undefined && fresh.length > 0) {
           behind++

@@ -6,7 +6,10 @@
  *   address, one entry per message, as OrbitDB's own sync does, so a stock
  *   OrbitDB peer receives them too; each publication goes through a member
  *   drawn at random, this peer included (`entry-relay.ts`), so that the
- *   first peer to pass an entry on does not name its writer. Members prove
+ *   first peer to pass an entry on does not name its writer. What gossip
+ *   carried to nobody (no peer on the topic yet: a newcomer whose members
+ *   had not answered, a writer offline) goes to the first member that proves
+ *   itself, which publishes it to its own peers. Members prove
  *   themselves to each other in the heads exchange (`member-proof.ts`).
  * - When a peer subscribes to one of our topics (or we open a log it already
  *   serves), the two swap heads (`heads-exchange.ts`; one exchange serves
@@ -54,6 +57,8 @@ const SETTLE_PEERS_PER_ROUND = 3
  * came within this long (the first may have failed, or not speak our protocol).
  */
 const SECOND_SIDE_WAIT_MS = 2_000
+/** Entries of ours that gossip carried to nobody kept per log, the newest (each names the ones before it). */
+const MAX_UNHEARD = 64
 
 export interface LogSyncEvents {
   /** A peer swapped heads with us for `address`: it serves that log. */
@@ -87,6 +92,12 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
   /** Peers that proved they are members of a log, and the relay that publishes through them. */
   readonly #members = new MemberPeers()
   readonly #relay: EntryRelay
+  /**
+   * Entries of ours whose publication reached nobody (no peer on the topic
+   * yet, as when joining a group whose members have not answered): handed to
+   * the first member that proves itself, which publishes them to its peers.
+   */
+  readonly #unheard = new Map<string, StoredEntry[]>()
   /** What each registered log's 'update' runs, to take it off again. */
   readonly #onUpdate = new Map<string, () => void>()
   #started = false
@@ -113,7 +124,10 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
         this.#unsynced.get(address)?.resolve()
         this.#unsynced.delete(address)
       },
-      memberSeen: (address, peer) => { this.#members.add(address, peer) }
+      memberSeen: (address, peer) => {
+        this.#members.add(address, peer)
+        void this.#publishUnheard(address, peer)
+      }
     })
     this.#relay = new EntryRelay({ ...this.#syncDeps, members: this.#members, receive: async (log, entries, from) => { await this.#receiveDecoded(log, entries, from) } })
     this.#gossipStreams = new GossipStreamKeeper(libp2p, logger)
@@ -155,6 +169,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     await this.#libp2p.unhandle(RELAY_PROTOCOL)
     this.#libp2p.removeEventListener('peer:disconnect', this.#onDisconnect)
     this.#members.clear()
+    this.#unheard.clear()
     for (const address of this.#logs.keys()) this.#pubsub.unsubscribe(address)
     for (const [address, onUpdate] of this.#onUpdate) this.#logs.get(address)?.off('update', onUpdate)
     this.#onUpdate.clear()
@@ -199,6 +214,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     this.#onUpdate.delete(address)
     this.#settleRounds.forget(address)
     this.#members.forgetLog(address)
+    this.#unheard.delete(address)
     if (!this.#logs.delete(address)) return
     if (this.#started) this.#pubsub.unsubscribe(address)
   }
@@ -214,6 +230,23 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     const log = this.#logs.get(address)
     if (!this.#started || log === undefined || entries.length === 0) return
     if (await this.#relay.publish(log, entries, through)) this.emit('handedOver', address, Math.max(...entries.map((entry) => entry.clock.time)))
+    else this.#keepUnheard(address, entries)
+  }
+
+  #keepUnheard (address: string, entries: StoredEntry[]): void {
+    if (!this.#logs.has(address)) return
+    const kept = [...this.#unheard.get(address) ?? [], ...entries].sort((a, b) => a.clock.time - b.clock.time)
+    this.#unheard.set(address, kept.slice(-MAX_UNHEARD))
+  }
+
+  /** Hands what gossip carried to nobody to `member`, which just proved itself, to publish. */
+  async #publishUnheard (address: string, member: PeerId): Promise<void> {
+    const entries = this.#unheard.get(address)
+    const log = this.#logs.get(address)
+    if (entries === undefined || log === undefined) return
+    this.#unheard.delete(address)
+    if (await this.#relay.publish(log, entries, member, true)) this.emit('handedOver', address, Math.max(...entries.map((entry) => entry.clock.time)))
+    else this.#keepUnheard(address, entries)
   }
 
   /** The members a new entry of the log may be published through now (this peer aside). */

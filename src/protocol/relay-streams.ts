@@ -39,8 +39,8 @@ export class RelayStreams {
     this.#deps = deps
   }
 
-  /** Hands `entries` of the log at `address` to `peer`; true if it took them, false if it refused or the stream failed. */
-  async handOver (peer: PeerId, address: string, entries: Uint8Array[]): Promise<boolean> {
+  /** Hands `entries` of the log at `address` to `peer` (`unheard`: see `relayRequestSchema`); true if it took them, false if it refused or the stream failed. */
+  async handOver (peer: PeerId, address: string, entries: Uint8Array[], unheard = false): Promise<boolean> {
     if (!this.#deps.running()) return false
     const key = peer.toString()
     let stream = this.#current.get(key)
@@ -53,7 +53,7 @@ export class RelayStreams {
       this.#current.set(key, stream)
       this.#open.add(stream)
     }
-    return await stream.handOver(address, entries)
+    return await stream.handOver(address, entries, unheard)
   }
 
   /** Gives up the stream to a peer that disconnected. */
@@ -102,7 +102,7 @@ class RelayStream {
     this.#opened = this.#open()
   }
 
-  async handOver (address: string, entries: Uint8Array[]): Promise<boolean> {
+  async handOver (address: string, entries: Uint8Array[], unheard: boolean): Promise<boolean> {
     const opened = await this.#opened
     if (opened === undefined || this.#ended) return false
     const id = this.#nextId++
@@ -110,7 +110,7 @@ class RelayStream {
     if (this.#waiting.length === 1) this.#progressAt = performance.now()
     this.#arm()
     // Sent as it is called (the stream buffers what it cannot send yet), so requests go out in the order of their ids.
-    opened.lp.write(encodeCbor({ id, address, entries } satisfies RelayRequest), { signal: this.#ending.signal }).catch((err: unknown) => {
+    opened.lp.write(encodeCbor({ id, address, entries, ...(unheard ? { unheard: true as const } : {}) } satisfies RelayRequest), { signal: this.#ending.signal }).catch((err: unknown) => {
       this.abort(err as Error)
     })
     return await answered

@@ -12,11 +12,19 @@ export const RELAY_PROTOCOL = '/bertybot/relay/1.1.0'
 /** Entries one hand-over carries at most; a larger batch goes in parts, each drawn for. */
 export const MAX_RELAYED = 256
 
-/** A hand-over: entries of the log at `address`, to check, publish and take in; `id` counts the stream's hand-overs from 0. */
+/**
+ * A hand-over: entries of the log at `address`, to check, publish and take
+ * in; `id` counts the stream's hand-overs from 0. `unheard`: the writer's own
+ * publication of them reached nobody (it knew no peer on the topic yet), so
+ * the relay publishes them even if it holds them already (it may have fetched
+ * them from the writer, which gossip never carried to anyone). Earlier builds
+ * ignore it and publish only what they did not hold.
+ */
 export const relayRequestSchema = z.object({
   id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   address: z.string().max(512),
-  entries: z.array(bytes()).min(1).max(MAX_RELAYED)
+  entries: z.array(bytes()).min(1).max(MAX_RELAYED),
+  unheard: z.literal(true).optional()
 })
 /** Whether the relay took the hand-over of that `id` (it published what it did not hold yet). */
 export const relayAnswerSchema = z.object({ id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), ok: z.boolean() })
