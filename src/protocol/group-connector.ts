@@ -3,7 +3,8 @@
  * the replicas the metadata log names, and the peers remembered from earlier
  * sessions (libp2p keeps their addresses in the peer store, on disk). While
  * none of them is connected it dials them all, then asks the DHT who provides
- * the group's rendezvous key, backing off from 1 s to 30 s; once one is
+ * the group's rendezvous key, backing off from 1 s to 30 s (4 s at most in
+ * its first half minute); once one is
  * connected, it checks every 30 s. It provides that key itself, so others find it.
  */
 import type { Libp2p, PeerId } from '@libp2p/interface'
@@ -16,6 +17,14 @@ import type { Logger } from './logger.ts'
 
 const MIN_BACKOFF_MS = 1_000
 const MAX_BACKOFF_MS = 30_000
+/**
+ * The longest pause between tries in the first half minute after it starts
+ * (a join, a group opened): a peer that a hundred newcomers dial at once
+ * times some of them out, and doubling pauses would keep those away from the
+ * group, their arrival announced to nobody, for most of a minute.
+ */
+const EARLY_MAX_BACKOFF_MS = 4_000
+const EARLY_PERIOD_MS = 30_000
 const DIAL_TIMEOUT_MS = 10_000
 
 export interface GroupConnectorOptions {
@@ -58,6 +67,7 @@ export class GroupConnector {
   async #run (): Promise<void> {
     const signal = this.#stop.signal
     const backoff = new Backoff({ minMs: MIN_BACKOFF_MS, maxMs: MAX_BACKOFF_MS })
+    const startedAt = performance.now()
     while (!signal.aborted) {
       const targets = await this.#targets()
       const { libp2p } = this.#options
@@ -78,7 +88,10 @@ export class GroupConnector {
       }))
       if (targets.some(({ peer }) => libp2p.getConnections(peer).length > 0)) continue
       if (await this.#dialProviders(signal)) continue
-      await backoff.wait(signal)
+      const pause = backoff.next()
+      // With some randomness, so that peers refused together do not all come back together.
+      const early = performance.now() - startedAt < EARLY_PERIOD_MS
+      await sleep((early ? Math.min(pause, EARLY_MAX_BACKOFF_MS) : pause) * (0.75 + Math.random() / 2), undefined, { signal })
     }
   }
 
