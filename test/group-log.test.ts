@@ -107,6 +107,32 @@ describe('a group log', () => {
     }
   })
 
+  it('refuses an entry whose clock is not past its parents\', and knows the entries it holds when they come again, after a restart too', async () => {
+    const signing = generateSigningKeyPair()
+    const state = await StateStore.open(await tempDir('log'))
+    const context = { state, blocks: memoryBlocks(), cache: new EntryCache() }
+    const log = await GroupLog.open(context, 'clocks', signing)
+    const [first, second, third] = await log.append([1, 2, 3].map((n) => new Uint8Array([n]))) as [StoredEntry, StoredEntry, StoredEntry]
+    // Signed by the group, parents all in, but a clock that does not move past them: it would put an entry the log holds past its heads.
+    const behind = await createEntry(signing, { id: log.address, payload: groupPayload(new Uint8Array([4])), next: [third.hash], refs: [], time: 3 })
+    const outcome = await log.join([behind])
+    expect(outcome.joined).toEqual([])
+    expect(outcome.rejected).toEqual([{ hash: behind.hash, reason: 'its clock is not past its parents\'' }])
+    expect(log.heads()).toEqual([third.hash])
+    expect(await log.has(behind.hash)).toBe(false)
+    await log.close()
+
+    // A fresh cache: held entries are known from disk, and joining them again changes nothing.
+    const again = await GroupLog.open({ ...context, cache: new EntryCache() }, 'clocks', signing)
+    expect((await again.join([first, second, third])).joined).toEqual([])
+    expect(again.heads()).toEqual([third.hash])
+    const next = await createEntry(signing, { id: again.address, payload: groupPayload(new Uint8Array([5])), next: [third.hash], refs: [], time: 4 })
+    expect((await again.join([next, first])).joined.map((e) => e.hash)).toEqual([next.hash])
+    expect(again.heads()).toEqual([next.hash])
+    await again.close()
+    await state.close()
+  })
+
   it('points refs back along the entries alone: peers that got the same entries in another order write the same refs', async () => {
     const signing = generateSigningKeyPair()
     const logs = await Promise.all([0, 1, 2, 3].map(async () => await openLog(signing)))

@@ -13,7 +13,9 @@
  *
  * - an entry is verified once (shape, then the group key's signature) and
  *   joined only when every entry it points to (`next`) is in the log, so the
- *   log never has holes and needs no walk to join; one that comes before its
+ *   log never has holes and needs no walk to join, and only if its clock is
+ *   past theirs (OrbitDB's rule, which a writer could break by hand), so no
+ *   entry the log holds is past its heads and one that is comes as new; one that comes before its
  *   ancestors waits in a bounded buffer (`waiting-entries.ts`), and `join`
  *   names what is missing so the sync can ask a peer for it in bulk;
  * - the heads live in memory; a batch of entries is written in one atomic
@@ -207,7 +209,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       if (this.#closed) return outcome
       const fresh: StoredEntry[] = []
       const seen = new Set<string>()
-      const held = await this.#holds(entries.map((entry) => entry.hash))
+      const held = await this.#holds(entries)
       for (const entry of entries) {
         if (this.#waiting.has(entry.hash) || seen.has(entry.hash) || held.has(entry.hash)) continue
         seen.add(entry.hash)
@@ -224,6 +226,11 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
         }
         if (absent.length === 0) {
           this.#waiting.joined(entry.hash)
+          // Every entry's clock is past its parents' (OrbitDB's rule), so that none the log holds is past its heads' (what `#holds` counts on).
+          if (!await this.#clockPastParents(entry)) {
+            outcome.rejected.push({ hash: entry.hash, reason: 'its clock is not past its parents\'' })
+            return
+          }
           ready.add(entry.hash)
           outcome.joined.push(entry)
           this.#remember(entry)
@@ -270,14 +277,20 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   // Internals
 
-  /** Which of `hashes` the log holds, asking the state database once for all it does not know of in memory. */
-  async #holds (hashes: string[]): Promise<Set<string>> {
+  /**
+   * Which of `entries` the log holds, asking the state database once for all
+   * it does not know of in memory. One whose clock is past every head's is
+   * new without asking (the clock grows along every path to a head): what a
+   * busy log receives nearly always is.
+   */
+  async #holds (entries: StoredEntry[]): Promise<Set<string>> {
     const held = new Set<string>()
     const unknown: string[] = []
-    for (const hash of hashes) {
+    const newest = this.time
+    for (const { hash, clock } of entries) {
       const cached = this.#deps.cache.get(hash)
       if (this.#heads.has(hash) || cached?.id === this.address) held.add(hash)
-      else if (cached === undefined) unknown.push(hash)
+      else if (cached === undefined && clock.time <= newest) unknown.push(hash)
     }
     if (unknown.length === 0) return held
     const stored = await this.#deps.state.entriesBytes(unknown)
@@ -300,6 +313,15 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   }
 
   /** Updates the heads with an entry whose parents are all in the log. */
+  /** Whether `entry`'s clock is past each of its parents' (all in the log, or joined in this batch and remembered). */
+  async #clockPastParents (entry: StoredEntry): Promise<boolean> {
+    for (const parent of entry.next) {
+      const time = this.#heads.get(parent)?.time ?? (await this.get(parent))?.clock.time
+      if (time === undefined || time >= entry.clock.time) return false
+    }
+    return true
+  }
+
   #remember (entry: StoredEntry): void {
     for (const parent of entry.next) this.#heads.delete(parent)
     this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
