@@ -30,12 +30,12 @@
  */
 import { EventEmitter } from 'eventemitter3'
 import PQueue from 'p-queue'
-import { z } from 'zod'
 import { bytesToHex, type SigningKeyPair } from './crypto.ts'
 import type { EntryCache } from './entry-cache.ts'
 import { NotRunningError } from './errors.ts'
 import { createEntry, decodeEntry, groupPayload, isSignedBy, type EntryValue, type StoredEntry } from './log-entry.ts'
 import { EntryRefs } from './entry-refs.ts'
+import { decodeHeadsRecord, encodeHeadsRecord } from './log-heads-record.ts'
 import { cidOf, groupLogName, storeManifests, type BlockStore } from './log-manifest.ts'
 import { MemberProof } from './member-proof.ts'
 import { byCausalOrder } from './log-order.ts'
@@ -58,15 +58,13 @@ export interface GroupLogEvents {
 export interface JoinOutcome {
   /** Entries now in the log, in causal order. */
   joined: StoredEntry[]
-  /** Entries refused (not of this log, or not signed by the group), with the reason. */
+  /** Entries refused (not of this log, not signed by the group, a clock not past its parents'), with the reason. */
   rejected: Array<{ hash: string, reason: string }>
   /** Hashes of entries the log lacks and that entries given are waiting for. */
   missing: string[]
 }
 
 interface Head { hash: string, next: string[], time: number }
-
-const headsRecordSchema = z.array(z.object({ hash: z.string(), next: z.array(z.string()) }))
 
 export class GroupLog extends EventEmitter<GroupLogEvents> {
   /** The OrbitDB address, `/orbitdb/<manifest hash>`; also the log's gossipsub topic. */
@@ -117,9 +115,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   /** The largest clock time in the log: its length along the longest path. */
   get time (): number {
-    let time = 0
-    for (const head of this.#heads.values()) time = Math.max(time, head.time)
-    return time
+    return Math.max(0, ...[...this.#heads.values()].map((head) => head.time))
   }
 
   /** Whether an entry is in the log (joined, with all its ancestors). */
@@ -303,16 +299,12 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   async #loadHeads (): Promise<void> {
     const stored = await this.#deps.state.logHeads(this.address)
-    if (stored === undefined) return
-    const record = headsRecordSchema.safeParse(JSON.parse(new TextDecoder().decode(stored)))
-    if (!record.success) return
-    for (const { hash } of record.data) {
+    for (const hash of stored === undefined ? [] : decodeHeadsRecord(stored) ?? []) {
       const entry = await this.get(hash)
       if (entry !== undefined) this.#heads.set(hash, { hash, next: entry.next, time: entry.clock.time })
     }
   }
 
-  /** Updates the heads with an entry whose parents are all in the log. */
   /** Whether `entry`'s clock is past each of its parents' (all in the log, or joined in this batch and remembered). */
   async #clockPastParents (entry: StoredEntry): Promise<boolean> {
     for (const parent of entry.next) {
@@ -322,6 +314,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     return true
   }
 
+  /** Updates the heads with an entry whose parents are all in the log. */
   #remember (entry: StoredEntry): void {
     for (const parent of entry.next) this.#heads.delete(parent)
     this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
@@ -331,10 +324,8 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   /** Writes joined or appended entries and the heads they make, atomically, with `alongside`. */
   async #store (entries: StoredEntry[], alongside: StateOp[] = []): Promise<void> {
     const { state } = this.#deps
-    // OrbitDB's heads record: JSON of { hash, next }.
-    const heads = JSON.stringify([...this.#heads.values()].map(({ hash, next }) => ({ hash, next })))
     const ops: StateOp[] = entries.map((entry) => state.putEntryOp(entry.hash, entry.bytes))
-    ops.push(state.putLogHeadsOp(this.address, new TextEncoder().encode(heads)), ...alongside)
+    ops.push(state.putLogHeadsOp(this.address, encodeHeadsRecord(this.#heads.values())), ...alongside)
     await state.batch(ops)
   }
 
