@@ -14,10 +14,10 @@
  * - an entry is verified once (shape, then the group key's signature) and
  *   joined only when every entry it points to (`next`) is in the log, so the
  *   log never has holes and needs no walk to join, and only if its clock is
- *   past theirs (OrbitDB's rule, which a writer could break by hand), so no
- *   entry the log holds is past its heads and one that is comes as new; one that comes before its
- *   ancestors waits in a bounded buffer (`waiting-entries.ts`), and `join`
- *   names what is missing so the sync can ask a peer for it in bulk;
+ *   past theirs (OrbitDB's rule, which a writer could break by hand), so an
+ *   entry past the heads' clocks is new without a look at the disk; one that
+ *   comes before its ancestors waits in a bounded buffer (`waiting-entries.ts`),
+ *   and `join` names what is missing so the sync can ask a peer for it in bulk;
  * - the heads live in memory; a batch of entries is written in one atomic
  *   batch of the state database: the entries' bytes (kept by hash; the
  *   peer's blockstore serves them from there over bitswap) and the new heads,
