@@ -57,8 +57,12 @@ const SETTLE_PEERS_PER_ROUND = 3
  * came within this long (the first may have failed, or not speak our protocol).
  */
 const SECOND_SIDE_WAIT_MS = 2_000
-/** Entries of ours that gossip carried to nobody kept per log, the newest (each names the ones before it). */
-const MAX_UNHEARD = 64
+/**
+ * Entries of ours that gossip carried to nobody kept per log, the newest: a
+ * peer that gets them fetches the ones before (each names its parents), and
+ * a bot writing to a thousand groups while offline keeps a few entries each.
+ */
+const MAX_UNHEARD = 8
 
 export interface LogSyncEvents {
   /** A peer swapped heads with us for `address`: it serves that log. */
