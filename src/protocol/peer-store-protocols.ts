@@ -17,7 +17,7 @@
 import type { Libp2p, Peer, PeerData, PeerId } from '@libp2p/interface'
 
 /** Makes `libp2p`'s peer store skip protocol merges that change nothing from now on. */
-export function skipKnownProtocolMerges (libp2p: Pick<Libp2p, 'peerStore' | 'addEventListener'>): void {
+export function skipKnownProtocolMerges (libp2p: Pick<Libp2p, 'peerStore' | 'addEventListener' | 'getConnections'>): void {
   const store = libp2p.peerStore
   const known = new Map<string, Peer>()
   const merge = store.merge.bind(store)
@@ -25,10 +25,14 @@ export function skipKnownProtocolMerges (libp2p: Pick<Libp2p, 'peerStore' | 'add
     const peer = known.get(id.toString())
     if (peer !== undefined && onlyProtocols(data) && data.protocols.every((protocol) => peer.protocols.includes(protocol))) return peer
     const merged = await merge(id, data, options)
-    known.set(id.toString(), merged)
+    // Connected peers only (a stream's merge), so that what is kept goes with their disconnection.
+    if (libp2p.getConnections(id).length > 0) known.set(id.toString(), merged)
     return merged
   }
-  libp2p.addEventListener('peer:update', (event) => { known.set(event.detail.peer.id.toString(), event.detail.peer) })
+  libp2p.addEventListener('peer:update', (event) => {
+    const id = event.detail.peer.id.toString()
+    if (known.has(id)) known.set(id, event.detail.peer)
+  })
   // Bounded by the peers connected: one that comes back is read from the store again.
   libp2p.addEventListener('peer:disconnect', (event) => { known.delete(event.detail.toString()) })
 }
