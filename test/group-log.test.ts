@@ -133,6 +133,35 @@ describe('a group log', () => {
     await state.close()
   })
 
+  it('tells entries joined this session from new ones without the disk, and asks it for those from before', async () => {
+    const signing = generateSigningKeyPair()
+    const state = await StateStore.open(await tempDir('log'))
+    const context = { state, blocks: memoryBlocks(), cache: new EntryCache() }
+    const before = await GroupLog.open(context, 'held', signing)
+    const [old] = await before.append([new Uint8Array([1])]) as [StoredEntry]
+    await before.close()
+
+    // A cache too small to hold an entry: what the log knows without the disk is its own.
+    const log = await GroupLog.open({ ...context, cache: new EntryCache(1) }, 'held', signing)
+    const reads: string[][] = []
+    const entriesBytes = state.entriesBytes.bind(state)
+    state.entriesBytes = async (hashes) => { reads.push(hashes); return await entriesBytes(hashes) }
+    const ours = await log.append([2, 3, 4].map((n) => new Uint8Array([n])))
+    // Another writer's entries, written before it saw ours: their clocks are not past the log's time.
+    const theirs = await createEntry(signing, { id: log.address, payload: groupPayload(new Uint8Array([5])), next: [old.hash], refs: [], time: 2 })
+    const unseen = await createEntry(signing, { id: log.address, payload: groupPayload(new Uint8Array([6])), next: [theirs.hash], refs: [], time: 3 })
+    expect((await log.join([theirs])).joined.map((e) => e.hash)).toEqual([theirs.hash])
+
+    const held = await log.holds([theirs, unseen, ...ours])
+    expect([...held].sort()).toEqual([theirs.hash, ...ours.map((e) => e.hash)].sort())
+    expect(reads).toEqual([])
+    // One from before the log was opened is looked up.
+    expect([...await log.holds([old])]).toEqual([old.hash])
+    expect(reads).toEqual([[old.hash]])
+    await log.close()
+    await state.close()
+  })
+
   it('points refs back along the entries alone: peers that got the same entries in another order write the same refs', async () => {
     const signing = generateSigningKeyPair()
     const logs = await Promise.all([0, 1, 2, 3].map(async () => await openLog(signing)))

@@ -157,10 +157,11 @@ export class EntryRelay {
         this.#deps.logger.warn({ address: log.address, from: from.toString(), entry: entry.hash }, 'refused to relay an entry not signed by the group')
         return undefined
       }
-      // One it holds was published already: relaying it again would say nothing new, to anyone.
-      if (!await log.has(entry.hash)) fresh.push(entry)
+      fresh.push(entry)
     }
-    return fresh
+    // One it holds was published already: relaying it again would say nothing new, to anyone.
+    const held = await log.holds(fresh)
+    return fresh.filter((entry) => !held.has(entry.hash))
   }
 
   async #publishHere (address: string, entries: Uint8Array[]): Promise<boolean> {

@@ -12,21 +12,18 @@
  * a missing ancestor block by block over bitswap. Here:
  *
  * - an entry is verified once (shape, then the group key's signature) and
- *   joined only when every entry it points to (`next`) is in the log, so the
- *   log never has holes and needs no walk to join, and only if its clock is
- *   past theirs (OrbitDB's rule, which a writer could break by hand), so an
- *   entry past the heads' clocks is new without a look at the disk; one that
- *   comes before its ancestors waits in a bounded buffer (`waiting-entries.ts`),
- *   and `join` names what is missing so the sync can ask a peer for it in bulk;
- * - the heads live in memory; a batch of entries is written in one atomic
- *   batch of the state database: the entries' bytes (kept by hash; the
- *   peer's blockstore serves them from there over bitswap) and the new heads,
- *   so the log on disk is never ahead of its entries nor behind them;
+ *   joined only when every entry it points to (`next`) is in the log (no
+ *   holes, no walk to join) and its clock is past theirs (OrbitDB's rule, which
+ *   a writer could break by hand; `joined-since.ts` counts on it); one that
+ *   comes early waits in a bounded buffer (`waiting-entries.ts`), and `join`
+ *   names what is missing, for the sync to ask a peer for it in bulk;
+ * - the heads live in memory; joined entries (by hash; the blockstore serves
+ *   them from there over bitswap) and the new heads are one atomic batch of
+ *   the state database: the log on disk is never ahead of its entries;
  * - decoded entries are kept in one cache for the whole peer.
  *
- * Data directories written before kept entries the way OrbitDB's Log does
- * (blocks in the blockstore, an index beside the heads): those are still read.
- * The manifests and names that make its address are in `log-manifest.ts`.
+ * Entries kept the way OrbitDB's Log does (older data directories) are still
+ * read. The manifests and names that make its address are in `log-manifest.ts`.
  */
 import { EventEmitter } from 'eventemitter3'
 import PQueue from 'p-queue'
@@ -35,6 +32,7 @@ import type { EntryCache } from './entry-cache.ts'
 import { NotRunningError } from './errors.ts'
 import { createEntry, decodeEntry, groupPayload, isSignedBy, type EntryValue, type StoredEntry } from './log-entry.ts'
 import { EntryRefs } from './entry-refs.ts'
+import { JoinedSince } from './joined-since.ts'
 import { decodeHeadsRecord, encodeHeadsRecord } from './log-heads-record.ts'
 import { cidOf, groupLogName, storeManifests, type BlockStore } from './log-manifest.ts'
 import { MemberProof } from './member-proof.ts'
@@ -80,6 +78,8 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   readonly #refs = new EntryRefs(async (hash) => await this.get(hash))
   /** Entries waiting for an ancestor, and heads peers told us of that the log lacks. */
   readonly #waiting = new WaitingEntries()
+  /** Entries joined since the log's time was last noted: which entries past it are held, without the disk. */
+  readonly #joinedSince = new JoinedSince()
   readonly #queue = new PQueue({ concurrency: 1 })
   /** Whether entries from before they were kept in the state database may be there. */
   #legacy = false
@@ -105,6 +105,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     const log = new GroupLog(deps, address, signing)
     log.#legacy = await deps.state.hasLegacyIndex(address)
     await log.#loadHeads()
+    log.#joinedSince.restart(log.time)
     return log
   }
 
@@ -130,6 +131,29 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
    */
   knows (hash: string): boolean {
     return this.#heads.has(hash) || this.#deps.cache.get(hash)?.id === this.address || this.#waiting.has(hash)
+  }
+
+  /**
+   * Which of `entries` the log holds, asking the state database once for all
+   * it does not know of in memory (`joined-since.ts`: what a busy log
+   * receives nearly always is known new without asking).
+   */
+  async holds (entries: StoredEntry[]): Promise<Set<string>> {
+    const held = new Set<string>()
+    const unknown: string[] = []
+    for (const { hash, clock } of entries) {
+      const cached = this.#deps.cache.get(hash)
+      const known = cached === undefined ? this.#joinedSince.holds(hash, clock.time) : cached.id === this.address
+      if (this.#heads.has(hash) || known === true) held.add(hash)
+      else if (known === undefined) unknown.push(hash)
+    }
+    if (unknown.length === 0) return held
+    const stored = await this.#deps.state.entriesBytes(unknown)
+    for (let i = 0; i < unknown.length; i++) {
+      const hash = unknown[i] as string
+      if (stored[i] !== undefined ? await this.get(hash) !== undefined : (this.#legacy && await this.has(hash))) held.add(hash)
+    }
+    return held
   }
 
   /** An entry of the log, or `undefined` if the log does not hold it. */
@@ -205,7 +229,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       if (this.#closed) return outcome
       const fresh: StoredEntry[] = []
       const seen = new Set<string>()
-      const held = await this.#holds(entries)
+      const held = await this.holds(entries)
       for (const entry of entries) {
         if (this.#waiting.has(entry.hash) || seen.has(entry.hash) || held.has(entry.hash)) continue
         seen.add(entry.hash)
@@ -222,7 +246,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
         }
         if (absent.length === 0) {
           this.#waiting.joined(entry.hash)
-          // Every entry's clock is past its parents' (OrbitDB's rule), so that none the log holds is past its heads' (what `#holds` counts on).
+          // Every entry's clock is past its parents' (OrbitDB's rule): what `holds` counts on.
           if (!await this.#clockPastParents(entry)) {
             outcome.rejected.push({ hash: entry.hash, reason: 'its clock is not past its parents\'' })
             return
@@ -273,30 +297,6 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   // Internals
 
-  /**
-   * Which of `entries` the log holds, asking the state database once for all
-   * it does not know of in memory. One whose clock is past every head's is
-   * new without asking (the clock grows along every path to a head): what a
-   * busy log receives nearly always is.
-   */
-  async #holds (entries: StoredEntry[]): Promise<Set<string>> {
-    const held = new Set<string>()
-    const unknown: string[] = []
-    const newest = this.time
-    for (const { hash, clock } of entries) {
-      const cached = this.#deps.cache.get(hash)
-      if (this.#heads.has(hash) || cached?.id === this.address) held.add(hash)
-      else if (cached === undefined && clock.time <= newest) unknown.push(hash)
-    }
-    if (unknown.length === 0) return held
-    const stored = await this.#deps.state.entriesBytes(unknown)
-    for (let i = 0; i < unknown.length; i++) {
-      const hash = unknown[i] as string
-      if (stored[i] !== undefined ? await this.get(hash) !== undefined : (this.#legacy && await this.has(hash))) held.add(hash)
-    }
-    return held
-  }
-
   async #loadHeads (): Promise<void> {
     const stored = await this.#deps.state.logHeads(this.address)
     for (const hash of stored === undefined ? [] : decodeHeadsRecord(stored) ?? []) {
@@ -319,6 +319,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     for (const parent of entry.next) this.#heads.delete(parent)
     this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
     this.#deps.cache.set(entry)
+    this.#joinedSince.joined(entry.hash, entry.clock.time, this.time)
   }
 
   /** Writes joined or appended entries and the heads they make, atomically, with `alongside`. */
