@@ -162,6 +162,31 @@ describe('a group log', () => {
     await state.close()
   })
 
+  it('reads the disk once for an entry it lacks, until it takes it', async () => {
+    const signing = generateSigningKeyPair()
+    const state = await StateStore.open(await tempDir('log'))
+    // A cache too small to hold an entry: what the log tells without the disk, it knows itself.
+    const log = await GroupLog.open({ state, blocks: memoryBlocks(), cache: new EntryCache(1) }, 'absent', signing)
+    const reads: string[] = []
+    const entryBytes = state.entryBytes.bind(state)
+    state.entryBytes = async (hash) => { reads.push(hash); return await entryBytes(hash) }
+    const [first] = await log.append([new Uint8Array([1])]) as [StoredEntry]
+    const lacking = await createEntry(signing, { id: log.address, payload: groupPayload(new Uint8Array([2])), next: [first.hash], refs: [], time: 2 })
+    const child = await createEntry(signing, { id: log.address, payload: groupPayload(new Uint8Array([3])), next: [lacking.hash], refs: [], time: 3 })
+    expect(await log.has(lacking.hash)).toBe(false)
+    expect(await log.has(lacking.hash)).toBe(false)
+    expect(await log.want([lacking.hash])).toBe(1)
+    // Its child waits for it: that asks about it again.
+    expect((await log.join([child])).missing).toEqual([lacking.hash])
+    expect(reads).toEqual([lacking.hash])
+
+    expect((await log.join([lacking])).joined.map((e) => e.hash)).toEqual([lacking.hash, child.hash])
+    expect((await log.get(lacking.hash))?.hash).toBe(lacking.hash)
+    expect(reads).toEqual([lacking.hash, lacking.hash])
+    await log.close()
+    await state.close()
+  })
+
   it('points refs back along the entries alone: peers that got the same entries in another order write the same refs', async () => {
     const signing = generateSigningKeyPair()
     const logs = await Promise.all([0, 1, 2, 3].map(async () => await openLog(signing)))

@@ -27,6 +27,7 @@
  */
 import { EventEmitter } from 'eventemitter3'
 import PQueue from 'p-queue'
+import { AbsentEntries } from './absent-entries.ts'
 import { bytesToHex, type SigningKeyPair } from './crypto.ts'
 import type { EntryCache } from './entry-cache.ts'
 import { NotRunningError } from './errors.ts'
@@ -80,6 +81,8 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   readonly #waiting = new WaitingEntries()
   /** Entries joined since the log's time was last noted: which entries past it are held, without the disk. */
   readonly #joinedSince = new JoinedSince()
+  /** Hashes looked up and not held, until the log takes them. */
+  readonly #absent = new AbsentEntries()
   readonly #queue = new PQueue({ concurrency: 1 })
   /** Whether entries from before they were kept in the state database may be there. */
   #legacy = false
@@ -145,13 +148,15 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       const cached = this.#deps.cache.get(hash)
       const known = cached === undefined ? this.#joinedSince.holds(hash, clock.time) : cached.id === this.address
       if (this.#heads.has(hash) || known === true) held.add(hash)
-      else if (known === undefined) unknown.push(hash)
+      else if (known === undefined && !this.#absent.has(hash)) unknown.push(hash)
     }
     if (unknown.length === 0) return held
+    const since = this.#absent.lookingUp()
     const stored = await this.#deps.state.entriesBytes(unknown)
     for (let i = 0; i < unknown.length; i++) {
       const hash = unknown[i] as string
       if (stored[i] !== undefined ? await this.get(hash) !== undefined : (this.#legacy && await this.has(hash))) held.add(hash)
+      else if (stored[i] === undefined && !this.#legacy) this.#absent.notFound(hash, since)
     }
     return held
   }
@@ -161,9 +166,14 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     const { cache, state, blocks } = this.#deps
     const cached = cache.get(hash)
     if (cached !== undefined) return cached.id === this.address ? cached : undefined
+    if (this.#absent.has(hash)) return undefined
+    const since = this.#absent.lookingUp()
     let bytes = await state.entryBytes(hash)
     if (bytes === undefined && this.#legacy && await state.inLegacyIndex(this.address, hash)) bytes = await blocks.get(cidOf(hash))
-    if (bytes === undefined) return undefined
+    if (bytes === undefined) {
+      this.#absent.notFound(hash, since)
+      return undefined
+    }
     let entry: StoredEntry
     try {
       entry = await decodeEntry(bytes)
@@ -173,22 +183,6 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     if (entry.hash !== hash) return undefined
     cache.set(entry)
     return entry.id === this.address ? entry : undefined
-  }
-
-  /** Entries from the heads backwards, newest first, up to `amount`. */
-  async * recent (amount: number): AsyncGenerator<StoredEntry> {
-    const seen = new Set<string>()
-    const frontier = await this.#entries(this.heads())
-    let given = 0
-    while (frontier.length > 0 && given < amount) {
-      frontier.sort(byCausalOrder)
-      const entry = frontier.pop() as StoredEntry
-      if (seen.has(entry.hash)) continue
-      seen.add(entry.hash)
-      yield entry
-      given++
-      frontier.push(...await this.#entries(entry.next.filter((hash) => !seen.has(hash))))
-    }
   }
 
   /**
@@ -320,6 +314,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
     this.#deps.cache.set(entry)
     this.#joinedSince.joined(entry.hash, entry.clock.time, this.time)
+    this.#absent.taken(entry.hash)
   }
 
   /** Writes joined or appended entries and the heads they make, atomically, with `alongside`. */
@@ -328,11 +323,8 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     const ops: StateOp[] = entries.map((entry) => state.putEntryOp(entry.hash, entry.bytes))
     ops.push(state.putLogHeadsOp(this.address, encodeHeadsRecord(this.#heads.values())), ...alongside)
     await state.batch(ops)
-  }
-
-  async #entries (hashes: string[]): Promise<StoredEntry[]> {
-    const found = await Promise.all(hashes.map(async (hash) => await this.get(hash)))
-    return found.filter((e): e is StoredEntry => e !== undefined)
+    // Only now can a read find them: a look-up that ran meanwhile and found nothing is out of date.
+    for (const entry of entries) this.#absent.taken(entry.hash)
   }
 }
 

@@ -15,6 +15,7 @@ import { InvalidMessageError, NotRunningError } from './errors.ts'
 import type { FileStore } from './file-store.ts'
 import type { GroupKeys } from './group-keys.ts'
 import type { GroupLog } from './group-log.ts'
+import { recentEntries } from './log-order.ts'
 import type { SealedMessage } from './handles.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { StoredEntry } from './log-entry.ts'
@@ -165,7 +166,7 @@ export class GroupSender {
   /** The ids of those of `sealed` already in the log (sent before a crash), among its latest entries. */
   async findSent (sealed: SealedMessage[]): Promise<Array<string | undefined>> {
     const ids: Array<string | undefined> = sealed.map(() => undefined)
-    for await (const entry of this.#deps.messages.recent(RESEND_LOOKBACK)) {
+    for await (const entry of recentEntries(this.#deps.messages, RESEND_LOOKBACK)) {
       const value = (entry.payload as { value?: unknown }).value
       if (!(value instanceof Uint8Array)) continue
       sealed.forEach((message, i) => { if (ids[i] === undefined && equalBytes(value, message.bytes)) ids[i] = entry.hash })

@@ -39,3 +39,23 @@ export async function unsettledEntries (log: WalkableLog, isDone: (hash: string)
   }
   return found.sort(byCausalOrder)
 }
+
+/** Entries from the log's heads backwards, newest first, up to `amount`. */
+export async function * recentEntries<Entry extends HashedEntry> (log: { heads: () => string[], get: (hash: string) => Promise<Entry | undefined> }, amount: number): AsyncGenerator<Entry> {
+  const entries = async (hashes: string[]): Promise<Entry[]> => {
+    const found: Array<Entry | undefined> = await Promise.all(hashes.map(async (hash) => await log.get(hash)))
+    return found.filter((e): e is Entry => e !== undefined)
+  }
+  const seen = new Set<string>()
+  const frontier = await entries(log.heads())
+  let given = 0
+  while (frontier.length > 0 && given < amount) {
+    frontier.sort(byCausalOrder)
+    const entry = frontier.pop() as Entry
+    if (seen.has(entry.hash)) continue
+    seen.add(entry.hash)
+    yield entry
+    given++
+    frontier.push(...await entries(entry.next.filter((hash) => !seen.has(hash))))
+  }
+}

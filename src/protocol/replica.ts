@@ -23,6 +23,7 @@ import { FileKeeper } from './file-keeper.ts'
 import { DEFAULT_MAX_FILE_SIZE } from './file-reference.ts'
 import { EpochFollower } from './epoch-follower.ts'
 import { openGroupLogs, type GroupLog, type GroupLogDeps } from './group-log.ts'
+import { recentEntries } from './log-order.ts'
 import { withPeerStack } from './peer-stack.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { LogSync } from './log-sync.ts'
@@ -207,7 +208,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     logs.metadata.on('update', follow)
     // A pointer taken before a crash, and its epoch not recorded yet: the log has it still.
     const held: Array<{ payload: unknown }> = []
-    for await (const entry of logs.metadata.recent(Number.MAX_SAFE_INTEGER)) held.push(entry)
+    for await (const entry of recentEntries(logs.metadata, Number.MAX_SAFE_INTEGER)) held.push(entry)
     follow(held)
     for (const [log, db] of [['metadata', logs.metadata], ['messages', logs.messages]] as const) {
       db.on('update', (entries) => { for (const entry of entries) this.emit('entry', { group: id, log, hash: entry.hash }) })
