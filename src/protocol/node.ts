@@ -9,7 +9,6 @@
  * peer contacts no host its user did not name.
  */
 import { join } from 'node:path'
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { withBitswap } from '@helia/bitswap'
 import { withLibp2pLight } from '@helia/libp2p'
@@ -28,6 +27,7 @@ import { createHeliaLight, type Helia } from 'helia'
 import { PeerBlockstore, type EntryLookup, type LocalBlocks } from './blockstore.ts'
 import { coalescedWrites } from './coalesced-writes.ts'
 import { LocalPeers } from './local-peers.ts'
+import { tunedNoise } from './noise-tuning.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { namespaced, type Logger } from './logger.ts'
 import { PeerRecordCache } from './peer-records.ts'
@@ -141,7 +141,7 @@ export async function startNode (options: NodeOptions, stores: NodeStores, logge
     logger: libp2pLogger(),
     addresses: { listen: options.listen, ...(options.announce.length > 0 ? { announce: options.announce } : {}) },
     transports,
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [tunedNoise()],
     streamMuxers: [yamux()],
     peerDiscovery,
     connectionManager: { inboundConnectionThreshold: 100, maxIncomingPendingConnections: 64, maxConnections: 2000 },
