@@ -38,8 +38,8 @@ export function tunedNoise (init: NoiseInit = {}): (components: NoiseComponents)
     const encrypter = factory(components)
     const secureInbound = encrypter.secureInbound.bind(encrypter)
     const secureOutbound = encrypter.secureOutbound.bind(encrypter)
-    encrypter.secureInbound = async (...args) => withCheapEnds(await secureInbound(...args))
-    encrypter.secureOutbound = async (...args) => withCheapEnds(await secureOutbound(...args))
+    encrypter.secureInbound = async (...args) => withCheapFrameReader(await secureInbound(...args))
+    encrypter.secureOutbound = async (...args) => withCheapFrameReader(await secureOutbound(...args))
     return encrypter
   }
 }
@@ -55,7 +55,7 @@ function readFrameLength (data: Uint8Array | Uint8ArrayList): number {
 /** The part of Noise's encrypted connection that splits what arrives into frames. */
 interface FrameDecoder { lengthDecoder: (data: Uint8Array | Uint8ArrayList) => number }
 
-function withCheapEnds<Secured extends { connection: unknown }> (secured: Secured): Secured {
+function withCheapFrameReader<Secured extends { connection: unknown }> (secured: Secured): Secured {
   const decoder = (secured.connection as { decoder?: Partial<FrameDecoder> }).decoder
   // Not the decoder described above (another version of Noise): left as it is.
   if (typeof decoder?.lengthDecoder === 'function') decoder.lengthDecoder = readFrameLength
