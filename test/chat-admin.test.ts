@@ -26,12 +26,15 @@ describe('bertybot chat, as a group\'s admin', () => {
     const [bob, carol] = await Promise.all(['bob', 'carol'].map(async (displayName) => await startPeer({ displayName })))
     const carolGot = new Inbox<MessageEvent>(carol!.peer, 'message')
     const carolSaw = new Inbox<MemberJoinedEvent>(carol!.peer, 'memberJoined')
+    const bobSaw = new Inbox<MemberJoinedEvent>(bob!.peer, 'memberJoined')
     const deletions = new Inbox<MessageDeletedEvent>(carol!.peer, 'messageDeleted')
     const [gb] = await Promise.all([bob!, carol!].map(async (p) => await p.peer.joinGroup(invitation!)))
     await term.waitFor(/bob joined "moderated"/, mark, SHOWS_MS)
     await term.waitFor(/carol joined "moderated"/, mark, SHOWS_MS)
-    // As formGroup does: once carol has seen bob join, what bob sends is readable by her.
+    // As formGroup does: bob's message carries his chain key to the members he has seen join, so
+    // carol reads it only if bob has seen her join (and it reaches her once she has seen him).
     await carolSaw.until('carol to see bob join', (es) => es.some((e) => e.member.account === bob!.peer.accountId), SHOWS_MS)
+    await bobSaw.until('bob to see carol join', (es) => es.some((e) => e.member.account === carol!.peer.accountId), SHOWS_MS)
 
     mark = term.text.length
     const spam = await gb!.send({ text: 'buy my coins' })
