@@ -57,8 +57,16 @@ export class TestUser {
   /** Asks `target` to be a contact and waits until it accepted; opens the contact conversation. */
   async addContact (target: Reachable, options: { message?: string, timeoutMs?: number } = {}): Promise<Group> {
     const accepted = this.#waitFor<ContactAcceptedEvent>('contactAccepted', (e) => typeof target === 'string' || e.contact.account === accountOf(target), options.timeoutMs)
+    // A bot or user of this kit can write here once it has the conversation open too: its own contactAccepted
+    // comes then, and may come a moment after this side's (which fires as soon as its device shows up here).
+    const theirs = typeof target === 'string' || target.peer.contact(this.peer.accountId)?.group !== undefined
+      ? undefined
+      : this.#waitFor<ContactAcceptedEvent>('contactAccepted', (e) => e.contact.account === this.peer.accountId, options.timeoutMs, target.peer)
+    // Awaited below, after this side's: a timeout meanwhile is not an unhandled rejection.
+    theirs?.catch(() => {})
     await this.peer.addContact(linkOf(target), options.message === undefined ? {} : { message: options.message })
     const { group } = await accepted
+    await theirs
     this.conversation = group
     return group
   }
@@ -207,19 +215,20 @@ export class TestUser {
     })
   }
 
-  async #waitFor<E> (name: 'contactAccepted' | 'memberJoined', predicate: (event: E) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<E> {
+  /** The next `name` event of `peer` (this user's, or the other side's) that `predicate` takes. */
+  async #waitFor<E> (name: 'contactAccepted' | 'memberJoined', predicate: (event: E) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS, peer: Peer = this.peer): Promise<E> {
     return await new Promise<E>((resolve, reject) => {
       const listener = (event: E): void => {
         if (!predicate(event)) return
         clearTimeout(timer)
-        this.peer.off(name, listener as never)
+        peer.off(name, listener as never)
         resolve(event)
       }
       const timer = setTimeout(() => {
-        this.peer.off(name, listener as never)
-        reject(new Error(`${this.name}: no ${name} within ${timeoutMs} ms`))
+        peer.off(name, listener as never)
+        reject(new Error(`${this.name}: no ${name} ${peer === this.peer ? '' : 'on the other side '}within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.peer.on(name, listener as never)
+      peer.on(name, listener as never)
     })
   }
 }
