@@ -54,7 +54,7 @@ export class TestUser {
     }
   }
 
-  /** Asks `target` to be a contact and waits until it accepted; opens the contact conversation. */
+  /** Asks `target` to be a contact and waits until it accepted (and, a bot or user of this kit, can write back); opens the contact conversation. */
   async addContact (target: Reachable, options: { message?: string, timeoutMs?: number } = {}): Promise<Group> {
     const accepted = this.#waitFor<ContactAcceptedEvent>('contactAccepted', (e) => typeof target === 'string' || e.contact.account === accountOf(target), options.timeoutMs)
     // A bot or user of this kit can write here once it has the conversation open too: its own contactAccepted
