@@ -119,7 +119,9 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
 
   /** The largest clock time in the log: its length along the longest path. */
   get time (): number {
-    return Math.max(0, ...[...this.#heads.values()].map((head) => head.time))
+    let time = 0
+    for (const head of this.#heads.values()) time = Math.max(time, head.time)
+    return time
   }
 
   /** Whether an entry is in the log (joined, with all its ancestors). */
@@ -313,7 +315,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
     for (const parent of entry.next) this.#heads.delete(parent)
     this.#heads.set(entry.hash, { hash: entry.hash, next: entry.next, time: entry.clock.time })
     this.#deps.cache.set(entry)
-    this.#joinedSince.joined(entry.hash, entry.clock.time, this.time)
+    this.#joinedSince.joined(entry.hash, entry.clock.time, () => this.time)
     this.#absent.taken(entry.hash)
   }
 

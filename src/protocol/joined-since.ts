@@ -34,10 +34,10 @@ export class JoinedSince {
     return time > this.#since ? this.#hashes.has(hash) : undefined
   }
 
-  /** The log took the entry `hash` with clock time `time`; its time is now `logTime`. */
-  joined (hash: string, time: number, logTime: number): void {
+  /** The log took the entry `hash` with clock time `time`; `logTime` tells its time now (asked only to start over). */
+  joined (hash: string, time: number, logTime: () => number): void {
     if (time <= this.#since) return
-    if (this.#hashes.size >= this.#limit) this.restart(logTime)
+    if (this.#hashes.size >= this.#limit) this.restart(logTime())
     else this.#hashes.add(hash)
   }
 }

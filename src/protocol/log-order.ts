@@ -8,10 +8,10 @@ import type { LogEntry } from '@orbitdb/core'
 
 export type HashedEntry = LogEntry & { hash: string }
 
-/** What a walk needs of a log. */
-export interface WalkableLog {
+/** What a walk needs of a log (whose entries are `Entry`). */
+export interface WalkableLog<Entry extends HashedEntry = HashedEntry> {
   heads: () => string[]
-  get: (hash: string) => Promise<HashedEntry | undefined>
+  get: (hash: string) => Promise<Entry | undefined>
 }
 
 export function byCausalOrder (a: HashedEntry, b: HashedEntry): number {
@@ -41,7 +41,7 @@ export async function unsettledEntries (log: WalkableLog, isDone: (hash: string)
 }
 
 /** Entries from the log's heads backwards, newest first, up to `amount`. */
-export async function * recentEntries<Entry extends HashedEntry> (log: { heads: () => string[], get: (hash: string) => Promise<Entry | undefined> }, amount: number): AsyncGenerator<Entry> {
+export async function * recentEntries<Entry extends HashedEntry> (log: WalkableLog<Entry>, amount: number): AsyncGenerator<Entry> {
   const entries = async (hashes: string[]): Promise<Entry[]> => {
     const found: Array<Entry | undefined> = await Promise.all(hashes.map(async (hash) => await log.get(hash)))
     return found.filter((e): e is Entry => e !== undefined)
