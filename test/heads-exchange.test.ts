@@ -48,4 +48,20 @@ describe('heads exchanges', () => {
     expect(a.exchanges.get(b.id)).toBe(1)
     expect(b.exchanges.get(a.id)).toBe(1)
   })
+
+  it('are started at once by the higher id when it waits on its first sync (a newcomer), not held back', async () => {
+    const signing = generateSigningKeyPair()
+    const [a, b] = [await startNode(signing), await startNode(signing)]
+    const [lower, higher] = a.id < b.id ? [a, b] : [b, a]
+    // The lower id leaves the topic, so that it arrives there while the higher one waits.
+    lower.stack.sync.unregister(lower.log.address)
+    await higher.stack.node.libp2p.dial(lower.stack.node.libp2p.getMultiaddrs()[0]!)
+    const synced = higher.stack.sync.whenSynced(higher.log.address, 30_000)
+    lower.stack.sync.register(lower.log)
+
+    expect(await synced).toBe(true)
+    // Its own exchange: only the side that starts one logs 'swapped heads'.
+    await higher.capture.waitForLine('the waiting side to start its own exchange', (line) => line.msg === 'swapped heads' && line.peer === lower.id)
+    expect(higher.capture.find((line) => line.msg.startsWith('held-back heads exchange'))).toEqual([])
+  })
 })

@@ -54,7 +54,8 @@ const SETTLE_PEERS_PER_ROUND = 3
 /**
  * Two peers that see each other subscribe need one heads exchange, not one
  * each: the one with the lower peer id starts it, and the other only if none
- * came within this long (the first may have failed, or not speak our protocol).
+ * came within this long (the first may have failed, or not speak our protocol),
+ * or at once if it waits on its first sync (`whenSynced`).
  */
 const SECOND_SIDE_WAIT_MS = 2_000
 /**
@@ -85,8 +86,8 @@ export interface LogSyncOptions {
 export class LogSync extends EventEmitter<LogSyncEvents> {
   readonly #libp2p: SyncLibp2p
   readonly #logs = new Map<string, GroupLog>()
-  /** Logs not yet synced with any peer since they were registered, with what waits for it. */
-  readonly #unsynced = new Map<string, { synced: Promise<void>, resolve: () => void }>()
+  /** Logs not yet synced with any peer since they were registered, with what waits for it (`waiting`: callers of `whenSynced`). */
+  readonly #unsynced = new Map<string, { synced: Promise<void>, resolve: () => void, waiting: number }>()
   readonly #stopping = new AbortController()
   readonly #syncDeps: SyncDeps
   readonly #heads: HeadsExchange
@@ -188,7 +189,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     log.on('update', onUpdate)
     let resolve = (): void => {}
     const synced = new Promise<void>((r) => { resolve = r })
-    this.#unsynced.set(log.address, { synced, resolve })
+    this.#unsynced.set(log.address, { synced, resolve, waiting: 0 })
     this.#pubsub.subscribe(log.address)
     for (const peer of this.#pubsub.getSubscribers(log.address)) void this.#heads.exchange(peer, [log.address])
   }
@@ -203,9 +204,11 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     if (unsynced === undefined) return true
     let timer: NodeJS.Timeout | undefined
     const expired = new Promise<boolean>((resolve) => { timer = setTimeout(() => { resolve(false) }, timeoutMs) })
+    unsynced.waiting++
     try {
       return await raceAbort(Promise.race([unsynced.synced.then(() => true), expired]), options.signal, 'waiting for a first sync')
     } finally {
+      unsynced.waiting--
       clearTimeout(timer)
     }
   }
@@ -262,7 +265,10 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     const { peerId, subscriptions } = event.detail
     const addresses = subscriptions.filter((s) => s.subscribe && this.#logs.has(s.topic)).map((s) => s.topic)
     if (addresses.length === 0) return
-    if (this.#libp2p.peerId.toString() < peerId.toString()) void this.#heads.exchange(peerId, addresses)
+    // A log someone waits on to sync (a newcomer about to announce itself) does not wait for the
+    // other side to start: in a join storm that side is the inviter, answering a hundred at once.
+    const awaited = addresses.some((address) => (this.#unsynced.get(address)?.waiting ?? 0) > 0)
+    if (awaited || this.#libp2p.peerId.toString() < peerId.toString()) void this.#heads.exchange(peerId, addresses)
     else void this.#heads.exchangeUnlessAnswered(peerId, addresses, SECOND_SIDE_WAIT_MS)
   }
 
