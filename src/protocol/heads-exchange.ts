@@ -192,7 +192,7 @@ export class HeadsExchange {
       if (log === undefined) continue
       this.#deps.serves(address, from.toString())
       if (proof !== undefined && log.memberProof?.check(proof, from.toString(), self) === true) this.#deps.memberSeen(address, from)
-      if (await log.want(heads) > 0) await this.#deps.history.fetchMissing(log, [from])
+      if (await log.want(heads) > 0) await this.#deps.history.fetchMissing(log, [from], heads)
       this.#deps.synced(address)
     }
   }

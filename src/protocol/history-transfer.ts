@@ -41,10 +41,17 @@ export interface HistoryTransferDeps extends SyncDeps {
   stock: StockSync
 }
 
+/**
+ * A peer to fetch from, and the heads it named that the log lacked (a heads
+ * exchange); `undefined` when what it has is not known (it passed on an
+ * entry whose parents the log lacks, or it is on the log's topic).
+ */
+interface Candidate { peer: PeerId, offered: Set<string> | undefined }
+
 export class HistoryTransfer {
   readonly #deps: HistoryTransferDeps
   /** Logs whose missing history is being fetched: the peers that have offered it since, and the fetch. */
-  readonly #fetching = new Map<string, { peers: Map<string, PeerId>, done: Promise<void> }>()
+  readonly #fetching = new Map<string, { peers: Map<string, Candidate>, done: Promise<void> }>()
 
   constructor (deps: HistoryTransferDeps) {
     this.#deps = deps
@@ -53,34 +60,43 @@ export class HistoryTransfer {
   /**
    * Fetches what `log` lacks, from `peers` first, then from whoever else
    * offered it meanwhile, then from the other peers on its topic; one fetch
-   * per log at a time.
+   * per log at a time. `offered`: the heads `peers` named that the log lacked;
+   * a peer whose heads all came meanwhile by another path (gossip, another
+   * fetch) is not asked, which in a join storm saved a stream for each of
+   * the many fetches that brought nothing.
    */
-  async fetchMissing (log: GroupLog, peers: PeerId[]): Promise<void> {
+  async fetchMissing (log: GroupLog, peers: PeerId[], offered?: string[]): Promise<void> {
     const { libp2p, logger, running } = this.#deps
     const inProgress = this.#fetching.get(log.address)
     if (inProgress !== undefined) {
-      for (const peer of peers) inProgress.peers.set(peer.toString(), peer)
+      for (const peer of peers) addCandidate(inProgress.peers, peer, offered)
       await inProgress.done
       return
     }
-    const candidates = new Map(peers.map((peer) => [peer.toString(), peer]))
+    const candidates = new Map<string, Candidate>()
+    for (const peer of peers) addCandidate(candidates, peer, offered)
     const done = (async () => {
       const tried = new Set<string>()
       let askedTopic = false
       while (running() && this.#deps.log(log.address) === log) {
         const before = log.missing()
         if (before.length === 0) break
-        let next = [...candidates.values()].find((p) => !tried.has(p.toString()))
+        let next = [...candidates.values()].find((c) => !tried.has(c.peer.toString()))
         if (next === undefined && !askedTopic) {
           askedTopic = true
-          for (const peer of libp2p.services.pubsub.getSubscribers(log.address)) candidates.set(peer.toString(), peer)
-          next = [...candidates.values()].find((p) => !tried.has(p.toString()))
+          for (const peer of libp2p.services.pubsub.getSubscribers(log.address)) addCandidate(candidates, peer, undefined)
+          next = [...candidates.values()].find((c) => !tried.has(c.peer.toString()))
         }
         if (next === undefined) break
-        tried.add(next.toString())
-        await this.#fetchFrom(next, log)
-        // Progress: the same peer may have more (a transfer is capped); no progress: the next one.
-        if (log.missing().some((hash) => !before.includes(hash))) tried.delete(next.toString())
+        tried.add(next.peer.toString())
+        const { offered } = next
+        if (offered !== undefined && !before.some((hash) => offered.has(hash))) continue
+        await this.#fetchFrom(next.peer, log)
+        // Progress: the same peer may have more (a transfer is capped), asked for all; no progress: the next one.
+        if (log.missing().some((hash) => !before.includes(hash))) {
+          tried.delete(next.peer.toString())
+          next.offered = undefined
+        }
       }
       // Heads peers named and nobody gave may not exist: they come again with the next exchange.
       log.unwant()
@@ -179,4 +195,13 @@ export class HistoryTransfer {
       if (running()) logger.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'serving history failed')
     }
   }
+}
+
+/** Adds `peer` to `candidates`, with what it offered; one that offered what is not known is asked for all. */
+function addCandidate (candidates: Map<string, Candidate>, peer: PeerId, offered: string[] | undefined): void {
+  const key = peer.toString()
+  const known = candidates.get(key)
+  if (known === undefined) candidates.set(key, { peer, offered: offered === undefined ? undefined : new Set(offered) })
+  else if (offered === undefined) known.offered = undefined
+  else for (const hash of offered) known.offered?.add(hash)
 }
