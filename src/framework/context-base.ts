@@ -8,7 +8,7 @@
  * effect together, once the handlers have finished; the context is the only
  * way a handler writes.
  */
-import { mayChange, NotTheAuthorError, type AbortOptions, type Clock, type Group, type Logger, type Peer } from '../protocol/index.ts'
+import { mayChange, NotTheAuthorError, type AbortOptions, type Clock, type Group, type Logger, type MessageChange, type Peer } from '../protocol/index.ts'
 import { Conversation, Conversations } from './conversations.ts'
 import { queueMessage, queueOutgoing, scopedState, type KeyValue, type Recipient, type SendOptions } from './effects.ts'
 import { queueFile, type FileReplyOptions } from './files.ts'
@@ -166,13 +166,15 @@ export abstract class ConversationContext<T extends EventType> extends BaseConte
   /**
    * Queues an edit of one of the bot's messages in this conversation: the new
    * text (and format, and buttons: none if not given) replace the old for
-   * every member. Only the bot's own messages can be edited.
+   * every member. Only the bot's own messages can be edited: `NotTheAuthorError`
+   * for a message the peer knows someone else wrote (every member would drop the edit).
    *
    * ```ts
    * bot.onButton('vote:close', async (ctx) => { await ctx.edit(ctx.target, 'The vote is closed.') })
    * ```
    */
   async edit (messageId: string, text: string, options: Pick<SendOptions, 'format' | 'buttons'> = {}): Promise<void> {
+    await this.#refuseUnless('edit', messageId, 'the bot may edit only its own messages')
     queueOutgoing(depsOf(this), this.group.id, { kind: 'edit', target: messageId, text, format: options.format, buttons: options.buttons })
   }
 
@@ -188,13 +190,18 @@ export abstract class ConversationContext<T extends EventType> extends BaseConte
    * ```
    */
   async delete (messageId: string): Promise<void> {
+    await this.#refuseUnless('deletion', messageId, 'the bot may delete it only as an admin of the group, which it is not')
+    queueOutgoing(depsOf(this), this.group.id, { kind: 'deletion', target: messageId })
+  }
+
+  /** Throws `NotTheAuthorError` for a message the peer knows someone else wrote, when `change` is not the bot's to make. */
+  async #refuseUnless (change: MessageChange, messageId: string, why: string): Promise<void> {
     const { peer } = depsOf(this)
     const group = peer.group(this.group.id)
     const author = await group?.authorOf(messageId)
     // A message whose author is not known here yet is let go: its receivers judge it.
-    if (group !== undefined && author !== undefined && mayChange('deletion', peer.accountId, author, group.kind === 'multi-member' && group.admins().includes(peer.accountId)) === undefined) {
-      throw new NotTheAuthorError(`message ${messageId} is ${author}'s: the bot may delete it only as an admin of the group, which it is not`)
-    }
-    queueOutgoing(depsOf(this), this.group.id, { kind: 'deletion', target: messageId })
+    if (group === undefined || author === undefined) return
+    const asAdmin = group.kind === 'multi-member' && group.admins().includes(peer.accountId)
+    if (mayChange(change, peer.accountId, author, asAdmin) === undefined) throw new NotTheAuthorError(`message ${messageId} is ${author}'s: ${why}`)
   }
 }

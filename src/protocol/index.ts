@@ -17,7 +17,7 @@ export { DEFAULT_MAX_FILE_SIZE, MAX_FILES_PER_MESSAGE, MAX_PREVIEW_BYTES, type F
 export type { FileDescription, FileSource } from './file-store.ts'
 export { DEFER_GRACE_MS } from './message-pipeline.ts'
 export type { Member, MemberRole } from './membership.ts'
-export { mayChange, type ChangedBy } from './message-authors.ts'
+export { mayChange, type ChangedBy, type MessageChange } from './message-authors.ts'
 export type {
   AcknowledgementEvent, ButtonPressedEvent, ContactAcceptedEvent, ContactRequestEvent, Delivery, DeliveryMode, GroupChangedEvent, GroupInvitationEvent, GroupOpenedEvent,
   HandedOverEvent, MemberJoinedEvent, MessageDeletedEvent, MessageEditedEvent, MessageEvent, PeerEvents, ReactionEvent, ReceivedFile, Sender

@@ -1,4 +1,4 @@
-/** A bot that is an admin of a group deletes others' messages with `ctx.delete`; deletions tell who made them. */
+/** A bot that is an admin of a group deletes others' messages with `ctx.delete` (but edits only its own); deletions tell who made them. */
 import { autoAcceptContacts, autoJoinGroups } from 'bertybot'
 import { createTestNetwork, type TestNetwork } from 'bertybot/testing'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -14,6 +14,9 @@ describe('deletion by an admin bot', () => {
     const bot = await network.bot((b) => {
       b.use(autoAcceptContacts(), autoJoinGroups())
       b.onMessage(async (ctx) => {
+        if (ctx.text.includes('typo here')) {
+          await ctx.edit(ctx.message.id, 'corrected').catch(async (err: unknown) => { await ctx.reply(`could not edit: ${(err as NotTheAuthorError).code}`) })
+        }
         if (!ctx.text.includes('spam')) return
         try {
           await ctx.delete(ctx.message.id)
@@ -43,6 +46,9 @@ describe('deletion by an admin bot', () => {
       const deletion = await user.nextDeletion()
       expect(deletion).toMatchObject({ target: spam, deletedBy: 'admin', sender: { account: bot.peer.accountId } })
     }
+    // An admin deletes others' messages; editing them is their author's alone.
+    await bob.send('a typo here')
+    expect(await bob.nextReply({ from: bot })).toBe('could not edit: ERR_NOT_THE_AUTHOR')
 
     // Alice, an admin too, deletes bob's message; bob deletes his own.
     const words = await bob.send('harsh words')
