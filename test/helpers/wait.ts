@@ -25,21 +25,29 @@ export async function waitFor<T> (what: string, subscribe: (done: (value: T) => 
 
 /**
  * Waits until `condition` holds, looking again every 50 ms: only for a state
- * a peer exposes no event for (the connections it holds).
+ * a peer exposes no event for (the connections it holds). A condition that
+ * throws is asked again (the state may not be there yet); if it never holds,
+ * the timeout says what it last threw.
  */
 export async function pollUntil (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<void> {
-  await waitFor(what, (done) => {
-    let checking = false
-    // An asynchronous condition is not asked again before its last answer came.
-    const check = (): void => {
-      if (checking) return
-      checking = true
-      void Promise.resolve(condition()).then((holds) => { if (holds) done(true) }, () => {}).finally(() => { checking = false })
-    }
-    const timer = setInterval(check, 50)
-    check()
-    return () => { clearInterval(timer) }
-  }, timeoutMs)
+  let lastError: unknown
+  try {
+    await waitFor(what, (done) => {
+      let checking = false
+      // An asynchronous condition is not asked again before its last answer came.
+      const check = (): void => {
+        if (checking) return
+        checking = true
+        void (async () => await condition())().then((holds) => { if (holds) done(true) }, (err: unknown) => { lastError = err }).finally(() => { checking = false })
+      }
+      const timer = setInterval(check, 50)
+      check()
+      return () => { clearInterval(timer) }
+    }, timeoutMs)
+  } catch (err) {
+    if (lastError === undefined) throw err
+    throw new Error(`${(err as Error).message}; the condition last threw: ${String(lastError)}`, { cause: lastError })
+  }
 }
 
 interface Subscribable<E> {
