@@ -42,9 +42,9 @@ export interface HistoryTransferDeps extends SyncDeps {
 }
 
 /**
- * A peer to fetch from, and the heads it named that the log lacked (a heads
- * exchange); `undefined` when what it has is not known (it passed on an
- * entry whose parents the log lacks, or it is on the log's topic).
+ * A peer to fetch from, and the heads it named in a heads exchange;
+ * `undefined` when what it has is not known (it passed on an entry whose
+ * parents the log lacks, or it is on the log's topic).
  */
 interface Candidate { peer: PeerId, offered: Set<string> | undefined }
 
@@ -60,10 +60,10 @@ export class HistoryTransfer {
   /**
    * Fetches what `log` lacks, from `peers` first, then from whoever else
    * offered it meanwhile, then from the other peers on its topic; one fetch
-   * per log at a time. `offered`: the heads `peers` named that the log lacked;
-   * a peer whose heads all came meanwhile by another path (gossip, another
-   * fetch) is not asked, which in a join storm saved a stream for each of
-   * the many fetches that brought nothing.
+   * per log at a time. `offered`: the heads `peers` named (a heads exchange);
+   * a peer none of whose heads is still lacking when its turn comes (they came
+   * by another path: gossip, another fetch) is not asked: that fetch would
+   * cost a stream and bring nothing.
    */
   async fetchMissing (log: GroupLog, peers: PeerId[], offered?: string[]): Promise<void> {
     const { libp2p, logger, running } = this.#deps
