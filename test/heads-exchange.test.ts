@@ -56,6 +56,10 @@ describe('heads exchanges', () => {
     // The lower id leaves the topic, so that it arrives there while the higher one waits.
     lower.stack.sync.unregister(lower.log.address)
     await higher.stack.node.libp2p.dial(lower.stack.node.libp2p.getMultiaddrs()[0]!)
+    // Its subscription then goes out on its gossip stream ahead of the exchange it starts on joining the
+    // topic, so the higher id hears of it while still waiting (the stream opens once the connection is up).
+    await pollUntil('the lower id\'s gossip stream to the higher', () => lower.stack.node.libp2p.getConnections(higher.stack.node.libp2p.peerId)
+      .some((connection) => connection.streams.some((stream) => stream.direction === 'outbound' && stream.protocol?.startsWith('/meshsub/') === true)))
     const synced = higher.stack.sync.whenSynced(higher.log.address, 30_000)
     lower.stack.sync.register(lower.log)
 
