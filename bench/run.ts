@@ -63,6 +63,7 @@
  * BENCH_GROUP_PLAIN_DIALS (4: how many earlier plain peers each plain peer dials, besides the first),
  * BENCH_CONTACT_USERS (200), BENCH_THROUGHPUT_SENDERS (1,10), BENCH_THROUGHPUT_MESSAGES (300 per sender),
  * BENCH_THROUGHPUT_PROCESSES (1: the senders' processes; the echo has one of its own),
+ * BENCH_GROUP_SIDES, BENCH_THROUGHPUT_SIDES (plain,bertybot: the sides measured),
  * BENCH_CATCHUP (1000,10000), BENCH_MEMORY_SIZES (10,100,1000), BENCH_MEMORY_USERS (10),
  * BENCH_DISK_MESSAGES (10000),
  * BENCH_WEB_MESSAGES (10000), BENCH_WEB_CONVERSATIONS (20), BERTYBOT_CHROMIUM (/usr/bin/chromium),

@@ -30,6 +30,8 @@ const TIMEOUT_MS = envNumber('BENCH_TIMEOUT', 300) * 1000
  */
 const PROCESSES = envNumber('BENCH_THROUGHPUT_PROCESSES', 1)
 const ROUNDS = envNumber('BENCH_ROUNDS', 3)
+/** The sides measured (BENCH_THROUGHPUT_SIDES): both by default; one alone to compare versions of one side. */
+const SIDES = (process.env.BENCH_THROUGHPUT_SIDES ?? 'plain,bertybot').split(',').map((s) => s.trim()).filter((s): s is Side => s === 'plain' || s === 'bertybot')
 /** The issue's target, with 10 senders. */
 const TARGET_PER_SECOND = 500
 const TARGET_SENDERS = 10
@@ -114,7 +116,7 @@ export async function throughput (): Promise<Section> {
     const rounds: Record<Side, Round[]> = { plain: [], bertybot: [] }
     for (let r = 1; r <= ROUNDS; r++) {
       log(`${senders} senders, round ${r} of ${ROUNDS}`)
-      for (const side of ['plain', 'bertybot'] as const) rounds[side].push(await measure(side, senders))
+      for (const side of SIDES) rounds[side].push(await measure(side, senders))
     }
     results.push({ senders, plain: figures(rounds.plain, `plain, ${senders} senders`), bertybot: figures(rounds.bertybot, `bertybot, ${senders} senders`) })
   }

@@ -50,6 +50,22 @@ describe('contacts', () => {
     expect((await invitation!.accept()).id).toBe(ops.id)
   })
 
+  it('lets a contactAccepted listener send at once, even when the acceptance is read while the contact group still opens', async () => {
+    // Bob accepts each request as it comes, as a bot does: each requester reads the acceptance in the
+    // first sync of its contact group, which its opening waits on.
+    const [bob, ...requesters] = await startPeers(['bob', 'alice', 'carol', 'dave', 'erin', 'frank', 'grace'])
+    bob!.peer.on('contactRequest', (request) => { void request.accept() })
+    const bobInbox = new Inbox<MessageEvent>(bob!.peer, 'message')
+    const sent = requesters.map(({ peer }) => new Promise<string>((resolve, reject) => {
+      // Sent from the listener itself, in the turn the event comes in.
+      peer.once('contactAccepted', (event) => { event.group.send({ text: `hi from ${peer.displayName ?? ''}` }).then(resolve, reject) })
+    }))
+    await Promise.all(requesters.map(async ({ peer }) => await peer.addContact(bob!.peer.contactLink())))
+    const ids = await Promise.all(sent)
+    await bobInbox.until('bob to get every first message', (ms) => ids.every((id) => ms.some((m) => m.id === id)))
+    expect(bobInbox.items.map((m) => m.text).sort()).toEqual(requesters.map(({ peer }) => `hi from ${peer.displayName ?? ''}`).sort())
+  })
+
   it('delivers a request made while the responder was offline, after the rendezvous point rotated and a restart of the requester', async () => {
     // One clock for everyone, 30 minutes before a rotation; moved an hour on while bob is away.
     let offset = (periodStart(Date.now()) * 1000 + ROTATION_INTERVAL_MS - 30 * 60_000) - Date.now()

@@ -164,7 +164,11 @@ describe('the relay of new entries', () => {
     await expect(lp.read()).rejects.toThrow()
     expect(['reset', 'aborted', 'closed']).toContain(stream.status)
 
-    // A good one is taken; handed over again, it is not published a second time.
+    // A good one is taken; handed over again, it is not published a second time. (A keyless peer on
+    // the topic: with alice its only peer there, bob would publish nothing, see below.)
+    const keyless = await startNode({ publicKey: signing.publicKey })
+    await connect(keyless, bob)
+    await pollUntil('bob to see the keyless peer on the topic', () => bob.stack.node.libp2p.services.pubsub.getSubscribers(bob.log.address).some((peer) => peer.toString() === keyless.id))
     const hash = await append(alice, 'once')
     const entry = await alice.log.get(hash)
     let published = 0
@@ -176,6 +180,44 @@ describe('the relay of new entries', () => {
     expect(await ask([entry!.bytes])).toBe(true)
     expect(published).toBe(1)
     pubsub.publish = original
+  })
+
+  it('publishes nothing when the writer is its only peer on the topic, and publishes again once another joins', async () => {
+    const signing = generateSigningKeyPair()
+    const [alice, bob] = [await startNode(signing), await startNode(signing)]
+    await connect(alice, bob)
+    await pollUntil('alice to know bob as a member', () => relayIds(alice).includes(bob.id))
+    await allOnTopic([alice, bob])
+    const pubsub = bob.stack.node.libp2p.services.pubsub
+    const original = pubsub.publish.bind(pubsub)
+    let publishedByBob = 0
+    pubsub.publish = async (...args) => { publishedByBob++; return await original(...args) }
+    try {
+      // Handed to bob, taken (alice is told so) and held by him; gossip brings alice nothing back.
+      const [entry] = await alice.log.append([new TextEncoder().encode('between the two of us')])
+      const handed = waitFor('alice to be told the entry was handed over', (done) => {
+        const seen = (_address: string, upTo: number): void => { if (upTo >= entry!.clock.time) done(upTo) }
+        alice.stack.sync.on('handedOver', seen)
+        return () => { alice.stack.sync.off('handedOver', seen) }
+      })
+      await alice.stack.sync.publish(alice.log.address, [entry!], bob.stack.node.libp2p.peerId)
+      expect(await handed).toBe(entry!.clock.time)
+      await pollUntil('bob to hold the entry', () => bob.log.heads().includes(entry!.hash))
+      expect(publishedByBob).toBe(0)
+      expect(alice.firstHop.has(entry!.hash)).toBe(false)
+
+      // A keyless peer joins bob on the topic: the next hand-over is published, and it comes from bob first.
+      const keyless = await startNode({ publicKey: signing.publicKey })
+      await connect(keyless, bob)
+      await allOnTopic([bob, keyless])
+      const [next] = await alice.log.append([new TextEncoder().encode('now with a third')])
+      await alice.stack.sync.publish(alice.log.address, [next!], bob.stack.node.libp2p.peerId)
+      await holds(keyless, next!.hash, 'the keyless peer to get it by gossip')
+      expect(keyless.firstHop.get(next!.hash)).toBe(bob.id)
+      expect(publishedByBob).toBe(1)
+    } finally {
+      pubsub.publish = original
+    }
   })
 
   it('hands many entries in a row to one relay over one stream, sent one by one or all at once', async () => {

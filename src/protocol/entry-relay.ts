@@ -10,7 +10,8 @@
  * are connected and on the topic), this peer included, each as likely: over
  * `RELAY_PROTOCOL` the writer hands the entries to the one chosen, which
  * checks them (its log, the group's signature, not already held), publishes
- * them on the topic as if they were its own, and takes them in. The first
+ * them on the topic as if they were its own (unless the writer is its only
+ * peer there: gossip would only bring the writer its entries back), and takes them in. The first
  * hop is then as likely to be any member whoever wrote: with two members
  * online, always handing over would name the writer as the one that did not
  * publish. A relay is a member, who reads who wrote anyway; replicas and
@@ -112,7 +113,7 @@ export class EntryRelay {
         const fresh = log === undefined ? undefined : await this.#fresh(log, request.entries, from)
         // Published before the answer, so that the writer's next entries go out after these.
         const toPublish = fresh === undefined ? [] : request.unheard === true ? request.entries : fresh.map((entry) => entry.bytes)
-        if (log !== undefined && toPublish.length > 0) await this.#publishHere(log.address, toPublish)
+        if (log !== undefined && toPublish.length > 0 && this.#anyoneElseOnTopic(log.address, from)) await this.#publishHere(log.address, toPublish)
         await lp.write(encodeCbor({ id: request.id, ok: fresh !== undefined } satisfies RelayAnswer), { signal: stopping })
         if (log !== undefined && fresh !== undefined && fresh.length > 0) {
           behind++
@@ -162,6 +163,16 @@ export class EntryRelay {
     // One it holds was published already: relaying it again would say nothing new, to anyone.
     const held = await log.holds(fresh)
     return fresh.filter((entry) => !held.has(entry.hash))
+  }
+
+  /**
+   * Whether a peer other than `writer` is on the topic. When none is (two
+   * members of a conversation alone on it), publishing would only bring the
+   * writer its own entries back: a relay then publishes nothing, and nobody
+   * else is there to see which peer would have published first.
+   */
+  #anyoneElseOnTopic (address: string, writer: PeerId): boolean {
+    return this.#deps.libp2p.services.pubsub.getSubscribers(address).some((peer) => !peer.equals(writer))
   }
 
   async #publishHere (address: string, entries: Uint8Array[]): Promise<boolean> {
