@@ -262,6 +262,27 @@ describe('the relay of new entries', () => {
     await pollUntil('bob\'s end of the stream to close', () => relayStreams(bob, alice).length === 0)
   })
 
+  it('takes handed-over entries into the log before answering, so that what the writer sends next by gossip finds them', async () => {
+    const { alice, bob, keyless } = await threePeers()
+    await publishThrough(alice, keyless, 'opens the stream', bob)
+    // Every join bob's log makes, and what each found missing.
+    const missingAtJoin: string[] = []
+    const join = bob.log.join.bind(bob.log)
+    bob.log.join = async (entries) => {
+      const outcome = await join(entries)
+      missingAtJoin.push(...outcome.missing)
+      return outcome
+    }
+    // A burst handed over to bob, all answered; then the next entry, published by alice herself.
+    const burst = await alice.log.append(Array.from({ length: 30 }, (_, i) => new TextEncoder().encode(`burst ${i}`)))
+    await Promise.all(burst.map(async (entry) => { await alice.stack.sync.publish(alice.log.address, [entry], bob.stack.node.libp2p.peerId) }))
+    const [after] = await alice.log.append([new TextEncoder().encode('after the burst')])
+    await alice.stack.sync.publish(alice.log.address, [after!], 'self')
+    await pollUntil('bob to hold the entry after the burst', () => bob.log.heads().includes(after!.hash))
+    // Its parent, the burst's last, was in bob's log (or in line for it) when it came: nothing was missing.
+    expect(missingAtJoin).toEqual([])
+  })
+
   it('closes a relay stream left idle, at both ends, and opens another for the next hand-over', async () => {
     const { alice, bob, keyless } = await threePeers()
     await publishThrough(alice, keyless, 'opens the stream', bob)

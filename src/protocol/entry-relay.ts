@@ -98,9 +98,9 @@ export class EntryRelay {
     const { logger, running, stopping } = this.#deps
     const from = connection.remotePeer
     const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
-    // Taken in one after another behind the answers, so that a log busy joining does not hold up the next hand-overs.
-    let joining = Promise.resolve()
+    // Hand-overs taken in and not yet joined: past MAX_JOINS_BEHIND, the next is read once one is.
     let behind = 0
+    let oneJoined: (() => void) | undefined
     try {
       while (true) {
         const message = await nextRequest(lp, stream, stopping)
@@ -114,12 +114,18 @@ export class EntryRelay {
         // Published before the answer, so that the writer's next entries go out after these.
         const toPublish = fresh === undefined ? [] : request.unheard === true ? request.entries : fresh.map((entry) => entry.bytes)
         if (log !== undefined && toPublish.length > 0 && this.#anyoneElseOnTopic(log.address, from)) await this.#publishHere(log.address, toPublish)
-        await lp.write(encodeCbor({ id: request.id, ok: fresh !== undefined } satisfies RelayAnswer), { signal: stopping })
         if (log !== undefined && fresh !== undefined && fresh.length > 0) {
+          // In the log's line before the answer goes (not awaited: a log busy joining must not hold up
+          // the next hand-overs): what the writer sends next, by gossip, comes after these, and would
+          // otherwise find its parents missing and fetch them again.
           behind++
-          joining = joining.then(async () => { await this.#deps.receive(log, fresh, from) }).catch(() => {}).finally(() => { behind-- })
-          if (behind >= MAX_JOINS_BEHIND) await joining
+          this.#deps.receive(log, fresh, from).catch(() => {}).finally(() => {
+            behind--
+            oneJoined?.()
+          })
         }
+        await lp.write(encodeCbor({ id: request.id, ok: fresh !== undefined } satisfies RelayAnswer), { signal: stopping })
+        while (behind >= MAX_JOINS_BEHIND) await new Promise<void>((resolve) => { oneJoined = resolve })
       }
       await stream.close({ signal: stopping }).catch(() => {})
     } catch (err) {
