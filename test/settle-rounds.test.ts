@@ -21,6 +21,7 @@ function rounds (): { settle: SettleRounds, exchanges: Array<{ peer: PeerId, add
   const settle = new SettleRounds({
     delaysMs: [2_000, 8_000],
     peersPerRound: 3,
+    maxWaitMs: 10_000,
     peersOf: (address) => address === 'lonely' ? [] : PEERS,
     exchange: (peer, addresses) => { exchanges.push({ peer, addresses }) }
   })
@@ -49,6 +50,28 @@ describe('settle rounds', () => {
     for (const address of ['a', 'b']) expect(peersOf(address)).toHaveLength(6)
     await vi.advanceTimersByTimeAsync(60_000)
     expect(exchanges).toHaveLength(second)
+    settle.stop()
+  })
+
+  it('wait for a log that keeps changing to pause, but no longer than the longest wait after the round before', async () => {
+    const { settle, exchanges } = rounds()
+    const roundsAt: number[] = []
+    let second = 0
+    // A change every second for 25 s: rounds 10 s apart, not every 2 s.
+    for (; second < 25; second++) {
+      settle.changed('a')
+      const before = exchanges.length
+      await vi.advanceTimersByTimeAsync(1_000)
+      if (exchanges.length > before) roundsAt.push(second + 1)
+    }
+    expect(roundsAt).toEqual([10, 20])
+    // Once it pauses, the first round comes 2 s after its last change, the second 8 s after that.
+    for (; second < 40; second++) {
+      const before = exchanges.length
+      await vi.advanceTimersByTimeAsync(1_000)
+      if (exchanges.length > before) roundsAt.push(second + 1)
+    }
+    expect(roundsAt).toEqual([10, 20, 26, 34])
     settle.stop()
   })
 

@@ -48,6 +48,8 @@ import { joinDecoded, joinReceived, type SyncDeps, type SyncLibp2p } from './syn
 
 /** Anti-entropy after a log changes (`settle-rounds.ts`): when, and with how many of its peers. */
 const SETTLE_ROUNDS_MS = [2_000, 8_000, 30_000]
+/** A log that keeps changing still gets a round this long after its last. */
+const SETTLE_MAX_WAIT_MS = 10_000
 /** How long what a received entry lacks may still be on its way by another path before it is asked for. */
 const IN_FLIGHT_GRACE_MS = 50
 const SETTLE_PEERS_PER_ROUND = 3
@@ -139,6 +141,7 @@ export class LogSync extends EventEmitter<LogSyncEvents> {
     this.#settleRounds = new SettleRounds({
       delaysMs: SETTLE_ROUNDS_MS,
       peersPerRound: SETTLE_PEERS_PER_ROUND,
+      maxWaitMs: SETTLE_MAX_WAIT_MS,
       peersOf: (address) => this.#pubsub.getSubscribers(address),
       exchange: (peer, addresses) => { void this.#heads.exchange(peer, addresses) }
     })
