@@ -11,14 +11,14 @@
  * `RELAY_PROTOCOL` the writer hands the entries to the one chosen, which
  * checks them (its log, the group's signature, not already held), publishes
  * them on the topic as if they were its own (unless the writer is its only
- * peer there: gossip would only bring the writer its entries back), and takes them in. The first
- * hop is then as likely to be any member whoever wrote: with two members
- * online, always handing over would name the writer as the one that did not
- * publish. A relay is a member, who reads who wrote anyway; replicas and
- * stock peers are never chosen. Alone on the topic (no member online, or
- * none proved yet), a peer publishes its entries itself, and whoever gets
- * them learns that they came from it. If the one chosen fails to take them,
- * the next in the draw is tried.
+ * peer there: gossip would only bring the writer its entries back), and
+ * takes them in. The first hop is then as likely to be any member whoever
+ * wrote: with two members online, always handing over would name the writer
+ * as the one that did not publish. A relay is a member, who reads who wrote
+ * anyway; replicas and stock peers are never chosen. Alone on the topic (no
+ * member online, or none proved yet), a peer publishes its entries itself,
+ * and whoever gets them learns that they came from it. If the one chosen
+ * fails to take them, the next in the draw is tried.
  *
  * Hand-overs to a peer go one after another on one stream kept open
  * (`relay-streams.ts`), which the relay reads until it ends, answering each

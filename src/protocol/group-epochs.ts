@@ -61,9 +61,19 @@ export class GroupEpochs {
   #closed = false
   /** The epoch each message sealed in this session was sealed in (by its bytes): `epochOf` need not open them. */
   readonly #sealedIn = new WeakMap<Uint8Array, Epoch>()
+  /** Settles when `open` does. */
+  readonly #opened: Promise<void>
+  #settleOpened = { resolve: () => {}, reject: (_err: unknown) => {} }
 
   constructor (deps: GroupDeps, setup: GroupEpochsSetup) {
-    this.#deps = deps
+    this.#opened = new Promise<void>((resolve, reject) => { this.#settleOpened = { resolve, reject } })
+    this.#opened.catch(() => {})
+    // A contact seen in the metadata read while the group opens is the contact accepting, and whoever
+    // hears of it may send at once: it is told once the group has a current epoch to send in.
+    const onMemberSeen: GroupDeps['onMemberSeen'] = (group, account) => {
+      this.#opened.then(() => { deps.onMemberSeen(group, account) }, () => {})
+    }
+    this.#deps = { ...deps, onMemberSeen }
     this.#setup = setup
     this.#own = keyToId(deps.identity.account.publicKey)
   }
@@ -91,12 +101,18 @@ export class GroupEpochs {
   async open (options: { creating: boolean, signal?: AbortSignal | undefined }): Promise<void> {
     const { record } = this.#setup
     const keys = groupKeysFromParts({ kind: record.kind, publicKey: record.pk, secret: record.secret, secretSig: record.secretSig, linkKeySig: record.linkKeySig })
-    if (keys === undefined) throw new DataDirectoryError(`group ${keyToId(record.pk)} has keys that do not match its signatures`)
-    await this.#line.add(async () => {
-      const arrival: EpochArrival = options.creating ? 'create' : 'join'
-      this.#current = await this.#openEpoch(keys, { arrival, genesis: record.genesis, founder: options.creating, signal: options.signal })
-    })
-    await this.advance()
+    try {
+      if (keys === undefined) throw new DataDirectoryError(`group ${keyToId(record.pk)} has keys that do not match its signatures`)
+      await this.#line.add(async () => {
+        const arrival: EpochArrival = options.creating ? 'create' : 'join'
+        this.#current = await this.#openEpoch(keys, { arrival, genesis: record.genesis, founder: options.creating, signal: options.signal })
+      })
+      await this.advance()
+      this.#settleOpened.resolve()
+    } catch (err) {
+      this.#settleOpened.reject(err)
+      throw err
+    }
   }
 
   /** Moves into the epochs whose changes were read (and were for this peer), and finds the current one again. */

@@ -40,9 +40,6 @@ export class OpenGroup implements Group {
   readonly #deps: GroupDeps
   readonly #logger: Logger
   readonly #epochs: GroupEpochs
-  /** Settles when `open` does: its members seen while it opens are told of once they can be written to. */
-  readonly #opened: Promise<void>
-  #settleOpened: { resolve: () => void, reject: (err: unknown) => void } = { resolve: () => {}, reject: () => {} }
   #closed = false
 
   private constructor (deps: GroupDeps, record: GroupRecord) {
@@ -51,14 +48,7 @@ export class OpenGroup implements Group {
     this.id = keyToId(record.root ?? record.pk)
     this.kind = record.kind
     this.#logger = deps.logger.child({ group: this.id })
-    this.#opened = new Promise<void>((resolve, reject) => { this.#settleOpened = { resolve, reject } })
-    this.#opened.catch(() => {})
-    // A contact seen in the metadata read while the group opens is the contact accepting, and whoever
-    // hears of it may send at once: not before the group has a current epoch to send in.
-    const onMemberSeen = (group: Group, account: string): void => {
-      this.#opened.then(() => { deps.onMemberSeen(group, account) }, () => {})
-    }
-    this.#epochs = new GroupEpochs({ ...deps, onMemberSeen }, {
+    this.#epochs = new GroupEpochs(deps, {
       group: this,
       record,
       logger: this.#logger,
@@ -79,9 +69,7 @@ export class OpenGroup implements Group {
     deps.sync.on('handedOver', group.#onHandedOver)
     try {
       await group.#epochs.open({ creating: options.creating === true, signal: options.signal })
-      group.#settleOpened.resolve()
     } catch (err) {
-      group.#settleOpened.reject(err)
       if (err instanceof AbortError) await group.close().catch((closing: unknown) => { group.#logger.warn({ err: closing }, 'a group whose opening was aborted did not close cleanly') })
       throw err
     }
