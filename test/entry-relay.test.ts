@@ -8,7 +8,7 @@ import { lpStream } from '@libp2p/utils'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateSigningKeyPair, type SigningKeyPair } from '../src/protocol/crypto.ts'
 import { decodeCbor, encodeCbor } from '../src/protocol/encoding.ts'
-import { createEntry, decodeEntry, groupPayload } from '../src/protocol/log-entry.ts'
+import { createEntry, decodeEntry, groupPayload, type StoredEntry } from '../src/protocol/log-entry.ts'
 import { RELAY_PROTOCOL } from '../src/protocol/relay-wire.ts'
 import { z } from 'zod'
 import { startSyncNode, type SyncNode } from './helpers/sync-node.ts'
@@ -85,6 +85,20 @@ async function publishThrough (alice: Node, keyless: Node, text: string, through
   return entry!.hash
 }
 
+/**
+ * Hands `entry` of alice's to `through` and resolves once alice is told it was handed over. (A heads
+ * exchange still under way may report what it handed over before, an earlier time: this entry's is waited for.)
+ */
+async function handOverAndHear (alice: Node, entry: StoredEntry, through: Node): Promise<void> {
+  const handed = waitFor('alice to be told the entry was handed over', (done) => {
+    const seen = (_address: string, upTo: number): void => { if (upTo >= entry.clock.time) done(upTo) }
+    alice.stack.sync.on('handedOver', seen)
+    return () => { alice.stack.sync.off('handedOver', seen) }
+  })
+  await alice.stack.sync.publish(alice.log.address, [entry], through.stack.node.libp2p.peerId)
+  expect(await handed).toBe(entry.clock.time)
+}
+
 describe('the relay of new entries', () => {
   it('goes only through peers that proved they hold the group\'s secret, and publishes from the one chosen', async () => {
     const signing = generateSigningKeyPair()
@@ -104,14 +118,7 @@ describe('the relay of new entries', () => {
 
     // Through bob: the keyless peer gets it from bob first; bob and alice hold it.
     const [entry] = await alice.log.append([new TextEncoder().encode('through bob')])
-    // A heads exchange still under way may report what it handed over before (an earlier time): wait for this entry's.
-    const handed = waitFor('alice to be told the entry was handed over', (done) => {
-      const seen = (_address: string, upTo: number): void => { if (upTo >= entry!.clock.time) done(upTo) }
-      alice.stack.sync.on('handedOver', seen)
-      return () => { alice.stack.sync.off('handedOver', seen) }
-    })
-    await alice.stack.sync.publish(alice.log.address, [entry!], bob.stack.node.libp2p.peerId)
-    expect(await handed).toBe(entry!.clock.time)
+    await handOverAndHear(alice, entry!, bob)
     await holds(keyless, entry!.hash, 'the keyless peer to get the entry by gossip')
     expect(keyless.firstHop.get(entry!.hash)).toBe(bob.id)
     await pollUntil('bob to hold the entry', () => bob.log.heads().includes(entry!.hash))
@@ -195,13 +202,7 @@ describe('the relay of new entries', () => {
     try {
       // Handed to bob, taken (alice is told so) and held by him; gossip brings alice nothing back.
       const [entry] = await alice.log.append([new TextEncoder().encode('between the two of us')])
-      const handed = waitFor('alice to be told the entry was handed over', (done) => {
-        const seen = (_address: string, upTo: number): void => { if (upTo >= entry!.clock.time) done(upTo) }
-        alice.stack.sync.on('handedOver', seen)
-        return () => { alice.stack.sync.off('handedOver', seen) }
-      })
-      await alice.stack.sync.publish(alice.log.address, [entry!], bob.stack.node.libp2p.peerId)
-      expect(await handed).toBe(entry!.clock.time)
+      await handOverAndHear(alice, entry!, bob)
       await pollUntil('bob to hold the entry', () => bob.log.heads().includes(entry!.hash))
       expect(publishedByBob).toBe(0)
       expect(alice.firstHop.has(entry!.hash)).toBe(false)
