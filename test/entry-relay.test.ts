@@ -189,7 +189,7 @@ describe('the relay of new entries', () => {
     pubsub.publish = original
   })
 
-  it('publishes nothing when the writer is its only peer on the topic, and publishes again once another joins', async () => {
+  it('publishes nothing when writer and relay are each the other\'s only peer on the topic, and publishes once either has another', async () => {
     const signing = generateSigningKeyPair()
     const [alice, bob] = [await startNode(signing), await startNode(signing)]
     await connect(alice, bob)
@@ -207,6 +207,16 @@ describe('the relay of new entries', () => {
       expect(publishedByBob).toBe(0)
       expect(alice.firstHop.has(entry!.hash)).toBe(false)
 
+      // A keyless peer joins alice alone on the topic: bob publishes (to alice), and her gossip passes it on.
+      const carol = await startNode({ publicKey: signing.publicKey })
+      await connect(carol, alice)
+      await allOnTopic([alice, carol])
+      const [toCarol] = await alice.log.append([new TextEncoder().encode('with a third at alice\'s')])
+      await handOverAndHear(alice, toCarol!, bob)
+      await holds(carol, toCarol!.hash, 'carol to get it by gossip, through alice')
+      expect(carol.firstHop.get(toCarol!.hash)).toBe(alice.id)
+      expect(publishedByBob).toBe(1)
+
       // A keyless peer joins bob on the topic: the next hand-over is published, and it comes from bob first.
       const keyless = await startNode({ publicKey: signing.publicKey })
       await connect(keyless, bob)
@@ -215,7 +225,7 @@ describe('the relay of new entries', () => {
       await alice.stack.sync.publish(alice.log.address, [next!], bob.stack.node.libp2p.peerId)
       await holds(keyless, next!.hash, 'the keyless peer to get it by gossip')
       expect(keyless.firstHop.get(next!.hash)).toBe(bob.id)
-      expect(publishedByBob).toBe(1)
+      expect(publishedByBob).toBe(2)
     } finally {
       pubsub.publish = original
     }

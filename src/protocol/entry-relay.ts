@@ -10,7 +10,7 @@
  * are connected and on the topic), this peer included, each as likely: over
  * `RELAY_PROTOCOL` the writer hands the entries to the one chosen, which
  * checks them (its log, the group's signature, not already held), publishes
- * them on the topic as if they were its own (unless the writer is its only
+ * them on the topic as if they were its own (unless each is the other's only
  * peer there: gossip would only bring the writer its entries back), and
  * takes them in. The first hop is then as likely to be any member whoever
  * wrote: with two members online, always handing over would name the writer
@@ -79,7 +79,7 @@ export class EntryRelay {
       let taken: boolean | undefined
       for (const point of draw) {
         if (point === 'self') taken = await this.#publishHere(log.address, part.map((entry) => entry.bytes))
-        else if (await this.#streams.handOver(point, log.address, part.map((entry) => entry.bytes), unheard)) taken = true
+        else if (await this.#streams.handOver(point, log.address, part.map((entry) => entry.bytes), { unheard, alone: this.#onlyPeerOnTopic(log.address, point) })) taken = true
         if (taken !== undefined) break
       }
       // Every member drawn failed, and this peer came after them: it publishes after all.
@@ -113,7 +113,8 @@ export class EntryRelay {
         const fresh = log === undefined ? undefined : await this.#fresh(log, request.entries, from)
         // Published before the answer, so that the writer's next entries go out after these.
         const toPublish = fresh === undefined ? [] : request.unheard === true ? request.entries : fresh.map((entry) => entry.bytes)
-        if (log !== undefined && toPublish.length > 0 && this.#anyoneElseOnTopic(log.address, from)) await this.#publishHere(log.address, toPublish)
+        const alone = request.alone === true && this.#onlyPeerOnTopic(request.address, from)
+        if (log !== undefined && toPublish.length > 0 && !alone) await this.#publishHere(log.address, toPublish)
         if (log !== undefined && fresh !== undefined && fresh.length > 0) {
           // In the log's line before the answer goes (not awaited: a log busy joining must not hold up
           // the next hand-overs): what the writer sends next, by gossip, comes after these, and would
@@ -172,13 +173,16 @@ export class EntryRelay {
   }
 
   /**
-   * Whether a peer other than `writer` is on the topic. When none is (two
-   * members of a conversation alone on it), publishing would only bring the
-   * writer its own entries back: a relay then publishes nothing, and nobody
-   * else is there to see which peer would have published first.
+   * Whether `peer` is the only peer on the topic this one knows. When it is
+   * so on both sides of a hand-over (two members of a conversation alone on
+   * it), publishing would only bring the writer its own entries back: the
+   * relay then publishes nothing, and nobody is there to see which peer would
+   * have published first. If the writer has other peers there, the relay
+   * publishes even to it alone, and the writer's gossip passes them on.
    */
-  #anyoneElseOnTopic (address: string, writer: PeerId): boolean {
-    return this.#deps.libp2p.services.pubsub.getSubscribers(address).some((peer) => !peer.equals(writer))
+  #onlyPeerOnTopic (address: string, peer: PeerId): boolean {
+    const subscribers = this.#deps.libp2p.services.pubsub.getSubscribers(address)
+    return subscribers.length === 1 && subscribers[0]?.equals(peer) === true
   }
 
   async #publishHere (address: string, entries: Uint8Array[]): Promise<boolean> {

@@ -28,6 +28,12 @@ const MAX_ANSWER_BYTES = 256
 
 export type RelayStreamsDeps = Pick<SyncDeps, 'libp2p' | 'logger' | 'running'>
 
+/** What a hand-over tells the relay besides its entries (`relayRequestSchema`). */
+export interface HandOverFlags {
+  unheard?: boolean
+  alone?: boolean
+}
+
 export class RelayStreams {
   readonly #deps: RelayStreamsDeps
   /** Peer id (as a string) → the stream hand-overs to it go on now. */
@@ -39,8 +45,8 @@ export class RelayStreams {
     this.#deps = deps
   }
 
-  /** Hands `entries` of the log at `address` to `peer` (`unheard`: see `relayRequestSchema`); true if it took them, false if it refused or the stream failed. */
-  async handOver (peer: PeerId, address: string, entries: Uint8Array[], unheard = false): Promise<boolean> {
+  /** Hands `entries` of the log at `address` to `peer` (`flags`: see `relayRequestSchema`); true if it took them, false if it refused or the stream failed. */
+  async handOver (peer: PeerId, address: string, entries: Uint8Array[], flags: HandOverFlags = {}): Promise<boolean> {
     if (!this.#deps.running()) return false
     const key = peer.toString()
     let stream = this.#current.get(key)
@@ -53,7 +59,7 @@ export class RelayStreams {
       this.#current.set(key, stream)
       this.#open.add(stream)
     }
-    return await stream.handOver(address, entries, unheard)
+    return await stream.handOver(address, entries, flags)
   }
 
   /** Gives up the stream to a peer that disconnected. */
@@ -102,7 +108,7 @@ class RelayStream {
     this.#opened = this.#open()
   }
 
-  async handOver (address: string, entries: Uint8Array[], unheard: boolean): Promise<boolean> {
+  async handOver (address: string, entries: Uint8Array[], flags: HandOverFlags): Promise<boolean> {
     const opened = await this.#opened
     if (opened === undefined || this.#ended) return false
     const id = this.#nextId++
@@ -110,7 +116,10 @@ class RelayStream {
     if (this.#waiting.length === 1) this.#progressAt = performance.now()
     this.#arm()
     // Sent as it is called (the stream buffers what it cannot send yet), so requests go out in the order of their ids.
-    opened.lp.write(encodeCbor({ id, address, entries, ...(unheard ? { unheard: true as const } : {}) } satisfies RelayRequest), { signal: this.#ending.signal }).catch((err: unknown) => {
+    const request: RelayRequest = { id, address, entries }
+    if (flags.unheard === true) request.unheard = true
+    if (flags.alone === true) request.alone = true
+    opened.lp.write(encodeCbor(request), { signal: this.#ending.signal }).catch((err: unknown) => {
       this.abort(err as Error)
     })
     return await answered

@@ -18,13 +18,19 @@ export const MAX_RELAYED = 256
  * publication of them reached nobody (it knew no peer on the topic yet), so
  * the relay publishes them even if it holds them already (it may have fetched
  * them from the writer, which gossip never carried to anyone). Earlier builds
- * ignore it and publish only what they did not hold.
+ * ignore it and publish only what they did not hold. `alone`: the relay is
+ * the only peer the writer knows on the topic; if the writer is the only one
+ * the relay knows there, the relay publishes nothing (gossip would only bring
+ * the writer its entries back, and neither has anyone else to pass them to).
+ * Without it (or from earlier builds), the relay publishes: the writer may
+ * forward what gossip brings it back to peers the relay does not reach.
  */
 export const relayRequestSchema = z.object({
   id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   address: z.string().max(512),
   entries: z.array(bytes()).min(1).max(MAX_RELAYED),
-  unheard: z.literal(true).optional()
+  unheard: z.literal(true).optional(),
+  alone: z.literal(true).optional()
 })
 /** Whether the relay took the hand-over of that `id` (it published what it did not hold yet). */
 export const relayAnswerSchema = z.object({ id: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER), ok: z.boolean() })
