@@ -37,12 +37,17 @@ import { RelayStreams } from './relay-streams.ts'
 import { MAX_RELAYED, relayRequestSchema, type RelayAnswer } from './relay-wire.ts'
 import { MAX_ENTRY_BYTES, MAX_SYNC_MESSAGE, type SyncDeps } from './sync-deps.ts'
 
-/** Hand-overs a relay answers before it has taken in those before them, at most. */
+/** Hand-overs a relay has answered and not yet joined, at most: past it, the next is read once one is. */
 const MAX_JOINS_BEHIND = 32
 
 export interface EntryRelayDeps extends SyncDeps {
   members: MemberPeers
-  /** Takes entries a member handed over (decoded and checked already), as if gossip had brought them. */
+  /**
+   * Takes entries a member handed over (decoded and checked already), as if
+   * gossip had brought them. It puts them in the log's line before it first
+   * awaits anything: the relay answers right after calling it, and the
+   * writer's next entries must find these ahead of them.
+   */
   receive: (log: GroupLog, entries: StoredEntry[], from: PeerId) => Promise<void>
 }
 
@@ -98,7 +103,7 @@ export class EntryRelay {
     const { logger, running, stopping } = this.#deps
     const from = connection.remotePeer
     const lp = lpStream(stream, { maxDataLength: MAX_SYNC_MESSAGE })
-    // Hand-overs taken in and not yet joined: past MAX_JOINS_BEHIND, the next is read once one is.
+    // Hand-overs answered and not yet joined (see MAX_JOINS_BEHIND).
     let behind = 0
     let oneJoined: (() => void) | undefined
     try {
