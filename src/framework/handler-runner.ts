@@ -50,6 +50,8 @@ export interface HandlerRunnerDeps {
 export class HandlerRunner {
   readonly #deps: HandlerRunnerDeps
   readonly #dispatcher: OrderedDispatcher
+  /** Handled events being settled with the peer (`#settle`). */
+  readonly #settling = new Set<Promise<void>>()
   handled = 0
   errors = 0
   lastHandledAt: Date | undefined
@@ -71,6 +73,7 @@ export class HandlerRunner {
   /** Waits for the events being handled. */
   async drain (): Promise<void> {
     await this.#dispatcher.drain()
+    await Promise.all(this.#settling)
   }
 
   /**
@@ -107,8 +110,7 @@ export class HandlerRunner {
     if (!this.#deps.running()) return
     if (await store.isHandled(incoming.key)) {
       logger.trace({ event: incoming.key }, 'already handled before a restart')
-      await incoming.markHandled()
-      if (incoming.durable) await store.forgetHandled(incoming.key)
+      await this.#settle(incoming)
       return
     }
     // Settled, never handled: a blocked account's message is not delivered again, even once unblocked.
@@ -130,12 +132,30 @@ export class HandlerRunner {
       await this.#runMiddleware(ctx, tx, chain)
       tx.handled(incoming.key)
     })
-    await incoming.markHandled()
-    if (incoming.durable) await store.forgetHandled(incoming.key)
+    await this.#settle(incoming)
     this.handled++
     this.lastHandledAt = new Date(clock.now())
     if (ctx === undefined) return
     if (ctx.type === 'message') metrics.received(ctx.group.id, (clock.now() - ctx.message.sentAt.getTime()) / 1000)
+  }
+
+  /**
+   * Tells the peer a handled event is settled, then forgets it from the
+   * journal. For an event in the journal, in the background: the next event
+   * of the conversation need not wait for the peer's write, and should it be
+   * lost, the peer delivers the event again and the journal recognises it.
+   */
+  async #settle (incoming: Incoming): Promise<void> {
+    if (!incoming.durable) {
+      await incoming.markHandled()
+      return
+    }
+    const { store, logger } = this.#deps
+    const settling = incoming.markHandled().then(() => { store.forgetHandled(incoming.key) }, (err: unknown) => {
+      logger.warn({ err, event: incoming.key }, 'could not record an event as handled: the next start delivers it again, and the journal recognises it')
+    })
+    this.#settling.add(settling)
+    void settling.finally(() => { this.#settling.delete(settling) })
   }
 
   /**

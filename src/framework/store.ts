@@ -42,6 +42,8 @@ export class BotStore {
   readonly #journal: Sublevel
   /** The journal's keys, kept in memory: it holds only events handled and not yet settled by the peer, and is read for every event. */
   readonly #journaled = new Set<string>()
+  /** Outbox items sent whose removal waits for the next batch (`markSentMany`): not pending any more. */
+  readonly #leaving = new Set<number>()
   readonly #state: Sublevel
   readonly #outbox: Sublevel
   readonly #schedules: Sublevel
@@ -103,10 +105,15 @@ export class BotStore {
     return this.#journaled.has(eventKey)
   }
 
-  /** Forgets a handled event once the peer itself will not deliver it again. */
-  async forgetHandled (eventKey: string): Promise<void> {
-    await this.#writes.batch([{ type: 'del', sublevel: this.#journal, key: eventKey }])
+  /**
+   * Forgets a handled event once the peer itself will not deliver it again.
+   * Written with the next batch: should a crash lose it, the peer does not
+   * deliver the event again either, and an entry left in the journal is
+   * forgotten at the next event of the same key.
+   */
+  forgetHandled (eventKey: string): void {
     this.#journaled.delete(eventKey)
+    this.#writes.later([{ type: 'del', sublevel: this.#journal, key: eventKey }]).catch(() => {})
   }
 
   // State
@@ -180,6 +187,7 @@ export class BotStore {
   async pending (): Promise<OutboxItem[]> {
     const items: OutboxItem[] = []
     for await (const [key, value] of this.#outbox.iterator()) {
+      if (this.#leaving.has(Number(key))) continue
       const parsed = outboxItemSchema.safeParse(parseJson(value))
       if (!parsed.success) throw new DataDirectoryError(`outbox item ${key} is damaged`)
       const { sealed, ...rest } = parsed.data
@@ -190,7 +198,7 @@ export class BotStore {
 
   async outboxSize (): Promise<number> {
     let n = 0
-    for await (const _ of this.#outbox.keys()) n++
+    for await (const key of this.#outbox.keys()) if (!this.#leaving.has(Number(key))) n++
     return n
   }
 
@@ -215,6 +223,15 @@ export class BotStore {
     const ops: StoreOp[] = []
     // An edit reads the record of the message it changes: one sent before, in an earlier batch (its id was needed).
     for (const [i, item] of items.entries()) ops.push(...await this.#sentOps(item, messageIds[i] as string))
+    if (ops.every((op) => op.type === 'del' && op.sublevel === this.#outbox)) {
+      // Only out of the outbox (no tag, no buttons to look up later): with the next batch. Should a crash lose
+      // it, the next start sends the sealed bytes again, and the group finds them in its log already.
+      for (const item of items) this.#leaving.add(item.seq)
+      const left = (): void => { for (const item of items) this.#leaving.delete(item.seq) }
+      // Failed, they are pending again: sent again, they are found in the log, and taken out then.
+      this.#writes.later(ops).then(left, left)
+      return
+    }
     await this.#writes.batch(ops)
     await this.#offered.prune()
   }

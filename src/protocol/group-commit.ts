@@ -4,11 +4,25 @@
  * it is on disk; a busy peer or bot makes one write for the work of many
  * messages of many groups instead of several each, and an idle one waits for
  * nothing (the first batch is written at once).
+ *
+ * Writes that a crash may lose without harm, because the next start does
+ * them again (a record that only saves work, a clean-up), wait for the next
+ * batch instead of making one of their own: `later`. Each database write
+ * costs the event loop about as much as a message's signature check, and a
+ * message's path makes several.
  */
+
+/** How long a write made `later` waits at most for a batch to ride with. */
+export const LATER_MAX_DELAY_MS = 100
+
+interface Queued { ops: unknown[], later: boolean, resolve: () => void, reject: (err: unknown) => void }
+
 export class GroupCommit<Op> {
   readonly #write: (ops: Op[]) => Promise<void>
-  readonly #queued: Array<{ ops: Op[], resolve: () => void, reject: (err: unknown) => void }> = []
+  readonly #queued: Queued[] = []
   #writing: Promise<void> | undefined
+  /** Set while only `later` writes wait: they go by themselves when it fires. */
+  #laterTimer: NodeJS.Timeout | undefined
 
   constructor (write: (ops: Op[]) => Promise<void>) {
     this.#write = write
@@ -17,22 +31,51 @@ export class GroupCommit<Op> {
   async batch (ops: Op[]): Promise<void> {
     if (ops.length === 0) return
     await new Promise<void>((resolve, reject) => {
-      this.#queued.push({ ops, resolve, reject })
+      this.#queued.push({ ops, later: false, resolve, reject })
       if (this.#writing === undefined) this.#flush()
     })
   }
 
-  /** Resolves once nothing is being written or waiting to be (before closing the database). */
+  /**
+   * Writes `ops` with the next batch, or within `LATER_MAX_DELAY_MS` if none
+   * comes; resolves once they are on disk. Only for writes whose loss in a
+   * crash the next start makes good. In order with the other writes: a batch
+   * asked for after this one is not written before it.
+   */
+  async later (ops: Op[]): Promise<void> {
+    if (ops.length === 0) return
+    await new Promise<void>((resolve, reject) => {
+      this.#queued.push({ ops, later: true, resolve, reject })
+      if (this.#writing === undefined) this.#armLater()
+    })
+  }
+
+  #armLater (): void {
+    if (this.#laterTimer !== undefined) return
+    this.#laterTimer = setTimeout(() => {
+      this.#laterTimer = undefined
+      if (this.#writing === undefined) this.#flush()
+    }, LATER_MAX_DELAY_MS)
+    // What waits is written by `idle()` before the database closes; the timer alone keeps nothing alive.
+    this.#laterTimer.unref()
+  }
+
+  /** Writes what waits, then resolves once nothing is being written or waiting to be (before closing the database). */
   async idle (): Promise<void> {
-    while (this.#writing !== undefined) await this.#writing
+    while (this.#writing !== undefined || this.#queued.length > 0) {
+      if (this.#writing === undefined) this.#flush()
+      await this.#writing
+    }
   }
 
   #flush (): void {
+    clearTimeout(this.#laterTimer)
+    this.#laterTimer = undefined
     const queued = this.#queued.splice(0)
     if (queued.length === 0) return
     this.#writing = (async () => {
       try {
-        await this.#write(queued.flatMap((q) => q.ops))
+        await this.#write(queued.flatMap((q) => q.ops as Op[]))
         for (const q of queued) q.resolve()
       } catch (err) {
         // One bad batch must not fail the others written with it: try each alone.
@@ -40,11 +83,12 @@ export class GroupCommit<Op> {
           queued[0]?.reject(err)
           return
         }
-        for (const q of queued) await this.#write(q.ops).then(q.resolve, q.reject)
+        for (const q of queued) await this.#write(q.ops as Op[]).then(q.resolve, q.reject)
       }
     })().finally(() => {
       this.#writing = undefined
-      this.#flush()
+      if (this.#queued.some((q) => !q.later)) this.#flush()
+      else if (this.#queued.length > 0) this.#armLater()
     })
   }
 }

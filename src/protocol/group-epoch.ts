@@ -203,6 +203,7 @@ export class Epoch {
       identity,
       state,
       log: this.#messages,
+      appendedHere: (hash) => this.#messages.appendedHere(hash),
       membership: this.membership,
       chains: this.#chains,
       events: this.#deps.events,

@@ -31,7 +31,7 @@ import { AbsentEntries } from './absent-entries.ts'
 import { bytesToHex, type SigningKeyPair } from './crypto.ts'
 import type { EntryCache } from './entry-cache.ts'
 import { NotRunningError } from './errors.ts'
-import { createEntry, decodeEntry, groupPayload, isSignedBy, type EntryValue, type StoredEntry } from './log-entry.ts'
+import { BoundedSet, createEntry, decodeEntry, groupPayload, isSignedBy, type EntryValue, type StoredEntry } from './log-entry.ts'
 import { EntryRefs } from './entry-refs.ts'
 import { JoinedSince } from './joined-since.ts'
 import { decodeHeadsRecord, encodeHeadsRecord } from './log-heads-record.ts'
@@ -84,6 +84,8 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   /** Hashes looked up and not held, until the log takes them. */
   readonly #absent = new AbsentEntries()
   readonly #queue = new PQueue({ concurrency: 1 })
+  /** Entries this peer appended, until `appendedHere` is asked about them (the last 1 024: a miss only costs a look inside). */
+  readonly #appended = new BoundedSet<string>(1024)
   /** Whether entries from before they were kept in the state database may be there. */
   #legacy = false
   #closed = false
@@ -205,6 +207,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
         const { value, files, epoch } = item instanceof Uint8Array ? { value: item, files: undefined, epoch: undefined } : item
         const entry = await createEntry(signing, { id: this.address, payload: groupPayload(value, files, epoch), next, refs: await this.#refs.of(next), time: ++time })
         entries.push(entry)
+        this.#appended.add(entry.hash)
         this.#remember(entry)
         next = [entry.hash]
       }
@@ -212,6 +215,11 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
       this.emit('update', entries)
       return entries
     })
+  }
+
+  /** True, once, for an entry this peer appended: its reader knows it is its own without opening it. */
+  appendedHere (hash: string): boolean {
+    return this.#appended.take(hash)
   }
 
   /**
@@ -336,9 +344,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
  * same addresses without fetching anything.
  */
 export async function openGroupLogs (deps: GroupLogDeps, options: { groupKey: Uint8Array, signing: SigningKeyPair | { publicKey: Uint8Array } }): Promise<{ metadata: GroupLog, messages: GroupLog }> {
-  const [metadata, messages] = await Promise.all([
-    GroupLog.open(deps, groupLogName(options.groupKey, 'metadata'), options.signing),
-    GroupLog.open(deps, groupLogName(options.groupKey, 'messages'), options.signing)
-  ])
+  const open = async (kind: 'metadata' | 'messages'): Promise<GroupLog> => await GroupLog.open(deps, groupLogName(options.groupKey, kind), options.signing)
+  const [metadata, messages] = await Promise.all([open('metadata'), open('messages')])
   return { metadata, messages }
 }

@@ -81,6 +81,11 @@ export class BoundedSet<T> {
     this.#items.delete(item)
   }
 
+  /** Whether it held `item`, which it holds no more. */
+  take (item: T): boolean {
+    return this.#items.delete(item)
+  }
+
   add (item: T): void {
     this.#items.delete(item)
     this.#items.add(item)

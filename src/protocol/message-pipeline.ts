@@ -179,7 +179,9 @@ export class MessagePipeline {
       closedNow.add(entry.hash)
       ops.push(state.statuses.closeOp(this.#groupId, entry.hash))
     }
-    await state.batch(ops)
+    // Statuses that need nothing else (ours, history, dropped) and closures: a crash that loses them only
+    // has the next start look at those entries again, and settle them the same way.
+    state.later(ops).catch((err: unknown) => { this.#deps.logger.warn({ err }, 'could not record settled entries: the next start settles them again') })
     for (const hash of pending.settled) this.#settled.add(hash)
     for (const hash of closedNow) {
       this.#closedEntries.add(hash)
@@ -230,7 +232,10 @@ export class MessagePipeline {
   async #settle (entry: HashedEntry, outcome: Exclude<MessageOutcome, { kind: 'defer' }>, alsoWrite: StateOp[], pending?: PendingWrites): Promise<void> {
     const { state, events, logger } = this.#deps
     if (outcome.kind === 'deliver') {
-      await state.batch(outcome.changes.ops)
+      // What the key's use writes before delivery (the chain, and the key, for a consumer far behind) waits
+      // for the next batch: writes land in order, so a crash that loses it loses every later write of the
+      // chain too, and the next start takes the key from the chain as it was, and delivers the message again.
+      state.later(outcome.changes.ops).catch((err: unknown) => { logger.warn({ err, entry: entry.hash }, 'could not record a message key taken: the next start takes it again') })
       outcome.changes.after?.()
       this.#awaitingHandled.add(entry.hash)
       const markHandled = once(async () => {

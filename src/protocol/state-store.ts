@@ -95,6 +95,14 @@ export class StateStore {
   async batch (ops: StateOp[]): Promise<void> {
     await this.#commits.batch(ops)
   }
+  /**
+   * Writes `ops` with the next batch (`GroupCommit.later`): for records whose
+   * loss in a crash the next start makes good, as it looks at the entry again.
+   */
+  async later (ops: StateOp[]): Promise<void> {
+    await this.#commits.later(ops)
+  }
+
 
   // Groups
 
