@@ -115,7 +115,7 @@ describe('manual delivery', () => {
     const bob = await startPeer({ displayName: 'bob', delivery: 'manual' })
     const [ga] = await formGroup([alice.peer, bob.peer])
     const inbox = new Inbox<MessageEvent>(bob.peer, 'message')
-    // More than MAX_HELD_KEYS (32) unhandled at once: the later keys are kept on disk on their own.
+    // More than MAX_HELD_KEYS (8) unhandled at once: the later keys are kept on disk on their own.
     const texts = Array.from({ length: 40 }, (_, i) => `m${i}`)
     for (const text of texts) await ga!.send({ text })
     await inbox.count(texts.length, 'all forty')

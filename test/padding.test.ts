@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { signingKeyPairFromSeed } from '../src/protocol/crypto.ts'
+import { openSecretbox, signingKeyPairFromSeed } from '../src/protocol/crypto.ts'
 import { decodeCbor, encodeCbor } from '../src/protocol/encoding.ts'
 import { MetadataEventType, openMessageBody, openMessageHeaders, openMetadataEvent, payloadSentSchema, sealChainKeys, sealMessage, sealMetadataEvent } from '../src/protocol/envelope.ts'
 import { cborBytesLength, openPadded, paddedSize, paddingFor, sealPadded } from '../src/protocol/padding.ts'
@@ -31,13 +31,22 @@ describe('padded sizes', () => {
   it('seal any fields into a box of a padded size that opens to them, padding ignored', () => {
     const key = fill(3)
     const schema = z.object({ a: z.instanceof(Uint8Array) })
-    for (let length = 0; length < 70_000; length += length < 2048 ? 1 : 997) {
+    const lengths: number[] = []
+    for (let length = 0; length < 70_000; length += length < 2048 ? 1 : 997) lengths.push(length)
+    // Padded to 192 KiB: more than 64 KiB of zeros, whose length takes four bytes.
+    lengths.push(130_000)
+    for (const length of lengths) {
       const a = new Uint8Array(length).fill(length % 251)
       const box = sealPadded(key, { a })
       expect(isPaddedSize(box.length), `${length} bytes sealed in ${box.length}`).toBe(true)
-      const opened = openPadded(key, decodeCbor(box, z.object({ n: z.instanceof(Uint8Array), e: z.instanceof(Uint8Array) })) as { n: Uint8Array, e: Uint8Array })
+      const sealed = decodeCbor(box, z.object({ n: z.instanceof(Uint8Array), e: z.instanceof(Uint8Array) })) as { n: Uint8Array, e: Uint8Array }
+      const opened = openPadded(key, sealed)
       if (!opened.ok) throw new Error(opened.detail)
       expect(schema.parse(opened.value).a).toEqual(a)
+      // The padded map is the one CBOR makes of the fields and their zeros, byte for byte.
+      const padding = z.object({ x: z.instanceof(Uint8Array) }).parse(opened.value).x
+      expect(padding.every((byte) => byte === 0)).toBe(true)
+      expect(openSecretbox(key, sealed.n, sealed.e)).toEqual(encodeCbor({ a, x: new Uint8Array(padding.length) }))
     }
   })
 })

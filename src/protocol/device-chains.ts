@@ -19,7 +19,7 @@ import type { StateOp, StateStore } from './state-store.ts'
  * keys past this many in records of their own, as message keys, so that the
  * chain record written for each message stays small.
  */
-export const MAX_HELD_KEYS = 32
+export const MAX_HELD_KEYS = 8
 
 /** What to write, and what to mirror in memory once it is written. */
 export interface ChainChanges {

@@ -71,9 +71,34 @@ export function sealPadded (key: Uint8Array, fields: Record<string, unknown>): U
   const bare = encodeCbor({ ...fields, x: new Uint8Array(0) })
   // `x` empty takes one byte; `padding` zeros take cborBytesLength(padding).
   const padding = paddingFor((n) => boxLength(bare.length - 1 + cborBytesLength(n)))
-  const plain = padding === 0 ? bare : encodeCbor({ ...fields, x: new Uint8Array(padding) })
+  const plain = padding === 0
+    ? bare
+    : xIsLast(fields) ? withPadding(bare, padding) : encodeCbor({ ...fields, x: new Uint8Array(padding) })
   const n = randomBytes(NONCE_SIZE)
   return encodeCbor({ n, e: sealSecretbox(key, n, plain) })
+}
+
+/** Whether `x` comes last in the map with `fields` (canonical CBOR orders keys by length, then bytes): the fields' keys are all letters before it. */
+function xIsLast (fields: Record<string, unknown>): boolean {
+  return Object.keys(fields).every((key) => key.length === 1 && key < 'x')
+}
+
+/**
+ * The map `bare`, whose last key is `x` with no bytes, with `padding` zeros
+ * in `x` instead: the bytes a second encoding would make, made from its bytes.
+ */
+function withPadding (bare: Uint8Array, padding: number): Uint8Array {
+  const header = cborBytesLength(padding) - padding
+  const padded = new Uint8Array(bare.length - 1 + header + padding)
+  padded.set(bare.subarray(0, bare.length - 1))
+  const at = bare.length - 1
+  // A byte string's header (major type 2): the length in the first byte, or in the 1, 2 or 4 bytes after it.
+  if (header === 1) padded[at] = 0x40 | padding
+  else {
+    padded[at] = 0x40 | (header === 2 ? 24 : header === 3 ? 25 : 26)
+    for (let i = 1; i < header; i++) padded[at + i] = (padding >>> (8 * (header - 1 - i))) & 0xff
+  }
+  return padded
 }
 
 /** Opens what `sealPadded` sealed (or an unpadded box of an earlier build): the decoded map, padding and all, for its schema to check. */
