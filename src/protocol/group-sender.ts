@@ -16,6 +16,7 @@ import type { FileStore } from './file-store.ts'
 import type { GroupKeys } from './group-keys.ts'
 import type { GroupLog } from './group-log.ts'
 import { recentEntries } from './log-order.ts'
+import { SendBatches } from './send-batches.ts'
 import type { SealedMessage } from './handles.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { StoredEntry } from './log-entry.ts'
@@ -26,6 +27,11 @@ import type { StateOp, StateStore } from './state-store.ts'
 
 /** How far back `sendSealedMany` looks for the same message already sent. */
 const RESEND_LOOKBACK = 256
+/** Messages sent at once together at most (`send`): a share of what one hand-over to a relay takes. */
+const MAX_SEND_BATCH = 64
+
+/** A message `send` queued, and the commit that takes it out of reach of its abort. */
+interface QueuedSend { plaintext: Uint8Array, files: string[] | undefined, commit: () => void }
 
 export interface GroupSenderDeps {
   /** The group's id, as sealed messages name it. */
@@ -54,6 +60,7 @@ export interface GroupSenderDeps {
 export class GroupSender {
   readonly #deps: GroupSenderDeps
   readonly #queue = new PQueue({ concurrency: 1 })
+  readonly #sends = new SendBatches<QueuedSend, string>(this.#queue, MAX_SEND_BATCH, async (sends) => await this.#sendTogether(sends))
   /** Our chain, mirrored from the state database (only queued tasks touch it). */
   #ownChain: SenderChain
   /** Members our chain key was sealed to, in an entry in a log (mirrors the state database; only queued tasks change it). */
@@ -89,25 +96,41 @@ export class GroupSender {
   /**
    * Seals and sends an app message at once; resolves with its entry's hash.
    * While it waits for its turn, `signal` takes it out of the line (`AbortError`);
-   * once it is being sealed it is sent.
+   * once it is being sealed it is sent. Messages sent while earlier ones are
+   * on their way go together (`send-batches.ts`).
    */
   async send (message: AppMessageInput, signal?: AbortSignal): Promise<string> {
     const plaintext = encodeChecked(message)
     const files = filesOf(message)
-    const { messages, sync } = this.#deps
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
-    return await abortableUntilCommit(signal, 'sending the message', async (commit) => await this.#queue.add(async () => {
-      commit()
-      const ahead = await this.#sealAhead([plaintext])
-      const unstaging = this.#deps.files.unstaging(files ?? [])
-      // The chain moves on in the write that stores the entry (and its files are committed): a crash leaves all or none, and it leaves after.
-      const [entry] = await messages.append([{ value: ahead.sealed[0] as Uint8Array, files }], [ahead.chainOp, ...ahead.share.ops, ...unstaging.ops])
-      ahead.committed()
-      ahead.share.committed()
-      unstaging.committed()
-      await sync.publish(messages.address, [entry as StoredEntry])
-      return (entry as StoredEntry).hash
-    }))
+    return await abortableUntilCommit(signal, 'sending the message', async (commit) => await this.#sends.add({ plaintext, files, commit }))
+  }
+
+  /** What `send` queued, sealed, appended and handed over together; one aborted while it waited is left out. */
+  async #sendTogether (sends: QueuedSend[]): Promise<Array<string | Error>> {
+    const { messages, sync } = this.#deps
+    const outcomes: Array<string | Error> = []
+    const going: Array<{ i: number, send: QueuedSend }> = []
+    sends.forEach((send, i) => {
+      try {
+        send.commit()
+        going.push({ i, send })
+      } catch (err) {
+        outcomes[i] = err as Error
+      }
+    })
+    if (going.length === 0) return outcomes
+    const ahead = await this.#sealAhead(going.map(({ send }) => send.plaintext))
+    const unstaging = this.#deps.files.unstaging(going.flatMap(({ send }) => send.files ?? []))
+    // The chain moves on in the write that stores the entries (and their files are committed): a crash leaves all or none, and it leaves after.
+    const values = going.map(({ send }, k) => ({ value: ahead.sealed[k] as Uint8Array, files: send.files }))
+    const entries = await messages.append(values, [ahead.chainOp, ...ahead.share.ops, ...unstaging.ops])
+    ahead.committed()
+    ahead.share.committed()
+    unstaging.committed()
+    await sync.publish(messages.address, entries)
+    going.forEach(({ i }, k) => { outcomes[i] = (entries[k] as StoredEntry).hash })
+    return outcomes
   }
 
   /** Seals app messages without sending them, in order: the chain moves on by all of them in one write, before any exists elsewhere. */
@@ -116,7 +139,7 @@ export class GroupSender {
     const files = messages.map(filesOf)
     if (plaintexts.length === 0) return []
     const { state, groupId } = this.#deps
-    const sealed = await this.#queue.add(async () => {
+    const sealed = await this.#task(async () => {
       const ahead = await this.#sealAhead(plaintexts)
       // A crash may skip counters, never reuse one.
       await state.batch([ahead.chainOp])
@@ -135,7 +158,7 @@ export class GroupSender {
   /** Sends sealed messages in order, in one append, but those already in the log (unless `mayBeSent` is false); resolves with their ids. */
   async sendSealed (sealed: SealedMessage[], mayBeSent: boolean): Promise<string[]> {
     const { messages, sync, state, stateId } = this.#deps
-    return await this.#queue.add(async () => {
+    return await this.#task(async () => {
       // Messages carrying our chain key: the members it serves are recorded with the append (or were, if it is in the log already).
       const served = this.#sharesInFlight.size === 0 ? [] : sealed.flatMap((message) => {
         const digest = digestOf(message.bytes)
@@ -179,7 +202,7 @@ export class GroupSender {
    * it. `epoch` rides beside the sealed event, for replicas (a new epoch's pointer).
    */
   async postMetadata (type: MetadataEventTypeNumber, body: unknown, epoch?: Uint8Array): Promise<StoredEntry> {
-    return await this.#queue.add(async () => await this.#post(type, body, epoch))
+    return await this.#task(async () => await this.#post(type, body, epoch))
   }
 
   /**
@@ -214,13 +237,19 @@ export class GroupSender {
    * (our name), in one entry.
    */
   async #announceDevice (fields: Record<string, unknown>): Promise<void> {
-    await this.#queue.add(async () => {
+    await this.#task(async () => {
       const share = this.#shareChainKey()
       await this.#post(MetadataEventType.MemberDeviceAdded, { ...fields, k: share.sealed ?? this.#sealChainKeyTo([]) })
       // After the entry: a crash in between serves them again, which costs a box, never a reader.
       await this.#deps.state.batch(share.ops)
       share.committed()
     })
+  }
+
+  /** Queues a task other than `send`: sends asked for after it go after it. */
+  async #task<T> (task: () => Promise<T>): Promise<T> {
+    this.#sends.close()
+    return await this.#queue.add(task)
   }
 
   /** Resolves once nothing is being sent. */
