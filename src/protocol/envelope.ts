@@ -193,6 +193,8 @@ export function openChainKey (member: SigningKeyPair, devicePublicKey: Uint8Arra
 
 /** A message as earlier builds sealed it: the headers and the body side by side. */
 const unpaddedMessageSchema = z.object({ h: bytes(), n: nonceBytes, b: bytes() })
+/** A message's envelope, padded or as an earlier build sealed it: made once (a union is costly to make per message). */
+const messageEnvelopeSchema = unpaddedMessageSchema.or(sealedSchema)
 /**
  * A message's headers, sealed with the group secret. `k`: the sender's chain
  * key sealed to the members who had not had it (its first message after they
@@ -228,7 +230,7 @@ export function sealMessage (secret: Uint8Array, groupPublicKey: Uint8Array, dev
 /** First step of opening a message: the headers, readable with the group secret alone. */
 export function openMessageHeaders (secret: Uint8Array, payload: Uint8Array): { ok: true, headers: MessageHeaders, sealedBody: Uint8Array } | OpenFailure {
   let detail = ''
-  const envelope = decodeCbor(payload, unpaddedMessageSchema.or(sealedSchema), (r) => { detail = r })
+  const envelope = decodeCbor(payload, messageEnvelopeSchema, (r) => { detail = r })
   if (envelope === undefined) return { ok: false, reason: 'malformed', detail }
   let headers: z.infer<typeof paddedMessageSchema> | undefined
   if ('h' in envelope) {
