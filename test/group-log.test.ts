@@ -1,3 +1,4 @@
+import * as dagCbor from '@ipld/dag-cbor'
 import { Entry } from '@orbitdb/core'
 import { describe, expect, it } from 'vitest'
 import { bytesToHex, generateSigningKeyPair } from '../src/protocol/crypto.ts'
@@ -39,6 +40,19 @@ describe('log entries', () => {
     // Our check of the signature agrees.
     expect(isSignedBy(await decodeEntry(ours.bytes), bytesToHex(signing.publicKey))).toBe(true)
     expect(isSignedBy(await decodeEntry(ours.bytes), bytesToHex(generateSigningKeyPair().publicKey))).toBe(false)
+  })
+
+  it('are encoded as CBOR encodes the whole entry, whatever the lengths of their fields', async () => {
+    const signing = generateSigningKeyPair()
+    for (const idLength of [1, 23, 24, 255, 256, 70_000]) {
+      const id = `/orbitdb/${'z'.repeat(idLength)}`
+      const next = Array.from({ length: idLength % 5 }, (_, i) => `zdpu${i}`)
+      const entry = await createEntry(signing, { id, payload: groupPayload(new Uint8Array(idLength % 700).fill(7), ['bafy1']), next, refs: next.slice(1), time: idLength })
+      const { hash: _hash, bytes, ...fields } = entry
+      expect(bytesToHex(bytes), `an id of ${id.length} characters`).toBe(bytesToHex(dagCbor.encode(fields)))
+      // Ids past 512 characters are refused on the way in (the encoding above still holds for them).
+      if (id.length <= 512) expect(isSignedBy(await decodeEntry(bytes), bytesToHex(signing.publicKey))).toBe(true)
+    }
   })
 
   it('are found signed only by the key that signed them, however often they were checked before', async () => {

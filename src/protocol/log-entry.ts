@@ -10,7 +10,7 @@ import { base58btc } from 'multiformats/bases/base58'
 import { CID } from 'multiformats/cid'
 import { sha256 as multihashSha256 } from 'multiformats/hashes/sha2'
 import { z } from 'zod'
-import { bytesToHex, hexToBytes, sha256, sign, verifySignature, type SigningKeyPair } from './crypto.ts'
+import { bytesToHex, concatBytes, hexToBytes, sha256, sign, verifySignature, type SigningKeyPair } from './crypto.ts'
 import { cidString as fileRoot, MAX_FILES_PER_MESSAGE } from './file-reference.ts'
 import { bytes } from './schemas.ts'
 
@@ -200,7 +200,39 @@ export function isSignedBy (entry: LogEntry, signingKeyHex: string): boolean {
 export async function createEntry (signing: SigningKeyPair, fields: { id: string, payload: unknown, next: string[], refs: string[], time: number }): Promise<StoredEntry> {
   const key = bytesToHex(signing.publicKey)
   const unsigned = { id: fields.id, payload: fields.payload, next: fields.next, refs: fields.refs, clock: { id: key, time: fields.time }, v: 2 as const }
-  const entry = { ...unsigned, key, identity: key, sig: bytesToHex(sign(signing, signedPart(unsigned))) }
-  const bytes = dagCbor.encode(entry)
+  const signed = signedPart(unsigned)
+  const entry = { ...unsigned, key, identity: key, sig: bytesToHex(sign(signing, signed)) }
+  const bytes = entryBytes(signed, entry)
   return { ...entry, hash: await entryHash(bytes), bytes }
+}
+
+/**
+ * The entry's encoding, made from that of its signed part rather than
+ * encoded again: canonical CBOR orders a map's keys by length, then bytes,
+ * so the entry's map is the signed part's (`v`, `id`, `next`, `refs`,
+ * `clock`, `payload`) with `key` and `sig` after `id`, and `identity` last.
+ */
+function entryBytes (signed: Uint8Array, entry: { id: string, key: string, sig: string, identity: string }): Uint8Array {
+  // The signed part: its map's header, `v` and its value 2, `id` and its text.
+  const idEnd = 1 + 3 + 3 + cborTextLength(utf8.encode(entry.id).length)
+  return concatBytes(
+    Uint8Array.of(0xa9), signed.subarray(1, idEnd),
+    cborText('key'), cborText(entry.key), cborText('sig'), cborText(entry.sig),
+    signed.subarray(idEnd), cborText('identity'), cborText(entry.identity)
+  )
+}
+
+const utf8 = new TextEncoder()
+
+/** Bytes CBOR takes for a text of `length` bytes: its header, then the bytes. */
+function cborTextLength (length: number): number {
+  return (length < 24 ? 1 : length < 256 ? 2 : length < 65_536 ? 3 : 5) + length
+}
+
+/** A text as CBOR encodes it (major type 3). */
+function cborText (text: string): Uint8Array {
+  const bytes = utf8.encode(text)
+  const n = bytes.length
+  const header = n < 24 ? [0x60 | n] : n < 256 ? [0x78, n] : n < 65_536 ? [0x79, n >>> 8, n & 0xff] : [0x7a, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff]
+  return concatBytes(Uint8Array.from(header), bytes)
 }
