@@ -57,11 +57,6 @@ export class MessageAuthors {
     if (this.#recent.size > REMEMBERED) this.#recent.delete(this.#recent.keys().next().value as string)
   }
 
-  /** Remembers that this device wrote the message `hash`. */
-  rememberOwn (hash: string): void {
-    this.remember(hash, this.#deps.ownAccount)
-  }
-
   forget (hash: string): void {
     this.#recent.delete(hash)
   }

@@ -91,14 +91,14 @@ export class MessageOpener {
       return { kind: 'settle', status: 'dropped', reason, detail, ...(changes === undefined ? {} : { changes }) }
     }
 
-    if (this.#deps.appendedHere(entry.hash)) return this.#own(entry.hash)
+    if (this.#deps.appendedHere(entry.hash)) return { kind: 'settle', status: 'own' }
     const payload = groupPayloadSchema.safeParse(entry.payload)
     if (!payload.success) return drop('malformed', 'payload is not an entry of ours')
     const opened = openMessageHeaders(keys.secret, payload.data.value)
     if (!opened.ok) return drop(opened.reason, opened.detail)
     const { headers, sealedBody } = opened
     const device = keyToId(headers.device)
-    if (device === keyToId(identity.device.publicKey)) return this.#own(entry.hash)
+    if (device === keyToId(identity.device.publicKey)) return { kind: 'settle', status: 'own' }
     const member = membership.memberOf(device)
     if (member === undefined) return { kind: 'defer', device, why: 'sender device not yet seen on the metadata log' }
     const admitted = await this.#deps.admits(member.account, entry)
@@ -153,12 +153,6 @@ export class MessageOpener {
     // Not a message its author may change (a reaction, an acknowledgement...): no author kept for it, as its status will have none.
     if (made.author === undefined) this.#authors.forget(entry.hash)
     return { kind: 'deliver', changes: keyChanges, whenHandled, name: made.name, event: made.event, author: made.author } as MessageOutcome
-  }
-
-  #own (hash: string): MessageOutcome {
-    // Its status may be written a moment later (`MessagePipeline`): an edit of it opened meanwhile finds its author here.
-    this.#authors.rememberOwn(hash)
-    return { kind: 'settle', status: 'own' }
   }
 
   /**

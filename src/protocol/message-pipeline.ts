@@ -179,9 +179,10 @@ export class MessagePipeline {
       closedNow.add(entry.hash)
       ops.push(state.statuses.closeOp(this.#groupId, entry.hash))
     }
-    // Statuses that need nothing else (ours, history, dropped) and closures: a crash that loses them only
-    // has the next start look at those entries again, and settle them the same way.
-    state.later(ops).catch((err: unknown) => { this.#deps.logger.warn({ err }, 'could not record settled entries: the next start settles them again') })
+    // Awaited, though a crash that lost these would only have the next start settle them again: written
+    // `later`, a member catching up on 10 000 messages took 6.0-6.7 s instead of 4.9 (likely as scans no
+    // longer wait, and take fewer entries each).
+    await state.batch(ops)
     for (const hash of pending.settled) this.#settled.add(hash)
     for (const hash of closedNow) {
       this.#closedEntries.add(hash)
