@@ -151,7 +151,7 @@ export class HandlerRunner {
       return
     }
     const { store, logger } = this.#deps
-    const settling = incoming.markHandled().then(() => { store.forgetHandled(incoming.key) }, (err: unknown) => {
+    const settling = incoming.markHandled().then(() => { store.forgetHandled(incoming.key) }).catch((err: unknown) => {
       logger.warn({ err, event: incoming.key }, 'could not record an event as handled: the next start delivers it again, and the journal recognises it')
     })
     this.#settling.add(settling)

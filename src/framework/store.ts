@@ -107,9 +107,8 @@ export class BotStore {
 
   /**
    * Forgets a handled event once the peer itself will not deliver it again.
-   * Written with the next batch: should a crash lose it, the peer does not
-   * deliver the event again either, and an entry left in the journal is
-   * forgotten at the next event of the same key.
+   * Written with the next batch: should a crash lose it, the journal keeps
+   * a key the peer never delivers again (a few bytes), and nothing else.
    */
   forgetHandled (eventKey: string): void {
     this.#journaled.delete(eventKey)

@@ -95,6 +95,7 @@ export class StateStore {
   async batch (ops: StateOp[]): Promise<void> {
     await this.#commits.batch(ops)
   }
+
   /**
    * Writes `ops` with the next batch (`GroupCommit.later`): for records whose
    * loss in a crash the next start makes good, as it looks at the entry again.
@@ -102,7 +103,6 @@ export class StateStore {
   async later (ops: StateOp[]): Promise<void> {
     await this.#commits.later(ops)
   }
-
 
   // Groups
 
