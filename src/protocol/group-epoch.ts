@@ -153,7 +153,7 @@ export class Epoch {
     this.#pipeline?.close()
     await this.#connector?.stop()
     await this.#scans.idle()
-    await this.#sender?.idle()
+    await this.#sender?.close()
     for (const log of [this.#metadata, this.#messages]) {
       if (log === undefined) continue
       this.#deps.sync.unregister(log.address)

@@ -22,7 +22,7 @@ import type { IdentityKeys } from './keystore.ts'
 import type { StoredEntry } from './log-entry.ts'
 import type { LogSync } from './log-sync.ts'
 import type { Membership } from './membership.ts'
-import { nextSendingKey, newSenderChain, type SenderChain } from './ratchet.ts'
+import { OwnChain } from './own-chain.ts'
 import type { StateOp, StateStore } from './state-store.ts'
 
 /** How far back `sendSealedMany` looks for the same message already sent. */
@@ -61,8 +61,8 @@ export class GroupSender {
   readonly #deps: GroupSenderDeps
   readonly #queue = new PQueue({ concurrency: 1 })
   readonly #sends = new SendBatches<QueuedSend, string>(this.#queue, MAX_SEND_BATCH, async (sends) => await this.#sendTogether(sends))
-  /** Our chain, mirrored from the state database (only queued tasks touch it). */
-  #ownChain: SenderChain
+  /** Our chain, stored ahead of its use (only queued tasks move it on). */
+  readonly #ownChain: OwnChain
   /** Members our chain key was sealed to, in an entry in a log (mirrors the state database; only queued tasks change it). */
   readonly #chainKeySentTo: Set<string>
   /**
@@ -78,16 +78,12 @@ export class GroupSender {
 
   /** Reads our chain (making it the first time) and whom it was shared with. */
   static async open (deps: GroupSenderDeps): Promise<GroupSender> {
-    const { state, stateId } = deps
-    let chain = await state.ownChain(stateId)
-    if (chain === undefined) {
-      chain = newSenderChain()
-      await state.batch([state.putOwnChainOp(stateId, chain)])
-    }
+    const { state, stateId, keys } = deps
+    const chain = await OwnChain.open(state, stateId, keys.publicKey)
     return new GroupSender(deps, chain, await state.chainKeySentTo(stateId))
   }
 
-  private constructor (deps: GroupSenderDeps, chain: SenderChain, sentTo: Set<string>) {
+  private constructor (deps: GroupSenderDeps, chain: OwnChain, sentTo: Set<string>) {
     this.#deps = deps
     this.#ownChain = chain
     this.#chainKeySentTo = sentTo
@@ -120,11 +116,11 @@ export class GroupSender {
       }
     })
     if (going.length === 0) return outcomes
-    const ahead = await this.#sealAhead(going.map(({ send }) => send.plaintext))
+    const ahead = this.#sealAhead(going.map(({ send }) => send.plaintext))
     const unstaging = this.#deps.files.unstaging(going.flatMap(({ send }) => send.files ?? []))
     // The chain moves on in the write that stores the entries (and their files are committed): a crash leaves all or none, and it leaves after.
     const values = going.map(({ send }, k) => ({ value: ahead.sealed[k] as Uint8Array, files: send.files }))
-    const entries = await messages.append(values, [ahead.chainOp, ...ahead.share.ops, ...unstaging.ops])
+    const entries = await messages.append(values, [...ahead.chainOps, ...ahead.share.ops, ...unstaging.ops])
     ahead.committed()
     ahead.share.committed()
     unstaging.committed()
@@ -140,9 +136,9 @@ export class GroupSender {
     if (plaintexts.length === 0) return []
     const { state, groupId } = this.#deps
     const sealed = await this.#task(async () => {
-      const ahead = await this.#sealAhead(plaintexts)
-      // A crash may skip counters, never reuse one.
-      await state.batch([ahead.chainOp])
+      const ahead = this.#sealAhead(plaintexts)
+      // A crash may skip counters, never reuse one: a chain past them is stored before they leave.
+      if (ahead.chainOps.length > 0) await state.batch(ahead.chainOps)
       ahead.committed()
       // Who the first one serves our chain key to is written when it is appended (`sendSealed`).
       const served = ahead.share.recipients
@@ -257,6 +253,13 @@ export class GroupSender {
     await this.#queue.onIdle()
   }
 
+  /** Once the group is closed and idle: stores our chain as it stands, so that the next start skips no counter. */
+  async close (): Promise<void> {
+    await this.idle()
+    const ops = this.#ownChain.closeOps()
+    if (ops.length > 0) await this.#deps.state.batch(ops)
+  }
+
   async #post (type: MetadataEventTypeNumber, body: unknown, epoch?: Uint8Array): Promise<StoredEntry> {
     const { keys, identity, metadata, sync } = this.#deps
     const [entry] = await metadata.append([{ value: sealMetadataEvent(keys.secret, keys.publicKey, identity.device, type, body), epoch }])
@@ -298,27 +301,23 @@ export class GroupSender {
 
   #sealChainKeyTo (members: Uint8Array[]): SealedChainKeys {
     const { identity, keys } = this.#deps
-    return sealChainKeys(identity.device, members, keys.publicKey, this.#ownChain)
+    return sealChainKeys(identity.device, members, keys.publicKey, this.#ownChain.current)
   }
 
   /**
    * Seals each with the next key of our chain, in order, the first with our
    * chain key for members new since our last message: the chain to write
-   * before any of them leaves, and what to mirror once it is written; the
-   * share, to record with the entry that carries it. Queued tasks only.
+   * before any of them leaves (none while the one stored covers them), and
+   * what to mirror once it is written; the share, to record with the entry
+   * that carries it. Queued tasks only.
    */
-  async #sealAhead (plaintexts: Uint8Array[]): Promise<{ sealed: Uint8Array[], chainOp: StateOp, committed: () => void, share: ChainKeyShare }> {
-    const { keys, identity, groupId, stateId, state } = this.#deps
+  #sealAhead (plaintexts: Uint8Array[]): { sealed: Uint8Array[], chainOps: StateOp[], committed: () => void, share: ChainKeyShare } {
+    const { keys, identity, groupId } = this.#deps
     if (this.#deps.closed()) throw new NotRunningError(`group ${groupId} is closed`)
     const share = this.#shareChainKey()
-    let chain = this.#ownChain
-    const steps = plaintexts.map(() => {
-      const step = nextSendingKey(chain, keys.publicKey)
-      chain = step.chain
-      return step
-    })
+    const { steps, ops, committed } = this.#ownChain.advance(plaintexts.length)
     const sealed = steps.map((step, i) => sealMessage(keys.secret, keys.publicKey, identity.device, step.counter, step.messageKey, plaintexts[i] as Uint8Array, i === 0 ? share.sealed : undefined))
-    return { sealed, chainOp: state.putOwnChainOp(stateId, chain), committed: () => { this.#ownChain = chain }, share }
+    return { sealed, chainOps: ops, committed, share }
   }
 }
 
