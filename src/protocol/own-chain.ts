@@ -1,5 +1,5 @@
 /**
- * Our chain in a group (WESH.md §2.4), stored ahead of its use. The state
+ * Our chain in a group (the sender's side of `ratchet.ts`), stored ahead of its use. The state
  * holds the chain RESERVED_COUNTERS steps past the last counter sealed when
  * it was written, so messages are sealed without a write until the counters
  * it covers run out: one write of the chain for that many messages, where
