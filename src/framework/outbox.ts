@@ -1,19 +1,20 @@
 /**
  * Sends what handlers queued, from the store, so that a reply accepted by
- * `ctx.reply()` is sent even if the bot crashes right after. Each message is
- * sealed once and its sealed bytes kept before it is sent: sending again after
- * a crash sends the same bytes, which the group recognises as already sent.
+ * `ctx.reply()` is sent even if the bot crashes right after. Each message has
+ * a key of its own (`once`), under which the group records its id in the
+ * write that appends it: sending again after a crash, or after a failure,
+ * finds it there and sends nothing. Once the message is out of the outbox on
+ * disk, the group forgets the record. (A message a bot older than `once` kept
+ * sealed goes as those bytes, which the group recognises in its log.)
  * Messages to one group leave in order; groups are served concurrently.
  *
  * What waits for one group leaves in batches: the messages queued while the
- * group's previous batch was on its way are sealed together (one write of
- * the chain), kept sealed in one write, appended to the log in one append
- * and taken out of the outbox in one write, where each would cost four
- * writes alone. Should a batch fail, its messages go one by one, each
- * retried on its own.
+ * group's previous batch was on its way are sealed and appended together, in
+ * one write of the log, and taken out of the outbox in one write. Should a
+ * batch fail, its messages go one by one, each retried on its own.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import { Backoff, InvalidMessageError, type Logger, type OutgoingMessage, type Peer } from '../protocol/index.ts'
+import { Backoff, InvalidMessageError, type Group, type Logger, type OutgoingMessage, type Peer } from '../protocol/index.ts'
 import { OrderedDispatcher } from './dispatcher.ts'
 import { messageOf, rootsOf, sealedOf } from './files.ts'
 import type { BotStore } from './store.ts'
@@ -135,15 +136,20 @@ export class Outbox {
     const groupId = (items[0] as OutboxItem).group
     const group = this.#peer.group(groupId)
     if (group === undefined) throw new Error(`not in group ${groupId}`)
-    const unsealed = items.filter((item) => item.sealed === undefined)
-    const messages = await Promise.all(unsealed.map(async (item) => await this.#ready(item)))
-    const sealed = unsealed.length === 0
-      ? []
-      : await this.#store.setSealedMany(unsealed, await group.sealMany(messages))
-    const bySeq = new Map(sealed.map((item) => [item.seq, item]))
-    const ready = items.map((item) => bySeq.get(item.seq) ?? item)
-    const ids = await group.sendSealedMany(ready.map(sealedOf), { mayBeSent: mayBeSent || sealed.length < items.length })
-    await this.#store.markSentMany(ready, ids)
+    const messages = await Promise.all(items.map(async (item) => item.sealed === undefined ? await this.#ready(item) : undefined))
+    let ready = items
+    let ids: string[]
+    if (items.every(sendsOnce)) {
+      // Asked for in order, at once: the group seals and appends them together.
+      ids = await Promise.all(items.map(async (item, i) => await group.send(messages[i] as OutgoingMessage, { once: { key: item.once as string, mayBeSent } })))
+    } else {
+      const unsealed = items.filter((item) => item.sealed === undefined)
+      const sealed = unsealed.length === 0 ? [] : await this.#store.setSealedMany(unsealed, await group.sealMany(unsealed.map((item) => messages[items.indexOf(item)] as OutgoingMessage)))
+      const bySeq = new Map(sealed.map((item) => [item.seq, item]))
+      ready = items.map((item) => bySeq.get(item.seq) ?? item)
+      ids = await group.sendSealedMany(ready.map(sealedOf), { mayBeSent: mayBeSent || sealed.length < items.length })
+    }
+    await this.#store.markSentMany(ready, ids, () => { group.forgetSent(onceKeys(ready)) })
     for (const item of ready) {
       this.#sentCount++
       this.#pendingSince.delete(item.seq)
@@ -218,6 +224,13 @@ export class Outbox {
     return replyTo === undefined ? message : { ...message, replyTo }
   }
 
+  /** Sends one message under its key, or as the bytes an older bot sealed it to (sealing them now if it did not yet). */
+  async #send (group: Group, item: OutboxItem, mayBeSent: boolean): Promise<string> {
+    if (sendsOnce(item)) return await group.send(await this.#ready(item), { once: { key: item.once as string, mayBeSent } })
+    const sealed = item.sealed === undefined ? await this.#store.setSealed(item, await group.seal(await this.#ready(item))) : item
+    return await group.sendSealed(sealedOf(sealed), { mayBeSent: mayBeSent || item.sealed !== undefined })
+  }
+
   async #deliver (item: OutboxItem, mayBeSent: boolean): Promise<void> {
     const backoff = new Backoff({ minMs: MIN_RETRY_MS, maxMs: MAX_RETRY_MS })
     try {
@@ -230,11 +243,8 @@ export class Outbox {
           return
         }
         try {
-          const sealed = item.sealed === undefined
-            ? await this.#store.setSealed(item, await group.seal(await this.#ready(item)))
-            : item
-          const id = await group.sendSealed(sealedOf(sealed), { mayBeSent: mayBeSent || item.sealed !== undefined })
-          await this.#store.markSent(item, id)
+          const id = await this.#send(group, item, mayBeSent)
+          await this.#store.markSent(item, id, () => { group.forgetSent(onceKeys([item])) })
           this.#sentCount++
           this.#pendingSince.delete(item.seq)
           this.#hooks.onSent?.()
@@ -249,7 +259,7 @@ export class Outbox {
           if (this.#stop.signal.aborted) return
           this.#logger.warn({ err, group: item.group }, 'could not send a queued message; will retry')
           await backoff.wait(this.#stop.signal).catch(() => {})
-          // Seal once only: if it was sealed before the failure, keep those bytes; and it may have gone out.
+          // It may have gone out: the group finds its key, or its sealed bytes.
           item = (await this.#store.pending()).find((i) => i.seq === item.seq) ?? item
           mayBeSent = true
         }
@@ -285,4 +295,13 @@ function runs (batch: Queued[]): Queued[][] {
 /** The message a text answers, if it says. */
 function replyToOf (message: OutgoingMessage): string | undefined {
   return message.kind === undefined || message.kind === 'text' ? message.replyTo : undefined
+}
+
+/** Sent under its own key (`once`), rather than as bytes a bot older than that sealed. */
+function sendsOnce (item: OutboxItem): boolean {
+  return item.once !== undefined && item.sealed === undefined
+}
+
+function onceKeys (items: readonly OutboxItem[]): string[] {
+  return items.flatMap((item) => sendsOnce(item) ? [item.once as string] : [])
 }

@@ -29,7 +29,12 @@ export interface OutboxItem {
   readonly tag?: string | undefined
   /** Answer the message sent with this tag (its id is looked up when this one is sealed). */
   readonly replyToTag?: string | undefined
-  /** Set once the message is sealed: from then on the same bytes are sent, so a retry is not a second message. */
+  /**
+   * A key of its own, unique for ever, under which the group records its id as it is sent
+   * (`SendOnce`): a retry finds it there and is not a second message.
+   */
+  readonly once?: string | undefined
+  /** Set once the message is sealed, by a bot older than `once`: from then on the same bytes are sent. */
   readonly sealed?: Uint8Array | undefined
   /** Files stored for the message to carry (`files.ts`). */
   readonly files?: OutboxFile[] | undefined
@@ -43,6 +48,7 @@ const outboxItemFields = {
   group: z.string(),
   tag: z.string().optional(),
   replyToTag: z.string().optional(),
+  once: z.string().min(1).max(64).optional(),
   sealed: z.string().optional(),
   files: z.array(outboxFileSchema).min(1).max(MAX_FILES_PER_MESSAGE).optional()
 }

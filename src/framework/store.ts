@@ -217,8 +217,8 @@ export class BotStore {
     return next
   }
 
-  /** `markSent` for several items that left, with their ids, in one write. */
-  async markSentMany (items: OutboxItem[], messageIds: string[]): Promise<void> {
+  /** `markSent` for several items that left, with their ids, in one write; `written` is called once it is on disk. */
+  async markSentMany (items: OutboxItem[], messageIds: string[], written?: () => void): Promise<void> {
     const ops: StoreOp[] = []
     // An edit reads the record of the message it changes: one sent before, in an earlier batch (its id was needed).
     for (const [i, item] of items.entries()) ops.push(...await this.#sentOps(item, messageIds[i] as string))
@@ -228,16 +228,17 @@ export class BotStore {
       for (const item of items) this.#leaving.add(item.seq)
       const left = (): void => { for (const item of items) this.#leaving.delete(item.seq) }
       // Failed, they are pending again: sent again, they are found in the log, and taken out then.
-      this.#writes.later(ops).then(left, left)
+      this.#writes.later(ops).then(() => { left(); written?.() }, left)
       return
     }
     await this.#writes.batch(ops)
+    written?.()
     await this.#offered.prune()
   }
 
   /** The message left, with id `messageId`: out of the outbox, its tag (if it has one) recorded, and the buttons it offers or changes. */
-  async markSent (item: OutboxItem, messageId: string): Promise<void> {
-    await this.markSentMany([item], [messageId])
+  async markSent (item: OutboxItem, messageId: string, written?: () => void): Promise<void> {
+    await this.markSentMany([item], [messageId], written)
   }
 
   /** The payloads of the buttons the bot's message `messageId` offers, and its group, if it offers any (and is not forgotten: `MAX_OFFERED`). */

@@ -5,6 +5,7 @@
  * not at all. The store (`store.ts`) checks at commit that no state it read
  * was written since.
  */
+import { randomUUID } from 'node:crypto'
 import { TransactionError } from './errors.ts'
 import { json, seqKey, type OutboxItem, type StoreOp, type Sublevel } from './store-records.ts'
 
@@ -117,7 +118,8 @@ export class Transaction {
     for (const [key, value] of this.#state) {
       ops.push(value === undefined ? { type: 'del', sublevel: state, key } : { type: 'put', sublevel: state, key, value: json(value) })
     }
-    const queued = this.#outbox.map((message) => ({ seq: nextSeq(), ...message }))
+    // `once`: outbox positions start again once it is empty, so each message gets a key of its own.
+    const queued = this.#outbox.map((message) => ({ seq: nextSeq(), ...message, once: randomUUID() }))
     for (const { seq, ...message } of queued) ops.push({ type: 'put', sublevel: outbox, key: seqKey(seq), value: json(message) })
     const handled: string[] = []
     for (const mark of this.#marks) {

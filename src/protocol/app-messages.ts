@@ -13,6 +13,7 @@
  */
 import { z } from 'zod'
 import { dagCbor, encodeCbor, validate } from './encoding.ts'
+import { InvalidMessageError } from './errors.ts'
 import { fileReferenceSchema, MAX_FILES_PER_MESSAGE } from './file-reference.ts'
 import { uint } from './schemas.ts'
 
@@ -146,6 +147,18 @@ export function encodeAppMessage (message: AppMessageInput): Uint8Array {
   // dag-cbor refuses `undefined`: drop absent optional fields.
   const clean = Object.fromEntries(Object.entries(message).filter(([, v]) => v !== undefined))
   return encodeCbor(clean)
+}
+
+/** Encodes an app message of ours, refusing (`InvalidMessageError`) one that receivers would drop. */
+export function encodeOwnAppMessage (message: AppMessageInput): Uint8Array {
+  const checked = appMessageSchema.safeParse(message)
+  if (!checked.success) throw new InvalidMessageError(checked.error.issues[0]?.message ?? 'invalid message')
+  return encodeAppMessage(message)
+}
+
+/** The roots of the files a message carries, to name outside the encryption. */
+export function filesOf (message: AppMessageInput): string[] | undefined {
+  return message.type === AppMessageType.UserMessage ? message.files?.map((file) => file.root) : undefined
 }
 
 export type AppMessageDecoding =

@@ -192,10 +192,10 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
   /**
    * Appends `values` (already sealed, with the roots of the files each one's
    * message carries), one entry each, chained in order; resolves with the
-   * entries. `alongside` is written in the same batch (the sender chain that
-   * sealed them, the files they commit: all are on disk, or none).
+   * entries. `alongside` (or what it makes of the entries) is written in the
+   * same batch, as a send's chain and files: all are on disk, or none.
    */
-  async append (values: Array<Uint8Array | EntryValue>, alongside: StateOp[] = []): Promise<StoredEntry[]> {
+  async append (values: Array<Uint8Array | EntryValue>, alongside: StateOp[] | ((entries: StoredEntry[]) => StateOp[]) = []): Promise<StoredEntry[]> {
     const signing = this.#signing
     if (signing === undefined) throw new NotRunningError('this peer holds no key to write to this log')
     return await this.#queue.add(async () => {
@@ -211,7 +211,7 @@ export class GroupLog extends EventEmitter<GroupLogEvents> {
         this.#remember(entry)
         next = [entry.hash]
       }
-      await this.#store(entries, alongside)
+      await this.#store(entries, typeof alongside === 'function' ? alongside(entries) : alongside)
       this.emit('update', entries)
       return entries
     })

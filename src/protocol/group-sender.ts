@@ -7,17 +7,17 @@
  */
 import PQueue from 'p-queue'
 import { abortableUntilCommit } from './abort.ts'
-import { AppMessageType, appMessageSchema, encodeAppMessage, type AppMessageInput } from './app-messages.ts'
+import { AppMessageType, encodeAppMessage, encodeOwnAppMessage, filesOf, type AppMessageInput } from './app-messages.ts'
 import { equalBytes, sha256 } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
-import { InvalidMessageError, NotRunningError } from './errors.ts'
+import { NotRunningError } from './errors.ts'
 import type { FileStore } from './file-store.ts'
 import type { GroupKeys } from './group-keys.ts'
 import type { GroupLog } from './group-log.ts'
 import { recentEntries } from './log-order.ts'
 import { SendBatches } from './send-batches.ts'
-import type { SealedMessage } from './handles.ts'
+import type { SealedMessage, SendOnce } from './handles.ts'
 import type { IdentityKeys } from './keystore.ts'
 import type { StoredEntry } from './log-entry.ts'
 import type { LogSync } from './log-sync.ts'
@@ -31,7 +31,7 @@ const RESEND_LOOKBACK = 256
 const MAX_SEND_BATCH = 64
 
 /** A message `send` queued, and the commit that takes it out of reach of its abort. */
-interface QueuedSend { plaintext: Uint8Array, files: string[] | undefined, commit: () => void }
+interface QueuedSend { plaintext: Uint8Array, files: string[] | undefined, once: SendOnce | undefined, commit: () => void }
 
 export interface GroupSenderDeps {
   /** The group's id, as sealed messages name it. */
@@ -93,34 +93,40 @@ export class GroupSender {
    * Seals and sends an app message at once; resolves with its entry's hash.
    * While it waits for its turn, `signal` takes it out of the line (`AbortError`);
    * once it is being sealed it is sent. Messages sent while earlier ones are
-   * on their way go together (`send-batches.ts`).
+   * on their way go together (`send-batches.ts`). With `once`, the message's id
+   * is recorded under its key in the write that appends it, and a send under
+   * that key that may come again finds it there and sends nothing.
    */
-  async send (message: AppMessageInput, signal?: AbortSignal): Promise<string> {
-    const plaintext = encodeChecked(message)
+  async send (message: AppMessageInput, signal?: AbortSignal, once?: SendOnce): Promise<string> {
+    const plaintext = encodeOwnAppMessage(message)
     const files = filesOf(message)
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
-    return await abortableUntilCommit(signal, 'sending the message', async (commit) => await this.#sends.add({ plaintext, files, commit }))
+    return await abortableUntilCommit(signal, 'sending the message', async (commit) => await this.#sends.add({ plaintext, files, once, commit }))
   }
 
   /** What `send` queued, sealed, appended and handed over together; one aborted while it waited is left out. */
   async #sendTogether (sends: QueuedSend[]): Promise<Array<string | Error>> {
-    const { messages, sync } = this.#deps
+    const { messages, sync, state, groupId } = this.#deps
     const outcomes: Array<string | Error> = []
     const going: Array<{ i: number, send: QueuedSend }> = []
-    sends.forEach((send, i) => {
+    for (const [i, send] of sends.entries()) {
       try {
         send.commit()
-        going.push({ i, send })
       } catch (err) {
         outcomes[i] = err as Error
+        continue
       }
-    })
+      const sent = send.once?.mayBeSent === true ? await state.sentOnce(groupId, send.once.key) : undefined
+      if (sent !== undefined) outcomes[i] = sent
+      else going.push({ i, send })
+    }
     if (going.length === 0) return outcomes
     const ahead = this.#sealAhead(going.map(({ send }) => send.plaintext))
     const unstaging = this.#deps.files.unstaging(going.flatMap(({ send }) => send.files ?? []))
     // The chain moves on in the write that stores the entries (and their files are committed): a crash leaves all or none, and it leaves after.
     const values = going.map(({ send }, k) => ({ value: ahead.sealed[k] as Uint8Array, files: send.files }))
-    const entries = await messages.append(values, [...ahead.chainOps, ...ahead.share.ops, ...unstaging.ops])
+    const records = (made: StoredEntry[]): StateOp[] => going.flatMap(({ send }, k) => send.once === undefined ? [] : [state.sentOnceOp(groupId, send.once.key, (made[k] as StoredEntry).hash)])
+    const entries = await messages.append(values, (made) => [...ahead.chainOps, ...ahead.share.ops, ...unstaging.ops, ...records(made)])
     ahead.committed()
     ahead.share.committed()
     unstaging.committed()
@@ -131,7 +137,7 @@ export class GroupSender {
 
   /** Seals app messages without sending them, in order: the chain moves on by all of them in one write, before any exists elsewhere. */
   async seal (messages: AppMessageInput[]): Promise<SealedMessage[]> {
-    const plaintexts = messages.map(encodeChecked)
+    const plaintexts = messages.map(encodeOwnAppMessage)
     const files = messages.map(filesOf)
     if (plaintexts.length === 0) return []
     const { state, groupId } = this.#deps
@@ -321,7 +327,6 @@ export class GroupSender {
   }
 }
 
-/** Encodes an app message of ours, refusing one that receivers would drop. */
 /** Our chain key sealed to members who lack it, and the writes that record them as served. */
 interface ChainKeyShare {
   sealed: SealedChainKeys | undefined
@@ -332,15 +337,4 @@ interface ChainKeyShare {
 
 function digestOf (bytes: Uint8Array): string {
   return keyToId(sha256(bytes))
-}
-
-/** The roots of the files a message carries, to name outside the encryption. */
-function filesOf (message: AppMessageInput): string[] | undefined {
-  return message.type === AppMessageType.UserMessage ? message.files?.map((file) => file.root) : undefined
-}
-
-function encodeChecked (message: AppMessageInput): Uint8Array {
-  const checked = appMessageSchema.safeParse(message)
-  if (!checked.success) throw new InvalidMessageError(checked.error.issues[0]?.message ?? 'invalid message')
-  return encodeAppMessage(message)
 }

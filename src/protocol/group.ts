@@ -15,7 +15,7 @@ import type { Epoch } from './group-epoch.ts'
 import { GroupEpochs } from './group-epochs.ts'
 import { sendFile } from './group-files.ts'
 import { decodeInvitation, encodeInvitation, type GroupKind } from './group-keys.ts'
-import type { Group, SealedMessage, SendFileOptions } from './handles.ts'
+import type { Group, GroupSendOptions, SealedMessage, SendFileOptions } from './handles.ts'
 import { HandOvers } from './handovers.ts'
 import type { Logger } from './logger.ts'
 import type { Member } from './membership.ts'
@@ -209,13 +209,13 @@ export class OpenGroup implements Group {
     if (target !== undefined) await this.#handOvers.until(target.address, target.time)
   }
 
-  /**
-   * Sends a message of any kind; resolves with its id once it is in the log
-   * (other members get it as they sync). An abort while it waits behind
-   * others rejects it unsent; once it is being written, it is sent.
-   */
-  async send (message: OutgoingMessage, abort: AbortOptions = {}): Promise<string> {
-    return await this.#sending.sender.send(this.#appMessage(message), abort.signal)
+  /** Sends a message of any kind; resolves with its id once it is in the log (`Group.send`: aborts, `once`). */
+  async send (message: OutgoingMessage, options: GroupSendOptions = {}): Promise<string> {
+    return await this.#sending.sender.send(this.#appMessage(message), options.signal, options.once)
+  }
+
+  forgetSent (keys: readonly string[]): void {
+    if (keys.length > 0) this.#deps.state.forgetSentOnce(this.id, keys)
   }
 
   /** Its counter is spent now, so sealing is never undone; sending the same sealed message twice sends it once. */

@@ -31,6 +31,22 @@ export interface SealedMessage {
   readonly files?: string[] | undefined
 }
 
+/**
+ * A send that must happen once, whatever the tries (a durable outbox's): the
+ * message's id is recorded under `key` with it, and a send under that key
+ * with `mayBeSent` (a try after a crash or a failure) finds it and sends
+ * nothing. `key` must never name another message in the group.
+ */
+export interface SendOnce {
+  readonly key: string
+  readonly mayBeSent: boolean
+}
+
+/** How `group.send()` sends: `signal` takes it out of the line while it waits, `once` makes trying again safe. */
+export interface GroupSendOptions extends AbortOptions {
+  readonly once?: SendOnce | undefined
+}
+
 /** A group this peer is in: a multi-member group, or a contact's 1:1 group. */
 export interface Group {
   readonly id: string
@@ -85,8 +101,11 @@ export interface Group {
    * (other members get it as they sync). A message that is not well-formed
    * throws `InvalidMessageError`. `signal` takes it out of the line while it
    * waits behind others (`AbortError`, not sent); once it is written, it is sent.
+   * `once` makes trying again safe (`SendOnce`).
    */
-  send: (message: OutgoingMessage, abort?: AbortOptions) => Promise<string>
+  send: (message: OutgoingMessage, options?: GroupSendOptions) => Promise<string>
+  /** Forgets the records of sends under `keys` (`SendOnce`) that will not be tried again. */
+  forgetSent: (keys: readonly string[]) => void
   /** Seals a message without sending it, for a durable outbox: keep the result, then `sendSealed()` it. */
   seal: (message: OutgoingMessage) => Promise<SealedMessage>
   /** Seals several messages at once, in order, as `seal()` does each. */

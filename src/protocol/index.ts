@@ -4,7 +4,7 @@
  */
 export { createPeer, Peer } from './peer.ts'
 export { DEFAULT_LISTEN, type PeerOptions } from './peer-options.ts'
-export type { Contact, Files, Group, SealedMessage, SendFileOptions, SendOptions } from './handles.ts'
+export type { Contact, Files, Group, GroupSendOptions, SealedMessage, SendFileOptions, SendOnce, SendOptions } from './handles.ts'
 export {
   MAX_BUTTON_LABEL_LENGTH, MAX_BUTTON_PAYLOAD_LENGTH, MAX_BUTTON_ROWS, MAX_BUTTONS_PER_ROW, MAX_EMOJI_LENGTH, MAX_TEXT_LENGTH,
   type Button, type ButtonRows, type MessageFormat

@@ -95,6 +95,8 @@ export interface ContactRecord {
 }
 
 export const senderChainSchema = z.object({ ck: bytes(KEY_SIZE), c: uint })
+/** The id (an entry's hash) of a message sent once under a key (`StateStore.sentOnce`). */
+export const sentOnceSchema = z.string().min(1).max(128)
 export const receiverChainSchema = z.object({ since: uint, ck: bytes(KEY_SIZE), next: uint, keys: z.array(z.tuple([uint, bytes(KEY_SIZE)])) })
 
 /** What became of a log entry; entries with a status are not looked at again. */

@@ -20,7 +20,7 @@ import { GroupCommit } from './group-commit.ts'
 import { openPrivateLevel } from './private-level.ts'
 import type { ReceiverChain, SenderChain } from './ratchet.ts'
 import {
-  contactRecordSchema, decodeRecord, groupRecordSchema, listenPortsSchema, receiverChainSchema, senderChainSchema, stripUndefined,
+  contactRecordSchema, decodeRecord, groupRecordSchema, listenPortsSchema, receiverChainSchema, senderChainSchema, sentOnceSchema, stripUndefined,
   type ContactRecord, type GroupRecord, type StateOp, type Sublevel as Sub
 } from './state-records.ts'
 
@@ -46,6 +46,8 @@ export class StateStore {
   /** What became of each log entry: statuses, closure, entries waiting for a chain key. */
   readonly statuses: EntryStatuses
   readonly #chainKeySent: Sub
+  /** `${groupId}/${key}` → the id of the message a sender sent once under that key (`sentOnce`). */
+  readonly #sentOnce: Sub
   readonly #groupPeers: Sub
   /** Group peers written this session (`addGroupPeer`). */
   readonly #groupPeersWritten = new Set<string>()
@@ -66,6 +68,7 @@ export class StateStore {
     this.#messageKeys = sub('message-keys')
     this.statuses = new EntryStatuses({ status: sub('status'), closed: sub('closed'), waiting: sub('waiting') })
     this.#chainKeySent = sub('chain-key-sent')
+    this.#sentOnce = sub('sent-once')
     this.#groupPeers = sub('group-peers')
     this.#contacts = sub('contacts')
     this.#entries = sub('entries')
@@ -125,7 +128,7 @@ export class StateStore {
     await this.#groups.del(groupId)
     for (const id of new Set([groupId, ...stateIds])) {
       const range = { gte: `${id}/`, lt: `${id}/\xff` }
-      for (const sub of [this.#chains, this.#messageKeys, this.#chainKeySent, this.#groupPeers]) await sub.clear(range)
+      for (const sub of [this.#chains, this.#messageKeys, this.#chainKeySent, this.#groupPeers, this.#sentOnce]) await sub.clear(range)
       await this.statuses.forget(id)
     }
   }
@@ -235,6 +238,22 @@ export class StateStore {
 
   chainKeySentOp (groupId: string, memberId: string): StateOp {
     return { type: 'put', sublevel: this.#chainKeySent, key: `${groupId}/${memberId}`, value: new Uint8Array() }
+  }
+
+  // Messages sent once under a key of their sender's (a durable outbox's): sent again, they are found here
+
+  async sentOnce (groupId: string, key: string): Promise<string | undefined> {
+    const value = await this.#sentOnce.get(`${groupId}/${key}`)
+    return value === undefined ? undefined : decodeRecord(value, sentOnceSchema, `message sent once in ${groupId}`)
+  }
+
+  sentOnceOp (groupId: string, key: string, messageId: string): StateOp {
+    return { type: 'put', sublevel: this.#sentOnce, key: `${groupId}/${key}`, value: encodeCbor(messageId) }
+  }
+
+  /** Once their sender will not ask again: with the next batch (a crash that loses it leaves a few bytes). */
+  forgetSentOnce (groupId: string, keys: readonly string[]): void {
+    this.later(keys.map((key) => ({ type: 'del', sublevel: this.#sentOnce, key: `${groupId}/${key}` }))).catch(() => {})
   }
 
   // Peers seen serving a group's logs, to dial again after a restart

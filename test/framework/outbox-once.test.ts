@@ -1,0 +1,63 @@
+/**
+ * The outbox sends each message under a key of its own (`once`): a message
+ * that left but whose removal from the outbox a crash lost is found by the
+ * group at the next start, not sent a second time.
+ */
+import { describe, expect, it } from 'vitest'
+import type { Group, MessageEvent } from '../../src/protocol/index.ts'
+import { messageOf } from '../../src/framework/files.ts'
+import { Outbox } from '../../src/framework/outbox.ts'
+import { BotStore } from '../../src/framework/store.ts'
+import { formGroup, startPeers, testLogger, type TestPeer } from '../helpers/peers.ts'
+import { tempDir } from '../helpers/temp.ts'
+import { Inbox } from '../helpers/wait.ts'
+
+describe('the outbox\'s keys', () => {
+  it('are new for each message, even once the outbox emptied and its positions start again', async () => {
+    const dir = await tempDir('store')
+    let store = await BotStore.open(dir)
+    let tx = store.transaction()
+    tx.send({ group: 'g', message: { text: 'a' } })
+    tx.send({ group: 'g', message: { text: 'b' } })
+    const first = await tx.commit()
+    expect((await store.pending()).map((item) => item.once)).toEqual(first.map((item) => item.once))
+    let written = 0
+    for (const item of first) await store.markSent(item, `id-${item.seq}`, () => { written++ })
+    await store.close()
+    // The removals rode with the close's write: their sends' records may go now.
+    expect(written).toBe(2)
+
+    store = await BotStore.open(dir)
+    tx = store.transaction()
+    tx.send({ group: 'g', message: { text: 'c' } })
+    const [next] = await tx.commit()
+    expect(next?.seq).toBe(first[0]?.seq)
+    const keys = [...first, next].map((item) => item?.once)
+    expect(keys.every((key) => typeof key === 'string' && key.length > 0)).toBe(true)
+    expect(new Set(keys).size).toBe(3)
+    await store.close()
+  })
+
+  it('let a message that left before a crash, still in the outbox, be found at the next start and not sent again', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob']) as [TestPeer, TestPeer]
+    const [aliceGroup] = await formGroup([alice.peer, bob.peer]) as [Group, Group]
+    const received = new Inbox<MessageEvent>(bob.peer, 'message')
+    const store = await BotStore.open(await tempDir('store'))
+    const tx = store.transaction()
+    tx.send({ group: aliceGroup.id, message: { text: 'left before the crash' } })
+    tx.send({ group: aliceGroup.id, message: { text: 'still queued' } })
+    const [left] = await tx.commit()
+    // What the outbox does with it, up to the crash: sent, not yet out of the outbox.
+    const id = await aliceGroup.send(messageOf(left!), { once: { key: left!.once!, mayBeSent: false } })
+
+    const outbox = new Outbox(store, alice.peer, testLogger, 2)
+    outbox.sendPending()
+    expect(await outbox.drain(30_000)).toBe(true)
+    outbox.stop()
+
+    await received.until('bob to get the message queued after it', (messages) => messages.some((m) => m.text === 'still queued'))
+    expect(received.items.map((m) => m.text)).toEqual(['left before the crash', 'still queued'])
+    expect(received.items[0]?.id).toBe(id)
+    await store.close()
+  })
+})
