@@ -36,6 +36,7 @@ describe('a send under a key of its own', () => {
     const second = await group.send({ text: 'once' }, { once: { key: 'k1', mayBeSent: true } })
     expect(second).not.toBe(first)
 
+    await expect(group.send({ text: 'no key' }, { once: { key: '', mayBeSent: false } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' })
     await received.until('bob to get the message sent after the key was forgotten', (messages) => messages.some((m) => m.id === second))
     expect(received.items.map((m) => m.text)).toEqual(['once', 'two', 'between', 'once'])
     await again.peer.stop()

@@ -11,7 +11,7 @@ import { AppMessageType, encodeAppMessage, encodeOwnAppMessage, filesOf, type Ap
 import { equalBytes, sha256 } from './crypto.ts'
 import { keyToId } from './encoding.ts'
 import { MetadataEventType, sealChainKeys, sealMessage, sealMetadataEvent, signMemberDevice, type MetadataEventTypeNumber, type SealedChainKeys } from './envelope.ts'
-import { NotRunningError } from './errors.ts'
+import { InvalidOptionError, NotRunningError } from './errors.ts'
 import type { FileStore } from './file-store.ts'
 import type { GroupKeys } from './group-keys.ts'
 import type { GroupLog } from './group-log.ts'
@@ -27,6 +27,8 @@ import type { StateOp, StateStore } from './state-store.ts'
 
 /** How far back `sendSealedMany` looks for the same message already sent. */
 const RESEND_LOOKBACK = 256
+/** The longest key a send once may have (`SendOnce`). */
+const MAX_ONCE_KEY = 256
 /** Messages sent at once together at most (`send`): a share of what one hand-over to a relay takes. */
 const MAX_SEND_BATCH = 64
 
@@ -98,6 +100,7 @@ export class GroupSender {
    * that key that may come again finds it there and sends nothing.
    */
   async send (message: AppMessageInput, signal?: AbortSignal, once?: SendOnce): Promise<string> {
+    if (once !== undefined && !(once.key.length > 0 && once.key.length <= MAX_ONCE_KEY)) throw new InvalidOptionError(`once.key must have 1 to ${MAX_ONCE_KEY} characters`)
     const plaintext = encodeOwnAppMessage(message)
     const files = filesOf(message)
     // Its 'own' status is recorded by the scan its update triggers, off the sender's path.
