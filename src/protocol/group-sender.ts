@@ -126,7 +126,7 @@ export class GroupSender {
     if (going.length === 0) return outcomes
     const ahead = this.#sealAhead(going.map(({ send }) => send.plaintext))
     const unstaging = this.#deps.files.unstaging(going.flatMap(({ send }) => send.files ?? []))
-    // The chain moves on in the write that stores the entries (and their files are committed): a crash leaves all or none, and it leaves after.
+    // The chain (when the one stored runs out), the files committed and the keys' records go in the write that stores the entries: a crash leaves all or none.
     const values = going.map(({ send }, k) => ({ value: ahead.sealed[k] as Uint8Array, files: send.files }))
     const records = (made: StoredEntry[]): StateOp[] => going.flatMap(({ send }, k) => send.once === undefined ? [] : [state.sentOnceOp(groupId, send.once.key, (made[k] as StoredEntry).hash)])
     const entries = await messages.append(values, (made) => [...ahead.chainOps, ...ahead.share.ops, ...unstaging.ops, ...records(made)])
