@@ -136,15 +136,16 @@ export class Outbox {
     const groupId = (items[0] as OutboxItem).group
     const group = this.#peer.group(groupId)
     if (group === undefined) throw new Error(`not in group ${groupId}`)
-    const messages = await Promise.all(items.map(async (item) => item.sealed === undefined ? await this.#ready(item) : undefined))
     let ready = items
     let ids: string[]
     if (items.every(sendsOnce)) {
+      const messages = await Promise.all(items.map(async (item) => await this.#ready(item)))
       // Asked for in order, at once: the group seals and appends them together.
       ids = await Promise.all(items.map(async (item, i) => await group.send(messages[i] as OutgoingMessage, { once: { key: item.once as string, mayBeSent } })))
     } else {
       const unsealed = items.filter((item) => item.sealed === undefined)
-      const sealed = unsealed.length === 0 ? [] : await this.#store.setSealedMany(unsealed, await group.sealMany(unsealed.map((item) => messages[items.indexOf(item)] as OutgoingMessage)))
+      const messages = await Promise.all(unsealed.map(async (item) => await this.#ready(item)))
+      const sealed = unsealed.length === 0 ? [] : await this.#store.setSealedMany(unsealed, await group.sealMany(messages))
       const bySeq = new Map(sealed.map((item) => [item.seq, item]))
       ready = items.map((item) => bySeq.get(item.seq) ?? item)
       ids = await group.sendSealedMany(ready.map(sealedOf), { mayBeSent: mayBeSent || sealed.length < items.length })

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import type { Group, MessageEvent } from '../../src/protocol/index.ts'
-import { messageOf } from '../../src/framework/files.ts'
+import { messageOf, sealedOf } from '../../src/framework/files.ts'
 import { Outbox } from '../../src/framework/outbox.ts'
 import { BotStore } from '../../src/framework/store.ts'
 import { formGroup, startPeers, testLogger, type TestPeer } from '../helpers/peers.ts'
@@ -57,6 +57,31 @@ describe('the outbox\'s keys', () => {
 
     await received.until('bob to get the message queued after it', (messages) => messages.some((m) => m.text === 'still queued'))
     expect(received.items.map((m) => m.text)).toEqual(['left before the crash', 'still queued'])
+    expect(received.items[0]?.id).toBe(id)
+    await store.close()
+  })
+
+  it('let a message an older bot kept sealed go as those bytes, once, though they left before the crash', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob']) as [TestPeer, TestPeer]
+    const [aliceGroup] = await formGroup([alice.peer, bob.peer]) as [Group, Group]
+    const received = new Inbox<MessageEvent>(bob.peer, 'message')
+    const store = await BotStore.open(await tempDir('store'))
+    const tx = store.transaction()
+    tx.send({ group: aliceGroup.id, message: { text: 'sealed, and left' } })
+    tx.send({ group: aliceGroup.id, message: { text: 'sealed, not yet sent' } })
+    const [left, waiting] = await tx.commit()
+    // As an older bot did: sealed and kept sealed; the first one sent before the crash.
+    const sealedLeft = await store.setSealed(left!, await aliceGroup.seal(messageOf(left!)))
+    await store.setSealed(waiting!, await aliceGroup.seal(messageOf(waiting!)))
+    const id = await aliceGroup.sendSealed(sealedOf(sealedLeft))
+
+    const outbox = new Outbox(store, alice.peer, testLogger, 2)
+    outbox.sendPending()
+    expect(await outbox.drain(30_000)).toBe(true)
+    outbox.stop()
+
+    await received.until('bob to get the message still waiting', (messages) => messages.some((m) => m.text === 'sealed, not yet sent'))
+    expect(received.items.map((m) => m.text)).toEqual(['sealed, and left', 'sealed, not yet sent'])
     expect(received.items[0]?.id).toBe(id)
     await store.close()
   })
