@@ -87,8 +87,8 @@ export class WorkerProcess {
     if (!parsed.success) { process.stderr.write(`${this.label} sent something unexpected: ${parsed.error.message}\n`); return }
     const message = parsed.data
     if (message.type === 'ready') { this.#ready(); return }
-    if (message.type === 'event') {
-      for (const listener of this.#listeners) listener(message.event)
+    if (message.type === 'events') {
+      for (const event of message.events) for (const listener of this.#listeners) listener(event)
       return
     }
     const pending = this.#pending.get(message.id)

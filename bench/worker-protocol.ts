@@ -105,6 +105,7 @@ export const fromWorker = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   z.object({ type: z.literal('reply'), id: z.number().int(), result: z.unknown() }),
   z.object({ type: z.literal('failed'), id: z.number().int(), error: z.string() }),
-  z.object({ type: z.literal('event'), event: workerEvent })
+  /** Events in the order they happened, sent together: one message a tick rather than one an event. */
+  z.object({ type: z.literal('events'), events: z.array(workerEvent).min(1) })
 ])
 export type FromWorker = z.infer<typeof fromWorker>
