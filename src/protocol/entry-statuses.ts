@@ -4,6 +4,12 @@
  * edit or delete), whether it is closed (it and everything behind it have a
  * status), and which entries wait for a sender's chain key. The message
  * pipeline writes these as it settles entries; a restart reads them back.
+ *
+ * The two lookups on every message's path (an entry's status, whether it is
+ * closed) read synchronously: most find nothing (the entry is new), which
+ * LevelDB answers from memory in microseconds, where an asynchronous read
+ * hands the work to another thread and back, a few times that on a busy
+ * machine. The reads stay `async` for their callers.
  */
 import { encodeCbor } from './encoding.ts'
 import { entryStatusSchema, decodeRecord, type EntryStatus, type LogKind, type StateOp, type Sublevel } from './state-records.ts'
@@ -27,7 +33,7 @@ export class EntryStatuses {
 
   /** An entry's status, with the account key of its author where it was recorded (`setStatusOp`). */
   async entryRecord (groupId: string, log: LogKind, entryHash: string): Promise<{ status: EntryStatus, author: Uint8Array | undefined } | undefined> {
-    const value = await this.#subs.status.get(`${groupId}/${log}/${entryHash}`)
+    const value = this.#subs.status.getSync(`${groupId}/${log}/${entryHash}`)
     if (value === undefined) return undefined
     const record = decodeRecord(value, entryStatusSchema, `status of ${entryHash}`)
     return typeof record === 'string' ? { status: record, author: undefined } : { status: record[0], author: record[1] }
@@ -40,7 +46,7 @@ export class EntryStatuses {
 
   /** Whether an entry is closed: it and every entry it points to, transitively, have a status. */
   async isClosed (groupId: string, entryHash: string): Promise<boolean> {
-    return (await this.#subs.closed.get(`${groupId}/${entryHash}`)) !== undefined
+    return this.#subs.closed.getSync(`${groupId}/${entryHash}`) !== undefined
   }
 
   closeOp (groupId: string, entryHash: string): StateOp {
