@@ -41,4 +41,22 @@ describe('a send under a key of its own', () => {
     expect(received.items.map((m) => m.text)).toEqual(['once', 'two', 'between', 'once'])
     await again.peer.stop()
   })
+
+  it('has its record dropped by the owner of its key\'s prefix, in every group, unless kept', async () => {
+    const [alice, bob, carol] = await startPeers(['alice', 'bob', 'carol']) as [TestPeer, TestPeer, TestPeer]
+    const [withBob] = await formGroup([alice.peer, bob.peer]) as [Group, Group]
+    const [withCarol] = await formGroup([alice.peer, carol.peer]) as [Group, Group]
+    const stale = await withBob.send({ text: 'left' }, { once: { key: 'mine:stale', mayBeSent: false } })
+    const kept = await withCarol.send({ text: 'may go again' }, { once: { key: 'mine:kept', mayBeSent: false } })
+    const staleToo = await withCarol.send({ text: 'left too' }, { once: { key: 'mine:stale-too', mayBeSent: false } })
+    const others = await withBob.send({ text: 'someone else\'s' }, { once: { key: 'theirs:1', mayBeSent: false } })
+
+    expect(await alice.peer.forgetSentOnce({ keyPrefix: 'mine:', keep: ['mine:kept'] })).toBe(2)
+
+    // Dropped: the same key is a new message. Kept, or another prefix: found, nothing sent.
+    expect(await withBob.send({ text: 'left' }, { once: { key: 'mine:stale', mayBeSent: true } })).not.toBe(stale)
+    expect(await withCarol.send({ text: 'left too' }, { once: { key: 'mine:stale-too', mayBeSent: true } })).not.toBe(staleToo)
+    expect(await withCarol.send({ text: 'may go again' }, { once: { key: 'mine:kept', mayBeSent: true } })).toBe(kept)
+    expect(await withBob.send({ text: 'someone else\'s' }, { once: { key: 'theirs:1', mayBeSent: true } })).toBe(others)
+  })
 })

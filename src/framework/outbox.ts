@@ -18,7 +18,7 @@ import { Backoff, InvalidMessageError, type Group, type Logger, type OutgoingMes
 import { OrderedDispatcher } from './dispatcher.ts'
 import { messageOf, rootsOf, sealedOf } from './files.ts'
 import type { BotStore } from './store.ts'
-import type { OutboxItem } from './store-records.ts'
+import { OUTBOX_ONCE_PREFIX, type OutboxItem } from './store-records.ts'
 
 const MIN_RETRY_MS = 500
 const MAX_RETRY_MS = 30_000
@@ -50,6 +50,8 @@ export class Outbox {
   readonly #hooks: OutboxHooks
   readonly #stop = new AbortController()
   #scanning: Promise<void> | undefined
+  /** Items queued while `start` drops the records a crash left: they wait for it to finish. */
+  #heldAtStart: OutboxItem[] | undefined
   #rescan = false
   #sentCount = 0
 
@@ -77,7 +79,30 @@ export class Outbox {
   enqueue (items: OutboxItem[]): void {
     const roots = rootsOf(items)
     if (roots.length > 0) this.#peer.files.keep(roots).catch((err: unknown) => { this.#logger.warn({ err }, 'could not mark queued files as kept: the next start keeps them') })
-    for (const item of items) this.#dispatch(item, false)
+    if (this.#heldAtStart !== undefined) this.#heldAtStart.push(...items)
+    else for (const item of items) this.#dispatch(item, false)
+  }
+
+  /**
+   * At start, before sending anything: drops the group records of messages
+   * that left the outbox but whose records a crash kept (`group.forgetSent`
+   * was lost), keeping those of every message still in it, then sends what
+   * the store holds.
+   */
+  async start (): Promise<void> {
+    this.#heldAtStart = []
+    try {
+      const keep = (await this.#store.pending()).flatMap((item) => item.once === undefined ? [] : [item.once])
+      const dropped = await this.#peer.forgetSentOnce({ keyPrefix: OUTBOX_ONCE_PREFIX, keep })
+      if (dropped > 0) this.#logger.info({ dropped }, 'dropped the records of messages that left the outbox before a crash')
+    } catch (err) {
+      this.#logger.warn({ err }, 'could not drop the records of messages that left the outbox before a crash: the next start tries again')
+    } finally {
+      const held = this.#heldAtStart
+      this.#heldAtStart = undefined
+      for (const item of held) this.#dispatch(item, false)
+    }
+    this.sendPending()
   }
 
   #dispatch (item: OutboxItem, mayBeSent: boolean): void {

@@ -210,7 +210,7 @@ export class BotRuntime {
 
   #outboxPart (): Startable {
     return {
-      start: () => { this.outbox.sendPending() },
+      start: async () => { await this.outbox.start() },
       stop: async () => {
         const drained = await this.outbox.drain(this.#inputs.drainTimeoutMs)
         if (!drained) this.#inputs.logger.warn('stopping with messages still queued; they will be sent at the next start')

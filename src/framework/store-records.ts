@@ -17,6 +17,13 @@ export type StoreOp = { type: 'put', sublevel: Sublevel, key: string, value: Byt
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
+/**
+ * What every outbox key (`OutboxItem.once`) starts with: at start the outbox
+ * drops the group's records of its keys that no message in it has any more
+ * (`Peer.forgetSentOnce`), which a crash left behind.
+ */
+export const OUTBOX_ONCE_PREFIX = 'outbox:'
+
 /** A message waiting in the outbox. */
 export interface OutboxItem {
   /** Position in the outbox; items leave in this order. */

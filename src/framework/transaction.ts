@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { TransactionError } from './errors.ts'
-import { json, seqKey, type OutboxItem, type StoreOp, type Sublevel } from './store-records.ts'
+import { json, seqKey, OUTBOX_ONCE_PREFIX, type OutboxItem, type StoreOp, type Sublevel } from './store-records.ts'
 
 /** What a transaction needs of the bot store (`BotStore`). */
 export interface TransactionStore {
@@ -119,7 +119,7 @@ export class Transaction {
       ops.push(value === undefined ? { type: 'del', sublevel: state, key } : { type: 'put', sublevel: state, key, value: json(value) })
     }
     // `once`: outbox positions start again once it is empty, so each message gets a key of its own.
-    const queued = this.#outbox.map((message) => ({ seq: nextSeq(), ...message, once: randomUUID() }))
+    const queued = this.#outbox.map((message) => ({ seq: nextSeq(), ...message, once: `${OUTBOX_ONCE_PREFIX}${randomUUID()}` }))
     for (const { seq, ...message } of queued) ops.push({ type: 'put', sublevel: outbox, key: seqKey(seq), value: json(message) })
     const handled: string[] = []
     for (const mark of this.#marks) {

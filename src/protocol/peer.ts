@@ -242,6 +242,20 @@ export class Peer extends DeliveringEmitter {
     await this.#contacts.cancel(account)
   }
 
+  /**
+   * Drops the records of messages sent once (`group.send(message, { once })`)
+   * whose key starts with `keyPrefix` and is not in `keep`, in every group:
+   * for the one sender that owns those keys (a durable outbox), at its start,
+   * before it sends anything, with `keep` the keys of the messages it may
+   * still send. A record left behind is one whose forgetting a crash lost
+   * (`group.forgetSent`). Dropping the record of a message that may still be
+   * sent again would let it go twice. Resolves with how many were dropped.
+   */
+  async forgetSentOnce (options: { keyPrefix: string, keep: Iterable<string> }): Promise<number> {
+    this.#assertRunning()
+    return await this.#deps.state.forgetSentOnceExcept(options.keyPrefix, new Set(options.keep))
+  }
+
   /** Stops the peer: closes every group, the network node and the stores. Nothing keeps running. */
   async stop (): Promise<void> {
     this.#stopping ??= (async () => {

@@ -256,6 +256,18 @@ export class StateStore {
     this.later(keys.map((key) => ({ type: 'del', sublevel: this.#sentOnce, key: `${groupId}/${key}` }))).catch(() => {})
   }
 
+  /** Drops, in every group, the records whose key starts with `keyPrefix` and is not in `keep`; resolves with how many, once written. */
+  async forgetSentOnceExcept (keyPrefix: string, keep: ReadonlySet<string>): Promise<number> {
+    const ops: StateOp[] = []
+    for await (const stored of this.#sentOnce.keys()) {
+      // A group's id has no '/': what follows the first one is the sender's key.
+      const key = stored.slice(stored.indexOf('/') + 1)
+      if (key.startsWith(keyPrefix) && !keep.has(key)) ops.push({ type: 'del', sublevel: this.#sentOnce, key: stored })
+    }
+    await this.batch(ops)
+    return ops.length
+  }
+
   // Peers seen serving a group's logs, to dial again after a restart
 
   async groupPeers (groupId: string): Promise<string[]> {

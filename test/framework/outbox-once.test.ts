@@ -8,6 +8,7 @@ import type { Group, MessageEvent } from '../../src/protocol/index.ts'
 import { messageOf, sealedOf } from '../../src/framework/files.ts'
 import { Outbox } from '../../src/framework/outbox.ts'
 import { BotStore } from '../../src/framework/store.ts'
+import { OUTBOX_ONCE_PREFIX } from '../../src/framework/store-records.ts'
 import { formGroup, startPeers, testLogger, type TestPeer } from '../helpers/peers.ts'
 import { tempDir } from '../helpers/temp.ts'
 import { Inbox } from '../helpers/wait.ts'
@@ -51,13 +52,39 @@ describe('the outbox\'s keys', () => {
     const id = await aliceGroup.send(messageOf(left!), { once: { key: left!.once!, mayBeSent: false } })
 
     const outbox = new Outbox(store, alice.peer, testLogger, 2)
-    outbox.sendPending()
+    await outbox.start()
     expect(await outbox.drain(30_000)).toBe(true)
     outbox.stop()
 
     await received.until('bob to get the message queued after it', (messages) => messages.some((m) => m.text === 'still queued'))
     expect(received.items.map((m) => m.text)).toEqual(['left before the crash', 'still queued'])
     expect(received.items[0]?.id).toBe(id)
+    await store.close()
+  })
+
+  it('have the records a crash left of messages no longer in the outbox dropped at start, and only those', async () => {
+    const [alice, bob] = await startPeers(['alice', 'bob']) as [TestPeer, TestPeer]
+    const [aliceGroup] = await formGroup([alice.peer, bob.peer]) as [Group, Group]
+    const received = new Inbox<MessageEvent>(bob.peer, 'message')
+    // As a crash leaves it: the message left and was taken out of the outbox; its record was not forgotten.
+    const staleKey = `${OUTBOX_ONCE_PREFIX}left-before-the-crash`
+    const stale = await aliceGroup.send({ text: 'left before the crash' }, { once: { key: staleKey, mayBeSent: false } })
+    // Someone else's key, in the same group: not the outbox's to drop.
+    const others = await aliceGroup.send({ text: 'someone else\'s' }, { once: { key: 'theirs:1', mayBeSent: false } })
+    const store = await BotStore.open(await tempDir('store'))
+    const tx = store.transaction()
+    tx.send({ group: aliceGroup.id, message: { text: 'queued' } })
+    await tx.commit()
+
+    const outbox = new Outbox(store, alice.peer, testLogger, 2)
+    await outbox.start()
+    expect(await outbox.drain(30_000)).toBe(true)
+    outbox.stop()
+
+    expect(await aliceGroup.send({ text: 'the same key, after the start' }, { once: { key: staleKey, mayBeSent: true } })).not.toBe(stale)
+    expect(await aliceGroup.send({ text: 'not sent' }, { once: { key: 'theirs:1', mayBeSent: true } })).toBe(others)
+    await received.until('bob to get the message sent under the dropped key', (messages) => messages.some((m) => m.text === 'the same key, after the start'))
+    expect(received.items.map((m) => m.text)).toEqual(['left before the crash', 'someone else\'s', 'queued', 'the same key, after the start'])
     await store.close()
   })
 
@@ -76,7 +103,7 @@ describe('the outbox\'s keys', () => {
     const id = await aliceGroup.sendSealed(sealedOf(sealedLeft))
 
     const outbox = new Outbox(store, alice.peer, testLogger, 2)
-    outbox.sendPending()
+    await outbox.start()
     expect(await outbox.drain(30_000)).toBe(true)
     outbox.stop()
 

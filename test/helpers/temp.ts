@@ -13,5 +13,7 @@ export async function tempDir (label = 'peer'): Promise<string> {
 }
 
 afterAll(async () => {
-  await Promise.all(made.splice(0).map(async (dir) => { await rm(dir, { recursive: true, force: true }) }))
+  // A peer's process that was just killed (or LevelDB closing in one) may still write into its
+  // directory while it is removed: rm then meets a directory that is not empty, and tries again.
+  await Promise.all(made.splice(0).map(async (dir) => { await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }) }))
 })
