@@ -231,6 +231,36 @@ describe('the relay of new entries', () => {
     }
   })
 
+  it('is skipped when every peer on the topic is a member that proved it, and drawn again once another is there', async () => {
+    const signing = generateSigningKeyPair()
+    const [alice, bob] = [await startNode(signing), await startNode(signing)]
+    await connect(alice, bob)
+    await pollUntil('alice to know bob as a member', () => relayIds(alice).includes(bob.id))
+    await allOnTopic([alice, bob])
+    // Nobody but members there: alice publishes each entry herself, and hands none over.
+    for (let i = 0; i < 20; i++) {
+      const hash = await append(alice, `between members ${i}`)
+      await alice.stack.sync.publish(alice.log.address, [(await alice.log.get(hash))!])
+      await holds(bob, hash, `entry ${i} at bob, by gossip`)
+      expect(bob.firstHop.get(hash)).toBe(alice.id)
+    }
+    expect(relayStreams(alice, bob)).toEqual([])
+
+    // A keyless peer on the topic: publications are drawn again, and some go through bob.
+    const keyless = await startNode({ publicKey: signing.publicKey })
+    await connect(alice, keyless)
+    await connect(bob, keyless)
+    await allOnTopic([alice, bob, keyless])
+    const hashes: string[] = []
+    for (let i = 0; i < 20; i++) {
+      const hash = await append(alice, `with an outsider ${i}`)
+      await alice.stack.sync.publish(alice.log.address, [(await alice.log.get(hash))!])
+      await holds(keyless, hash, `entry ${i} at the keyless peer`)
+      hashes.push(hash)
+    }
+    expect(hashes.filter((hash) => keyless.firstHop.get(hash) === bob.id).length).toBeGreaterThan(0)
+  })
+
   it('hands many entries in a row to one relay over one stream, sent one by one or all at once', async () => {
     const { alice, bob, keyless } = await threePeers()
     expect(relayStreams(alice, bob)).toEqual([])

@@ -18,7 +18,9 @@
  * anyway; replicas and stock peers are never chosen. Alone on the topic (no
  * member online, or none proved yet), a peer publishes its entries itself,
  * and whoever gets them learns that they came from it. If the one chosen
- * fails to take them, the next in the draw is tried.
+ * fails to take them, the next in the draw is tried. With nobody but such
+ * members on the topic, a peer publishes its entries itself: every one who
+ * sees the first hop reads who wrote anyway.
  *
  * Hand-overs to a peer go one after another on one stream kept open
  * (`relay-streams.ts`), which the relay reads until it ends, answering each
@@ -80,7 +82,7 @@ export class EntryRelay {
   async publish (log: GroupLog, entries: StoredEntry[], through?: PublishPoint, unheard = false): Promise<boolean> {
     let handed = false
     for (const part of parts(entries)) {
-      const draw: PublishPoint[] = through === undefined ? shuffled<PublishPoint>(['self', ...this.relays(log.address)]) : [through]
+      const draw: PublishPoint[] = through === undefined ? this.#draw(log.address) : [through]
       let taken: boolean | undefined
       for (const point of draw) {
         if (point === 'self') taken = await this.#publishHere(log.address, part.map((entry) => entry.bytes))
@@ -175,6 +177,21 @@ export class EntryRelay {
     // One it holds was published already: relaying it again would say nothing new, to anyone.
     const held = await log.holds(fresh)
     return fresh.filter((entry) => !held.has(entry.hash))
+  }
+
+  /**
+   * The publish points to try, in order: this peer and every member it may
+   * relay through, shuffled; or this peer alone when every peer on the topic
+   * is such a member (a conversation with nobody else there). Those who see
+   * the first hop then all read who wrote anyway, and a hand-over would only
+   * cost a round trip and its check: with 10 contacts writing to a bot, about
+   * a tenth of both ends' CPU a message.
+   */
+  #draw (address: string): PublishPoint[] {
+    const relays = this.relays(address)
+    // The relays are among the subscribers: as many means the same peers.
+    if (relays.length === this.#deps.libp2p.services.pubsub.getSubscribers(address).length) return ['self']
+    return shuffled<PublishPoint>(['self', ...relays])
   }
 
   /**
