@@ -1,5 +1,6 @@
 /**
- * Group commit: batches asked for while one is written go together next;
+ * Group commit: batches asked for in one turn of the event loop go together
+ * at its end, and those asked for while one is written together next;
  * writes made `later` wait for the next batch, or go alone after a while,
  * and always in the order they were asked for.
  */
@@ -23,16 +24,21 @@ function recorded (): { commit: GroupCommit<string>, writes: string[][], hold: (
 }
 
 describe('GroupCommit', () => {
-  it('writes a first batch at once, and those asked for meanwhile together next', async () => {
+  it('writes the batches of one turn together at its end, and those asked for during the write together next', async () => {
     const { commit, writes, hold } = recorded()
     const release = hold()
     const first = commit.batch(['a'])
     const second = commit.batch(['b'])
-    const third = commit.batch(['c', 'd'])
-    expect(writes).toEqual([['a']])
+    expect(writes).toEqual([])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(writes).toEqual([['a', 'b']])
+    const third = commit.batch(['c'])
+    const fourth = commit.batch(['d', 'e'])
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(writes).toEqual([['a', 'b']])
     release()
-    await Promise.all([first, second, third])
-    expect(writes).toEqual([['a'], ['b', 'c', 'd']])
+    await Promise.all([first, second, third, fourth])
+    expect(writes).toEqual([['a', 'b'], ['c', 'd', 'e']])
   })
 
   it('writes a later write with the next batch, before it', async () => {
@@ -57,6 +63,7 @@ describe('GroupCommit', () => {
     const { commit, writes, hold } = recorded()
     const release = hold()
     const first = commit.batch(['a'])
+    await new Promise((resolve) => setImmediate(resolve))
     const later = commit.later(['tidy'])
     release()
     await first
@@ -89,6 +96,6 @@ describe('GroupCommit', () => {
     await expect(bad).rejects.toThrow('refused')
     await good
     await later
-    expect(writes).toEqual([['tidy', 'bad'], ['tidy'], ['bad'], ['good']])
+    expect(writes).toEqual([['tidy', 'bad', 'good'], ['tidy'], ['bad'], ['good']])
   })
 })
