@@ -87,22 +87,25 @@ export class Outbox {
    * At start, before sending anything: drops the group records of messages
    * that left the outbox but whose records a crash kept (`group.forgetSent`
    * was lost), keeping those of every message still in it, then sends what
-   * the store holds.
+   * the store holds, and after it what was queued meanwhile.
    */
   async start (): Promise<void> {
     this.#heldAtStart = []
+    let pending: OutboxItem[] | undefined
     try {
-      const keep = (await this.#store.pending()).flatMap((item) => item.once === undefined ? [] : [item.once])
+      pending = await this.#store.pending()
+      const keep = pending.flatMap((item) => item.once === undefined ? [] : [item.once])
       const dropped = await this.#peer.forgetSentOnce({ keyPrefix: OUTBOX_ONCE_PREFIX, keep })
       if (dropped > 0) this.#logger.info({ dropped }, 'dropped the records of messages that left the outbox before a crash')
     } catch (err) {
       this.#logger.warn({ err }, 'could not drop the records of messages that left the outbox before a crash: the next start tries again')
-    } finally {
-      const held = this.#heldAtStart
-      this.#heldAtStart = undefined
-      for (const item of held) this.#dispatch(item, false)
     }
-    this.sendPending()
+    const held = this.#heldAtStart
+    this.#heldAtStart = undefined
+    // Sealed in an earlier run, they may be in the log already; in order, before what came after them.
+    if (pending === undefined) this.sendPending()
+    else for (const item of pending) this.#dispatch(item, true)
+    for (const item of held) this.#dispatch(item, false)
   }
 
   #dispatch (item: OutboxItem, mayBeSent: boolean): void {
